@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The pool definition the server hands to every KVM host: one libvirt `netfs` pool per share.
+ * Rendered as libvirt pool XML in exactly the shape of the design's example:
+ *
+ * <pool type='netfs'>
+ *   <name>NFSStorage_01</name>
+ *   <uuid>bd0a2edc-66fb-e630-d2c9-cafc85a9cd29</uuid>
+ *   <capacity unit='bytes'>N</capacity>        (these three only when has_sizes)
+ *   <allocation unit='bytes'>N</allocation>
+ *   <available unit='bytes'>N</available>
+ *   <source>
+ *     <host name='192.168.1.1'/>
+ *     <dir path='/home/NFS/NFSStorage_01'/>
+ *     <format type='nfs'/>
+ *     <protocol ver='3'/>
+ *   </source>
+ *   <target>
+ *     <path>/var/lib/libvirt/nfsprov/NFSStorage_01</path>
+ *     <permissions><mode>0700</mode><owner>-1</owner><group>-1</group></permissions>
+ *   </target>
+ * </pool>
+ *
+ * (two-space indentation, a trailing newline, text and attributes XML-escaped), and as JSON:
+ * {"name","uuid","host","source_path","target_path","format":"nfs","protocol_version":3,
+ *  "mode":"0700","owner":-1,"group":-1[,"capacity","allocation","available"]}.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+typedef struct PoolDef {
+        char *name;         /* share name rules (name_validate_share) */
+        char *uuid;         /* lower-case RFC 4122 text form, 36 characters */
+        char *host;         /* NFS server address */
+        char *source_dir;   /* export path on the server, absolute */
+        char *format;       /* "nfs" */
+        int protocol_ver;   /* 3; 0 = no <protocol/> element */
+        char *target_path;  /* mount point on every host, absolute */
+        unsigned mode;      /* permissions of the target, e.g. 0700 */
+        long owner;         /* uid, -1 = libvirt default */
+        long group;         /* gid, -1 = libvirt default */
+        bool has_sizes;     /* capacity/allocation/available are set */
+        uint64_t capacity, allocation, available;
+} PoolDef;
+
+PoolDef *pooldef_new(void); /* format "nfs", protocol 3, mode 0700, owner/group -1 */
+void pooldef_free(PoolDef *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PoolDef, pooldef_free)
+
+PoolDef *pooldef_copy(const PoolDef *p);
+/* Same name, uuid, host, source_dir, format, protocol_ver, target_path, mode, owner, group
+ * (sizes are live numbers and are not compared). */
+bool pooldef_equal(const PoolDef *a, const PoolDef *b);
+
+/* Check every field: name rules, uuid syntax, host/paths free of seed 000's forbidden characters,
+ * paths absolute, format "nfs", protocol 3 (or 0). Returns 0 or -EINVAL with one line. */
+int pooldef_validate(const PoolDef *p, GError **error);
+
+/* Render as libvirt XML (the shape above). Returns a newly allocated string. */
+char *pooldef_to_xml(const PoolDef *p);
+
+/* Parse libvirt netfs pool XML (as rendered above, or as `virsh pool-dumpxml` prints it: extra
+ * elements such as <source><auth>, <target><permissions><label> are ignored; capacity and
+ * friends with unit='bytes' or no unit). Fails with -EINVAL and one line (including the line and
+ * column GMarkup reports) on malformed XML, a pool type other than netfs, or missing name/uuid/
+ * host/dir/target path. The result is NOT validated: call pooldef_validate(). */
+int pooldef_from_xml(const char *xml, PoolDef **ret, GError **error);
+
+/* JSON object (new reference) with the keys above. */
+json_object *pooldef_to_json(const PoolDef *p);
+/* From a JSON object with those keys (extra keys ignored; "mode" is an octal string like "0700";
+ * missing sizes -> has_sizes false). -EINVAL with one line when a key is missing or of the wrong
+ * type. Not validated: call pooldef_validate(). */
+int pooldef_from_json(json_object *obj, PoolDef **ret, GError **error);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Run an external program from an argv array (never through a shell) and capture what it
+ * printed. Used for mkfs.ext4, resize2fs, e2fsck and exportfs.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "macro.h"
+
+typedef struct RunResult {
+        int exit_status;  /* exit code, or -1 when killed by a signal */
+        int term_signal;  /* the signal that killed it, or 0 */
+        char *out;        /* everything written to stdout (NUL-terminated, never NULL) */
+        char *err;        /* everything written to stderr (NUL-terminated, never NULL) */
+} RunResult;
+
+void run_result_free(RunResult *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RunResult, run_result_free)
+
+/* Run argv[0] (searched in PATH, then /usr/sbin and /sbin) with argv, stdin from /dev/null.
+ * Returns 0 when the program ran, whatever its exit status (*ret_result says how it ended),
+ * or -errno when it could not be started (error says which program and why). */
+int run_argv(const char *const *argv, RunResult **ret_result, GError **error);
+
+/* The first non-empty line of text, trimmed (for one-line error messages); "" if none.
+ * The returned string is newly allocated. */
+char *run_first_line(const char *text);
+
+/* A human-readable description of how the program ended: "exit status 1", "killed by SIGKILL". */
+char *run_describe_status(const RunResult *r);

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Helpers for integration tests; sourced by a test that tests/sandbox/sandbox-run started.
+# shellcheck shell=bash
+
+[ -n "${NP_SANDBOX:-}" ] || { echo "FAIL: run this test through tests/sandbox/sandbox-run" >&2; exit 99; }
+
+TEST_NAME=$(basename "$0")
+NP_BUILD=${NP_TOP_BUILDDIR:-$(pwd)}
+NP_SRC=${NP_TOP_SRCDIR:-$NP_BUILD}
+
+sb_skip() { echo "SKIP: $TEST_NAME: $*"; exit 77; }
+sb_fail() { echo "FAIL: $TEST_NAME: $*" >&2; exit 1; }
+sb_pass() { echo "PASS: $TEST_NAME${1:+: $*}"; exit 0; }
+
+# sb_require_cmd CMD PACKAGE: skip the test (with the reason) when CMD is missing.
+sb_require_cmd() {
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ||
+        sb_skip "needs $1 (Debian package $2)"
+}
+
+# sb_losetup IMAGE: attach IMAGE to the first free loop device (losetup -f), print the device,
+# and register it so the sandbox detaches it at exit.
+sb_losetup() {
+    local dev
+    dev=$(losetup -f --show "$1") || return 1
+    echo "$dev" >> "$NP_SANDBOX/state/loops"
+    echo "$dev"
+}
+
+# sb_track_pid PID: the sandbox stops PID (SIGTERM, then SIGKILL after 5 s) at exit.
+sb_track_pid() { echo "$1" >> "$NP_SANDBOX/state/pids"; }
+
+# assertions that print what a user would see
+assert_eq() { [ "$1" = "$2" ] || sb_fail "${3:-values differ}: expected [$2], got [$1]"; }
+assert_contains() { case "$1" in *"$2"*) ;; *) sb_fail "${3:-text}: [$1] does not contain [$2]";; esac; }
+assert_not_contains() { case "$1" in *"$2"*) sb_fail "${3:-text}: [$1] contains [$2]";; esac; }

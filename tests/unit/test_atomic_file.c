@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "error.h"
+#include "unit.h"
+
+static char *dir;
+
+static void setup(void) {
+        dir = unit_mkdtemp();
+}
+
+static void teardown(void) {
+        unit_rm_rf(dir);
+        g_clear_pointer(&dir, g_free);
+}
+
+static unsigned count_entries(const char *d) {
+        g_autoptr(GDir) gd = g_dir_open(d, 0, NULL);
+        unsigned n = 0;
+        while (g_dir_read_name(gd))
+                n++;
+        return n;
+}
+
+START_TEST(test_create_new_file_with_mode) {
+        g_autofree char *p = g_build_filename(dir, "exports", NULL);
+        ck_assert_int_eq(atomic_file_replace(p, "abc\n", 4, 0640, NULL), 0);
+        g_autofree char *data = NULL;
+        size_t len;
+        ck_assert_int_eq(atomic_file_read(p, &data, &len, NULL), 0);
+        ck_assert_uint_eq(len, 4);
+        ck_assert_str_eq(data, "abc\n");
+        struct stat st;
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0640);
+        ck_assert_uint_eq(count_entries(dir), 1); /* no temporary file left */
+}
+END_TEST
+
+START_TEST(test_replace_keeps_mode_and_owner) {
+        g_autofree char *p = g_build_filename(dir, "exports", NULL);
+        ck_assert(g_file_set_contents(p, "old content\n", -1, NULL));
+        ck_assert_int_eq(chmod(p, 0604), 0);
+        if (geteuid() == 0)
+                ck_assert_int_eq(chown(p, 1234, 4321), 0);
+        struct stat before;
+        ck_assert_int_eq(stat(p, &before), 0);
+
+        ck_assert_int_eq(atomic_file_replace(p, "new\n", 4, 0600, NULL), 0);
+
+        struct stat after;
+        ck_assert_int_eq(stat(p, &after), 0);
+        ck_assert_uint_eq(after.st_mode & 07777, 0604);
+        ck_assert_uint_eq(after.st_uid, before.st_uid);
+        ck_assert_uint_eq(after.st_gid, before.st_gid);
+        ck_assert_uint_ne(after.st_ino, before.st_ino); /* replaced by rename, not rewritten */
+        g_autofree char *data = NULL;
+        ck_assert(g_file_get_contents(p, &data, NULL, NULL));
+        ck_assert_str_eq(data, "new\n");
+        ck_assert_uint_eq(count_entries(dir), 1);
+}
+END_TEST
+
+START_TEST(test_refuses_non_regular) {
+        g_autofree char *p = g_build_filename(dir, "sub", NULL);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(atomic_file_replace(p, "x", 1, 0644, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e->message, "not a regular file"));
+
+        g_autofree char *link = g_build_filename(dir, "link", NULL);
+        ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+        g_clear_error(&e);
+        ck_assert_int_eq(atomic_file_replace(link, "x", 1, 0644, &e), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_missing_directory) {
+        g_autofree char *p = g_build_filename(dir, "no", "such", "exports", NULL);
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(atomic_file_replace(p, "x", 1, 0644, &e), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(e->message, p));
+}
+END_TEST
+
+START_TEST(test_read_missing) {
+        g_autofree char *p = g_build_filename(dir, "nope", NULL);
+        g_autofree char *data = NULL;
+        size_t len = 77;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(atomic_file_read(p, &data, &len, &e), -ENOENT);
+        ck_assert_ptr_null(data);
+        ck_assert_uint_eq(len, 77); /* outputs untouched on failure */
+}
+END_TEST
+
+START_TEST(test_binary_and_empty_content) {
+        g_autofree char *p = g_build_filename(dir, "f", NULL);
+        const char bin[] = { 'a', 0, 'b', '\n' };
+        ck_assert_int_eq(atomic_file_replace(p, bin, sizeof bin, 0644, NULL), 0);
+        g_autofree char *data = NULL;
+        size_t len;
+        ck_assert_int_eq(atomic_file_read(p, &data, &len, NULL), 0);
+        ck_assert_uint_eq(len, sizeof bin);
+        ck_assert_int_eq(memcmp(data, bin, sizeof bin), 0);
+        ck_assert_int_eq(atomic_file_replace(p, "", 0, 0644, NULL), 0);
+        g_clear_pointer(&data, g_free);
+        ck_assert_int_eq(atomic_file_read(p, &data, &len, NULL), 0);
+        ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+Suite *unit_suite(void) {
+        Suite *s = suite_create("atomic_file");
+        TCase *tc = tcase_create("atomic_file");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_create_new_file_with_mode);
+        tcase_add_test(tc, test_replace_keeps_mode_and_owner);
+        tcase_add_test(tc, test_refuses_non_regular);
+        tcase_add_test(tc, test_missing_directory);
+        tcase_add_test(tc, test_read_missing);
+        tcase_add_test(tc, test_binary_and_empty_content);
+        suite_add_tcase(s, tc);
+        return s;
+}
