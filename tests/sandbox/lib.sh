@@ -18,10 +18,12 @@ sb_require_cmd() {
         sb_skip "needs $1 (Debian package $2)"
 }
 
-# sb_losetup IMAGE: attach IMAGE to the first free loop device (losetup -f), print the device,
-# and register it so the sandbox detaches it at exit.
+# sb_losetup IMAGE: attach IMAGE (a file in the sandbox: $NP_SCRATCH/...) to the first free loop
+# device (losetup -f) and print the device. The sandbox detaches every loop device backed by a
+# file in the sandbox at exit; the list in state/loops is kept for diagnostics.
 sb_losetup() {
     local dev
+    case "$(realpath "$1")" in "$NP_SANDBOX"/*) ;; *) sb_fail "sb_losetup: $1 is outside the sandbox";; esac
     dev=$(losetup -f --show "$1") || return 1
     echo "$dev" >> "$NP_SANDBOX/state/loops"
     echo "$dev"

@@ -1,0 +1,916 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "error.h"
+#include "http.h"
+#include "macro.h"
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+#define HTTP_STATUS_TOO_LARGE 413
+#define HTTP_STATUS_UNAVAILABLE 503
+
+typedef struct Listener {
+        HttpServer *server;
+        struct MHD_Daemon *daemon;
+        int fd;
+        bool is_unix;
+} Listener;
+
+typedef struct CompiledRoute {
+        const HttpRoute *route;
+        char **segments;   /* pattern split at "/" (without the leading one) */
+        size_t n_segments;
+        char **names;      /* n_segments entries: the parameter name of a "{name}" segment, else NULL */
+} CompiledRoute;
+
+struct HttpServer {
+        CompiledRoute *routes;
+        size_t n_routes;
+        void *userdata;
+        size_t max_body;
+        bool has_admin_gid;
+        gid_t admin_gid;
+        HttpAuthorize tcp_authorize;
+
+        Listener unix_listener;
+        Listener tcp_listener;   /* daemon NULL when there is no TCP listener */
+        unsigned tcp_port;
+
+        char *socket_path;
+        dev_t socket_dev;
+        ino_t socket_ino;
+
+        GMutex lock;
+        GCond idle;
+        unsigned in_flight;
+        bool stopping;
+};
+
+struct HttpRequest {
+        Listener *listener;
+        struct MHD_Connection *connection;
+        char *method;
+        char *path;
+        const HttpRoute *route;
+        char **param_names;   /* borrowed from the compiled route */
+        char **param_values;  /* owned */
+        size_t n_params;
+
+        GByteArray *body;
+        bool too_large;
+        json_object *json;
+
+        bool has_cred;
+        struct ucred cred;
+        char *peer_address;
+        char *local_address;
+};
+
+typedef struct ResponseHeader {
+        char *name;
+        char *value;
+} ResponseHeader;
+
+struct HttpResponse {
+        bool set;
+        unsigned status;
+        char *content_type;
+        char *body;
+        size_t len;
+        GArray *headers;   /* ResponseHeader */
+};
+
+/* ---- responses ---- */
+
+const char *http_error_code(unsigned status) {
+        switch (status) {
+        case 400:
+        case 405:
+                return "invalid_input";
+        case 401:
+        case 403:
+                return "forbidden";
+        case 404:
+                return "not_found";
+        case 409:
+                return "conflict";
+        case 413:
+                return "too_large";
+        default:
+                return "failed";
+        }
+}
+
+static void response_init(HttpResponse *resp) {
+        *resp = (HttpResponse) {};
+        resp->headers = g_array_new(false, true, sizeof(ResponseHeader));
+}
+
+static void response_clear_body(HttpResponse *resp) {
+        g_clear_pointer(&resp->content_type, g_free);
+        g_clear_pointer(&resp->body, g_free);
+        resp->len = 0;
+}
+
+static void response_done(HttpResponse *resp) {
+        response_clear_body(resp);
+        for (guint i = 0; resp->headers && i < resp->headers->len; i++) {
+                ResponseHeader *h = &g_array_index(resp->headers, ResponseHeader, i);
+                g_free(h->name);
+                g_free(h->value);
+        }
+        if (resp->headers)
+                g_array_free(resp->headers, true);
+        resp->headers = NULL;
+}
+
+void http_response_json(HttpResponse *resp, unsigned status, json_object *body) {
+        response_clear_body(resp);
+        resp->set = true;
+        resp->status = status;
+        resp->content_type = g_strdup("application/json");
+        if (body) {
+                const char *s = json_object_to_json_string_ext(
+                                body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                resp->body = g_strconcat(s, "\n", NULL);
+                resp->len = strlen(resp->body);
+                json_object_put(body);
+        }
+}
+
+void http_response_text(HttpResponse *resp, unsigned status, const char *content_type, const char *text) {
+        response_clear_body(resp);
+        resp->set = true;
+        resp->status = status;
+        resp->content_type = g_strdup(content_type ? content_type : "text/plain; charset=utf-8");
+        resp->body = g_strdup(text ? text : "");
+        resp->len = strlen(resp->body);
+}
+
+void http_response_error(HttpResponse *resp, unsigned status, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *message = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+
+        json_object *err = json_object_new_object();
+        json_object_object_add(err, "code", json_object_new_string(http_error_code(status)));
+        json_object_object_add(err, "message", json_object_new_string(message));
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "error", err);
+        http_response_json(resp, status, o);
+}
+
+void http_response_header(HttpResponse *resp, const char *name, const char *value) {
+        ResponseHeader h = { g_strdup(name), g_strdup(value) };
+        g_array_append_val(resp->headers, h);
+}
+
+bool http_response_is_set(const HttpResponse *resp) {
+        return resp->set;
+}
+
+/* ---- requests ---- */
+
+const char *http_request_method(const HttpRequest *req) {
+        return req->method;
+}
+
+const char *http_request_path(const HttpRequest *req) {
+        return req->path;
+}
+
+const char *http_request_param(const HttpRequest *req, const char *name) {
+        for (size_t i = 0; i < req->n_params; i++)
+                if (strcmp(req->param_names[i], name) == 0)
+                        return req->param_values[i];
+        return NULL;
+}
+
+const char *http_request_query(const HttpRequest *req, const char *key) {
+        const char *value = NULL;
+        if (MHD_lookup_connection_value_n(req->connection, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value,
+                                          NULL) != MHD_YES)
+                return NULL;
+        return value ? value : "";
+}
+
+int http_request_query_bool(const HttpRequest *req, const char *key, bool def, bool *ret, GError **error) {
+        const char *v = http_request_query(req, key);
+        bool b;
+        if (!v)
+                b = def;
+        else if (v[0] == '\0' || g_ascii_strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+                 g_ascii_strcasecmp(v, "yes") == 0)
+                b = true;
+        else if (g_ascii_strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || g_ascii_strcasecmp(v, "no") == 0)
+                b = false;
+        else
+                return np_fail(error, EINVAL, "invalid query argument %s=\"%s\"; allowed: true, false, 1, 0, yes, no",
+                               key, v);
+        *ret = b;
+        return 0;
+}
+
+const char *http_request_header(const HttpRequest *req, const char *name) {
+        return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+}
+
+json_object *http_request_json(const HttpRequest *req) {
+        return req->json;
+}
+
+const char *http_request_body(const HttpRequest *req, size_t *ret_len) {
+        if (ret_len)
+                *ret_len = req->body ? req->body->len : 0;
+        if (!req->body || req->body->len == 0)
+                return "";
+        return (const char *) req->body->data;
+}
+
+bool http_request_is_unix(const HttpRequest *req) {
+        return req->listener->is_unix;
+}
+
+int http_request_peer_cred(const HttpRequest *req, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid) {
+        if (!req->has_cred)
+                return -ENODATA;
+        if (ret_uid)
+                *ret_uid = req->cred.uid;
+        if (ret_gid)
+                *ret_gid = req->cred.gid;
+        if (ret_pid)
+                *ret_pid = req->cred.pid;
+        return 0;
+}
+
+const char *http_request_peer_address(const HttpRequest *req) {
+        return req->peer_address;
+}
+
+const char *http_request_local_address(const HttpRequest *req) {
+        return req->local_address;
+}
+
+static void request_free(HttpRequest *req) {
+        if (!req)
+                return;
+        g_free(req->method);
+        g_free(req->path);
+        g_strfreev(req->param_values);
+        g_free(req->param_names);
+        if (req->body)
+                g_byte_array_free(req->body, true);
+        if (req->json)
+                json_object_put(req->json);
+        g_free(req->peer_address);
+        g_free(req->local_address);
+        g_free(req);
+}
+
+/* ---- peer identity ---- */
+
+static char *sockaddr_to_text(const struct sockaddr_storage *ss) {
+        char buf[INET6_ADDRSTRLEN];
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
+                if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf))
+                        return g_strdup(buf);
+        } else if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
+                if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+                        if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof buf))
+                                return g_strdup(buf);
+                } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf))
+                        return g_strdup(buf);
+        }
+        return NULL;
+}
+
+static int connection_fd(struct MHD_Connection *connection) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        return ci ? ci->connect_fd : -1;
+}
+
+/* Supplementary groups of the peer at connect time. Falls back to /proc/PID/status (Groups:)
+ * on kernels without SO_PEERGROUPS. Returns the number of groups, or a negative errno. */
+static int peer_groups(int fd, pid_t pid, gid_t **ret) {
+        socklen_t len = 64 * sizeof(gid_t);
+        for (int attempt = 0; attempt < 4; attempt++) {
+                g_autofree gid_t *groups = g_malloc0(len);
+                socklen_t l = len;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) == 0) {
+                        *ret = TAKE_PTR(groups);
+                        return (int) (l / sizeof(gid_t));
+                }
+                if (errno == ERANGE && l > len) {
+                        len = l;
+                        continue;
+                }
+                if (errno != ENOPROTOOPT)
+                        return -errno;
+                break;
+        }
+
+        g_autofree char *path = g_strdup_printf("/proc/%d/status", (int) pid);
+        g_autofree char *contents = NULL;
+        if (!g_file_get_contents(path, &contents, NULL, NULL))
+                return -ENOENT;
+        const char *line = strstr(contents, "\nGroups:");
+        if (!line)
+                return -ENODATA;
+        line += strlen("\nGroups:");
+        g_autoptr(GArray) groups = g_array_new(false, false, sizeof(gid_t));
+        while (*line && *line != '\n') {
+                char *end;
+                while (*line == ' ' || *line == '\t')
+                        line++;
+                if (!g_ascii_isdigit(*line))
+                        break;
+                gid_t g = (gid_t) strtoul(line, &end, 10);
+                g_array_append_val(groups, g);
+                line = end;
+        }
+        int n = (int) groups->len;
+        *ret = (gid_t *) g_array_free(TAKE_PTR(groups), false);
+        return n;
+}
+
+static bool peer_is_admin(const HttpServer *s, const HttpRequest *req) {
+        if (!req->has_cred)
+                return false;
+        if (req->cred.uid == 0)
+                return true;
+        if (!s->has_admin_gid)
+                return false;
+        if (req->cred.gid == s->admin_gid)
+                return true;
+        g_autofree gid_t *groups = NULL;
+        int n = peer_groups(connection_fd(req->connection), req->cred.pid, &groups);
+        for (int i = 0; i < n; i++)
+                if (groups[i] == s->admin_gid)
+                        return true;
+        return false;
+}
+
+static void request_identify(HttpRequest *req) {
+        int fd = connection_fd(req->connection);
+        if (fd < 0)
+                return;
+        if (req->listener->is_unix) {
+                socklen_t l = sizeof req->cred;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &req->cred, &l) == 0)
+                        req->has_cred = true;
+                return;
+        }
+        struct sockaddr_storage ss;
+        socklen_t l = sizeof ss;
+        if (getpeername(fd, (struct sockaddr *) &ss, &l) == 0)
+                req->peer_address = sockaddr_to_text(&ss);
+        l = sizeof ss;
+        if (getsockname(fd, (struct sockaddr *) &ss, &l) == 0)
+                req->local_address = sockaddr_to_text(&ss);
+}
+
+/* ---- routing ---- */
+
+static bool segment_is_param(const char *seg) {
+        size_t n = strlen(seg);
+        return n > 2 && seg[0] == '{' && seg[n - 1] == '}';
+}
+
+static bool route_matches(const CompiledRoute *r, char *const *segs, size_t n_segs) {
+        if (r->n_segments != n_segs)
+                return false;
+        for (size_t i = 0; i < n_segs; i++) {
+                if (r->names[i]) {
+                        if (segs[i][0] == '\0')
+                                return false;
+                } else if (strcmp(r->segments[i], segs[i]) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* Find the route for method+path. Returns 200 (found, params set), 404, or 405 with *ret_allow. */
+static unsigned route_find(HttpServer *s, HttpRequest *req, char **ret_allow) {
+        if (req->path[0] != '/')
+                return 404;
+        g_auto(GStrv) segs = g_strsplit(req->path + 1, "/", -1);
+        size_t n_segs = g_strv_length(segs);
+        g_autoptr(GString) allow = NULL;
+
+        for (size_t i = 0; i < s->n_routes; i++) {
+                const CompiledRoute *r = &s->routes[i];
+                if (!route_matches(r, segs, n_segs))
+                        continue;
+                if (strcmp(r->route->method, req->method) != 0) {
+                        if (!allow)
+                                allow = g_string_new(NULL);
+                        g_auto(GStrv) have = g_strsplit(allow->str, ", ", -1);
+                        if (!g_strv_contains((const char *const *) have, r->route->method))
+                                g_string_append_printf(allow, "%s%s", allow->len ? ", " : "", r->route->method);
+                        continue;
+                }
+                req->route = r->route;
+                req->param_names = g_new0(char *, n_segs + 1);
+                req->param_values = g_new0(char *, n_segs + 1);
+                for (size_t k = 0; k < n_segs; k++) {
+                        if (!r->names[k])
+                                continue;
+                        req->param_names[req->n_params] = r->names[k];
+                        req->param_values[req->n_params] = g_strdup(segs[k]);
+                        req->n_params++;
+                }
+                return 200;
+        }
+        if (allow) {
+                *ret_allow = g_string_free(TAKE_PTR(allow), false);
+                return 405;
+        }
+        return 404;
+}
+
+/* ---- libmicrohttpd glue ---- */
+
+static enum MHD_Result queue(HttpRequest *req, HttpResponse *resp, const char *allow) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body ? resp->body : (char *) "",
+                                                                 MHD_RESPMEM_MUST_COPY);
+        if (!r)
+                return MHD_NO;
+        if (resp->content_type)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+        if (allow)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        for (guint i = 0; i < resp->headers->len; i++) {
+                ResponseHeader *h = &g_array_index(resp->headers, ResponseHeader, i);
+                MHD_add_response_header(r, h->name, h->value);
+        }
+        HttpServer *s = req->listener->server;
+        g_mutex_lock(&s->lock);
+        bool stopping = s->stopping;
+        g_mutex_unlock(&s->lock);
+        if (stopping)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        enum MHD_Result ret = MHD_queue_response(req->connection, resp->status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static enum MHD_Result queue_error(HttpRequest *req, unsigned status, const char *allow, const char *fmt, ...)
+        G_GNUC_PRINTF(4, 5);
+static enum MHD_Result queue_error(HttpRequest *req, unsigned status, const char *allow, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *message = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        HttpResponse resp;
+        response_init(&resp);
+        http_response_error(&resp, status, "%s", message);
+        enum MHD_Result r = queue(req, &resp, allow);
+        response_done(&resp);
+        return r;
+}
+
+/* Parse a non-empty body as JSON into req->json. Returns NULL, or the message for a 400. */
+static char *parse_body(HttpRequest *req) {
+        size_t len = req->body->len;
+        if (len == 0)
+                return NULL;
+        const char *text = (const char *) req->body->data;
+        if (strlen(text) != len)
+                return g_strdup("malformed JSON in the request body: it contains a NUL byte");
+
+        json_tokener *tok = json_tokener_new();
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        /* Include the terminating NUL so that a bare number at the very end is complete. */
+        json_object *o = json_tokener_parse_ex(tok, text, (int) len + 1);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (jerr != json_tokener_success || !o) {
+                json_object_put(o);
+                return g_strdup_printf("malformed JSON in the request body at byte %zu: %s", end,
+                                       jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                                    : "no value");
+        }
+        for (size_t i = end; i < len; i++)
+                if (!g_ascii_isspace(text[i])) {
+                        json_object_put(o);
+                        return g_strdup_printf(
+                                        "malformed JSON in the request body at byte %zu: unexpected text after the value",
+                                        i);
+                }
+        req->json = o;
+        return NULL;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                              enum MHD_RequestTerminationCode toe) {
+        Listener *l = cls;
+        HttpRequest *req = *con_cls;
+        if (!req)
+                return;
+        *con_cls = NULL;
+        request_free(req);
+        HttpServer *s = l->server;
+        g_mutex_lock(&s->lock);
+        s->in_flight--;
+        if (s->in_flight == 0)
+                g_cond_broadcast(&s->idle);
+        g_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result first_call(Listener *l, HttpRequest *req) {
+        HttpServer *s = l->server;
+
+        g_mutex_lock(&s->lock);
+        bool stopping = s->stopping;
+        g_mutex_unlock(&s->lock);
+        if (stopping)
+                return queue_error(req, HTTP_STATUS_UNAVAILABLE, NULL, "the server is shutting down");
+
+        request_identify(req);
+        if (l->is_unix && !peer_is_admin(s, req)) {
+                if (!req->has_cred)
+                        return queue_error(req, 403, NULL, "access denied: the peer's credentials are unknown");
+                return queue_error(req, 403, NULL,
+                                   "access denied: uid %u is neither root nor a member of the admin group",
+                                   (unsigned) req->cred.uid);
+        }
+
+        g_autofree char *allow = NULL;
+        unsigned st = route_find(s, req, &allow);
+        if (st == 404)
+                return queue_error(req, 404, NULL, "no such resource: %s", req->path);
+        if (st == 405)
+                return queue_error(req, 405, allow, "method %s is not allowed for %s; allowed: %s", req->method,
+                                   req->path, allow);
+
+        if (!l->is_unix && (!s->tcp_authorize || !s->tcp_authorize(req, req->route, s->userdata)))
+                return queue_error(req, 403, NULL, "access denied");
+
+        const char *cl = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+                char *end;
+                errno = 0;
+                unsigned long long n = strtoull(cl, &end, 10);
+                if (errno == 0 && end != cl && n > s->max_body)
+                        return queue_error(req, HTTP_STATUS_TOO_LARGE, NULL,
+                                           "request body too large: %llu bytes; allowed: at most %zu", n,
+                                           s->max_body);
+        }
+        req->body = g_byte_array_new();
+        return MHD_YES;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                      const char *method, const char *version, const char *upload_data,
+                                      size_t *upload_data_size, void **con_cls) {
+        Listener *l = cls;
+        HttpServer *s = l->server;
+        HttpRequest *req = *con_cls;
+
+        if (!req) {
+                req = g_new0(HttpRequest, 1);
+                req->listener = l;
+                req->connection = connection;
+                req->method = g_strdup(method);
+                req->path = g_strdup(url);
+                *con_cls = req;
+                g_mutex_lock(&s->lock);
+                s->in_flight++;
+                g_mutex_unlock(&s->lock);
+                return first_call(l, req);
+        }
+
+        if (!req->body) {
+                /* A response was queued in the first call; drop whatever still arrives. */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+
+        if (*upload_data_size > 0) {
+                if (!req->too_large) {
+                        if (req->body->len + *upload_data_size > s->max_body) {
+                                req->too_large = true;
+                                g_byte_array_set_size(req->body, 0);
+                        } else
+                                g_byte_array_append(req->body, (const guint8 *) upload_data,
+                                                    (guint) *upload_data_size);
+                }
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+
+        if (req->too_large)
+                return queue_error(req, HTTP_STATUS_TOO_LARGE, NULL,
+                                   "request body too large; allowed: at most %zu bytes", s->max_body);
+        /* NUL-terminate the body (not counted in its length). */
+        g_byte_array_append(req->body, (const guint8 *) "", 1);
+        g_byte_array_set_size(req->body, req->body->len - 1);
+        g_autofree char *bad = parse_body(req);
+        if (bad)
+                return queue_error(req, 400, NULL, "%s", bad);
+
+        HttpResponse resp;
+        response_init(&resp);
+        int r = req->route->handler(req, &resp, s->userdata);
+        if (!resp.set) {
+                if (r < 0)
+                        http_response_error(&resp, 500, "internal error: %s", g_strerror(-r));
+                else
+                        http_response_error(&resp, 500, "internal error: the handler gave no response");
+        }
+        enum MHD_Result ret = queue(req, &resp, NULL);
+        response_done(&resp);
+        return ret;
+}
+
+/* ---- listeners ---- */
+
+static int resolve_group(const char *name, gid_t *ret, GError **error) {
+        const char *p = name;
+        if (*p && strspn(p, "0123456789") == strlen(p)) {
+                errno = 0;
+                char *end;
+                unsigned long v = strtoul(p, &end, 10);
+                if (errno != 0 || *end || v >= UINT32_MAX)
+                        return np_fail(error, EINVAL, "invalid admin group \"%s\": number out of range", name);
+                *ret = (gid_t) v;
+                return 0;
+        }
+        struct group grp, *res = NULL;
+        char buf[16384];
+        int r = getgrnam_r(name, &grp, buf, sizeof buf, &res);
+        if (r != 0)
+                return np_fail(error, r, "cannot look up admin group \"%s\": %s", name, g_strerror(r));
+        if (!res)
+                return np_fail(error, ENOENT, "admin group \"%s\" does not exist", name);
+        *ret = res->gr_gid;
+        return 0;
+}
+
+static int unix_socket_create(HttpServer *s, const char *path, unsigned mode, int *ret_fd, GError **error) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (!g_path_is_absolute(path))
+                return np_fail(error, EINVAL, "socket path \"%s\" is not absolute", path);
+        if (strlen(path) >= sizeof sa.sun_path)
+                return np_fail(error, ENAMETOOLONG, "socket path \"%s\" is too long; allowed: at most %zu bytes",
+                               path, sizeof sa.sun_path - 1);
+        strcpy(sa.sun_path, path);
+
+        g_autofree char *dir = g_path_get_dirname(path);
+        if (g_mkdir_with_parents(dir, 0755) < 0)
+                return np_fail(error, errno, "cannot create the socket directory %s: %s", dir, g_strerror(errno));
+
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return np_fail(error, EEXIST, "cannot listen on %s: it exists and is not a socket", path);
+                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe < 0)
+                        return np_fail(error, errno, "cannot create a socket: %s", g_strerror(errno));
+                if (connect(probe, (struct sockaddr *) &sa, sizeof sa) == 0)
+                        return np_fail(error, EADDRINUSE, "cannot listen on %s: another server is listening on it",
+                                       path);
+                if (errno != ECONNREFUSED)
+                        return np_fail(error, errno, "cannot listen on %s: probing the existing socket: %s", path,
+                                       g_strerror(errno));
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return np_fail(error, errno, "cannot remove the stale socket %s: %s", path,
+                                       g_strerror(errno));
+        } else if (errno != ENOENT)
+                return np_fail(error, errno, "cannot listen on %s: %s", path, g_strerror(errno));
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return np_fail(error, errno, "cannot create a socket: %s", g_strerror(errno));
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return np_fail(error, errno, "cannot bind %s: %s", path, g_strerror(errno));
+        /* Not listening yet: nobody can connect before mode and owner are right. */
+        int r = 0;
+        if (chmod(path, mode) < 0)
+                r = np_fail(error, errno, "cannot set mode %04o on %s: %s", mode, path, g_strerror(errno));
+        else if (s->has_admin_gid && chown(path, (uid_t) -1, s->admin_gid) < 0)
+                r = np_fail(error, errno, "cannot give %s to group %u: %s", path, (unsigned) s->admin_gid,
+                            g_strerror(errno));
+        else if (lstat(path, &st) < 0)
+                r = np_fail(error, errno, "cannot stat %s: %s", path, g_strerror(errno));
+        else if (listen(fd, SOMAXCONN) < 0)
+                r = np_fail(error, errno, "cannot listen on %s: %s", path, g_strerror(errno));
+        if (r < 0) {
+                unlink(path);
+                return r;
+        }
+        s->socket_path = g_strdup(path);
+        s->socket_dev = st.st_dev;
+        s->socket_ino = st.st_ino;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int tcp_socket_create(HttpServer *s, const char *host, unsigned port, int *ret_fd, GError **error) {
+        struct addrinfo hints = {
+                .ai_family = AF_UNSPEC,
+                .ai_socktype = SOCK_STREAM,
+                .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+        };
+        char portbuf[16];
+        snprintf(portbuf, sizeof portbuf, "%u", port);
+        struct addrinfo *ai = NULL;
+        int g = getaddrinfo(host, portbuf, &hints, &ai);
+        if (g != 0)
+                return np_fail(error, EADDRNOTAVAIL, "cannot listen on %s port %u: %s", host, port,
+                               gai_strerror(g));
+
+        int r = 0;
+        _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0)
+                r = np_fail(error, errno, "cannot create a socket: %s", g_strerror(errno));
+        else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+                r = np_fail(error, errno, "cannot set SO_REUSEADDR: %s", g_strerror(errno));
+        else if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+                r = np_fail(error, errno, "cannot bind %s port %u: %s", host, port, g_strerror(errno));
+        else if (listen(fd, SOMAXCONN) < 0)
+                r = np_fail(error, errno, "cannot listen on %s port %u: %s", host, port, g_strerror(errno));
+        freeaddrinfo(ai);
+        if (r < 0)
+                return r;
+
+        struct sockaddr_storage ss;
+        socklen_t l = sizeof ss;
+        if (getsockname(fd, (struct sockaddr *) &ss, &l) < 0)
+                return np_fail(error, errno, "cannot read the bound address: %s", g_strerror(errno));
+        s->tcp_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                                      : ((struct sockaddr_in *) &ss)->sin_port);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int listener_start(Listener *l, const HttpServerOptions *o, GError **error) {
+        unsigned limit = o->connection_limit ? o->connection_limit : 64;
+        unsigned timeout = o->connection_timeout ? o->connection_timeout : 60;
+        l->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                                             MHD_USE_ITC,
+                                     0, NULL, NULL, access_handler, l,
+                                     MHD_OPTION_LISTEN_SOCKET, (MHD_socket) l->fd,
+                                     MHD_OPTION_CONNECTION_LIMIT, limit,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),
+                                     MHD_OPTION_NOTIFY_COMPLETED, request_completed, l,
+                                     MHD_OPTION_END);
+        if (!l->daemon)
+                return np_fail(error, EIO, "cannot start the HTTP server on %s",
+                               l->is_unix ? o->socket_path : o->tcp_host);
+        return 0;
+}
+
+static void listener_quiesce(Listener *l) {
+        if (!l->daemon)
+                return;
+        MHD_socket fd = MHD_quiesce_daemon(l->daemon);
+        if (fd != MHD_INVALID_SOCKET && fd >= 0)
+                close(fd);
+        l->fd = -1;
+}
+
+static void listener_stop(Listener *l) {
+        if (l->daemon)
+                MHD_stop_daemon(l->daemon);
+        l->daemon = NULL;
+        if (l->fd >= 0)
+                close(l->fd);
+        l->fd = -1;
+}
+
+static void server_free(HttpServer *s) {
+        if (!s)
+                return;
+        listener_stop(&s->unix_listener);
+        listener_stop(&s->tcp_listener);
+        if (s->socket_path) {
+                struct stat st;
+                /* Remove the socket only if it is still ours (not replaced by another server). */
+                if (lstat(s->socket_path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->socket_dev &&
+                    st.st_ino == s->socket_ino)
+                        unlink(s->socket_path);
+        }
+        for (size_t i = 0; i < s->n_routes; i++) {
+                for (size_t k = 0; k < s->routes[i].n_segments && s->routes[i].names; k++)
+                        g_free(s->routes[i].names[k]);
+                g_free(s->routes[i].names);
+                g_strfreev(s->routes[i].segments);
+        }
+        g_free(s->routes);
+        g_free(s->socket_path);
+        g_mutex_clear(&s->lock);
+        g_cond_clear(&s->idle);
+        g_free(s);
+}
+
+int http_server_start(const HttpServerOptions *o, const HttpRoute *routes, size_t n_routes, void *userdata,
+                      HttpServer **ret, GError **error) {
+        if (!o || !o->socket_path)
+                return np_fail(error, EINVAL, "no socket path given for the HTTP server");
+
+        HttpServer *s = g_new0(HttpServer, 1);
+        g_mutex_init(&s->lock);
+        g_cond_init(&s->idle);
+        s->unix_listener = (Listener) { .server = s, .fd = -1, .is_unix = true };
+        s->tcp_listener = (Listener) { .server = s, .fd = -1, .is_unix = false };
+        s->userdata = userdata;
+        s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
+        s->tcp_authorize = o->tcp_authorize;
+        s->n_routes = n_routes;
+        s->routes = g_new0(CompiledRoute, n_routes);
+        int r = 0;
+        for (size_t i = 0; i < n_routes; i++) {
+                s->routes[i].route = &routes[i];
+                if (!routes[i].pattern || routes[i].pattern[0] != '/' || !routes[i].method || !routes[i].handler) {
+                        r = np_fail(error, EINVAL, "invalid route %zu", i);
+                        goto fail;
+                }
+                CompiledRoute *c = &s->routes[i];
+                c->segments = g_strsplit(routes[i].pattern + 1, "/", -1);
+                c->n_segments = g_strv_length(c->segments);
+                c->names = g_new0(char *, c->n_segments + 1);
+                for (size_t k = 0; k < c->n_segments; k++)
+                        if (segment_is_param(c->segments[k]))
+                                c->names[k] = g_strndup(c->segments[k] + 1, strlen(c->segments[k]) - 2);
+        }
+
+        if (o->admin_group) {
+                r = resolve_group(o->admin_group, &s->admin_gid, error);
+                if (r < 0)
+                        goto fail;
+                s->has_admin_gid = true;
+        }
+
+        r = unix_socket_create(s, o->socket_path, o->socket_mode ? o->socket_mode : 0660, &s->unix_listener.fd,
+                               error);
+        if (r < 0)
+                goto fail;
+        r = listener_start(&s->unix_listener, o, error);
+        if (r < 0)
+                goto fail;
+
+        if (o->tcp_host) {
+                r = tcp_socket_create(s, o->tcp_host, o->tcp_port, &s->tcp_listener.fd, error);
+                if (r < 0)
+                        goto fail;
+                r = listener_start(&s->tcp_listener, o, error);
+                if (r < 0)
+                        goto fail;
+        }
+
+        *ret = s;
+        return 0;
+fail:
+        server_free(s);
+        return r;
+}
+
+unsigned http_server_tcp_port(const HttpServer *s) {
+        return s && s->tcp_listener.daemon ? s->tcp_port : 0;
+}
+
+void http_server_stop(HttpServer *s) {
+        if (!s)
+                return;
+        g_mutex_lock(&s->lock);
+        s->stopping = true;
+        g_mutex_unlock(&s->lock);
+
+        listener_quiesce(&s->unix_listener);
+        listener_quiesce(&s->tcp_listener);
+
+        g_mutex_lock(&s->lock);
+        while (s->in_flight > 0)
+                g_cond_wait(&s->idle, &s->lock);
+        g_mutex_unlock(&s->lock);
+
+        server_free(s);
+}

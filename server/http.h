@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A small HTTP/1.1 + JSON server on libmicrohttpd, with no knowledge of what it serves.
+ *
+ * Contract:
+ * - Listeners: a Unix socket (always) and optionally a TCP address. The Unix socket is created
+ *   here: its directory is created (mode 0755) when missing, a stale socket left by a dead
+ *   process is replaced (only when the path is a socket and nothing answers on it; anything else
+ *   at the path, or a live server, is refused), then it is bound with mode socket_mode (0660)
+ *   and owner root:admin_group when an admin group is given (and the process is root).
+ *   http_server_stop() removes it again (when it is still the one this server created).
+ * - Requests are served by libmicrohttpd's internal threads, one thread per connection, so
+ *   handlers run concurrently: a handler must do its own locking.
+ * - Routes: a method plus a path pattern of literal segments and "{param}" segments, each
+ *   matching one non-empty path segment. A path that no route matches gets 404; a path that
+ *   matches only with another method gets 405 with an Allow header.
+ * - Authorization, before anything else runs: on the Unix socket only the peer's uid 0 or a
+ *   peer that has the admin group (primary or supplementary, as the kernel reports them for the
+ *   connection with SO_PEERCRED / SO_PEERGROUPS) may talk; others get 403. On TCP the server's
+ *   authorize callback decides; without one, every TCP request gets 403.
+ * - Request bodies are read up to max_body bytes (default 1 MiB); a bigger one gets 413 (at once
+ *   when Content-Length announces it). A non-empty body must be JSON: a malformed one gets 400
+ *   before the handler runs; the handler gets the parsed value (http_request_json()).
+ * - Responses: a handler fills the HttpResponse with http_response_json() / _text() / _error()
+ *   and returns 0. A handler that returns a negative errno without having set a response gets
+ *   500. Errors have the body {"error":{"code":CODE,"message":"one line"}} with CODE one of
+ *   invalid_input (400, 405), forbidden (401, 403), not_found (404), conflict (409),
+ *   too_large (413), failed (everything else).
+ * - http_server_stop() stops accepting connections, answers requests that arrive on open
+ *   connections with 503, waits until every request being handled has been answered, then
+ *   stops the threads and frees the server.
+ *
+ * Nothing here logs; http_server_start() reports through GError.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#define HTTP_MAX_BODY_DEFAULT (1024 * 1024)
+
+typedef struct HttpServer HttpServer;
+typedef struct HttpRequest HttpRequest;
+typedef struct HttpResponse HttpResponse;
+
+/* Returns 0 when resp was filled, or a negative errno (500 unless resp was filled). */
+typedef int (*HttpHandler)(HttpRequest *req, HttpResponse *resp, void *userdata);
+
+typedef struct HttpRoute {
+        const char *method;    /* "GET", "POST", "PUT", "DELETE", ... */
+        const char *pattern;   /* "/v1/shares/{name}/resize" */
+        HttpHandler handler;
+} HttpRoute;
+
+/* TCP requests: return true to let the request through. Called before the body is read, with
+ * the route that matched (headers, peer address and local address are available). */
+typedef bool (*HttpAuthorize)(HttpRequest *req, const HttpRoute *route, void *userdata);
+
+typedef struct HttpServerOptions {
+        const char *socket_path;    /* required: absolute path of the Unix socket */
+        unsigned socket_mode;       /* 0 = 0660 */
+        const char *admin_group;    /* name or number; NULL = only root on the Unix socket */
+        const char *tcp_host;       /* NULL = no TCP listener; "0.0.0.0", "::", an address or name */
+        unsigned tcp_port;          /* 0 with tcp_host = any free port (see http_server_tcp_port) */
+        HttpAuthorize tcp_authorize;/* NULL = refuse every TCP request */
+        size_t max_body;            /* 0 = HTTP_MAX_BODY_DEFAULT */
+        unsigned connection_limit;  /* 0 = 64 */
+        unsigned connection_timeout;/* seconds an idle connection is kept; 0 = 60 */
+} HttpServerOptions;
+
+/* Create the listeners and start serving routes[0..n_routes-1]; the routes array and userdata
+ * must outlive the server. Fails with a negative errno and one line in error (e.g. -EADDRINUSE
+ * when another server answers on the socket, -EEXIST when something that is not a socket is at
+ * the path, -ENOENT for an unknown admin group). */
+int http_server_start(const HttpServerOptions *options, const HttpRoute *routes, size_t n_routes,
+                      void *userdata, HttpServer **ret, GError **error);
+/* Stop (see above) and free. NULL is a no-op. */
+void http_server_stop(HttpServer *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HttpServer, http_server_stop)
+
+/* The TCP port actually bound (useful with tcp_port 0); 0 without a TCP listener. */
+unsigned http_server_tcp_port(const HttpServer *s);
+
+/* --- Requests (valid during the handler call) --- */
+
+const char *http_request_method(const HttpRequest *req);
+const char *http_request_path(const HttpRequest *req);   /* decoded, without the query */
+/* The value of a "{param}" of the matched pattern (NULL when the pattern has none of that name). */
+const char *http_request_param(const HttpRequest *req, const char *name);
+/* A query argument (decoded); NULL when absent; "" for "?flag". */
+const char *http_request_query(const HttpRequest *req, const char *key);
+/* A boolean query argument: absent -> def; "true"/"1"/"yes"/"" -> true; "false"/"0"/"no" ->
+ * false; anything else -> -EINVAL with one line naming the argument and the allowed values. */
+int http_request_query_bool(const HttpRequest *req, const char *key, bool def, bool *ret, GError **error);
+/* A request header (case-insensitive name); NULL when absent. */
+const char *http_request_header(const HttpRequest *req, const char *name);
+/* The parsed body; NULL when the body was empty. Owned by the request. */
+json_object *http_request_json(const HttpRequest *req);
+/* The raw body (NUL-terminated) and its length; "" when empty. */
+const char *http_request_body(const HttpRequest *req, size_t *ret_len);
+
+/* Whether the request came over the Unix socket. */
+bool http_request_is_unix(const HttpRequest *req);
+/* The peer's credentials (Unix socket): 0, or -ENODATA on TCP. */
+int http_request_peer_cred(const HttpRequest *req, uid_t *ret_uid, gid_t *ret_gid, pid_t *ret_pid);
+/* TCP: the address the client connected from / the local address it connected to, as numeric
+ * text without brackets or port ("192.168.1.1", "fe80::1"); NULL on the Unix socket. */
+const char *http_request_peer_address(const HttpRequest *req);
+const char *http_request_local_address(const HttpRequest *req);
+
+/* --- Responses --- */
+
+/* JSON response; takes the reference to body (which may be NULL for an empty body). */
+void http_response_json(HttpResponse *resp, unsigned status, json_object *body);
+/* A text response of the given content type (text is copied). */
+void http_response_text(HttpResponse *resp, unsigned status, const char *content_type, const char *text);
+/* An error response: {"error":{"code":http_error_code(status),"message":...}}. */
+void http_response_error(HttpResponse *resp, unsigned status, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Add a header to the response (e.g. Location). */
+void http_response_header(HttpResponse *resp, const char *name, const char *value);
+/* Whether a response was set. */
+bool http_response_is_set(const HttpResponse *resp);
+
+/* The error code for an HTTP status (see above). */
+const char *http_error_code(unsigned status);

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <linux/major.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "loopdev.h"
+#include "macro.h"
+
+#define LOOP_CONTROL "/dev/loop-control"
+#define DELETED_SUFFIX " (deleted)"
+
+/* How often to ask for another free device when other processes keep taking ours. */
+#define ATTACH_ATTEMPTS 64
+/* Waits, in steps of WAIT_STEP_MS: for a new device node, for EBUSY to pass, for a detach. */
+#define WAIT_STEP_MS 20
+#define NODE_WAIT_STEPS 50   /* 1 s */
+#define BUSY_WAIT_STEPS 100  /* 2 s */
+#define DETACH_WAIT_STEPS 50 /* 1 s */
+#define EXCL_WAIT_STEPS 10   /* 0.2 s: an exclusive user that stays (a mount) is no passing one */
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* A small sysfs attribute, without its trailing newline. */
+static int read_attr(const char *path, char **ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        char buf[4097];
+        size_t len = 0;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len == sizeof buf - 1)
+                        return -EFBIG;
+        }
+        buf[len] = '\0';
+        while (len > 0 && buf[len - 1] == '\n')
+                buf[--len] = '\0';
+        *ret = g_strdup(buf);
+        return 0;
+}
+
+/* /sys/dev/block/MAJ:MIN of a loop device node. -ENOTBLK when it is not a loop device. */
+static int loop_sysfs_dir(const char *device, char **ret_dir) {
+        struct stat st;
+        if (stat(device, &st) < 0)
+                return -errno;
+        if (!S_ISBLK(st.st_mode) || major(st.st_rdev) != LOOP_MAJOR)
+                return -ENOTBLK;
+        *ret_dir = g_strdup_printf("/sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+        return 0;
+}
+
+int loopdev_backing_file(const char *device, char **ret_path) {
+        g_autofree char *dir = NULL;
+        int r = loop_sysfs_dir(device, &dir);
+        if (r < 0)
+                return r;
+        g_autofree char *attr = g_strdup_printf("%s/loop/backing_file", dir);
+        char *path = NULL;
+        r = read_attr(attr, &path);
+        if (r == -ENOENT)
+                return -ENXIO; /* the loop/ attributes exist only while a file is attached */
+        if (r < 0)
+                return r;
+        *ret_path = path;
+        return 0;
+}
+
+/* Open a device node that LOOP_CTL_GET_FREE may just have created: devtmpfs adds it
+ * synchronously, but give a slow /dev (udev) a moment. */
+static int open_new_node(const char *path, int flags) {
+        for (int i = 0;; i++) {
+                int fd = open(path, flags | O_CLOEXEC);
+                if (fd >= 0)
+                        return fd;
+                if (errno != ENOENT || i >= NODE_WAIT_STEPS)
+                        return -errno;
+                sleep_ms(WAIT_STEP_MS);
+        }
+}
+
+/* Bind file descriptor ffd to the loop device open at dfd. -EBUSY when the device is taken. */
+static int loop_configure(int dfd, int ffd, const char *name) {
+        struct loop_config config = { .fd = (uint32_t) ffd, .block_size = 0 };
+        g_strlcpy((char *) config.info.lo_file_name, name, LO_NAME_SIZE);
+        if (ioctl(dfd, LOOP_CONFIGURE, &config) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOTTY)
+                return -errno;
+
+        /* Kernels before 5.8: two steps. */
+        if (ioctl(dfd, LOOP_SET_FD, ffd) < 0)
+                return -errno;
+        struct loop_info64 info = { 0 };
+        g_strlcpy((char *) info.lo_file_name, name, LO_NAME_SIZE);
+        if (ioctl(dfd, LOOP_SET_STATUS64, &info) < 0) {
+                int saved = errno;
+                (void) ioctl(dfd, LOOP_CLR_FD, 0);
+                return -saved;
+        }
+        return 0;
+}
+
+int loopdev_attach(const char *file, char **ret_device, GError **error) {
+        _cleanup_close_ int ffd = open(file, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (ffd < 0)
+                return np_fail(error, errno, "%s: cannot open it to attach a loop device: %s", file,
+                               g_strerror(errno));
+        struct stat st;
+        if (fstat(ffd, &st) < 0)
+                return np_fail(error, errno, "%s: cannot stat: %s", file, g_strerror(errno));
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                return np_fail(error, EINVAL, "%s: not a regular file or block device; cannot attach it to a loop device",
+                               file);
+
+        char *canon = realpath(file, NULL);
+        g_autofree char *name = canon ? g_strdup(canon) : g_strdup(file);
+        free(canon);
+
+        _cleanup_close_ int ctl = open(LOOP_CONTROL, O_RDWR | O_CLOEXEC);
+        if (ctl < 0)
+                return np_fail(error, errno, "%s: cannot attach a loop device: cannot open %s: %s", file,
+                               LOOP_CONTROL, g_strerror(errno));
+
+        for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
+                int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+                if (nr < 0)
+                        return np_fail(error, errno, "%s: cannot attach a loop device: no free loop device (LOOP_CTL_GET_FREE): %s",
+                                       file, g_strerror(errno));
+                g_autofree char *device = g_strdup_printf("/dev/loop%d", nr);
+                _cleanup_close_ int dfd = open_new_node(device, O_RDWR);
+                if (dfd < 0)
+                        return np_fail(error, -dfd, "%s: cannot attach a loop device: cannot open %s: %s", file,
+                                       device, g_strerror(-dfd));
+                int r = loop_configure(dfd, ffd, name);
+                if (r == -EBUSY) {
+                        /* Another process bound this free device between our two calls. */
+                        if (attempt >= 8)
+                                sleep_ms((unsigned) g_random_int_range(1, WAIT_STEP_MS));
+                        continue;
+                }
+                if (r < 0)
+                        return np_fail(error, -r, "%s: cannot attach it to %s: %s", file, device, g_strerror(-r));
+                *ret_device = TAKE_PTR(device);
+                return 0;
+        }
+        return np_fail(error, EBUSY, "%s: cannot attach a loop device: every free device was taken by other processes in %d attempts",
+                       file, ATTACH_ATTEMPTS);
+}
+
+/* Does the loop device /dev/loopNR (backing file `backing` from sysfs) use the file `st`? */
+static bool loop_uses_inode(unsigned nr, const char *backing, const struct stat *st) {
+        g_autofree char *device = g_strdup_printf("/dev/loop%u", nr);
+        _cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0) {
+                struct loop_info64 info;
+                if (ioctl(fd, LOOP_GET_STATUS64, &info) == 0)
+                        return info.lo_device == (uint64_t) st->st_dev && info.lo_inode == (uint64_t) st->st_ino;
+        }
+        /* No node or no ioctl here: stat the path sysfs names. */
+        struct stat bst;
+        if (stat(backing, &bst) == 0)
+                return bst.st_dev == st->st_dev && bst.st_ino == st->st_ino;
+        return false;
+}
+
+static gint compare_uint(gconstpointer a, gconstpointer b) {
+        unsigned x = *(const unsigned *) a, y = *(const unsigned *) b;
+        return x < y ? -1 : x > y;
+}
+
+int loopdev_find(const char *file, char **ret_device) {
+        struct stat st;
+        bool exists = true;
+        if (stat(file, &st) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                exists = false;
+        }
+        g_autofree char *abs = NULL;
+        if (exists) {
+                char *canon = realpath(file, NULL);
+                abs = canon ? g_strdup(canon) : g_canonicalize_filename(file, NULL);
+                free(canon);
+        } else
+                abs = g_canonicalize_filename(file, NULL);
+        g_autofree char *abs_deleted = g_strconcat(abs, DELETED_SUFFIX, NULL);
+
+        DIR *d = opendir("/sys/block");
+        if (!d)
+                return -errno;
+        g_autoptr(GArray) nrs = g_array_new(FALSE, FALSE, sizeof(unsigned));
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                unsigned nr;
+                char tail;
+                if (sscanf(de->d_name, "loop%u%c", &nr, &tail) == 1)
+                        g_array_append_val(nrs, nr);
+        }
+        closedir(d);
+        g_array_sort(nrs, compare_uint);
+
+        for (guint i = 0; i < nrs->len; i++) {
+                unsigned nr = g_array_index(nrs, unsigned, i);
+                g_autofree char *attr = g_strdup_printf("/sys/block/loop%u/loop/backing_file", nr);
+                g_autofree char *backing = NULL;
+                if (read_attr(attr, &backing) < 0)
+                        continue; /* not attached (or detached meanwhile) */
+                bool match;
+                if (exists)
+                        match = loop_uses_inode(nr, backing, &st);
+                else
+                        match = strcmp(backing, abs) == 0 || strcmp(backing, abs_deleted) == 0;
+                if (match) {
+                        *ret_device = g_strdup_printf("/dev/loop%u", nr);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+static bool still_attached(const char *device) {
+        g_autofree char *backing = NULL;
+        return loopdev_backing_file(device, &backing) == 0;
+}
+
+int loopdev_detach(const char *device, GError **error) {
+        g_autofree char *dir = NULL;
+        int r = loop_sysfs_dir(device, &dir);
+        if (r == -ENOTBLK)
+                return np_fail(error, ENOTBLK, "%s: not a loop device; cannot detach it", device);
+        if (r < 0)
+                return np_fail(error, -r, "%s: cannot detach: %s", device, g_strerror(-r));
+
+        /* Exclusive open: refused while the device is mounted or held by another driver, so a
+         * busy device is reported instead of being marked for autoclear behind the user's back. */
+        _cleanup_close_ int fd = -1;
+        for (int i = 0;; i++) {
+                fd = open(device, O_RDONLY | O_CLOEXEC | O_EXCL | O_NONBLOCK);
+                if (fd >= 0)
+                        break;
+                if (errno == EBUSY && i >= EXCL_WAIT_STEPS)
+                        return np_fail(error, EBUSY, "%s: cannot detach: the device is in use (mounted or held by another device)",
+                                       device);
+                if (errno != EBUSY)
+                        return np_fail(error, errno, "%s: cannot open it to detach: %s", device, g_strerror(errno));
+                sleep_ms(WAIT_STEP_MS);
+        }
+
+        for (int i = 0;; i++) {
+                if (ioctl(fd, LOOP_CLR_FD, 0) == 0)
+                        break;
+                if (errno == ENXIO)
+                        return 0; /* nothing attached */
+                if (errno != EBUSY || i >= BUSY_WAIT_STEPS)
+                        return np_fail(error, errno, "%s: cannot detach (LOOP_CLR_FD): %s", device, g_strerror(errno));
+                sleep_ms(WAIT_STEP_MS);
+        }
+        /* The kernel finishes the detach when the last opener closes: that should be us. */
+        close(TAKE_FD(fd));
+        for (int i = 0; still_attached(device); i++) {
+                if (i >= DETACH_WAIT_STEPS)
+                        return np_fail(error, EBUSY, "%s: still attached after LOOP_CLR_FD: another process holds it open; the kernel detaches it when that process closes it",
+                                       device);
+                sleep_ms(WAIT_STEP_MS);
+        }
+        return 0;
+}
+
+int loopdev_set_capacity(const char *device, GError **error) {
+        g_autofree char *dir = NULL;
+        int r = loop_sysfs_dir(device, &dir);
+        if (r == -ENOTBLK)
+                return np_fail(error, ENOTBLK, "%s: not a loop device; cannot update its capacity", device);
+        if (r < 0)
+                return np_fail(error, -r, "%s: cannot update the loop capacity: %s", device, g_strerror(-r));
+        _cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return np_fail(error, errno, "%s: cannot open it to update the loop capacity: %s", device,
+                               g_strerror(errno));
+        if (ioctl(fd, LOOP_SET_CAPACITY, 0) < 0)
+                return np_fail(error, errno, "%s: cannot update the loop capacity (LOOP_SET_CAPACITY): %s", device,
+                               errno == ENXIO ? "no file is attached" : g_strerror(errno));
+        return 0;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nfsprovd: the service. Loads the configuration, opens the state, reconciles every share
+ * (attached, mounted, exported) and only then opens the admin API socket, so that whoever can
+ * talk to it sees the shares back. Runs in the foreground (systemd style) and logs to stderr.
+ *   SIGTERM, SIGINT: stop accepting, answer the requests in progress, remove the socket, exit 0.
+ *   SIGHUP: re-read the configuration; a bad one is logged and the running one kept.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "api.h"
+#include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "macro.h"
+
+#define LOCK_NAME "nfsprovd.lock"
+
+typedef struct Daemon {
+        GMainLoop *loop;
+        Api *api;
+        const char *config_path;   /* NULL: the default (config_default_path()) */
+        bool must_exist;
+        const char *socket;        /* what the server listens on (changes need a restart) */
+        const char *admin_group;
+        const char *listen;
+} Daemon;
+
+static void help(void) {
+        printf("Usage: nfsprovd [--config FILE]\n"
+               "\n"
+               "Give every NFS share its own disk, keep it mounted and exported, and serve the admin API\n"
+               "on a Unix socket. Runs in the foreground and logs to stderr.\n"
+               "\n"
+               "  -c, --config FILE  read FILE instead of %s (or $%s)\n"
+               "  -h, --help         show this help\n"
+               "  -V, --version      show the version\n",
+               CONFIG_DEFAULT_PATH, CONFIG_ENV_PATH);
+}
+
+static gboolean on_stop(gpointer userdata) {
+        Daemon *d = userdata;
+        log_info("stopping");
+        g_main_loop_quit(d->loop);
+        return G_SOURCE_CONTINUE;
+}
+
+static void warn_restart(const char *key, const char *old, const char *new) {
+        if (g_strcmp0(old, new) != 0)
+                log_warning("reload: [server] %s changed (%s -> %s); it takes effect when nfsprovd restarts", key,
+                            old ? old : "unset", new ? new : "unset");
+}
+
+static gboolean on_reload(gpointer userdata) {
+        Daemon *d = userdata;
+        g_autoptr(GError) error = NULL;
+        Config *c = NULL;
+        int r = config_load(d->config_path, d->must_exist, &c, &error);
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s",
+                          error ? error->message : g_strerror(-r));
+                return G_SOURCE_CONTINUE;
+        }
+        g_autofree char *new_socket = g_strdup(c->socket);
+        g_autofree char *new_admin_group = g_strdup(c->admin_group);
+        g_autofree char *new_listen = g_strdup(c->listen);
+        g_autofree char *path = g_strdup(c->path ? c->path : "built-in defaults");
+        r = api_set_config(d->api, c, &error); /* takes c */
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s",
+                          error ? error->message : g_strerror(-r));
+                return G_SOURCE_CONTINUE;
+        }
+        warn_restart("socket", d->socket, new_socket);
+        warn_restart("admin_group", d->admin_group, new_admin_group);
+        warn_restart("listen", d->listen, new_listen);
+        log_info("reloaded the configuration from %s", path);
+        return G_SOURCE_CONTINUE;
+}
+
+/* One nfsprovd per state directory: two would reconcile and change the same shares at once.
+ * The lock (flock on STATE_DIR/nfsprovd.lock) goes away with the process, however it ends. */
+static int lock_state_dir(const char *state_dir, int *ret_fd) {
+        if (g_mkdir_with_parents(state_dir, 0700) < 0)
+                return log_error_errno(errno, "cannot create the state directory %s: %s", state_dir,
+                                       g_strerror(errno));
+        g_autofree char *path = g_build_filename(state_dir, LOCK_NAME, NULL);
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot open the lock file %s: %s", path, g_strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return log_error_errno(EBUSY, "cannot start: another nfsprovd is running on the state in %s",
+                                               state_dir);
+                return log_error_errno(errno, "cannot lock %s: %s", path, g_strerror(errno));
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static void log_report(const char *when, const ReconcileReport *rep) {
+        for (guint i = 0; i < rep->changes->len; i++)
+                log_info("reconcile: %s", (const char *) g_ptr_array_index(rep->changes, i));
+        for (guint i = 0; i < rep->problems->len; i++)
+                log_warning("reconcile: %s", (const char *) g_ptr_array_index(rep->problems, i));
+        log_info("%s: reconciled, %u change%s, %u problem%s", when, rep->changes->len,
+                 rep->changes->len == 1 ? "" : "s", rep->problems->len, rep->problems->len == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        const char *arg_config = NULL;
+        int c;
+
+        log_setup("nfsprovd");
+        while ((c = getopt_long(argc, argv, "c:hV", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case 'V':
+                        printf("nfsprovd %s\n", PACKAGE_VERSION);
+                        return EXIT_SUCCESS;
+                default:
+                        fprintf(stderr, "Try 'nfsprovd --help'.\n");
+                        return 2;
+                }
+        if (optind < argc) {
+                log_error("unexpected argument \"%s\"; nfsprovd takes only options (see --help)", argv[optind]);
+                return 2;
+        }
+
+        const char *env = getenv(CONFIG_ENV_PATH);
+        Daemon d = {
+                .config_path = arg_config,
+                .must_exist = arg_config || (env && *env),
+        };
+
+        g_autoptr(GError) error = NULL;
+        Config *config = NULL;
+        int r = config_load(d.config_path, d.must_exist, &config, &error);
+        if (r < 0) {
+                log_error("%s", error ? error->message : g_strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (!config->path)
+                log_info("%s does not exist; using the built-in defaults", config_default_path());
+        g_autofree char *socket_path = g_strdup(config->socket);
+        g_autofree char *admin_group = g_strdup(config->admin_group);
+        g_autofree char *listen_spec = g_strdup(config->listen);
+        d.socket = socket_path;
+        d.admin_group = admin_group;
+        d.listen = listen_spec;
+
+        signal(SIGPIPE, SIG_IGN);
+
+        _cleanup_close_ int lock_fd = -1;
+        if (lock_state_dir(config->state_dir, &lock_fd) < 0) {
+                config_free(config);
+                return EXIT_FAILURE;
+        }
+
+        g_autoptr(Engine) engine = NULL;
+        r = engine_new(config, &engine, &error); /* takes config when it succeeds */
+        if (r < 0) {
+                config_free(config);
+                log_error("cannot start: %s", error ? error->message : g_strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        /* Shares first: the socket opens only once they are back. */
+        g_autoptr(ReconcileReport) report = NULL;
+        r = engine_reconcile(engine, &report, &error);
+        if (r < 0) {
+                log_error("cannot start: reconcile failed: %s", error ? error->message : g_strerror(-r));
+                return EXIT_FAILURE;
+        }
+        log_report("start", report);
+
+        g_autoptr(Api) api = api_new(engine, report);
+        d.api = api;
+        if (d.listen)
+                log_warning("[server] listen = %s is not served yet: the admin API is only on %s", d.listen,
+                            d.socket);
+
+        /* Catch the signals before the socket exists, so that a stop always removes it. */
+        g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, false);
+        d.loop = loop;
+        guint sources[] = {
+                g_unix_signal_add(SIGTERM, on_stop, &d),
+                g_unix_signal_add(SIGINT, on_stop, &d),
+                g_unix_signal_add(SIGHUP, on_reload, &d),
+        };
+
+        size_t n_routes;
+        const HttpRoute *routes = api_routes(&n_routes);
+        HttpServerOptions opts = {
+                .socket_path = d.socket,
+                .admin_group = d.admin_group,
+        };
+        HttpServer *server = NULL;
+        r = http_server_start(&opts, routes, n_routes, api, &server, &error);
+        if (r < 0) {
+                log_error("cannot start: %s", error ? error->message : g_strerror(-r));
+                for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
+                        g_source_remove(sources[i]);
+                return EXIT_FAILURE;
+        }
+        log_info("ready on %s", d.socket);
+
+        g_main_loop_run(d.loop);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
+                g_source_remove(sources[i]);
+        http_server_stop(server); /* waits for the requests in progress, removes the socket */
+        log_info("stopped");
+        return EXIT_SUCCESS;
+}

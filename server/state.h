@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nfsprovd's recorded state: the shares it owns and the journal of the steps it ran, kept in
+ * SQLite at STATE_DIR/nfsprov.db.
+ *
+ * Contract:
+ * - Every write is one transaction that is durable when the call returns (WAL, synchronous=FULL),
+ *   unless the call runs inside state_transaction(): then it becomes durable with that
+ *   transaction's COMMIT, or is rolled back with it.
+ * - The engine records each step of an operation before it runs it (state_step_begin: step_done =
+ *   false) and after it finished (state_step_done: step_done = true), so after a crash the row
+ *   says exactly which step may be half done; reconcile rolls forward or back from there.
+ * - A share's `source` (image file or disk device) is held by at most one share; so are its
+ *   pool_uuid and fs_uuid. A duplicate is refused with -EEXIST naming the share that holds it.
+ * - Functions return 0 or a negative errno with one line in error (NP_ERROR, code = errno):
+ *   -ENOENT for a share that does not exist, -EEXIST for a duplicate, -EINVAL for a bad field,
+ *   -EBADMSG for a corrupt or foreign database file, -ENOTSUP for a database written by a newer
+ *   nfsprovd, -EBUSY when another process held the database lock for more than 5 s.
+ * - A State is one SQLite connection: use it from one thread at a time.
+ * - SQL is only ever run as fixed statements with bound parameters.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#define STATE_DB_NAME "nfsprov.db"
+/* The schema version this code writes (PRAGMA user_version). */
+#define STATE_SCHEMA_VERSION 1
+
+typedef enum ShareStatus {
+        SHARE_CREATING,
+        SHARE_READY,
+        SHARE_RESIZING,
+        SHARE_DELETING,
+        SHARE_FAILED,
+        _SHARE_STATUS_MAX,
+} ShareStatus;
+
+/* "creating", "ready", "resizing", "deleting", "failed"; NULL for a value out of range. */
+const char *share_status_to_string(ShareStatus status);
+/* 0, or -EINVAL for a string that is not one of the above. */
+int share_status_from_string(const char *s, ShareStatus *ret);
+
+typedef struct Share {
+        char *name;        /* primary key */
+        char *pool_uuid;   /* generated at create, never changed */
+        char *fs_uuid;     /* ext4 UUID, chosen before mkfs; NULL until chosen */
+        char *backend;     /* "image" | "disk" */
+        char *source;      /* image file path or disk device path; NULL until allocated */
+        uint64_t size;     /* bytes requested (grown by resize) */
+        char *clients;     /* export client specs, space separated (may be NULL) */
+        char *options;     /* export options (may be NULL) */
+        ShareStatus status;
+        char *operation;   /* "create" | "delete" | "resize" | NULL when idle */
+        char *step;        /* the step of `operation` in progress or last finished */
+        bool step_done;    /* false = recorded before the step ran, true = after it finished */
+        uint64_t target_size; /* resize: the size being grown to */
+        char *error;       /* last failure message, NULL if none */
+        int64_t created_at, updated_at; /* unix seconds (set by the state, not by the caller) */
+} Share;
+
+void share_free(Share *share);
+Share *share_copy(const Share *share);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Share, share_free)
+
+/* One line of the step journal. phase is "begin", "done", "undo" or "fail". */
+typedef struct JournalEntry {
+        int64_t id;        /* increasing: the order in which entries were written */
+        char *share;
+        char *operation;
+        char *step;
+        char *phase;
+        char *message;     /* NULL unless given (fail) */
+        int64_t at;        /* unix seconds */
+} JournalEntry;
+
+void journal_entry_free(JournalEntry *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(JournalEntry, journal_entry_free)
+
+typedef struct State State;
+
+/* Create state_dir (mode 0700, with parents) if missing, open or create state_dir/nfsprov.db
+ * (mode 0600; its -wal/-shm files get the same mode), set journal_mode=WAL, synchronous=FULL,
+ * foreign_keys=ON, busy timeout 5000 ms, check the file's integrity (quick_check) and migrate
+ * the schema to STATE_SCHEMA_VERSION. */
+int state_open(const char *state_dir, State **ret, GError **error);
+void state_close(State *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(State, state_close)
+
+/* The path of the database file. */
+const char *state_path(const State *state);
+
+/* The connection's effective settings, as SQLite reports them (for diagnostics). */
+typedef struct StateInfo {
+        char *journal_mode;    /* "wal" */
+        int synchronous;       /* 2 = FULL */
+        bool foreign_keys;
+        int busy_timeout_ms;
+        int schema_version;    /* PRAGMA user_version */
+} StateInfo;
+void state_info_clear(StateInfo *info);
+int state_info(State *state, StateInfo *ret, GError **error);
+
+/* Insert a new share. created_at and updated_at are set to now. -EEXIST when the name, or the
+ * source, pool_uuid or fs_uuid of another share, is already recorded. */
+int state_share_insert(State *state, const Share *share, GError **error);
+/* -ENOENT when there is no share of that name. */
+int state_share_get(State *state, const char *name, Share **ret, GError **error);
+/* All shares ordered by name: a GPtrArray of Share* that frees them. */
+int state_share_list(State *state, GPtrArray **ret, GError **error);
+/* Replace the whole row of share->name (all fields but name and created_at; updated_at = now).
+ * -ENOENT when it does not exist, -EEXIST for a source/uuid another share holds. */
+int state_share_update(State *state, const Share *share, GError **error);
+/* Remove the row and its journal. -ENOENT when it does not exist. */
+int state_share_delete(State *state, const char *name, GError **error);
+
+/* Record that `step` of `operation` ("create", "delete", "resize") is about to run: sets the
+ * row's operation, step, step_done = false, updated_at, and appends a "begin" journal entry,
+ * in one durable transaction. -ENOENT for an unknown share. */
+int state_step_begin(State *state, const char *name, const char *operation, const char *step, GError **error);
+/* Record that `step` finished: step_done = true and a "done" entry. The row must show this
+ * operation and step (begun before); otherwise -EINVAL, and nothing changes. */
+int state_step_done(State *state, const char *name, const char *operation, const char *step, GError **error);
+/* Record that a finished step's effect was undone (rolling back): step = `step`,
+ * step_done = false and an "undo" entry. */
+int state_step_undo(State *state, const char *name, const char *operation, const char *step, GError **error);
+/* Record that `step` failed with `message`: the row's error = message (step_done stays as it
+ * is) and a "fail" entry carrying the message. */
+int state_step_fail(State *state, const char *name, const char *operation, const char *step,
+                    const char *message, GError **error);
+
+/* The journal of one share, oldest first: a GPtrArray of JournalEntry* that frees them.
+ * An unknown share has an empty journal. */
+int state_journal_list(State *state, const char *name, GPtrArray **ret, GError **error);
+
+/* Run fn inside one transaction (BEGIN IMMEDIATE ... COMMIT). When fn returns a negative errno,
+ * everything it wrote is rolled back and that value is returned; error then gets a generic
+ * line unless it was already set (to keep fn's own message, let fn fill the same GError** passed
+ * through data). Nested calls use a SAVEPOINT and roll back only their own part. */
+int state_transaction(State *state, int (*fn)(State *state, void *data), void *data, GError **error);

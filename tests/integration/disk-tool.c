@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * disk-tool: drives the disk backends and the loop-device code from integration tests
+ * (not installed).
+ *
+ *   disk-tool check DEV                      prints "blank", or the reason on stderr (exit 1)
+ *   disk-tool wipe DEV                       erases every signature; prints "wiped"
+ *   disk-tool allocate image IMAGE_DIR NAME SIZE
+ *   disk-tool allocate disk "DEV1 DEV2 ..." NAME SIZE [REQUESTED] [--force] [--in-use "DEV ..."]
+ *                                            prints "SOURCE<TAB>DEVICE"
+ *   disk-tool attach  BACKEND WHERE SOURCE   prints the block device
+ *   disk-tool grow    BACKEND WHERE SOURCE DEVICE|- SIZE
+ *   disk-tool release BACKEND WHERE SOURCE
+ *   disk-tool size    BACKEND WHERE SOURCE   prints the size in bytes
+ *   disk-tool loop-find FILE                 prints the loop device backed by FILE
+ *   disk-tool loop-backing DEV               prints the file backing the loop device DEV
+ *   disk-tool loop-detach DEV                detaches the loop device DEV; prints "detached"
+ *
+ * WHERE is the image directory (image) or the inventory, a space-separated list (disk).
+ * SIZE is bytes or a size with a unit (10M, 1G); 0 (disk only) means "any size".
+ * Errors: one line on stderr, exit 1; usage errors exit 2.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "disk.h"
+#include "error.h"
+#include "loopdev.h"
+#include "size.h"
+
+static int fail(GError *e) {
+        fprintf(stderr, "disk-tool: %s\n", e ? e->message : "failed");
+        return 1;
+}
+
+static int fail_errno(const char *what, int r) {
+        fprintf(stderr, "disk-tool: %s: %s\n", what, g_strerror(-r));
+        return 1;
+}
+
+static int usage(void) {
+        fprintf(stderr, "usage: disk-tool check|wipe DEV | allocate BACKEND WHERE NAME SIZE [REQUESTED] [--force] "
+                        "[--in-use LIST] | attach|release|size BACKEND WHERE SOURCE | grow BACKEND WHERE SOURCE DEVICE|- SIZE "
+                        "| loop-find FILE | loop-backing DEV | loop-detach DEV\n");
+        return 2;
+}
+
+static int parse_size(const char *text, uint64_t *ret, GError **error) {
+        if (strcmp(text, "0") == 0) {
+                *ret = 0;
+                return 0;
+        }
+        return size_parse(text, ret, error);
+}
+
+int main(int argc, char **argv) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GPtrArray) pos = g_ptr_array_new();
+        const char *in_use_text = NULL;
+        bool force = false;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--force") == 0)
+                        force = true;
+                else if (strcmp(argv[i], "--in-use") == 0 && i + 1 < argc)
+                        in_use_text = argv[++i];
+                else
+                        g_ptr_array_add(pos, argv[i]);
+        }
+        guint n = pos->len;
+        const char *cmd = n > 0 ? g_ptr_array_index(pos, 0) : "";
+#define ARG(i) ((const char *) g_ptr_array_index(pos, (i)))
+
+        if (strcmp(cmd, "check") == 0 && n == 2) {
+                if (disk_check_blank(ARG(1), &e) < 0)
+                        return fail(e);
+                printf("blank\n");
+                return 0;
+        }
+        if (strcmp(cmd, "wipe") == 0 && n == 2) {
+                if (disk_wipe(ARG(1), &e) < 0)
+                        return fail(e);
+                printf("wiped\n");
+                return 0;
+        }
+        if (strcmp(cmd, "loop-find") == 0 && n == 2) {
+                g_autofree char *dev = NULL;
+                int r = loopdev_find(ARG(1), &dev);
+                if (r == -ENOENT) {
+                        fprintf(stderr, "disk-tool: no loop device is backed by %s\n", ARG(1));
+                        return 1;
+                }
+                if (r < 0)
+                        return fail_errno(ARG(1), r);
+                printf("%s\n", dev);
+                return 0;
+        }
+        if (strcmp(cmd, "loop-backing") == 0 && n == 2) {
+                g_autofree char *path = NULL;
+                int r = loopdev_backing_file(ARG(1), &path);
+                if (r < 0)
+                        return fail_errno(ARG(1), r);
+                printf("%s\n", path);
+                return 0;
+        }
+
+        if (strcmp(cmd, "loop-detach") == 0 && n == 2) {
+                if (loopdev_detach(ARG(1), &e) < 0)
+                        return fail(e);
+                printf("detached\n");
+                return 0;
+        }
+
+        if (n < 4)
+                return usage();
+        const DiskBackend *b = disk_backend_by_name(ARG(1));
+        if (!b) {
+                fprintf(stderr, "disk-tool: unknown backend \"%s\"; use image or disk\n", ARG(1));
+                return 2;
+        }
+        g_auto(GStrv) inventory = NULL, in_use = NULL;
+        DiskContext ctx = { 0 };
+        if (strcmp(b->name, "image") == 0)
+                ctx.image_dir = ARG(2);
+        else {
+                inventory = g_strsplit_set(ARG(2), " ", -1);
+                /* drop empty words */
+                char **w = inventory;
+                for (char **r = inventory; *r; r++) {
+                        if (**r)
+                                *w++ = *r;
+                        else
+                                g_free(*r);
+                }
+                *w = NULL;
+                ctx.inventory = inventory;
+        }
+        if (in_use_text) {
+                in_use = g_strsplit(in_use_text, " ", -1);
+                ctx.in_use = in_use;
+        }
+
+        if (strcmp(cmd, "allocate") == 0 && (n == 5 || n == 6)) {
+                uint64_t size;
+                if (parse_size(ARG(4), &size, &e) < 0)
+                        return fail(e);
+                g_autofree char *source = NULL, *device = NULL;
+                if (b->allocate(&ctx, ARG(3), size, n == 6 ? ARG(5) : NULL, force, &source, &device, &e) < 0)
+                        return fail(e);
+                printf("%s\t%s\n", source, device);
+                return 0;
+        }
+        if (strcmp(cmd, "attach") == 0 && n == 4) {
+                g_autofree char *device = NULL;
+                if (b->attach(&ctx, ARG(3), &device, &e) < 0)
+                        return fail(e);
+                printf("%s\n", device);
+                return 0;
+        }
+        if (strcmp(cmd, "grow") == 0 && n == 6) {
+                uint64_t size;
+                if (parse_size(ARG(5), &size, &e) < 0)
+                        return fail(e);
+                if (b->grow(&ctx, ARG(3), strcmp(ARG(4), "-") == 0 ? NULL : ARG(4), size, &e) < 0)
+                        return fail(e);
+                printf("grown\n");
+                return 0;
+        }
+        if (strcmp(cmd, "release") == 0 && n == 4) {
+                if (b->release(&ctx, ARG(3), &e) < 0)
+                        return fail(e);
+                printf("released\n");
+                return 0;
+        }
+        if (strcmp(cmd, "size") == 0 && n == 4) {
+                uint64_t size;
+                if (b->size(&ctx, ARG(3), &size, &e) < 0)
+                        return fail(e);
+                printf("%" PRIu64 "\n", size);
+                return 0;
+        }
+        return usage();
+}

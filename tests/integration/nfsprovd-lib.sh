@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Helpers for tests that run the real nfsprovd and nfsprov in the sandbox.
+# shellcheck shell=bash
+. "$NP_TOP_SRCDIR/tests/sandbox/lib.sh"
+sb_require_cmd exportfs nfs-kernel-server
+sb_require_cmd mkfs.ext4 e2fsprogs
+sb_require_cmd jq jq
+
+NFSPROVD=$NP_TOP_BUILDDIR/nfsprovd
+NFSPROV_BIN=$NP_TOP_BUILDDIR/nfsprov
+S=$NP_SCRATCH
+CONF=$S/nfsprov.conf
+SOCK=$S/run/nfsprovd.sock
+BASE=$S/NFS
+IMAGES=$S/images
+DAEMON_PID=
+
+# write_config [EXTRA "[section] key = value" lines appended raw]
+write_config() {
+    cat > "$CONF" <<EOT
+[server]
+address = 127.0.0.1
+state_dir = $S/state
+socket = $SOCK
+[shares]
+base = $BASE
+backend = ${BACKEND:-image}
+image_dir = $IMAGES
+disks = ${DISKS:-}
+clients = ${CLIENTS:-*}
+[exports]
+file = /etc/exports
+[pools]
+target_base = /var/lib/libvirt/nfsprov
+[system]
+fstab = /etc/fstab
+nfs_conf = /etc/nfs.conf
+EOT
+}
+
+# start_daemon: start nfsprovd and wait until its socket answers (it answers only after reconcile)
+start_daemon() {
+    "$NFSPROVD" --config "$CONF" >> "$S/nfsprovd.log" 2>&1 &
+    DAEMON_PID=$!
+    sb_track_pid "$DAEMON_PID"
+    local i
+    for i in $(seq 500); do
+        [ -S "$SOCK" ] && np list >/dev/null 2>&1 && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$S/nfsprovd.log"; sb_fail "nfsprovd exited at start"; }
+        sleep 0.02
+    done
+    cat "$S/nfsprovd.log"; sb_fail "nfsprovd did not answer within 10 s"
+}
+
+# stop_daemon: SIGTERM by pid, wait for it
+stop_daemon() {
+    [ -n "$DAEMON_PID" ] || return 0
+    kill -TERM "$DAEMON_PID" 2>/dev/null
+    wait "$DAEMON_PID" 2>/dev/null
+    DAEMON_PID=
+}
+
+# wait_daemon_dead: after a fault-injected crash
+wait_daemon_dead() {
+    wait "$DAEMON_PID" 2>/dev/null
+    DAEMON_PID=
+}
+
+np() { "$NFSPROV_BIN" --config "$CONF" "$@"; }
+
+# share_json NAME KEY
+share_field() { np --json show "$1" | jq -r ".$2"; }
+
+# the state a test compares before/after an operation that must change nothing
+snapshot() {
+    {
+        echo "== exports"; cat /etc/exports
+        echo "== fstab"; cat /etc/fstab
+        echo "== mounts"; awk -v b="$BASE" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort
+        echo "== loops"; losetup -l -n --raw -O BACK-FILE | grep -F "$S" | sort
+        echo "== images"; ls -1 "$IMAGES" 2>/dev/null
+        echo "== base"; ls -1 "$BASE" 2>/dev/null
+        echo "== shares"; np --json list | jq -c '[.shares[] | {name, status, size}]'
+    }
+}
+
+# assert_share_ready NAME: attached, ext4 mounted at BASE/NAME by its UUID, in fstab by UUID,
+# exported with rw and no_root_squash
+assert_share_ready() {
+    local name=$1 j dev uuid path
+    j=$(np --json show "$name") || sb_fail "show $name failed"
+    assert_eq "$(echo "$j" | jq -r .status)" ready "$name status"
+    path=$BASE/$name
+    assert_eq "$(echo "$j" | jq -r .export_path)" "$path" "$name export path"
+    uuid=$(echo "$j" | jq -r .fs_uuid)
+    dev=$(findmnt -n -o SOURCE --mountpoint "$path") || sb_fail "$path is not a mount point"
+    assert_eq "$(findmnt -n -o FSTYPE --mountpoint "$path")" ext4 "$name fstype"
+    assert_eq "$(blkid -o value -s UUID "$dev")" "$uuid" "$name mounted filesystem UUID"
+    grep -qE "^UUID=$uuid[[:space:]]+$path[[:space:]]+ext4[[:space:]]" /etc/fstab ||
+        sb_fail "fstab has no UUID=$uuid entry for $path"
+    local line
+    line=$(exportfs -v | tr '\n' ' ' | sed 's/) /)\n/g' | grep -F "$path") || sb_fail "exportfs -v does not list $path"
+    echo "$line" | grep -qE '[(,]rw[,)]' || sb_fail "$path not exported rw: $line"
+    echo "$line" | grep -qE '[(,]no_root_squash[,)]' || sb_fail "$path not exported no_root_squash: $line"
+}
+
+# assert_share_gone NAME: no trace of the share anywhere
+assert_share_gone() {
+    local name=$1 path=$BASE/$1
+    np show "$name" >/dev/null 2>&1 && sb_fail "$name still listed"
+    findmnt --mountpoint "$path" >/dev/null && sb_fail "$path still mounted"
+    grep -qF " $path " /etc/fstab && sb_fail "fstab still has $path"
+    grep -qF "$path " /etc/exports && sb_fail "/etc/exports still has $path"
+    exportfs -v | grep -qF "$path" && sb_fail "exportfs still lists $path"
+    [ -e "$IMAGES/$name.img" ] && sb_fail "image $IMAGES/$name.img left behind"
+    losetup -l -n --raw -O BACK-FILE | grep -qF "$IMAGES/$name.img" && sb_fail "loop device of $name left attached"
+    [ -e "$path" ] && sb_fail "mount point $path left behind"
+    return 0
+}

@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# nfsprovd + nfsprov end to end on the image backend: three shares, each an ext4 on its own loop
+# device, mounted at BASE/NAME, in fstab by UUID, exported rw,no_root_squash (the real exportfs);
+# pool-xml; idempotent create; forbidden names; delete refusing a non-empty share; resize.
+. "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+write_config
+start_daemon
+
+for n in NFSStorage_01 NFSStorage_02 NFSStorage_03; do
+    np create "$n" --size 64M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create $n failed"; }
+done
+devs=""
+for n in NFSStorage_01 NFSStorage_02 NFSStorage_03; do
+    assert_share_ready "$n"
+    dev=$(share_field "$n" device)
+    assert_eq "$(losetup -n -O BACK-FILE "$dev" | sed 's/ *$//')" "$IMAGES/$n.img" "$n backing file"
+    devs="$devs $dev"
+done
+assert_eq "$(echo $devs | tr ' ' '\n' | sort -u | wc -l)" 3 "three distinct loop devices"
+assert_eq "$(np list | grep -c NFSStorage_0)" 3 "list shows three shares"
+
+# pool-xml: the recorded uuid and paths, in the design's shape
+uuid=$(share_field NFSStorage_02 pool_uuid)
+np pool-xml NFSStorage_02 > "$S/pool.xml" || sb_fail "pool-xml failed"
+cat > "$S/expect.xml" <<EOT
+<pool type='netfs'>
+  <name>NFSStorage_02</name>
+  <uuid>$uuid</uuid>
+  <capacity unit='bytes'>N</capacity>
+  <allocation unit='bytes'>N</allocation>
+  <available unit='bytes'>N</available>
+  <source>
+    <host name='127.0.0.1'/>
+    <dir path='$BASE/NFSStorage_02'/>
+    <format type='nfs'/>
+    <protocol ver='3'/>
+  </source>
+  <target>
+    <path>/var/lib/libvirt/nfsprov/NFSStorage_02</path>
+    <permissions><mode>0700</mode><owner>-1</owner><group>-1</group></permissions>
+  </target>
+</pool>
+EOT
+sed -E "/<(capacity|allocation|available) /s/>[0-9]+</>N</" "$S/pool.xml" | diff "$S/expect.xml" - || sb_fail "pool-xml is not in the design's shape"
+cap=$(sed -n 's/.*<capacity unit=.bytes.>\([0-9]*\)<.*/\1/p' "$S/pool.xml")
+assert_eq "$cap" "$(df -B1 --output=size "$BASE/NFSStorage_02" | tail -1 | tr -d ' ')" "pool capacity = df size"
+
+# idempotent create; a different spec is refused
+np create NFSStorage_01 --size 64M > /dev/null 2>&1 || sb_fail "same create again failed"
+before=$(snapshot)
+err=$(np create NFSStorage_01 --size 128M 2>&1); rc=$?
+assert_eq "$rc" 1 "create with another size: exit status"
+assert_contains "$err" "exists with another"
+assert_eq "$(echo "$err" | wc -l)" 1 "one error line"
+assert_eq "$(snapshot)" "$before" "a refused create changes nothing"
+
+# every forbidden character class of seed 000: exit 2, one line, nothing changed
+for bad in "NFS Storage" "NFS日本" 'NFS\x' "NFS¥x" 'NFS"x' "NFS'x" "NFS;x" "NFS(x" "NFS)x" "NFS/x" ""; do
+    err=$(np create "$bad" --size 64M 2>&1); rc=$?
+    assert_eq "$rc" 2 "create [$bad]: exit status"
+    assert_eq "$(echo "$err" | wc -l)" 1 "create [$bad]: one error line"
+done
+err=$(np create "NFS Storage" --size 64M 2>&1)
+assert_contains "$err" "blank space"
+err=$(np create "NFS日本" --size 64M 2>&1)
+assert_contains "$err" "double-byte"
+err=$(np create "NFS¥x" --size 64M 2>&1)
+assert_contains "$err" "yen mark"
+for bad in 0 -5G 10X 1.5.G; do
+    np create Good_Name --size "$bad" > /dev/null 2>&1; rc=$?
+    assert_eq "$rc" 2 "create with size [$bad]: exit status"
+done
+assert_eq "$(snapshot)" "$before" "refused names and sizes change nothing"
+
+# delete refuses a non-empty share, unless forced
+echo data > "$BASE/NFSStorage_03/vm1.qcow2"
+err=$(np delete NFSStorage_03 2>&1); rc=$?
+assert_eq "$rc" 1 "delete of a non-empty share: exit status"
+assert_contains "$err" "vm1.qcow2"
+assert_share_ready NFSStorage_03
+np delete NFSStorage_03 --force > /dev/null || sb_fail "delete --force failed"
+assert_share_gone NFSStorage_03
+rm -f "$BASE/NFSStorage_01/none"
+np delete NFSStorage_01 > /dev/null || sb_fail "delete of an empty share failed"
+assert_share_gone NFSStorage_01
+
+# resize grows with data intact (offline here: the kernel refuses online resize2fs)
+head -c 8M /dev/urandom > "$BASE/NFSStorage_02/disk.qcow2"
+sum=$(sha256sum < "$BASE/NFSStorage_02/disk.qcow2")
+size_before=$(df -B1 --output=size "$BASE/NFSStorage_02" | tail -1)
+out=$(np resize NFSStorage_02 --size 128M 2>&1) || { echo "$out"; sb_fail "resize failed"; }
+echo "$out"
+size_after=$(df -B1 --output=size "$BASE/NFSStorage_02" | tail -1)
+[ "$size_after" -gt $((size_before + 50 * 1024 * 1024)) ] || sb_fail "filesystem did not grow: $size_before -> $size_after"
+assert_eq "$(sha256sum < "$BASE/NFSStorage_02/disk.qcow2")" "$sum" "data after resize"
+assert_eq "$(share_field NFSStorage_02 size)" $((128 * 1024 * 1024)) "recorded size"
+assert_share_ready NFSStorage_02
+err=$(np resize NFSStorage_02 --size 64M 2>&1); rc=$?
+assert_eq "$rc" 2 "shrinking: exit status"
+assert_contains "$err" "only grow"
+
+stop_daemon
+sb_pass
