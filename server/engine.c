@@ -20,6 +20,7 @@
 #include "fstab.h"
 #include "idmap.h"
 #include "name.h"
+#include "netaddr.h"
 #include "nfsconf.h"
 #include "size.h"
 
@@ -414,9 +415,24 @@ json_object *share_info_to_json(const ShareInfo *i) {
 
 /* ---- engine ---- */
 
+/* The address given to client hosts must be one of this machine's (libnl). */
+static int check_address(const Config *c, GError **error) {
+        if (!c->address)
+                return 0;
+        g_autoptr(GError) err = NULL;
+        int r = netaddr_check_local(c->address, &err);
+        if (r < 0)
+                return np_fail(error, EINVAL, "%s: [server] address: %s", c->path ? c->path : "configuration",
+                               err->message);
+        return 0;
+}
+
 int engine_new(Config *config, Engine **ret, GError **error) {
         g_autoptr(State) state = NULL;
-        int r = state_open(config->state_dir, &state, error);
+        int r = check_address(config, error);
+        if (r < 0)
+                return r;
+        r = state_open(config->state_dir, &state, error);
         if (r < 0)
                 return r;
         Engine *e = g_new0(Engine, 1);
@@ -461,6 +477,11 @@ int engine_set_config(Engine *e, Config *config, GError **error) {
         if (e->config->backend != config->backend) {
                 config_free(config);
                 return np_fail(error, EINVAL, "[shares] backend cannot change while nfsprovd runs; restart it");
+        }
+        int r = check_address(config, error);
+        if (r < 0) {
+                config_free(config);
+                return r;
         }
         config_free(e->config);
         e->config = config;

@@ -40,7 +40,9 @@
 
 typedef struct Engine Engine;
 
-/* Open the state under config->state_dir. Does not reconcile. The engine keeps config (owned). */
+/* Check [server] address against the local addresses (libnl) and open the state under
+ * config->state_dir. Does not reconcile. On success the engine owns config; on failure the
+ * caller still does. */
 int engine_new(Config *config, Engine **ret, GError **error);
 void engine_free(Engine *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Engine, engine_free)

@@ -5,6 +5,12 @@
 # pool-xml; idempotent create; forbidden names; delete refusing a non-empty share; resize.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 write_config
+# the address given to clients must be one of this machine's (TEST-NET-2 is not)
+sed 's/^address = .*/address = 198.51.100.77/' "$CONF" > "$S/bad.conf"
+out=$("$NFSPROVD" --config "$S/bad.conf" 2>&1); rc=$?
+assert_eq "$rc" 1 "nfsprovd with a foreign address: exit status"
+assert_contains "$out" "198.51.100.77 is not an address of this machine"
+[ -e "$SOCK" ] && sb_fail "nfsprovd opened its socket with a bad configuration"
 start_daemon
 
 for n in NFSStorage_01 NFSStorage_02 NFSStorage_03; do
