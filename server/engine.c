@@ -1113,9 +1113,16 @@ int engine_nfs_config(Engine *e, bool apply, json_object **ret, GError **error) 
         json_object_object_add(o, "vers4", json_object_new_boolean(st.vers4));
         json_object_object_add(o, "ok", json_object_new_boolean(nfsconf_ok(&st)));
         json_object_object_add(o, "changed", json_object_new_boolean(changed));
+        g_autofree char *problem = nfsconf_problem(&st);
+        if (problem)
+                json_add_str(o, "problem", problem);
         g_autofree char *proc = NULL;
         if (nfsconf_read_proc_versions("/proc/fs/nfsd/versions", &proc, NULL) >= 0)
                 json_add_str(o, "proc_versions", g_strstrip(proc));
+        /* The older distributions' file (RHEL 6: RPCNFSDARGS="-N 4"), reported where it exists. */
+        bool v4_off = false;
+        if (nfsconf_sysconfig_v4_disabled("/etc/sysconfig/nfs", &v4_off, NULL) >= 0)
+                json_object_object_add(o, "sysconfig_nfs_v4_disabled", json_object_new_boolean(v4_off));
         *ret = o;
         return 0;
 }

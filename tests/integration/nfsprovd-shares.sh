@@ -106,5 +106,20 @@ err=$(np resize NFSStorage_02 --size 64M 2>&1); rc=$?
 assert_eq "$rc" 2 "shrinking: exit status"
 assert_contains "$err" "only grow"
 
+# SIGHUP re-reads the configuration: new shares get the new clients; a bad file keeps the old one
+CLIENTS="10.77.0.0/24 192.168.7.7" write_config
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 100); do grep -q "reload" "$S/nfsprovd.log" && break; sleep 0.05; done
+np create AfterHup --size 32M > /dev/null || sb_fail "create after SIGHUP failed"
+assert_eq "$(share_field AfterHup 'clients | join(" ")')" "10.77.0.0/24 192.168.7.7" "clients after SIGHUP"
+assert_share_ready AfterHup
+exportfs -v | grep -A1 -F "$BASE/AfterHup" | grep -q "10.77.0.0/24" || sb_fail "AfterHup not exported to 10.77.0.0/24"
+echo "[shares]" >> "$CONF"; echo "bogus = 1" >> "$CONF"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 100); do grep -q "bogus" "$S/nfsprovd.log" && break; sleep 0.05; done
+grep -q "bogus" "$S/nfsprovd.log" || sb_fail "a bad configuration on SIGHUP was not reported"
+kill -0 "$DAEMON_PID" || sb_fail "nfsprovd died of a bad configuration on SIGHUP"
+"$NFSPROV_BIN" --socket "$SOCK" list > /dev/null || sb_fail "nfsprovd stopped answering after a bad SIGHUP"
+
 stop_daemon
 sb_pass
