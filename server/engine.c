@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "fstab.h"
 #include "idmap.h"
+#include "loopdev.h"
 #include "name.h"
 #include "netaddr.h"
 #include "nfsconf.h"
@@ -82,16 +83,17 @@ static char **sources_in_use(Engine *e, const char *except) {
         return g_strv_builder_end(b);
 }
 
-/* The block device of a share now, without changing anything: NULL when not attached. */
+/* The block device of a share now, without changing anything: NULL when not attached. Cheap
+ * (sysfs for a loop device, the path for a disk): listing shares must not scan every block
+ * device with libblkid (measured: ~50 ms a share). */
 static char *share_device_now(Engine *e, const Share *s) {
         if (!s->source)
                 return NULL;
-        if (s->fs_uuid) {
+        if (strcmp(s->backend, "image") == 0) {
                 char *dev = NULL;
-                if (fs_find_by_uuid(s->fs_uuid, &dev, NULL) >= 0)
-                        return dev;
+                return loopdev_find(s->source, &dev) >= 0 ? dev : NULL;
         }
-        return NULL;
+        return g_file_test(s->source, G_FILE_TEST_EXISTS) ? realpath(s->source, NULL) : NULL;
 }
 
 static bool is_mounted_at(const char *path) {
