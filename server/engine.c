@@ -33,7 +33,14 @@ struct Engine {
         Config *config;
         State *state;
         bool force_disk; /* set by engine_create for its allocate step: --force */
+        EngineProgress progress;
+        void *progress_userdata;
 };
+
+void engine_set_progress(Engine *e, EngineProgress cb, void *userdata) {
+        e->progress = cb;
+        e->progress_userdata = userdata;
+}
 
 /* ---- small helpers ---- */
 
@@ -292,6 +299,8 @@ static int record_begin(Engine *e, Share *s, const char *op, const char *step, G
         int r = state_step_begin(e->state, s->name, op, step, error);
         if (r < 0)
                 return r;
+        if (e->progress)
+                e->progress(op, step, e->progress_userdata);
         if (g_strcmp0(s->operation, op) != 0) {
                 g_free(s->operation);
                 s->operation = g_strdup(op);

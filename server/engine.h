@@ -47,6 +47,11 @@ int engine_new(Config *config, Engine **ret, GError **error);
 void engine_free(Engine *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Engine, engine_free)
 
+/* Called (in the engine's thread) each time a step of an operation starts, right after it was
+ * recorded: op "create"/"delete"/"resize", step e.g. "mkfs". NULL turns it off. */
+typedef void (*EngineProgress)(const char *op, const char *step, void *userdata);
+void engine_set_progress(Engine *e, EngineProgress cb, void *userdata);
+
 /* Replace the configuration (SIGHUP). Keys that cannot change while shares exist (base,
  * state_dir, backend, image_dir, exports file, fstab) are refused with -EINVAL. */
 int engine_set_config(Engine *e, Config *config, GError **error);

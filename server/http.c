@@ -462,6 +462,8 @@ static enum MHD_Result queue(HttpRequest *req, HttpResponse *resp, const char *a
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
         if (allow)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        if (resp->status == 401)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
         for (guint i = 0; i < resp->headers->len; i++) {
                 ResponseHeader *h = &g_array_index(resp->headers, ResponseHeader, i);
                 MHD_add_response_header(r, h->name, h->value);
@@ -567,8 +569,14 @@ static enum MHD_Result first_call(Listener *l, HttpRequest *req) {
                 return queue_error(req, 405, allow, "method %s is not allowed for %s; allowed: %s", req->method,
                                    req->path, allow);
 
-        if (!l->is_unix && (!s->tcp_authorize || !s->tcp_authorize(req, req->route, s->userdata)))
-                return queue_error(req, 403, NULL, "access denied");
+        if (!l->is_unix) {
+                if (!s->tcp_authorize)
+                        return queue_error(req, 403, NULL, "access denied: the API is not open on TCP");
+                g_autofree char *msg = NULL;
+                unsigned st_auth = s->tcp_authorize(req, req->route, s->userdata, &msg);
+                if (st_auth != 0)
+                        return queue_error(req, st_auth, NULL, "%s", msg ? msg : "access denied");
+        }
 
         const char *cl = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -773,18 +781,33 @@ static int tcp_socket_create(HttpServer *s, const char *host, unsigned port, int
 static int listener_start(Listener *l, const HttpServerOptions *o, GError **error) {
         unsigned limit = o->connection_limit ? o->connection_limit : 64;
         unsigned timeout = o->connection_timeout ? o->connection_timeout : 60;
-        l->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                                             MHD_USE_ITC,
-                                     0, NULL, NULL, access_handler, l,
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                         MHD_USE_ITC;
+        bool tls = !l->is_unix && o->tls_cert_pem;
+        if (tls) {
+                if (!o->tls_key_pem)
+                        return np_fail(error, EINVAL, "a TLS certificate was given without its key");
+                if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+                        return np_fail(error, EOPNOTSUPP, "this libmicrohttpd was built without TLS support");
+                flags |= MHD_USE_TLS;
+        }
+        struct MHD_OptionItem tls_options[] = {
+                { tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *) o->tls_cert_pem },
+                { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) o->tls_key_pem },
+                { MHD_OPTION_END, 0, NULL },
+        };
+        l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, l,
                                      MHD_OPTION_LISTEN_SOCKET, (MHD_socket) l->fd,
+                                     MHD_OPTION_ARRAY, tls_options,
                                      MHD_OPTION_CONNECTION_LIMIT, limit,
                                      MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),
                                      MHD_OPTION_NOTIFY_COMPLETED, request_completed, l,
                                      MHD_OPTION_END);
         if (!l->daemon)
-                return np_fail(error, EIO, "cannot start the HTTP server on %s",
-                               l->is_unix ? o->socket_path : o->tcp_host);
+                return np_fail(error, EIO, "cannot start the HTTP server on %s%s",
+                               l->is_unix ? o->socket_path : o->tcp_host,
+                               tls ? " (is the TLS certificate or key invalid or not matching?)" : "");
         return 0;
 }
 

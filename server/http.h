@@ -18,6 +18,11 @@
  *   peer that has the admin group (primary or supplementary, as the kernel reports them for the
  *   connection with SO_PEERCRED / SO_PEERGROUPS) may talk; others get 403. On TCP the server's
  *   authorize callback decides; without one, every TCP request gets 403.
+ * - Bounds: at most connection_limit connections per listener, each served by its own thread (a
+ *   slow client holds only its own), closed after connection_timeout seconds without progress;
+ *   the request line and headers must fit in the connection's 64 KiB of memory
+ *   (MHD_OPTION_CONNECTION_MEMORY_LIMIT; measured: a 56 KiB header passes, a 64 KiB one gets 431).
+ * - TLS on the TCP listener when a certificate and key are given (libmicrohttpd with GnuTLS).
  * - Request bodies are read up to max_body bytes (default 1 MiB); a bigger one gets 413 (at once
  *   when Content-Length announces it). A non-empty body must be JSON: a malformed one gets 400
  *   before the handler runs; the handler gets the parsed value (http_request_json()).
@@ -56,9 +61,11 @@ typedef struct HttpRoute {
         HttpHandler handler;
 } HttpRoute;
 
-/* TCP requests: return true to let the request through. Called before the body is read, with
- * the route that matched (headers, peer address and local address are available). */
-typedef bool (*HttpAuthorize)(HttpRequest *req, const HttpRoute *route, void *userdata);
+/* TCP requests: return 0 to let the request through, else the status to refuse it with (401 or
+ * 403) and optionally one line in *ret_message (g_malloc'ed; NULL gives "access denied"). Called
+ * before the body is read, with the route that matched (headers, peer address and local address
+ * are available). A 401 carries "WWW-Authenticate: Bearer". */
+typedef unsigned (*HttpAuthorize)(HttpRequest *req, const HttpRoute *route, void *userdata, char **ret_message);
 
 typedef struct HttpServerOptions {
         const char *socket_path;    /* required: absolute path of the Unix socket */
@@ -70,6 +77,8 @@ typedef struct HttpServerOptions {
         size_t max_body;            /* 0 = HTTP_MAX_BODY_DEFAULT */
         unsigned connection_limit;  /* 0 = 64 */
         unsigned connection_timeout;/* seconds an idle connection is kept; 0 = 60 */
+        const char *tls_cert_pem;   /* TCP only: PEM certificate (chain) text; NULL = plain HTTP */
+        const char *tls_key_pem;    /* its PEM private key; required with tls_cert_pem */
 } HttpServerOptions;
 
 /* Create the listeners and start serving routes[0..n_routes-1]; the routes array and userdata

@@ -310,7 +310,7 @@ static int cmd_create(const char *name) {
                 json_object_object_add(body, "force", json_object_new_boolean(true));
 
         g_autoptr(Reply) r = NULL;
-        st = call_json("POST", "/v1/shares", body, &r);
+        st = call_json("POST", "/v1/shares?wait=true", body, &r);
         json_object_put(body);
         if (st)
                 return st;
@@ -489,7 +489,7 @@ static int cmd_resize(const char *name) {
                 return st;
         g_autoptr(json_object) body = json_object_new_object();
         json_object_object_add(body, "size", json_object_new_int64((int64_t) size));
-        g_autofree char *path = g_strdup_printf("/v1/shares/%s/resize", name);
+        g_autofree char *path = g_strdup_printf("/v1/shares/%s/resize?wait=true", name);
         g_autoptr(Reply) r = NULL;
         st = call_json("POST", path, body, &r);
         if (st)
@@ -512,7 +512,7 @@ static int cmd_delete(const char *name) {
         int st = check_name(name);
         if (st)
                 return st;
-        g_autofree char *path = g_strdup_printf("/v1/shares/%s%s", name, arg_force ? "?force=true" : "");
+        g_autofree char *path = g_strdup_printf("/v1/shares/%s?wait=true%s", name, arg_force ? "&force=true" : "");
         g_autoptr(Reply) r = NULL;
         st = call_json("DELETE", path, NULL, &r);
         if (st)

@@ -37,6 +37,9 @@ typedef struct Daemon {
         const char *socket;        /* what the server listens on (changes need a restart) */
         const char *admin_group;
         const char *listen;
+        const char *token_file;
+        const char *tls_cert;
+        const char *tls_key;
 } Daemon;
 
 static void help(void) {
@@ -77,6 +80,9 @@ static gboolean on_reload(gpointer userdata) {
         g_autofree char *new_socket = g_strdup(c->socket);
         g_autofree char *new_admin_group = g_strdup(c->admin_group);
         g_autofree char *new_listen = g_strdup(c->listen);
+        g_autofree char *new_token_file = g_strdup(c->token_file);
+        g_autofree char *new_tls_cert = g_strdup(c->tls_cert);
+        g_autofree char *new_tls_key = g_strdup(c->tls_key);
         g_autofree char *path = g_strdup(c->path ? c->path : "built-in defaults");
         r = api_set_config(d->api, c, &error); /* takes c */
         if (r < 0) {
@@ -87,6 +93,9 @@ static gboolean on_reload(gpointer userdata) {
         warn_restart("socket", d->socket, new_socket);
         warn_restart("admin_group", d->admin_group, new_admin_group);
         warn_restart("listen", d->listen, new_listen);
+        warn_restart("token_file", d->token_file, new_token_file);
+        warn_restart("tls_cert", d->tls_cert, new_tls_cert);
+        warn_restart("tls_key", d->tls_key, new_tls_key);
         log_info("reloaded the configuration from %s", path);
         return G_SOURCE_CONTINUE;
 }
@@ -172,6 +181,34 @@ int main(int argc, char **argv) {
         d.socket = socket_path;
         d.admin_group = admin_group;
         d.listen = listen_spec;
+        g_autofree char *token_file = g_strdup(config->token_file);
+        g_autofree char *tls_cert_path = g_strdup(config->tls_cert);
+        g_autofree char *tls_key_path = g_strdup(config->tls_key);
+        d.token_file = token_file;
+        d.tls_cert = tls_cert_path;
+        d.tls_key = tls_key_path;
+
+        /* The token and TLS files: checked before anything changes. */
+        g_autofree char *token = NULL, *tls_cert = NULL, *tls_key = NULL;
+        if (config->token_file) {
+                r = api_read_token_file(config->token_file, &token, &error);
+                if (r < 0) {
+                        log_error("cannot start: [server] token_file: %s", error->message);
+                        config_free(config);
+                        return EXIT_FAILURE;
+                }
+        }
+        if (!!config->tls_cert != !!config->tls_key) {
+                log_error("cannot start: [server] tls_cert and tls_key must be set together");
+                config_free(config);
+                return EXIT_FAILURE;
+        }
+        if (config->tls_cert && (!g_file_get_contents(config->tls_cert, &tls_cert, NULL, &error) ||
+                                 !g_file_get_contents(config->tls_key, &tls_key, NULL, &error))) {
+                log_error("cannot start: [server] tls_cert/tls_key: %s", error->message);
+                config_free(config);
+                return EXIT_FAILURE;
+        }
 
         signal(SIGPIPE, SIG_IGN);
 
@@ -200,10 +237,11 @@ int main(int argc, char **argv) {
 
         g_autoptr(Api) api = api_new(engine, report);
         d.api = api;
-        if (d.listen)
-                log_warning("[server] listen = %s is not served yet: the admin API is only on %s", d.listen,
-                            d.socket);
-
+        const Config *cfg = engine_config(engine);
+        if (token) {
+                api_set_token(api, token);
+                explicit_bzero(token, strlen(token));
+        }
         /* Catch the signals before the socket exists, so that a stop always removes it. */
         g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, false);
         d.loop = loop;
@@ -218,6 +256,13 @@ int main(int argc, char **argv) {
         HttpServerOptions opts = {
                 .socket_path = d.socket,
                 .admin_group = d.admin_group,
+                .tcp_host = cfg->listen_host,
+                .tcp_port = cfg->listen_port,
+                .tcp_authorize = api_tcp_authorize,
+                .connection_limit = 256,
+                .connection_timeout = 30,
+                .tls_cert_pem = tls_cert,
+                .tls_key_pem = tls_key,
         };
         HttpServer *server = NULL;
         r = http_server_start(&opts, routes, n_routes, api, &server, &error);
@@ -227,13 +272,19 @@ int main(int argc, char **argv) {
                         g_source_remove(sources[i]);
                 return EXIT_FAILURE;
         }
-        log_info("ready on %s", d.socket);
+        if (d.listen)
+                log_info("ready on %s and %s://%s (admin over TCP %s)", d.socket, tls_cert ? "https" : "http",
+                         d.listen, cfg->token_file ? "with the bearer token" : "off");
+        else
+                log_info("ready on %s", d.socket);
+
 
         g_main_loop_run(d.loop);
 
         for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
                 g_source_remove(sources[i]);
         http_server_stop(server); /* waits for the requests in progress, removes the socket */
+        api_shutdown(api);        /* after the running operation */
         log_info("stopped");
         return EXIT_SUCCESS;
 }

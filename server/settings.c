@@ -71,6 +71,9 @@ void config_free(Config *c) {
         g_free(c->admin_group);
         g_free(c->listen);
         g_free(c->listen_host);
+        g_free(c->token_file);
+        g_free(c->tls_cert);
+        g_free(c->tls_key);
         g_free(c->base);
         g_free(c->image_dir);
         g_strfreev(c->disks);
@@ -268,7 +271,7 @@ static int ipv4_mask_prefix(const char *mask) {
         int len = 0;
         while (len < 32 && (m & (UINT32_C(1) << (31 - len))))
                 len++;
-        if (len < 32 && (m & ((UINT32_C(1) << (32 - len)) - 1)) != 0)
+        if (len < 32 && (m & (UINT32_MAX >> len)) != 0) /* bits after the ones: not contiguous */
                 return -1;
         return len;
 }
@@ -305,19 +308,19 @@ int config_check_client(const char *v, GError **error) {
                 g_autoptr(GInetAddress) a = g_inet_address_new_from_string(addr);
                 if (!a)
                         return np_fail(error, EINVAL,
-                                       "client \"%s\": \"%s\" before the / is not an IPv4 or IPv6 address; %s",
-                                       shown, addr, CLIENT_ALLOWED);
+                                       "client \"%s\": the part before the / is not an IPv4 or IPv6 address; %s",
+                                       shown, CLIENT_ALLOWED);
                 if (strchr(len, '.')) {
                         int prefix = ipv4_mask_prefix(len);
                         if (prefix < 0 || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV4)
                                 return np_fail(error, EINVAL,
-                                               "client \"%s\": \"%s\" is not a contiguous IPv4 netmask; %s", shown,
-                                               len, CLIENT_ALLOWED);
+                                               "client \"%s\": the part after the / is not a contiguous IPv4 netmask; %s",
+                                               shown, CLIENT_ALLOWED);
                         spec = g_strdup_printf("%s/%d", addr, prefix);
                 } else {
                         if (*len == 0 || strlen(len) > 3 || strspn(len, "0123456789") != strlen(len))
                                 return np_fail(error, EINVAL,
-                                               "client \"%s\": \"%s\" is not a prefix length; %s", shown, len,
+                                               "client \"%s\": the part after the / is not a prefix length; %s", shown,
                                                CLIENT_ALLOWED);
                         spec = g_strdup(v);
                 }
@@ -520,6 +523,24 @@ static int parse_socket(Config *c, const char *v, GError **error) {
         c->socket = g_strdup(v);
         return 0;
 }
+
+/* An optional absolute path: empty unsets it. */
+#define DEFINE_OPTIONAL_PATH_PARSER(fn, field)                                                       \
+        static int fn(Config *c, const char *v, GError **error) {                                  \
+                if (!*v) {                                                                          \
+                        g_clear_pointer(&c->field, g_free);                                         \
+                        return 0;                                                                   \
+                }                                                                                   \
+                int r = check_path(v, error);                                                       \
+                if (r < 0)                                                                          \
+                        return r;                                                                   \
+                g_free(c->field);                                                                   \
+                c->field = g_strdup(v);                                                             \
+                return 0;                                                                           \
+        }
+DEFINE_OPTIONAL_PATH_PARSER(parse_token_file, token_file)
+DEFINE_OPTIONAL_PATH_PARSER(parse_tls_cert, tls_cert)
+DEFINE_OPTIONAL_PATH_PARSER(parse_tls_key, tls_key)
 
 static int parse_exports_file(Config *c, const char *v, GError **error) {
         int r = check_path(v, error);
@@ -738,6 +759,9 @@ static const KeyDef known_keys[] = {
         { "server", "socket", parse_socket },
         { "server", "admin_group", parse_admin_group },
         { "server", "listen", parse_listen },
+        { "server", "token_file", parse_token_file },
+        { "server", "tls_cert", parse_tls_cert },
+        { "server", "tls_key", parse_tls_key },
         { "shares", "base", parse_base },
         { "shares", "backend", parse_backend },
         { "shares", "image_dir", parse_image_dir },

@@ -39,6 +39,10 @@ typedef struct Config {
         char *listen;        /* "HOST:PORT" or "[IPv6]:PORT" for TCP; NULL: no TCP listener */
         char *listen_host;   /* HOST of listen without brackets; NULL when listen is NULL */
         unsigned listen_port;/* 1-65535; 0 when listen is NULL */
+        char *token_file;    /* file holding the bearer token admin requests over TCP need; NULL:
+                              * admin over TCP off (nfsprovd checks owner and mode at start) */
+        char *tls_cert;      /* PEM certificate for TLS on the TCP listener; NULL: plain HTTP */
+        char *tls_key;       /* its PEM private key; set together with tls_cert */
 
         /* [shares] */
         char *base;          /* "/home/NFS": share NAME is mounted at BASE/NAME */

@@ -12,6 +12,7 @@ cat > "$NP_SCRATCH/child.sh" <<'CHILD'
 #!/bin/bash
 . "$NP_TOP_SRCDIR/tests/sandbox/lib.sh"
 out=$1
+echo "$NP_SANDBOX" > "$out/sandbox"
 # covered files are empty sandbox files, writable without touching the machine
 [ -s /etc/exports ] && sb_fail "/etc/exports is not the sandbox's empty file"
 echo "/tmp *(ro)" >> /etc/exports
@@ -36,11 +37,13 @@ for want in 0 3; do
     "$NP_TOP_SRCDIR/tests/sandbox/sandbox-run" "$NP_SCRATCH/child.sh" "$out" "$want" > "$out/log" 2>&1
     rc=$?
     [ "$rc" = "$want" ] || { cat "$out/log"; sb_fail "child exit status $want came back as $rc"; }
-    dev=$(cat "$out/dev"); dev2=$(cat "$out/dev2")
+    dev=$(cat "$out/dev"); dev2=$(cat "$out/dev2"); child_sb=$(cat "$out/sandbox")
     for d in "$dev" "$dev2"; do
+        # the number may already serve another test running in parallel: only the child's files count
         back=$(losetup -n -O BACK-FILE "$d" 2>/dev/null)
-        case "$back" in *nfsprov-sandbox*) sb_fail "$d still attached to $back after the child ended";; esac
+        case "$back" in "$child_sb"/*) sb_fail "$d still attached to $back after the child ended";; esac
     done
+    [ -d "$child_sb" ] && sb_fail "the child's sandbox $child_sb was not removed"
     for p in "$(cat "$out/tracked")" "$(cat "$out/leaked")"; do
         st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
         [ -z "$st" ] || [ "$st" = Z ] || sb_fail "process $p still running after the child ended"

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -755,8 +756,11 @@ START_TEST(test_stop_waits) {
 }
 END_TEST
 
-static bool authorize_token(HttpRequest *req, const HttpRoute *route, void *userdata) {
-        return g_strcmp0(http_request_header(req, "Authorization"), "Bearer s3cret") == 0;
+static unsigned authorize_token(HttpRequest *req, const HttpRoute *route, void *userdata, char **ret_message) {
+        if (g_strcmp0(http_request_header(req, "Authorization"), "Bearer s3cret") == 0)
+                return 0;
+        *ret_message = g_strdup("wrong token");
+        return 401;
 }
 
 START_TEST(test_tcp) {
@@ -781,7 +785,10 @@ START_TEST(test_tcp) {
         port = http_server_tcp_port(t.server);
         g_autoptr(Reply) r2 = request(&(Request) { .port = port, .method = "GET", .path = "/t/peer",
                                                    .header = "Authorization: Bearer wrong" });
-        ck_assert_int_eq(r2->status, 403);
+        ck_assert_int_eq(r2->status, 401);
+        ck_assert_str_eq(error_code(r2), "forbidden");
+        ck_assert_str_eq(error_message(r2), "wrong token");
+        ck_assert_msg(has_header(r2, "www-authenticate: bearer\r\n"), "%s", r2->headers->str);
         g_autoptr(Reply) r3 = request(&(Request) { .port = port, .method = "GET", .path = "/t/peer",
                                                    .header = "Authorization: Bearer s3cret" });
         ck_assert_int_eq(r3->status, 200);
@@ -797,6 +804,48 @@ START_TEST(test_tcp) {
         /* The Unix socket still works alongside. */
         g_autoptr(Reply) r5 = get(t.socket, "/t/items/u");
         ck_assert_int_eq(r5->status, 200);
+        test_server_done(&t);
+}
+END_TEST
+
+/* A client that sends half a request and stalls holds only its own connection; a header block
+ * beyond the memory limit is refused and the server keeps serving. */
+START_TEST(test_slow_client_and_big_header) {
+        TestServer t;
+        test_server_init(&t);
+        HttpServerOptions o = test_options(t.socket);
+        o.tcp_host = "127.0.0.1";
+        o.tcp_port = 0;
+        o.tcp_authorize = authorize_token;
+        test_server_start(&t, &o);
+        unsigned port = http_server_tcp_port(t.server);
+
+        int fds[2];
+        for (int i = 0; i < 2; i++) {
+                fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+                                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                ck_assert_int_eq(connect(fds[i], (struct sockaddr *) &sin, sizeof sin), 0);
+                const char *half = "GET /t/peer HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+                ck_assert_int_eq(write(fds[i], half, strlen(half)), (ssize_t) strlen(half));
+        }
+        gint64 t0 = g_get_monotonic_time();
+        g_autoptr(Reply) r = request(&(Request) { .port = port, .method = "GET", .path = "/t/peer",
+                                                  .header = "Authorization: Bearer s3cret" });
+        gint64 took = g_get_monotonic_time() - t0;
+        ck_assert_int_eq(r->status, 200);
+        ck_assert_msg(took < 500 * 1000, "a request took %" G_GINT64_FORMAT " us while two clients stalled", took);
+        g_autoptr(Reply) u = get(t.socket, "/t/items/u");
+        ck_assert_int_eq(u->status, 200);
+
+        g_autofree char *big = g_strnfill(100 * 1024, 'a');
+        g_autofree char *line = g_strdup_printf("X-Big: %s", big);
+        g_autoptr(Reply) b = request(&(Request) { .port = port, .method = "GET", .path = "/t/peer", .header = line });
+        ck_assert_msg(b->status == 431 || b->status == 413, "a 100 KiB header: status %ld", b->status);
+        g_autoptr(Reply) after = get(t.socket, "/t/items/u");
+        ck_assert_int_eq(after->status, 200);
+        close(fds[0]);
+        close(fds[1]);
         test_server_done(&t);
 }
 END_TEST
@@ -822,6 +871,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_socket_path);
         tcase_add_test(tc, test_stop_waits);
         tcase_add_test(tc, test_tcp);
+        tcase_add_test(tc, test_slow_client_and_big_header);
         suite_add_tcase(s, tc);
         return s;
 }

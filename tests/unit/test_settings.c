@@ -246,6 +246,42 @@ START_TEST(test_listen_ipv4_host_port) {
 }
 END_TEST
 
+START_TEST(test_api_keys) {
+        g_autofree char *p = write_conf("api.conf", "[server]\nlisten = [::]:8443\ntoken_file = /etc/nfsprov/token\n"
+                                                    "tls_cert = /etc/nfsprov/cert.pem\ntls_key = /etc/nfsprov/key.pem\n");
+        g_autoptr(Config) c = NULL;
+        ck_assert_int_eq(config_load(p, true, &c, NULL), 0);
+        ck_assert_str_eq(c->listen_host, "::");
+        ck_assert_uint_eq(c->listen_port, 8443);
+        ck_assert_str_eq(c->token_file, "/etc/nfsprov/token");
+        ck_assert_str_eq(c->tls_cert, "/etc/nfsprov/cert.pem");
+        ck_assert_str_eq(c->tls_key, "/etc/nfsprov/key.pem");
+
+        /* Unset by default and by an empty value. */
+        g_autoptr(Config) d = config_new_default();
+        ck_assert_ptr_null(d->token_file);
+        ck_assert_ptr_null(d->tls_cert);
+        ck_assert_ptr_null(d->tls_key);
+        g_autofree char *q = write_conf("api2.conf", "[server]\ntoken_file = /a/b\ntoken_file =\n");
+        g_autoptr(Config) e = NULL;
+        ck_assert_int_eq(config_load(q, true, &e, NULL), 0);
+        ck_assert_ptr_null(e->token_file);
+
+        /* Paths must be absolute and normalized. */
+        static const char *const keys[] = { "token_file", "tls_cert", "tls_key" };
+        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+                g_autofree char *text = g_strdup_printf("[server]\n%s = relative/file\n", keys[i]);
+                g_autofree char *r = write_conf("api3.conf", text);
+                g_autoptr(Config) f = NULL;
+                g_autoptr(GError) error = NULL;
+                ck_assert_int_eq(config_load(r, true, &f, &error), -EINVAL);
+                g_autofree char *want = g_strdup_printf("[server] %s: ", keys[i]);
+                ck_assert_msg(strstr(error->message, want), "%s", error->message);
+                ck_assert_msg(strstr(error->message, "absolute path"), "%s", error->message);
+        }
+}
+END_TEST
+
 START_TEST(test_values_are_stripped) {
         g_autofree char *p = write_conf("s.conf", "[shares]\nbase =   /srv/NFS   \nmode=0700\t\n");
         g_autoptr(Config) c = NULL;
@@ -334,9 +370,9 @@ static const BadValue bad_values[] = {
         { "shares", "clients", "192.168.1.300", { "is not a valid client" } },
         { "shares", "clients", "192.168.1.1/24", { "bits set beyond prefix length" } },
         { "shares", "clients", "192.168.1.0/33", { "too long" } },
-        { "shares", "clients", "192.168.1.0/x", { "\"x\" is not a prefix length" } },
+        { "shares", "clients", "192.168.1.0/x", { "the part after the / is not a prefix length" } },
         { "shares", "clients", "192.168.1.0/255.0.255.0", { "not a contiguous IPv4 netmask" } },
-        { "shares", "clients", "host/24", { "\"host\" before the / is not an IPv4 or IPv6 address" } },
+        { "shares", "clients", "host/24", { "the part before the / is not an IPv4 or IPv6 address" } },
         { "shares", "clients", "fd00::g", { "is not a valid IPv6 address" } },
         { "shares", "clients", "@", { "is not a valid netgroup" } },
         { "shares", "clients", "@bad(group)", { "is not a valid netgroup" } },
@@ -590,6 +626,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_address_is_canonical);
         tcase_add_test(tc, test_listen_ipv4_host_port);
         tcase_add_test(tc, test_values_are_stripped);
+        tcase_add_test(tc, test_api_keys);
         tcase_add_loop_test(tc, test_bad_values, 0, G_N_ELEMENTS(bad_values));
         tcase_add_test(tc, test_unknown_key);
         tcase_add_test(tc, test_unknown_group);

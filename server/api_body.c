@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "api_body.h"
+#include "error.h"
+#include "name.h"
+#include "settings.h"
+#include "size.h"
+
+void api_share_request_free(ApiShareRequest *r) {
+        if (!r)
+                return;
+        g_free(r->name);
+        g_free(r->disk);
+        g_strfreev(r->clients);
+        g_free(r);
+}
+
+static void json_put(json_object *o) {
+        json_object_put(o);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_put)
+
+/* One JSON value, strict, nothing but white space after it. */
+static int parse_json(const char *body, size_t len, json_object **ret, GError **error) {
+        if (len == 0)
+                return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
+        if (len > INT_MAX - 1)
+                return np_fail(error, EINVAL, "the request body is too large");
+        if (memchr(body, '\0', len))
+                return np_fail(error, EINVAL, "malformed JSON in the request body: it contains a NUL byte");
+        /* A NUL-terminated copy, so that a bare number at the very end is complete. */
+        g_autofree char *text = g_strndup(body, len);
+        json_tokener *tok = json_tokener_new();
+        if (!tok)
+                return np_fail(error, ENOMEM, "out of memory");
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        json_object *o = json_tokener_parse_ex(tok, text, (int) len + 1);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (jerr != json_tokener_success || !o) {
+                json_object_put(o);
+                return np_fail(error, EINVAL, "malformed JSON in the request body at byte %zu: %s", end,
+                               jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
+        }
+        for (size_t i = end; i < len; i++)
+                if (!g_ascii_isspace(text[i])) {
+                        json_object_put(o);
+                        return np_fail(error, EINVAL,
+                                       "malformed JSON in the request body at byte %zu: unexpected text after the value",
+                                       i);
+                }
+        *ret = o;
+        return 0;
+}
+
+static int check_keys(json_object *body, const char *const *allowed, GError **error) {
+        g_autofree char *keys = g_strjoinv(", ", (char **) allowed);
+        if (!json_object_is_type(body, json_type_object))
+                return np_fail(error, EINVAL, "the request body must be a JSON object with the keys %s", keys);
+        json_object_object_foreach(body, key, value) {
+                (void) value;
+                if (!g_strv_contains(allowed, key)) {
+                        g_autofree char *shown = g_strescape(key, NULL);
+                        if (strlen(shown) > 64)
+                                strcpy(shown + 61, "...");
+                        return np_fail(error, EINVAL, "unknown key \"%s\" in the request body; allowed: %s", shown,
+                                       keys);
+                }
+        }
+        return 0;
+}
+
+static json_object *get(json_object *body, const char *key) {
+        json_object *v = NULL;
+        if (!json_object_object_get_ex(body, key, &v))
+                return NULL;
+        return v; /* NULL for null */
+}
+
+/* A string without NUL characters; NULL when absent. */
+static int get_string(json_object *body, const char *key, char **ret, GError **error) {
+        json_object *v = get(body, key);
+        if (!v) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_string))
+                return np_fail(error, EINVAL, "\"%s\" must be a string", key);
+        const char *s = json_object_get_string(v);
+        if (strlen(s) != (size_t) json_object_get_string_len(v))
+                return np_fail(error, EINVAL, "\"%s\" contains a NUL character", key);
+        *ret = g_strdup(s);
+        return 0;
+}
+
+static int get_size(json_object *body, uint64_t *ret, GError **error) {
+        json_object *v = get(body, "size");
+        if (!v) {
+                *ret = 0;
+                return 0;
+        }
+        if (json_object_is_type(v, json_type_string)) {
+                const char *s = json_object_get_string(v);
+                if (strlen(s) != (size_t) json_object_get_string_len(v))
+                        return np_fail(error, EINVAL, "\"size\" contains a NUL character");
+                /* size_parse() says -ERANGE for an overflow; the API's contract is -EINVAL. */
+                g_autoptr(GError) e = NULL;
+                if (size_parse(s, ret, &e) < 0)
+                        return np_fail(error, EINVAL, "%s", e->message);
+                return 0;
+        }
+        if (json_object_is_type(v, json_type_int)) {
+                errno = 0;
+                int64_t n = json_object_get_int64(v);
+                if (errno == 0 && n > 0 && n < INT64_MAX) {
+                        *ret = (uint64_t) n;
+                        return 0;
+                }
+                return np_fail(error, EINVAL,
+                               "invalid size %s: must be a whole number of bytes from 1 to %" PRId64
+                               ", or text like \"50G\"",
+                               json_object_to_json_string(v), INT64_MAX - 1);
+        }
+        return np_fail(error, EINVAL, "\"size\" must be text like \"50G\" or a whole number of bytes");
+}
+
+static int get_bool(json_object *body, const char *key, bool *ret, GError **error) {
+        json_object *v = get(body, key);
+        if (!v) {
+                *ret = false;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_boolean))
+                return np_fail(error, EINVAL, "\"%s\" must be true or false", key);
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+static int get_clients(json_object *body, char ***ret, GError **error) {
+        json_object *v = get(body, "clients");
+        if (!v) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_array))
+                return np_fail(error, EINVAL, "\"clients\" must be an array of exports(5) client specifications");
+        size_t n = json_object_array_length(v);
+        if (n == 0)
+                return np_fail(error, EINVAL, "\"clients\" is empty; leave it out to use the configured clients");
+        g_auto(GStrv) clients = g_new0(char *, n + 1);
+        for (size_t i = 0; i < n; i++) {
+                json_object *c = json_object_array_get_idx(v, i);
+                if (!c || !json_object_is_type(c, json_type_string) || json_object_get_string_len(c) == 0)
+                        return np_fail(error, EINVAL, "\"clients\" item %zu must be a non-empty string", i + 1);
+                const char *s = json_object_get_string(c);
+                if (strlen(s) != (size_t) json_object_get_string_len(c))
+                        return np_fail(error, EINVAL, "\"clients\" item %zu contains a NUL character", i + 1);
+                int r = config_check_client(s, error);
+                if (r < 0)
+                        return r;
+                clients[i] = g_strdup(s);
+        }
+        *ret = g_steal_pointer(&clients);
+        return 0;
+}
+
+int api_body_parse(ApiBodyKind kind, const char *body, size_t len, ApiShareRequest **ret, GError **error) {
+        static const char *const create_keys[] = { "name", "size", "disk", "clients", "force", NULL };
+        static const char *const resize_keys[] = { "size", NULL };
+        g_autoptr(json_object) o = NULL;
+        int r;
+
+        if (!body && len > 0)
+                return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
+        r = parse_json(body, len, &o, error);
+        if (r < 0)
+                return r;
+        r = check_keys(o, kind == API_BODY_RESIZE ? resize_keys : create_keys, error);
+        if (r < 0)
+                return r;
+
+        g_autoptr(ApiShareRequest) req = g_new0(ApiShareRequest, 1);
+        if (kind == API_BODY_RESIZE) {
+                r = get_size(o, &req->size, error);
+                if (r < 0)
+                        return r;
+                if (req->size == 0)
+                        return np_fail(error, EINVAL, "the request body has no \"size\" (the new size, e.g. \"100G\")");
+                *ret = g_steal_pointer(&req);
+                return 0;
+        }
+
+        r = get_string(o, "name", &req->name, error);
+        if (r < 0)
+                return r;
+        if (!req->name)
+                return np_fail(error, EINVAL, "the request body has no \"name\" (the share name)");
+        r = name_validate_share(req->name, error);
+        if (r < 0)
+                return r;
+        if ((r = get_size(o, &req->size, error)) < 0 || (r = get_string(o, "disk", &req->disk, error)) < 0 ||
+            (r = get_clients(o, &req->clients, error)) < 0 || (r = get_bool(o, "force", &req->force, error)) < 0)
+                return r;
+        if (req->disk && !*req->disk)
+                return np_fail(error, EINVAL, "\"disk\" is empty; give a device path like /dev/sdb or leave it out");
+        *ret = g_steal_pointer(&req);
+        return 0;
+}

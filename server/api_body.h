@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The request bodies of nfsprovd's API, parsed and validated without touching anything else
+ * (pure: no engine, no I/O, no logging), so that it can be fuzzed on its own.
+ *
+ * Contract:
+ * - api_body_parse() takes the raw bytes of a body (not necessarily NUL-terminated, possibly
+ *   with embedded NULs, any length) and either fills a new ApiShareRequest or fails with -EINVAL
+ *   and one line in error saying what is wrong and what is allowed. It never crashes and never
+ *   leaks on any input.
+ * - The body must be one JSON object (nothing after it but white space) whose keys are all
+ *   allowed for the kind:
+ *     API_BODY_CREATE: "name" (required, a valid share name, name_validate_share), "size" (text
+ *                      like "50G" (size_parse) or a positive integer of bytes), "disk" (a
+ *                      non-empty string), "clients" (a non-empty array of exports(5) client
+ *                      specifications, each checked with config_check_client), "force" (bool).
+ *     API_BODY_RESIZE: "size" (required, as above).
+ *   A key given as null counts as absent. Strings must not contain NUL characters.
+ * - Result: name is NULL for API_BODY_RESIZE; size 0 when absent; disk NULL when absent;
+ *   clients NULL when absent, else NULL-terminated.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+typedef struct ApiShareRequest {
+        char *name;
+        uint64_t size;
+        char *disk;
+        char **clients;
+        bool force;
+} ApiShareRequest;
+
+void api_share_request_free(ApiShareRequest *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiShareRequest, api_share_request_free)
+
+typedef enum ApiBodyKind {
+        API_BODY_CREATE, /* POST /v1/shares */
+        API_BODY_RESIZE, /* POST /v1/shares/NAME/resize: only "size" */
+} ApiBodyKind;
+
+/* Parse and validate the JSON body of POST /v1/shares (kind API_BODY_CREATE) or POST
+ * /v1/shares/NAME/resize (API_BODY_RESIZE: only "size"). 0, or -EINVAL with one line; never
+ * crashes on any input. */
+int api_body_parse(ApiBodyKind kind, const char *body, size_t len, ApiShareRequest **ret, GError **error);

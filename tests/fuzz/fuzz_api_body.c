@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target for the API's request bodies (server/api_body.h): every input is parsed as a
+ * create body and as a resize body, and the contract is checked on the result:
+ * - on success *ret is set and error is not; on failure *ret is left untouched and error is an
+ *   NP_ERROR whose code is the errno returned, with a non-empty message; unless
+ *   FUZZ_API_BODY_STRICT=0, also: the errno is EINVAL and the message is one line of UTF-8;
+ * - create: name is a valid share name (name_validate_share), disk is NULL or a non-empty
+ *   string, clients NULL or a non-empty NULL-terminated list of valid client specifications
+ *   (config_check_client); size is > 0 whenever the body has a non-null "size";
+ * - resize: size > 0, and nothing else is set;
+ * - parsing is deterministic: the same bytes give the same result twice;
+ * - the input bytes are not modified.
+ * A violated invariant aborts, which libFuzzer reports as a crash with the input saved.
+ * Leaks and memory errors are found by the sanitizers this is built with.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "api_body.h"
+#include "error.h"
+#include "name.h"
+#include "settings.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond, ...)                                                                        \
+        do {                                                                                    \
+                if (!(cond)) {                                                                  \
+                        fprintf(stderr, "fuzz_api_body: invariant violated: %s: ", #cond);      \
+                        fprintf(stderr, __VA_ARGS__);                                           \
+                        fputc('\n', stderr);                                                    \
+                        abort();                                                                \
+                }                                                                               \
+        } while (0)
+
+/* The checks on failures beyond "an NP_ERROR whose code is the errno returned": the errno is
+ * -EINVAL and the message is one line of UTF-8 (it goes into a JSON error response). On unless
+ * the environment has FUZZ_API_BODY_STRICT=0 (see tests/fuzz/run-fuzz.sh for why it may be off). */
+static bool strict_messages = true;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        const char *v = getenv("FUZZ_API_BODY_STRICT");
+        strict_messages = !(v && strcmp(v, "0") == 0);
+        return 0;
+}
+
+static const char *kind_name(ApiBodyKind kind) {
+        return kind == API_BODY_CREATE ? "create" : "resize";
+}
+
+/* Whether the body, read by json-c as a whole, is an object with a non-null "size". -1 when
+ * json-c does not read it as one complete object (then nothing is concluded). */
+static int body_has_size(const char *body, size_t len) {
+        if (len > INT32_MAX)
+                return -1;
+        json_tokener *tok = json_tokener_new();
+        if (!tok)
+                return -1;
+        json_object *o = json_tokener_parse_ex(tok, body, (int) len);
+        int r = -1;
+        if (o && json_tokener_get_error(tok) == json_tokener_success && json_object_is_type(o, json_type_object)) {
+                json_object *v = NULL;
+                r = json_object_object_get_ex(o, "size", &v) && v;
+        }
+        json_object_put(o);
+        json_tokener_free(tok);
+        return r;
+}
+
+static void check_request(ApiBodyKind kind, const ApiShareRequest *req, const char *body, size_t len) {
+        g_autoptr(GError) error = NULL;
+        if (kind == API_BODY_RESIZE) {
+                CHECK(req->size > 0, "resize succeeded without a size");
+                CHECK(!req->name && !req->disk && !req->clients && !req->force,
+                      "resize succeeded with create-only fields set");
+                return;
+        }
+        CHECK(req->name, "create succeeded without a name");
+        CHECK(name_validate_share(req->name, &error) == 0, "create accepted the share name \"%s\": %s",
+              req->name, error ? error->message : "?");
+        CHECK(!req->disk || req->disk[0], "create accepted an empty disk");
+        if (req->clients) {
+                CHECK(req->clients[0], "create accepted an empty client list");
+                for (char **c = req->clients; *c; c++) {
+                        CHECK(**c, "create accepted an empty client");
+                        g_clear_error(&error);
+                        CHECK(config_check_client(*c, &error) == 0, "create accepted the client \"%s\": %s", *c,
+                              error ? error->message : "?");
+                }
+        }
+        if (req->size == 0)
+                CHECK(body_has_size(body, len) != 1, "create accepted a \"size\" that parsed to 0 bytes");
+}
+
+static bool same_request(const ApiShareRequest *a, const ApiShareRequest *b) {
+        if (g_strcmp0(a->name, b->name) != 0 || a->size != b->size || g_strcmp0(a->disk, b->disk) != 0 ||
+            a->force != b->force || !a->clients != !b->clients)
+                return false;
+        return !a->clients || g_strv_equal((const char *const *) a->clients, (const char *const *) b->clients);
+}
+
+static void run_one(ApiBodyKind kind, const char *body, size_t len) {
+        ApiShareRequest *const sentinel = (ApiShareRequest *) (uintptr_t) 0x1;
+        ApiShareRequest *req = sentinel;
+        g_autoptr(GError) error = NULL;
+        int r = api_body_parse(kind, body, len, &req, &error);
+
+        CHECK(r <= 0, "%s returned %d", kind_name(kind), r);
+        if (strict_messages)
+                CHECK(r == 0 || r == -EINVAL, "%s returned %d, not 0 or -EINVAL", kind_name(kind), r);
+        if (r < 0) {
+                CHECK(req == sentinel, "%s failed but set *ret", kind_name(kind));
+                CHECK(error, "%s failed without an error message", kind_name(kind));
+                CHECK(error->domain == NP_ERROR && error->code == -r,
+                      "%s failed with %d but an error of another domain or code (%d): %s", kind_name(kind), r,
+                      error->code, error->message);
+                CHECK(error->message && error->message[0], "%s failed with an empty message", kind_name(kind));
+                if (strict_messages) {
+                        CHECK(!strchr(error->message, '\n'), "%s failed with a message of several lines: %s",
+                              kind_name(kind), error->message);
+                        CHECK(g_utf8_validate(error->message, -1, NULL),
+                              "%s failed with a message that is not UTF-8 (it goes into a JSON response)",
+                              kind_name(kind));
+                }
+        } else {
+                CHECK(!error, "%s succeeded but set an error: %s", kind_name(kind), error->message);
+                CHECK(req && req != sentinel, "%s succeeded without a result", kind_name(kind));
+                check_request(kind, req, body, len);
+        }
+
+        /* The same bytes again: the same outcome. */
+        ApiShareRequest *again = NULL;
+        g_autoptr(GError) error2 = NULL;
+        int r2 = api_body_parse(kind, body, len, &again, &error2);
+        CHECK(r2 == r, "%s is not deterministic: %d then %d", kind_name(kind), r, r2);
+        if (r == 0) {
+                CHECK(same_request(req, again), "%s is not deterministic: two parses differ", kind_name(kind));
+                api_share_request_free(again);
+                api_share_request_free(req);
+        } else
+                CHECK(g_strcmp0(error->message, error2->message) == 0, "%s gives two messages: %s / %s",
+                      kind_name(kind), error->message, error2->message);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        /* An exact-size heap copy, so that reading past len is caught by ASan (the body need not
+         * be NUL-terminated). */
+        char *body = malloc(size ? size : 1);
+        if (!body)
+                return 0;
+        if (size)
+                memcpy(body, data, size);
+        run_one(API_BODY_CREATE, body, size);
+        run_one(API_BODY_RESIZE, body, size);
+        CHECK(size == 0 || memcmp(body, data, size) == 0, "api_body_parse modified its input");
+        free(body);
+        return 0;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "api_body.h"
+#include "error.h"
+#include "unit.h"
+
+static int parse(ApiBodyKind kind, const char *text, ApiShareRequest **ret, GError **error) {
+        return api_body_parse(kind, text, strlen(text), ret, error);
+}
+
+START_TEST(test_create_full) {
+        g_autoptr(ApiShareRequest) r = NULL;
+        g_autoptr(GError) error = NULL;
+        ck_assert_int_eq(parse(API_BODY_CREATE,
+                               "{\"name\":\"NFSStorage_01\",\"size\":\"50G\",\"disk\":\"/dev/vdb\","
+                               "\"clients\":[\"10.0.0.0/24\",\"*\"],\"force\":true} \n",
+                               &r, &error),
+                         0);
+        ck_assert_str_eq(r->name, "NFSStorage_01");
+        ck_assert_uint_eq(r->size, 50ULL << 30);
+        ck_assert_str_eq(r->disk, "/dev/vdb");
+        ck_assert_str_eq(r->clients[0], "10.0.0.0/24");
+        ck_assert_str_eq(r->clients[1], "*");
+        ck_assert_ptr_null(r->clients[2]);
+        ck_assert(r->force);
+}
+END_TEST
+
+START_TEST(test_create_minimal_and_nulls) {
+        g_autoptr(ApiShareRequest) r = NULL;
+        ck_assert_int_eq(parse(API_BODY_CREATE, "{\"name\":\"A\",\"size\":4096,\"disk\":null,\"clients\":null}", &r,
+                               NULL),
+                         0);
+        ck_assert_str_eq(r->name, "A");
+        ck_assert_uint_eq(r->size, 4096);
+        ck_assert_ptr_null(r->disk);
+        ck_assert_ptr_null(r->clients);
+        ck_assert(!r->force);
+        g_autoptr(ApiShareRequest) q = NULL;
+        ck_assert_int_eq(parse(API_BODY_CREATE, "{\"name\":\"B\"}", &q, NULL), 0);
+        ck_assert_uint_eq(q->size, 0);
+}
+END_TEST
+
+START_TEST(test_resize) {
+        g_autoptr(ApiShareRequest) r = NULL;
+        ck_assert_int_eq(parse(API_BODY_RESIZE, "{\"size\":\"100G\"}", &r, NULL), 0);
+        ck_assert_ptr_null(r->name);
+        ck_assert_uint_eq(r->size, 100ULL << 30);
+}
+END_TEST
+
+typedef struct Bad {
+        ApiBodyKind kind;
+        const char *body;
+        size_t len; /* 0: strlen */
+        const char *want;
+} Bad;
+
+static const Bad bad[] = {
+        { API_BODY_CREATE, "", 0, "no body" },
+        { API_BODY_CREATE, "   ", 0, "malformed JSON" },
+        { API_BODY_CREATE, "[]", 0, "must be a JSON object" },
+        { API_BODY_CREATE, "\"x\"", 0, "must be a JSON object" },
+        { API_BODY_CREATE, "{\"name\":\"A\"} x", 0, "malformed JSON" },
+        { API_BODY_CREATE, "{\"name\":\"A\"} {}", 0, "malformed JSON" },
+        { API_BODY_CREATE, "{\"name\":\"A\",", 0, "malformed JSON" },
+        { API_BODY_CREATE, "{'name':'A'}", 0, "malformed JSON" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"color\":1}", 0, "unknown key \"color\"" },
+        { API_BODY_CREATE, "{}", 0, "no \"name\"" },
+        { API_BODY_CREATE, "{\"name\":5}", 0, "\"name\" must be a string" },
+        { API_BODY_CREATE, "{\"name\":\"NFS Storage\"}", 0, "blank space" },
+        { API_BODY_CREATE, "{\"name\":\"A\\u0000B\"}", 0, "NUL" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"size\":0}", 0, "invalid size" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"size\":-5}", 0, "invalid size" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"size\":1.5}", 0, "\"size\" must be text" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"size\":\"10X\"}", 0, "10X" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"size\":99999999999999999999}", 0, "" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"disk\":\"\"}", 0, "\"disk\" is empty" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"disk\":[]}", 0, "\"disk\" must be a string" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"clients\":\"*\"}", 0, "must be an array" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"clients\":[]}", 0, "\"clients\" is empty" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"clients\":[\"\"]}", 0, "item 1 must be a non-empty string" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"clients\":[\"*\",3]}", 0, "item 2" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"clients\":[\"10.0.0.1/99\"]}", 0, "10.0.0.1/99" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"force\":\"yes\"}", 0, "must be true or false" },
+        { API_BODY_CREATE, "{\"name\":\"A\"}\0{}", 14, "NUL" },
+        { API_BODY_RESIZE, "{}", 0, "no \"size\"" },
+        { API_BODY_RESIZE, "{\"size\":\"1G\",\"name\":\"A\"}", 0, "unknown key \"name\"" },
+        { API_BODY_RESIZE, "{\"size\":true}", 0, "\"size\" must be text" },
+};
+
+START_TEST(test_bad) {
+        const Bad *b = &bad[_i];
+        g_autoptr(ApiShareRequest) r = NULL;
+        g_autoptr(GError) error = NULL;
+        int ret = api_body_parse(b->kind, b->body, b->len ? b->len : strlen(b->body), &r, &error);
+        ck_assert_msg(ret == -EINVAL, "%s: returned %d", b->body, ret);
+        ck_assert_ptr_null(r);
+        ck_assert_ptr_nonnull(error);
+        ck_assert(error->domain == NP_ERROR && error->code == EINVAL);
+        ck_assert_msg(!strchr(error->message, '\n'), "not one line: %s", error->message);
+        ck_assert_msg(strstr(error->message, b->want), "%s: message \"%s\" lacks \"%s\"", b->body, error->message,
+                      b->want);
+}
+END_TEST
+
+/* Not NUL-terminated input, and truncations of a valid body at every length. */
+START_TEST(test_unterminated_and_truncated) {
+        static const char full[] = "{\"name\":\"NFSStorage_01\",\"size\":\"50G\",\"clients\":[\"*\"],\"force\":false}";
+        for (size_t n = 0; n < strlen(full); n++) {
+                char *copy = g_memdup2(full, n ? n : 1);
+                g_autoptr(ApiShareRequest) r = NULL;
+                g_autoptr(GError) error = NULL;
+                ck_assert_int_eq(api_body_parse(API_BODY_CREATE, copy, n, &r, &error), -EINVAL);
+                g_free(copy);
+        }
+        char *copy = g_memdup2(full, strlen(full));
+        g_autoptr(ApiShareRequest) r = NULL;
+        ck_assert_int_eq(api_body_parse(API_BODY_CREATE, copy, strlen(full), &r, NULL), 0);
+        g_free(copy);
+        /* NULL body */
+        g_autoptr(ApiShareRequest) q = NULL;
+        ck_assert_int_eq(api_body_parse(API_BODY_RESIZE, NULL, 0, &q, NULL), -EINVAL);
+}
+END_TEST
+
+/* Deep nesting is refused, not a crash. */
+START_TEST(test_deep_nesting) {
+        GString *s = g_string_new("{\"name\":\"A\",\"clients\":");
+        for (int i = 0; i < 100000; i++)
+                g_string_append_c(s, '[');
+        g_autoptr(ApiShareRequest) r = NULL;
+        g_autoptr(GError) error = NULL;
+        ck_assert_int_eq(api_body_parse(API_BODY_CREATE, s->str, s->len, &r, &error), -EINVAL);
+        g_string_free(s, true);
+}
+END_TEST
+
+Suite *unit_suite(void) {
+        Suite *s = suite_create("api_body");
+        TCase *tc = tcase_create("api_body");
+        tcase_add_test(tc, test_create_full);
+        tcase_add_test(tc, test_create_minimal_and_nulls);
+        tcase_add_test(tc, test_resize);
+        tcase_add_loop_test(tc, test_bad, 0, G_N_ELEMENTS(bad));
+        tcase_add_test(tc, test_unterminated_and_truncated);
+        tcase_add_test(tc, test_deep_nesting);
+        suite_add_tcase(s, tc);
+        return s;
+}
