@@ -9,21 +9,8 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "fdio.h"
 #include "macro.h"
-
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
 
 static int fsync_dir_of(const char *path) {
         g_autofree char *dir = g_path_get_dirname(path);
@@ -41,7 +28,7 @@ static int overwrite_in_place(const char *path, const char *data, size_t len, GE
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return np_fail(error, errno, "%s: cannot open for rewriting: %s", path, g_strerror(errno));
-        int r = write_all(fd, data, len);
+        int r = fd_write_all(fd, data, len);
         if (r < 0)
                 return np_fail(error, -r, "%s: write failed: %s", path, g_strerror(-r));
         if (ftruncate(fd, (off_t) len) < 0)
@@ -71,7 +58,7 @@ int atomic_file_replace(const char *path, const char *data, size_t len, mode_t n
                 return np_fail(error, errno, "%s: cannot create a temporary file in %s: %s", path, dir,
                                g_strerror(errno));
 
-        int r = write_all(fd, data, len);
+        int r = fd_write_all(fd, data, len);
         if (r < 0) {
                 np_fail(error, -r, "%s: cannot write %s: %s", path, tmp, g_strerror(-r));
                 goto fail;

@@ -9,6 +9,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "fdio.h"
 #include "fstab.h"
 #include "macro.h"
 
@@ -65,20 +66,6 @@ static bool is_blank_or_comment(const char *line) {
         return *p == '\0' || *p == '#' || *p == '\n' || (p[0] == '\r' && (p[1] == '\n' || p[1] == '\0'));
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Parse exactly these bytes with mnt_table_parse_fstab(). It takes a path, so the bytes go
  * through a memfd: libmount then reads what was read here, even if the file changes meanwhile,
  * and parses it as fstab (mnt_table_parse_stream() would guess the format from the first line). */
@@ -90,7 +77,7 @@ static int parse_bytes(const char *path, const char *data, size_t len, struct li
                 int e = errno;
                 return np_fail(error, e, "%s: cannot parse: memfd_create failed: %s", path, g_strerror(e));
         }
-        int r = write_all(fd, data, len);
+        int r = fd_write_all(fd, data, len);
         if (r < 0)
                 return np_fail(error, -r, "%s: cannot parse: writing to a memfd failed: %s", path, g_strerror(-r));
         g_autofree char *fdpath = g_strdup_printf("/proc/self/fd/%d", fd);
