@@ -579,6 +579,46 @@ int pooldef_from_xml(const char *xml, PoolDef **ret, GError **error) {
         return 0;
 }
 
+/* Only the root element matters: stop the parse right after it (an error ends GMarkup early). */
+static void type_start(GMarkupParseContext *ctx, const char *tag, const char **names, const char **values,
+                       gpointer userdata, GError **error) {
+        char **type = userdata;
+
+        if (strcmp(tag, "pool") != 0) {
+                xml_fail(error, "the root element is <%s>, not <pool>", tag);
+                return;
+        }
+        const char *v = find_attr(names, values, "type");
+        if (!v) {
+                xml_fail(error, "<pool> has no type attribute");
+                return;
+        }
+        *type = g_strdup(v);
+        g_set_error_literal(error, G_MARKUP_ERROR, G_MARKUP_ERROR_EMPTY, "found");
+}
+
+int pooldef_xml_type(const char *xml, char **ret_type, GError **error) {
+        static const GMarkupParser parser = { .start_element = type_start };
+
+        g_return_val_if_fail(xml, -EINVAL);
+        g_return_val_if_fail(ret_type, -EINVAL);
+
+        g_autofree char *type = NULL;
+        g_autoptr(GMarkupParseContext) ctx = g_markup_parse_context_new(&parser, 0, &type, NULL);
+        g_autoptr(GError) perr = NULL;
+        bool ok = g_markup_parse_context_parse(ctx, xml, -1, &perr) &&
+                g_markup_parse_context_end_parse(ctx, &perr);
+        if (type) {
+                *ret_type = TAKE_PTR(type);
+                return 0;
+        }
+        if (ok)
+                return np_fail(error, EINVAL, "invalid pool XML: no <pool> element");
+        const char *detail = perr->domain == G_MARKUP_ERROR ? strip_markup_position(perr->message) : perr->message;
+        g_autofree char *one_line = g_strdelimit(g_utf8_make_valid(detail, -1), "\r\n", ' ');
+        return np_fail(error, EINVAL, "invalid pool XML: %s", one_line);
+}
+
 /* ---- JSON ---- */
 
 static json_object *json_size(uint64_t v) {

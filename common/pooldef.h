@@ -72,6 +72,11 @@ char *pooldef_to_xml(const PoolDef *p);
  * host/dir/target path. The result is NOT validated: call pooldef_validate(). */
 int pooldef_from_xml(const char *xml, PoolDef **ret, GError **error);
 
+/* The type attribute of the root <pool> element of any libvirt pool XML ("netfs", "dir", ...),
+ * so a caller can tell "another kind of pool" from "a broken netfs pool". -EINVAL with one line
+ * when the XML is malformed or the root is not <pool type='...'>. */
+int pooldef_xml_type(const char *xml, char **ret_type, GError **error);
+
 /* JSON object (new reference) with the keys above. */
 json_object *pooldef_to_json(const PoolDef *p);
 /* From a JSON object with those keys (extra keys ignored; "mode" is an octal string like "0700";

@@ -77,11 +77,6 @@ void api_shutdown(Api *a);
 /* The bearer token admin requests over TCP must carry; NULL = admin over TCP off. Copied. */
 void api_set_token(Api *a, const char *token);
 
-/* Read a token file: owned by root (or by the running user when not root, for tests), not
- * readable or writable by group or others, one non-empty line of printable ASCII. 0 or a
- * negative errno with one line. */
-int api_read_token_file(const char *path, char **ret, GError **error);
-
 /* The HttpAuthorize callback for TCP (see above); userdata is the Api. */
 unsigned api_tcp_authorize(HttpRequest *req, const HttpRoute *route, void *userdata, char **ret_message);
 

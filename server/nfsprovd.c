@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "api.h"
+#include "token_file.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -191,7 +192,7 @@ int main(int argc, char **argv) {
         /* The token and TLS files: checked before anything changes. */
         g_autofree char *token = NULL, *tls_cert = NULL, *tls_key = NULL;
         if (config->token_file) {
-                r = api_read_token_file(config->token_file, &token, &error);
+                r = token_file_read(config->token_file, &token, &error);
                 if (r < 0) {
                         log_error("cannot start: [server] token_file: %s", error->message);
                         config_free(config);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "token_file.h"
 #include "error.h"
 #include "unit.h"
 
@@ -32,11 +33,11 @@ static char *token_file(const char *text, unsigned mode) {
 START_TEST(test_token_ok) {
         g_autofree char *p = token_file("  0123456789abcdef-XYZ\n", 0600);
         g_autofree char *t = NULL;
-        ck_assert_int_eq(api_read_token_file(p, &t, NULL), 0);
+        ck_assert_int_eq(token_file_read(p, &t, NULL), 0);
         ck_assert_str_eq(t, "0123456789abcdef-XYZ");
         g_autofree char *q = token_file("0123456789abcdefgh", 0400);
         g_autofree char *u = NULL;
-        ck_assert_int_eq(api_read_token_file(q, &u, NULL), 0);
+        ck_assert_int_eq(token_file_read(q, &u, NULL), 0);
 }
 END_TEST
 
@@ -62,7 +63,7 @@ START_TEST(test_token_bad) {
         g_autofree char *p = token_file(b->text, b->mode);
         g_autofree char *t = NULL;
         g_autoptr(GError) error = NULL;
-        ck_assert_int_eq(api_read_token_file(p, &t, &error), b->r);
+        ck_assert_int_eq(token_file_read(p, &t, &error), b->r);
         ck_assert_ptr_null(t);
         ck_assert_msg(!strchr(error->message, '\n'), "not one line: %s", error->message);
         ck_assert_msg(strstr(error->message, p), "message lacks the path: %s", error->message);
@@ -74,16 +75,16 @@ START_TEST(test_token_missing_and_not_regular) {
         g_autofree char *p = g_build_filename(dir, "none", NULL);
         g_autofree char *t = NULL;
         g_autoptr(GError) error = NULL;
-        ck_assert_int_eq(api_read_token_file(p, &t, &error), -ENOENT);
+        ck_assert_int_eq(token_file_read(p, &t, &error), -ENOENT);
         g_autoptr(GError) e2 = NULL;
-        ck_assert_int_lt(api_read_token_file(dir, &t, &e2), 0);
+        ck_assert_int_lt(token_file_read(dir, &t, &e2), 0);
         ck_assert_ptr_null(t);
         /* a symlink is not followed */
         g_autofree char *real = token_file("0123456789abcdef", 0600);
         g_autofree char *link = g_build_filename(dir, "link", NULL);
         ck_assert_int_eq(symlink(real, link), 0);
         g_autoptr(GError) e3 = NULL;
-        ck_assert_int_eq(api_read_token_file(link, &t, &e3), -ELOOP);
+        ck_assert_int_eq(token_file_read(link, &t, &e3), -ELOOP);
 }
 END_TEST
 

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "client_conf.h"
+#include "error.h"
+#include "macro.h"
+
+void client_conf_free(ClientConf *c) {
+        if (!c)
+                return;
+        g_strfreev(c->servers);
+        g_free(c->connect);
+        g_free(c->token_file);
+        g_free(c->ca_file);
+        g_free(c);
+}
+
+int client_conf_check_server(const char *url, GError **error) {
+        g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+        const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
+        if (!uri || !scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+            !g_uri_get_host(uri) || !*g_uri_get_host(uri))
+                return np_fail(error, EINVAL, "server \"%s\" is not a URL; use http://HOST[:PORT] or https://HOST[:PORT]",
+                               url);
+        if (g_uri_get_userinfo(uri) || g_uri_get_query(uri) || g_uri_get_fragment(uri))
+                return np_fail(error, EINVAL,
+                               "server \"%s\" has a user, query or fragment; use http://HOST[:PORT] or https://HOST[:PORT] "
+                               "(the token goes in token_file)",
+                               url);
+        return 0;
+}
+
+static const char *const known_keys[] = { "servers", "connect", "token_file", "ca_file", "timeout", NULL };
+
+static int get_path(GKeyFile *kf, const char *path, const char *key, char **ret, GError **error) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *v = g_key_file_get_string(kf, "client", key, &e);
+        if (!v)
+                return 0;
+        if (!g_path_is_absolute(v))
+                return np_fail(error, EINVAL, "%s: [client] %s \"%s\" is not an absolute path", path, key, v);
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError **error) {
+        g_return_val_if_fail(path && ret, -EINVAL);
+        g_autoptr(ClientConf) c = g_new0(ClientConf, 1);
+        c->connect = g_strdup(CLIENT_CONNECT_DEFAULT);
+        c->timeout_s = 30;
+        c->servers = g_new0(char *, 1);
+
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) e = NULL;
+        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+                if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT) && !must_exist) {
+                        *ret = TAKE_PTR(c);
+                        return 0;
+                }
+                return np_fail(error, g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? ENOENT : EINVAL,
+                               "cannot read %s: %s", path, e->message);
+        }
+
+        g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+        for (char **g = groups; *g; g++)
+                if (strcmp(*g, "client") != 0)
+                        return np_fail(error, EINVAL, "%s: unknown group [%s]; the only group is [client]", path, *g);
+        g_auto(GStrv) keys = g_key_file_get_keys(kf, "client", NULL, NULL);
+        for (char **k = keys; keys && *k; k++)
+                if (!g_strv_contains(known_keys, *k)) {
+                        g_autofree char *known = g_strjoinv(", ", (char **) known_keys);
+                        return np_fail(error, EINVAL, "%s: [client] unknown key \"%s\"; known keys: %s", path, *k, known);
+                }
+
+        gsize n = 0;
+        g_auto(GStrv) servers = g_key_file_get_string_list(kf, "client", "servers", &n, NULL);
+        if (servers) {
+                g_autoptr(GPtrArray) list = g_ptr_array_new();
+                for (gsize i = 0; i < n; i++) {
+                        g_strstrip(servers[i]);
+                        if (!*servers[i])
+                                continue;
+                        g_autoptr(GError) ue = NULL;
+                        if (client_conf_check_server(servers[i], &ue) < 0)
+                                return np_fail(error, EINVAL, "%s: [client] servers: %s", path, ue->message);
+                        g_ptr_array_add(list, g_strdup(servers[i]));
+                }
+                g_ptr_array_add(list, NULL);
+                g_strfreev(c->servers);
+                c->servers = (char **) g_ptr_array_free(g_steal_pointer(&list), FALSE);
+        }
+
+        g_autofree char *connect = g_key_file_get_string(kf, "client", "connect", NULL);
+        if (connect) {
+                g_strstrip(connect);
+                if (!*connect)
+                        return np_fail(error, EINVAL, "%s: [client] connect is empty; give a libvirt URI such as %s", path,
+                                       CLIENT_CONNECT_DEFAULT);
+                g_free(c->connect);
+                c->connect = TAKE_PTR(connect);
+        }
+        int r;
+        if ((r = get_path(kf, path, "token_file", &c->token_file, error)) < 0 ||
+            (r = get_path(kf, path, "ca_file", &c->ca_file, error)) < 0)
+                return r;
+        g_autofree char *timeout = g_key_file_get_string(kf, "client", "timeout", NULL);
+        if (timeout) {
+                guint64 t;
+                if (!g_ascii_string_to_unsigned(g_strstrip(timeout), 10, 1, 3600, &t, NULL))
+                        return np_fail(error, EINVAL, "%s: [client] timeout \"%s\" is not a number of seconds from 1 to 3600",
+                                       path, timeout);
+                c->timeout_s = (long) t;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "error.h"
+#include "host_pools.h"
+#include "macro.h"
+
+struct Host {
+        virConnectPtr conn;
+};
+
+static void storage_pool_unref(virStoragePoolPtr p) {
+        if (p)
+                virStoragePoolFree(p);
+}
+typedef struct _virStoragePool StoragePool;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoragePool, storage_pool_unref)
+
+/* libvirt prints every error to stderr unless told otherwise; we report each one once ourselves. */
+static void quiet_error(void *userdata, virErrorPtr err) {
+        (void) userdata;
+        (void) err;
+}
+
+/* libvirt's last error as -errno plus its own text, prefixed with what we were doing. */
+static int virt_fail(GError **error, const char *fmt, ...) _printf_(2, 3);
+static int virt_fail(GError **error, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *what = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+
+        virErrorPtr e = virGetLastError();
+        int errnum = EIO;
+        if (e)
+                switch (e->code) {
+                case VIR_ERR_NO_STORAGE_POOL:
+                        errnum = ENOENT;
+                        break;
+                case VIR_ERR_NO_SUPPORT:
+                        errnum = EOPNOTSUPP;
+                        break;
+                case VIR_ERR_NO_CONNECT:
+                case VIR_ERR_SYSTEM_ERROR:
+                case VIR_ERR_RPC:
+                        errnum = ECONNREFUSED;
+                        break;
+                case VIR_ERR_OPERATION_INVALID:
+                        errnum = EBUSY;
+                        break;
+                default:
+                        break;
+                }
+        const char *msg = e && e->message ? e->message : "unknown libvirt error";
+        return np_fail(error, errnum, "%s: %s", what, msg);
+}
+
+void host_pool_free(HostPool *p) {
+        if (!p)
+                return;
+        g_free(p->name);
+        g_free(p->uuid);
+        g_free(p->type);
+        pooldef_free(p->def);
+        pooldef_free(p->live);
+        g_free(p->def_error);
+        g_free(p);
+}
+
+int host_open(const char *uri, Host **ret, GError **error) {
+        g_return_val_if_fail(uri, -EINVAL);
+        g_return_val_if_fail(ret, -EINVAL);
+
+        virSetErrorFunc(NULL, quiet_error);
+        virConnectPtr conn = virConnectOpen(uri);
+        if (!conn) {
+                virErrorPtr e = virGetLastError();
+                return np_fail(error, ECONNREFUSED, "cannot connect to libvirt at %s: %s", uri,
+                               e && e->message ? e->message : "unknown error");
+        }
+        Host *h = g_new0(Host, 1);
+        h->conn = conn;
+        *ret = h;
+        return 0;
+}
+
+void host_close(Host *h) {
+        if (!h)
+                return;
+        virConnectClose(h->conn);
+        g_free(h);
+}
+
+static int read_pool(virStoragePoolPtr pool, HostPool **ret, GError **error) {
+        g_autoptr(HostPool) p = g_new0(HostPool, 1);
+        const char *name = virStoragePoolGetName(pool);
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        int autostart = 0;
+
+        if (!name || virStoragePoolGetUUIDString(pool, uuid) < 0)
+                return virt_fail(error, "cannot read a storage pool");
+        p->name = g_strdup(name);
+        p->uuid = g_strdup(uuid);
+
+        int active = virStoragePoolIsActive(pool);
+        int persistent = virStoragePoolIsPersistent(pool);
+        if (active < 0 || persistent < 0 || virStoragePoolGetAutostart(pool, &autostart) < 0)
+                return virt_fail(error, "cannot read pool %s", name);
+        p->active = active;
+        p->persistent = persistent;
+        p->autostart = autostart;
+
+        virStoragePoolInfo info;
+        if (virStoragePoolGetInfo(pool, &info) < 0)
+                return virt_fail(error, "cannot read pool %s", name);
+        p->capacity = info.capacity;
+        p->allocation = info.allocation;
+        p->available = info.available;
+
+        g_autofree char *xml = virStoragePoolGetXMLDesc(pool, VIR_STORAGE_XML_INACTIVE);
+        if (!xml && virGetLastErrorCode() == VIR_ERR_INVALID_ARG)
+                /* drivers without the flag (test://) have one definition for both */
+                xml = virStoragePoolGetXMLDesc(pool, 0);
+        if (!xml)
+                return virt_fail(error, "cannot read the definition of pool %s", name);
+        g_autoptr(GError) perr = NULL;
+        if (pooldef_xml_type(xml, &p->type, &perr) < 0) {
+                p->def_error = g_strdup(perr->message);
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        if (strcmp(p->type, "netfs") != 0) {
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        if (pooldef_from_xml(xml, &p->def, &perr) < 0) {
+                p->def_error = g_strdup(perr->message);
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        if (p->active) {
+                g_autofree char *live_xml = virStoragePoolGetXMLDesc(pool, 0);
+                if (!live_xml)
+                        return virt_fail(error, "cannot read the running definition of pool %s", name);
+                g_clear_error(&perr);
+                if (pooldef_from_xml(live_xml, &p->live, &perr) < 0)
+                        p->def_error = g_strdup(perr->message);
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int compare_by_name(gconstpointer a, gconstpointer b) {
+        const HostPool *x = *(HostPool *const *) a, *y = *(HostPool *const *) b;
+        return strcmp(x->name, y->name);
+}
+
+int host_list_pools(Host *h, GPtrArray **ret, GError **error) {
+        g_return_val_if_fail(h, -EINVAL);
+        g_return_val_if_fail(ret, -EINVAL);
+
+        virStoragePoolPtr *pools = NULL;
+        int n = virConnectListAllStoragePools(h->conn, &pools, 0);
+        if (n < 0)
+                return virt_fail(error, "cannot list the storage pools");
+
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) host_pool_free);
+        int r = 0;
+        for (int i = 0; i < n; i++) {
+                HostPool *p = NULL;
+                g_autoptr(GError) perr = NULL;
+                if (r == 0) {
+                        int q = read_pool(pools[i], &p, &perr);
+                        if (q == -ENOENT)
+                                ; /* undefined under our feet: it is no longer on the host */
+                        else if (q < 0) {
+                                r = np_error_errno(perr);
+                                g_propagate_error(error, TAKE_PTR(perr));
+                        }
+                        else
+                                g_ptr_array_add(list, p);
+                }
+                virStoragePoolFree(pools[i]);
+        }
+        free(pools);
+        if (r < 0)
+                return r;
+        g_ptr_array_sort(list, compare_by_name);
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static int lookup(Host *h, const char *name, virStoragePoolPtr *ret, GError **error) {
+        virStoragePoolPtr pool = virStoragePoolLookupByName(h->conn, name);
+        if (!pool)
+                return virt_fail(error, "pool %s", name);
+        *ret = pool;
+        return 0;
+}
+
+int host_get_pool(Host *h, const char *name, HostPool **ret, GError **error) {
+        g_return_val_if_fail(h && name && ret, -EINVAL);
+        g_autoptr(StoragePool) pool = NULL;
+        int r = lookup(h, name, &pool, error);
+        if (r < 0)
+                return r;
+        return read_pool(pool, ret, error);
+}
+
+int host_define(Host *h, const PoolDef *def, GError **error) {
+        g_return_val_if_fail(h && def, -EINVAL);
+        g_autoptr(PoolDef) bare = pooldef_copy(def);
+        bare->has_sizes = false; /* live numbers are libvirt's to compute */
+        g_autofree char *xml = pooldef_to_xml(bare);
+        g_autoptr(StoragePool) pool = virStoragePoolDefineXML(h->conn, xml, 0);
+        if (!pool)
+                return virt_fail(error, "define");
+        return 0;
+}
+
+int host_set_autostart(Host *h, const char *name, GError **error) {
+        g_autoptr(StoragePool) pool = NULL;
+        int r = lookup(h, name, &pool, error);
+        if (r < 0)
+                return r;
+        if (virStoragePoolSetAutostart(pool, 1) < 0)
+                return virt_fail(error, "autostart");
+        return 0;
+}
+
+int host_build(Host *h, const char *name, GError **error) {
+        g_autoptr(StoragePool) pool = NULL;
+        int r = lookup(h, name, &pool, error);
+        if (r < 0)
+                return r;
+        if (virStoragePoolBuild(pool, 0) < 0)
+                return virt_fail(error, "build");
+        return 0;
+}
+
+int host_start(Host *h, const char *name, GError **error) {
+        g_autoptr(StoragePool) pool = NULL;
+        int r = lookup(h, name, &pool, error);
+        if (r < 0)
+                return r;
+        if (virStoragePoolCreate(pool, 0) < 0)
+                return virt_fail(error, "start");
+        return 0;
+}
+
+int host_stop(Host *h, const char *name, GError **error) {
+        g_autoptr(StoragePool) pool = NULL;
+        int r = lookup(h, name, &pool, error);
+        if (r < 0)
+                return r;
+        if (virStoragePoolDestroy(pool) < 0)
+                return virt_fail(error, "stop");
+        return 0;
+}
+
+/* ---- volumes in use by running domains ---- */
+
+typedef struct DiskScan {
+        const HostPool *pool;
+        unsigned depth;      /* element depth; <domain> is 1 */
+        bool in_disk;        /* inside domain/devices/disk */
+        unsigned disk_depth;
+        bool found;
+} DiskScan;
+
+static bool path_under(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/')
+                n--;
+        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static void disk_start(GMarkupParseContext *ctx, const char *tag, const char **names, const char **values,
+                       gpointer userdata, GError **error) {
+        DiskScan *s = userdata;
+        s->depth++;
+        if (strcmp(tag, "disk") == 0 && s->depth == 3) {
+                s->in_disk = true;
+                s->disk_depth = s->depth;
+                return;
+        }
+        if (!s->in_disk || strcmp(tag, "source") != 0)
+                return;
+        const PoolDef *defs[] = { s->pool->def, s->pool->live };
+        for (size_t i = 0; names[i]; i++) {
+                if (strcmp(names[i], "pool") == 0 && strcmp(values[i], s->pool->name) == 0)
+                        s->found = true;
+                if (strcmp(names[i], "file") == 0 || strcmp(names[i], "dir") == 0)
+                        for (size_t j = 0; j < ELEMENTSOF(defs); j++)
+                                if (defs[j] && path_under(values[i], defs[j]->target_path))
+                                        s->found = true;
+        }
+}
+
+static void disk_end(GMarkupParseContext *ctx, const char *tag, gpointer userdata, GError **error) {
+        DiskScan *s = userdata;
+        if (s->in_disk && s->depth == s->disk_depth)
+                s->in_disk = false;
+        s->depth--;
+}
+
+int host_pool_in_use(Host *h, const HostPool *p, bool *ret_known, char **ret_user, GError **error) {
+        static const GMarkupParser parser = { .start_element = disk_start, .end_element = disk_end };
+        g_return_val_if_fail(h && p && ret_known && ret_user, -EINVAL);
+
+        virDomainPtr *doms = NULL;
+        int n = virConnectListAllDomains(h->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        if (n < 0) {
+                virErrorPtr e = virGetLastError();
+                if (e && e->code == VIR_ERR_NO_SUPPORT) {
+                        *ret_known = false;
+                        *ret_user = NULL;
+                        return 0;
+                }
+                return virt_fail(error, "cannot list the running domains");
+        }
+
+        g_autofree char *user = NULL;
+        int r = 0;
+        for (int i = 0; i < n; i++) {
+                if (!user && r == 0) {
+                        g_autofree char *xml = virDomainGetXMLDesc(doms[i], 0);
+                        if (!xml)
+                                r = virt_fail(error, "cannot read domain %s", virDomainGetName(doms[i]));
+                        else {
+                                DiskScan s = { .pool = p };
+                                g_autoptr(GMarkupParseContext) ctx =
+                                        g_markup_parse_context_new(&parser, 0, &s, NULL);
+                                g_autoptr(GError) perr = NULL;
+                                if (!g_markup_parse_context_parse(ctx, xml, -1, &perr) ||
+                                    !g_markup_parse_context_end_parse(ctx, &perr))
+                                        r = np_fail(error, EIO, "cannot read domain %s: %s",
+                                                    virDomainGetName(doms[i]), perr->message);
+                                else if (s.found)
+                                        user = g_strdup(virDomainGetName(doms[i]));
+                        }
+                }
+                virDomainFree(doms[i]);
+        }
+        free(doms);
+        if (r < 0)
+                return r;
+        *ret_known = true;
+        *ret_user = TAKE_PTR(user);
+        return 0;
+}

@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nfsprov-client: on a KVM host, make the libvirt netfs pools the nfsprovd servers define exist
+ * (sync), confirm seed 000's checks (verify), show this host's pools (list) and the
+ * orchestrator's view of them (resources). Exit status: 0 everything is as the servers define
+ * it, 1 something is not (drift, conflict, failed start or check), 2 bad usage, configuration or
+ * definitions (nothing changed), 3 a server or libvirt cannot be reached.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "client_conf.h"
+#include "error.h"
+#include "host_pools.h"
+#include "macro.h"
+#include "pool_check.h"
+#include "pool_sync.h"
+#include "resources.h"
+#include "server_pools.h"
+#include "table.h"
+#include "token_file.h"
+
+#define EXIT_PROBLEMS 1
+#define EXIT_INVALID 2
+#define EXIT_UNREACHABLE 3
+
+static void json_object_unref(json_object *o) {
+        json_object_put(o);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_unref)
+
+static struct {
+        const char *config;
+        GPtrArray *servers; /* char*, from --server */
+        const char *connect;
+        const char *token_file;
+        bool dry_run;
+        bool fix;
+        bool json;
+} arg;
+
+/* One line on stderr: "nfsprov-client: MESSAGE". */
+static int fail(int status, const char *fmt, ...) _printf_(2, 3);
+static int fail(int status, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        g_strdelimit(msg, "\r\n", ' ');
+        fprintf(stderr, "nfsprov-client: %s\n", msg);
+        return status;
+}
+
+static void help(void) {
+        printf("Usage: nfsprov-client [OPTIONS] COMMAND\n"
+               "\n"
+               "Make the libvirt netfs pools that nfsprovd servers define exist on this KVM host,\n"
+               "identical on every host, persistent, autostarted, active and mounted.\n"
+               "\n"
+               "Commands:\n"
+               "  sync        define, autostart, build and start the servers' pools; report drift\n"
+               "  verify      check every pool against the servers' definitions (exit 0: all pass)\n"
+               "  list        this host's pools with local checks\n"
+               "  resources   this host's netfs pools as the orchestrator names them\n"
+               "\n"
+               "Options:\n"
+               "  -c, --config FILE      configuration file (default %s)\n"
+               "  -s, --server URL       nfsprovd base URL, e.g. http://10.0.0.1:8740 (repeatable;\n"
+               "                         replaces the configured servers)\n"
+               "  -C, --connect URI      libvirt URI (default %s)\n"
+               "      --token-file FILE  bearer token to send to the servers\n"
+               "  -n, --dry-run          sync: print what would be done, change nothing\n"
+               "      --fix              sync: redefine drifted pools and restart pools whose mount is\n"
+               "                         wrong, when no running domain uses them\n"
+               "  -j, --json             JSON output\n"
+               "  -h, --help             this text\n"
+               "\n"
+               "Exit status: 0 all as defined, 1 drift/conflict/failure left, 2 bad usage or input,\n"
+               "3 a server or libvirt cannot be reached.\n"
+               "See nfsprov-client(8).\n",
+               CLIENT_CONF_DEFAULT, CLIENT_CONNECT_DEFAULT);
+}
+
+/* ---- the servers ---- */
+
+typedef struct Wanted {
+        GPtrArray *pools; /* WantedPool* */
+        int status;       /* 0, or EXIT_UNREACHABLE when a server could not be asked */
+} Wanted;
+
+static void ptr_array_unref0(gpointer a) {
+        if (a)
+                g_ptr_array_unref(a);
+}
+
+/* Ask every server. A server that cannot be reached is reported and left out (exit 3 at the
+ * end); a server whose answer is invalid stops everything (exit 2, nothing changed). */
+static int fetch_wanted(const ClientConf *conf, char **servers, Wanted *ret) {
+        g_autofree char *token = NULL;
+        const char *token_file = arg.token_file ? arg.token_file : conf->token_file;
+        if (token_file) {
+                g_autoptr(GError) e = NULL;
+                if (token_file_read(token_file, &token, &e) < 0)
+                        return fail(EXIT_INVALID, "%s", e->message);
+        }
+        FetchOptions opts = { .token = token, .ca_file = conf->ca_file, .timeout_s = conf->timeout_s };
+        size_t n = g_strv_length(servers);
+        g_autoptr(GPtrArray) answers = g_ptr_array_new_full(n, ptr_array_unref0);
+        int status = 0;
+        for (size_t i = 0; i < n; i++) {
+                GPtrArray *defs = NULL;
+                g_autoptr(GError) e = NULL;
+                int r = server_fetch_pools(servers[i], &opts, &defs, &e);
+                if (r == -EINVAL)
+                        return fail(EXIT_INVALID, "%s; nothing was changed", e->message);
+                if (r < 0) {
+                        fail(EXIT_UNREACHABLE, "%s", e->message);
+                        status = EXIT_UNREACHABLE;
+                }
+                g_ptr_array_add(answers, defs);
+        }
+        ret->pools = server_merge_pools((const char *const *) servers, (GPtrArray *const *) answers->pdata, n);
+        ret->status = status;
+        return 0;
+}
+
+static int open_host(const ClientConf *conf, Host **ret_host, GPtrArray **ret_pools) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(Host) h = NULL;
+        const char *uri = arg.connect ? arg.connect : conf->connect;
+        if (host_open(uri, &h, &e) < 0)
+                return fail(EXIT_UNREACHABLE, "%s", e->message);
+        if (host_list_pools(h, ret_pools, &e) < 0)
+                return fail(EXIT_UNREACHABLE, "%s", e->message);
+        *ret_host = TAKE_PTR(h);
+        return 0;
+}
+
+/* What sync and verify work on: the servers' pools and this host's. */
+typedef struct Session {
+        GPtrArray *wanted; /* WantedPool* */
+        int server_status; /* EXIT_UNREACHABLE when a server could not be asked */
+        Host *host;
+        GPtrArray *pools;  /* HostPool* */
+} Session;
+
+static void session_clear(Session *s) {
+        if (s->wanted)
+                g_ptr_array_unref(s->wanted);
+        if (s->pools)
+                g_ptr_array_unref(s->pools);
+        host_close(s->host);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Session, session_clear)
+
+/* 0, or the exit status after saying why. */
+static int session_open(const ClientConf *conf, char **servers, Session *s) {
+        Wanted w = {};
+        int r = fetch_wanted(conf, servers, &w);
+        if (r != 0)
+                return r;
+        s->wanted = w.pools;
+        s->server_status = w.status;
+        if (w.status && s->wanted->len == 0)
+                return w.status; /* no server answered: nothing to compare with */
+        return open_host(conf, &s->host, &s->pools);
+}
+
+static void print_json(json_object *o) {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- sync ---- */
+
+static char *join_actions(const SyncResult *r) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        for (size_t i = 0; i < r->actions->len; i++)
+                g_string_append_printf(s, "%s%s", i ? ", " : "", (const char *) r->actions->pdata[i]);
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static char *join_problems(const PoolStatus *st) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        for (size_t i = 0; i < st->problems->len; i++)
+                g_string_append_printf(s, "%s%s", i ? "; " : "", ((Problem *) st->problems->pdata[i])->text);
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static void print_sync_line(const SyncResult *r) {
+        g_autofree char *actions = join_actions(r);
+        g_autofree char *problems = join_problems(r->checks);
+        const char *sep = *actions ? "; " : "";
+        switch (r->status) {
+        case SYNC_IN_SYNC:
+                break;
+        case SYNC_CHANGED:
+                printf("%s: %s\n", r->name, actions);
+                break;
+        case SYNC_WOULD_CHANGE:
+                printf("%s: would %s\n", r->name, actions);
+                break;
+        case SYNC_DRIFT:
+                printf("%s: %s%sdrift: %s%s%s%s\n", r->name, actions, sep, problems, r->note ? " (" : "",
+                       r->note ? r->note : "", r->note ? ")" : "");
+                break;
+        case SYNC_CONFLICT:
+                printf("%s: conflict: %s; left untouched\n", r->name, r->checks->conflict);
+                break;
+        case SYNC_FAILED:
+                printf("%s: %s%sfailed: %s\n", r->name, actions, sep, r->error);
+                break;
+        }
+}
+
+static json_object *sync_result_json(const SyncResult *r) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(r->name));
+        json_object_object_add(o, "uuid", json_object_new_string(r->uuid));
+        json_object_object_add(o, "server", json_object_new_string(r->server));
+        json_object_object_add(o, "status", json_object_new_string(sync_status_to_string(r->status)));
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < r->actions->len; i++)
+                json_object_array_add(a, json_object_new_string(r->actions->pdata[i]));
+        json_object_object_add(o, "actions", a);
+        json_object *p = json_object_new_array();
+        if (r->checks->conflict) {
+                json_object *c = json_object_new_object();
+                json_object_object_add(c, "check", json_object_new_string("conflict"));
+                json_object_object_add(c, "text", json_object_new_string(r->checks->conflict));
+                json_object_array_add(p, c);
+        }
+        for (size_t i = 0; i < r->checks->problems->len; i++) {
+                const Problem *pb = r->checks->problems->pdata[i];
+                json_object *c = json_object_new_object();
+                json_object_object_add(c, "check", json_object_new_string(check_to_string(pb->check)));
+                json_object_object_add(c, "server", pb->want ? json_object_new_string(pb->want) : NULL);
+                json_object_object_add(c, "host", pb->have ? json_object_new_string(pb->have) : NULL);
+                json_object_object_add(c, "text", json_object_new_string(pb->text));
+                json_object_array_add(p, c);
+        }
+        json_object_object_add(o, "problems", p);
+        if (r->note)
+                json_object_object_add(o, "note", json_object_new_string(r->note));
+        if (r->error)
+                json_object_object_add(o, "error", json_object_new_string(r->error));
+        return o;
+}
+
+static int cmd_sync(const ClientConf *conf, char **servers) {
+        g_auto(Session) ses = {};
+        int r = session_open(conf, servers, &ses);
+        if (r != 0)
+                return r;
+        GPtrArray *wanted = ses.wanted, *host = ses.pools;
+        Host *h = ses.host;
+        Wanted w = { .status = ses.server_status };
+
+        SyncOptions opts = { .dry_run = arg.dry_run, .fix = arg.fix };
+        g_autoptr(json_object) jpools = json_object_new_array();
+        size_t count[SYNC_FAILED + 1] = {};
+        for (size_t i = 0; i < wanted->len; i++) {
+                g_autoptr(SyncResult) res = NULL;
+                g_autoptr(GError) e = NULL;
+                if (pool_sync(h, wanted->pdata[i], host, &opts, &res, &e) < 0)
+                        return fail(EXIT_UNREACHABLE, "%s", e->message);
+                count[res->status]++;
+                if (arg.json)
+                        json_object_array_add(jpools, sync_result_json(res));
+                else
+                        print_sync_line(res);
+        }
+
+        size_t bad = count[SYNC_DRIFT] + count[SYNC_CONFLICT] + count[SYNC_FAILED];
+        if (arg.json) {
+                g_autoptr(json_object) o = json_object_new_object();
+                json_object_object_add(o, "dry_run", json_object_new_boolean(arg.dry_run));
+                json_object_object_add(o, "changed", json_object_new_boolean(count[SYNC_CHANGED] > 0 ||
+                                                                                 (count[SYNC_FAILED] > 0 && !arg.dry_run)));
+                json_object_object_add(o, "pools", json_object_get(jpools));
+                json_object *sum = json_object_new_object();
+                json_object_object_add(sum, "pools", json_object_new_int64((int64_t) wanted->len));
+                json_object_object_add(sum, "changed", json_object_new_int64((int64_t) count[SYNC_CHANGED]));
+                json_object_object_add(sum, "would_change", json_object_new_int64((int64_t) count[SYNC_WOULD_CHANGE]));
+                json_object_object_add(sum, "in_sync", json_object_new_int64((int64_t) count[SYNC_IN_SYNC]));
+                json_object_object_add(sum, "drift", json_object_new_int64((int64_t) count[SYNC_DRIFT]));
+                json_object_object_add(sum, "conflict", json_object_new_int64((int64_t) count[SYNC_CONFLICT]));
+                json_object_object_add(sum, "failed", json_object_new_int64((int64_t) count[SYNC_FAILED]));
+                json_object_object_add(o, "summary", sum);
+                print_json(o);
+        } else if (bad == 0 && count[SYNC_CHANGED] == 0 && count[SYNC_WOULD_CHANGE] == 0)
+                printf("sync: nothing to do, %u pools in sync\n", wanted->len);
+        else
+                printf("sync: %u pools: %zu %s, %zu in sync, %zu drift, %zu conflicts, %zu failed\n", wanted->len,
+                       arg.dry_run ? count[SYNC_WOULD_CHANGE] : count[SYNC_CHANGED],
+                       arg.dry_run ? "would change" : "changed", count[SYNC_IN_SYNC], count[SYNC_DRIFT],
+                       count[SYNC_CONFLICT], count[SYNC_FAILED]);
+        if (w.status)
+                return w.status;
+        return bad ? EXIT_PROBLEMS : 0;
+}
+
+/* ---- verify and list ---- */
+
+static const char *cell(const PoolStatus *s, Check c) {
+        return s->check[c] == CHECK_NA ? "-" : s->check[c] == CHECK_OK ? "ok" : "FAIL";
+}
+
+/* The Type column covers type, format and protocol (the kind of pool). */
+static const char *type_cell(const PoolStatus *s) {
+        if (s->check[CHECK_TYPE] == CHECK_NA)
+                return "-";
+        return s->check[CHECK_TYPE] == CHECK_FAIL || s->check[CHECK_FORMAT] == CHECK_FAIL ||
+                                       s->check[CHECK_PROTOCOL] == CHECK_FAIL
+                       ? "FAIL"
+                       : "ok";
+}
+
+static const char *state_text(const HostPool *p) {
+        return !p ? "undefined" : p->active ? "active" : "inactive";
+}
+
+static json_object *status_json(const PoolStatus *s, const char *server) {
+        const HostPool *p = s->pool;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(s->name));
+        json_object_object_add(o, "uuid", json_object_new_string(s->uuid));
+        if (server)
+                json_object_object_add(o, "server", json_object_new_string(server));
+        if (p && !server)
+                json_object_object_add(o, "type", p->type ? json_object_new_string(p->type) : NULL);
+        json_object_object_add(o, "state", json_object_new_string(state_text(p)));
+        json_object_object_add(o, "autostart", p ? json_object_new_boolean(p->autostart) : NULL);
+        json_object_object_add(o, "persistent", p ? json_object_new_boolean(p->persistent) : NULL);
+        if (server)
+                json_object_object_add(o, "checks", pool_status_checks_json(s));
+        else
+                json_object_object_add(o, "mounted", s->check[CHECK_MOUNTED] == CHECK_NA
+                                                             ? NULL
+                                                             : json_object_new_boolean(s->check[CHECK_MOUNTED] == CHECK_OK));
+        json_object_object_add(o, "verdict", json_object_new_string(pool_status_ok(s) ? "OK" : "FAIL"));
+        json_object_object_add(o, "problems", pool_status_problems_json(s));
+        return o;
+}
+
+static void print_problems(GPtrArray *statuses) {
+        for (size_t i = 0; i < statuses->len; i++) {
+                const PoolStatus *s = statuses->pdata[i];
+                if (s->conflict)
+                        printf("%s: conflict: %s\n", s->name, s->conflict);
+                for (size_t k = 0; k < s->problems->len; k++)
+                        printf("%s: %s\n", s->name, ((Problem *) s->problems->pdata[k])->text);
+        }
+}
+
+static int cmd_verify(const ClientConf *conf, char **servers) {
+        g_auto(Session) ses = {};
+        int r = session_open(conf, servers, &ses);
+        if (r != 0)
+                return r;
+        GPtrArray *wanted = ses.wanted, *host = ses.pools;
+        Wanted w = { .status = ses.server_status };
+
+        g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func((GDestroyNotify) pool_status_free);
+        bool ok = true;
+        for (size_t i = 0; i < wanted->len; i++) {
+                const WantedPool *wp = wanted->pdata[i];
+                PoolStatus *s = NULL;
+                g_autoptr(GError) e = NULL;
+                if (pool_check_wanted(wp->def, wp->conflict, host, NULL, &s, &e) < 0)
+                        return fail(EXIT_UNREACHABLE, "%s", e->message);
+                ok = ok && pool_status_ok(s);
+                g_ptr_array_add(statuses, s);
+        }
+
+        if (arg.json) {
+                g_autoptr(json_object) o = json_object_new_object();
+                json_object_object_add(o, "ok", json_object_new_boolean(ok && !w.status));
+                json_object *a = json_object_new_array();
+                for (size_t i = 0; i < statuses->len; i++)
+                        json_object_array_add(a, status_json(statuses->pdata[i],
+                                                             ((WantedPool *) wanted->pdata[i])->server));
+                json_object_object_add(o, "pools", a);
+                print_json(o);
+        } else {
+                static const char *const header[] = { "Name",   "State",  "Autostart", "Persistent", "Type",    "UUID",
+                                                      "Host",   "Source", "Target",    "Mounted",    "Verdict", NULL };
+                g_autoptr(Table) t = table_new(header);
+                for (size_t i = 0; i < statuses->len; i++) {
+                        const PoolStatus *s = statuses->pdata[i];
+                        const HostPool *p = s->pool;
+                        const char *row[] = {
+                                s->name,
+                                state_text(p),
+                                p ? (p->autostart ? "yes" : "no") : "-",
+                                p ? (p->persistent ? "yes" : "no") : "-",
+                                type_cell(s),
+                                cell(s, CHECK_UUID),
+                                cell(s, CHECK_HOST),
+                                cell(s, CHECK_SOURCE),
+                                cell(s, CHECK_TARGET),
+                                cell(s, CHECK_MOUNTED),
+                                pool_status_ok(s) ? "OK" : "FAIL",
+                        };
+                        table_add(t, row);
+                }
+                table_print(t, stdout);
+                print_problems(statuses);
+                if (statuses->len == 0)
+                        printf("verify: the servers define no pools\n");
+        }
+        if (w.status)
+                return w.status;
+        return ok ? 0 : EXIT_PROBLEMS;
+}
+
+static int cmd_list(const ClientConf *conf) {
+        g_autoptr(Host) h = NULL;
+        g_autoptr(GPtrArray) host = NULL;
+        int r = open_host(conf, &h, &host);
+        if (r != 0)
+                return r;
+
+        g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func((GDestroyNotify) pool_status_free);
+        bool ok = true;
+        for (size_t i = 0; i < host->len; i++) {
+                PoolStatus *s = NULL;
+                g_autoptr(GError) e = NULL;
+                if (pool_check_local(host->pdata[i], NULL, &s, &e) < 0)
+                        return fail(EXIT_UNREACHABLE, "%s", e->message);
+                ok = ok && pool_status_ok(s);
+                g_ptr_array_add(statuses, s);
+        }
+        if (arg.json) {
+                g_autoptr(json_object) o = json_object_new_object();
+                json_object *a = json_object_new_array();
+                for (size_t i = 0; i < statuses->len; i++)
+                        json_object_array_add(a, status_json(statuses->pdata[i], NULL));
+                json_object_object_add(o, "pools", a);
+                print_json(o);
+        } else {
+                static const char *const header[] = { "Name", "State",   "Autostart", "Persistent",
+                                                      "Type", "Mounted", "Verdict",   NULL };
+                g_autoptr(Table) t = table_new(header);
+                for (size_t i = 0; i < statuses->len; i++) {
+                        const PoolStatus *s = statuses->pdata[i];
+                        const HostPool *p = s->pool;
+                        const char *row[] = {
+                                s->name,
+                                state_text(p),
+                                p->autostart ? "yes" : "no",
+                                p->persistent ? "yes" : "no",
+                                p->type ? p->type : "?",
+                                cell(s, CHECK_MOUNTED),
+                                pool_status_ok(s) ? "OK" : "FAIL",
+                        };
+                        table_add(t, row);
+                }
+                table_print(t, stdout);
+                print_problems(statuses);
+        }
+        return ok ? 0 : EXIT_PROBLEMS;
+}
+
+static int cmd_resources(const ClientConf *conf) {
+        g_autoptr(Host) h = NULL;
+        g_autoptr(GPtrArray) host = NULL;
+        int r = open_host(conf, &h, &host);
+        if (r != 0)
+                return r;
+        g_autoptr(GPtrArray) res = resources_from_pools(host);
+
+        if (arg.json) {
+                g_autoptr(json_object) o = json_object_new_object();
+                json_object *a = json_object_new_array(), *sk = json_object_new_array();
+                for (size_t i = 0; i < res->len; i++) {
+                        const Resource *x = res->pdata[i];
+                        json_object *e = json_object_new_object();
+                        if (x->skipped) {
+                                json_object_object_add(e, "pool", json_object_new_string(x->pool));
+                                json_object_object_add(e, "reason", json_object_new_string(x->skipped));
+                                json_object_array_add(sk, e);
+                                continue;
+                        }
+                        json_object_object_add(e, "resource", json_object_new_string(x->resource));
+                        json_object_object_add(e, "pool", json_object_new_string(x->pool));
+                        json_object_object_add(e, "uuid", json_object_new_string(x->uuid));
+                        json_object_object_add(e, "capacity", json_object_new_uint64(x->capacity));
+                        json_object_object_add(e, "allocation", json_object_new_uint64(x->allocation));
+                        json_object_object_add(e, "available", json_object_new_uint64(x->available));
+                        json_object_array_add(a, e);
+                }
+                json_object_object_add(o, "resources", a);
+                json_object_object_add(o, "skipped", sk);
+                print_json(o);
+                return 0;
+        }
+        static const char *const header[] = { "Resource", "Pool", "Capacity", "Allocation", "Available", NULL };
+        g_autoptr(Table) t = table_new(header);
+        for (size_t i = 0; i < res->len; i++) {
+                const Resource *x = res->pdata[i];
+                if (x->skipped)
+                        continue;
+                char c[24], a[24], v[24];
+                snprintf(c, sizeof c, "%" PRIu64, x->capacity);
+                snprintf(a, sizeof a, "%" PRIu64, x->allocation);
+                snprintf(v, sizeof v, "%" PRIu64, x->available);
+                const char *row[] = { x->resource, x->pool, c, a, v };
+                table_add(t, row);
+        }
+        table_print(t, stdout);
+        for (size_t i = 0; i < res->len; i++) {
+                const Resource *x = res->pdata[i];
+                if (x->skipped)
+                        printf("skipped: %s: %s\n", x->pool, x->skipped);
+        }
+        return 0;
+}
+
+/* ---- main ---- */
+
+enum { OPT_TOKEN_FILE = 0x100, OPT_FIX };
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },  { "server", required_argument, NULL, 's' },
+                { "connect", required_argument, NULL, 'C' }, { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+                { "dry-run", no_argument, NULL, 'n' },       { "fix", no_argument, NULL, OPT_FIX },
+                { "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        g_autoptr(GPtrArray) servers = g_ptr_array_new();
+        arg.servers = servers;
+        int c;
+        while ((c = getopt_long(argc, argv, "c:s:C:njh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        arg.config = optarg;
+                        break;
+                case 's': {
+                        g_autoptr(GError) e = NULL;
+                        if (client_conf_check_server(optarg, &e) < 0)
+                                return fail(EXIT_INVALID, "--server: %s", e->message);
+                        g_ptr_array_add(servers, optarg);
+                        break;
+                }
+                case 'C':
+                        arg.connect = optarg;
+                        break;
+                case OPT_TOKEN_FILE:
+                        arg.token_file = optarg;
+                        break;
+                case 'n':
+                        arg.dry_run = true;
+                        break;
+                case OPT_FIX:
+                        arg.fix = true;
+                        break;
+                case 'j':
+                        arg.json = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return fail(EXIT_INVALID, "see nfsprov-client --help");
+                }
+        if (optind + 1 != argc)
+                return fail(EXIT_INVALID, optind == argc ? "no command; use sync, verify, list or resources"
+                                                         : "one command only; use sync, verify, list or resources");
+        const char *cmd = argv[optind];
+        bool is_sync = strcmp(cmd, "sync") == 0, is_verify = strcmp(cmd, "verify") == 0;
+        bool is_list = strcmp(cmd, "list") == 0, is_resources = strcmp(cmd, "resources") == 0;
+        if (!is_sync && !is_verify && !is_list && !is_resources)
+                return fail(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list or resources", cmd);
+        if ((arg.dry_run || arg.fix) && !is_sync)
+                return fail(EXIT_INVALID, "--dry-run and --fix apply to sync only");
+
+        g_autoptr(ClientConf) conf = NULL;
+        g_autoptr(GError) e = NULL;
+        if (client_conf_load(arg.config ? arg.config : CLIENT_CONF_DEFAULT, arg.config != NULL, &conf, &e) < 0)
+                return fail(EXIT_INVALID, "%s", e->message);
+
+        if (is_list)
+                return cmd_list(conf);
+        if (is_resources)
+                return cmd_resources(conf);
+
+        g_ptr_array_add(servers, NULL);
+        char **urls = servers->len > 1 ? (char **) servers->pdata : conf->servers;
+        if (!urls || !urls[0])
+                return fail(EXIT_INVALID, "no server: give --server URL or servers = URL in [client] of %s",
+                            arg.config ? arg.config : CLIENT_CONF_DEFAULT);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int r = is_sync ? cmd_sync(conf, urls) : cmd_verify(conf, urls);
+        curl_global_cleanup();
+        return r;
+}
