@@ -170,7 +170,7 @@ static Snapshot *snapshot_build(Api *a) {
                         s->exports_ok = false;
                 g_autoptr(GError) e2 = NULL;
                 PoolDef *p = NULL;
-                if (engine_pooldef(a->engine, info->share->name, "127.0.0.1", &p, &e2) < 0)
+                if (engine_pooldef_of(a->engine, info, "127.0.0.1", &p, &e2) < 0)
                         continue;
                 SnapPool *sp = g_new0(SnapPool, 1);
                 sp->name = g_strdup(info->share->name);

@@ -362,27 +362,35 @@ void share_info_free(ShareInfo *i) {
         g_free(i);
 }
 
-static bool in_exports_block(Engine *e, const char *path) {
-        g_autoptr(GPtrArray) entries = NULL;
-        if (exports_file_read(e->config->exports_file, &entries, NULL) < 0)
-                return false;
-        for (guint i = 0; i < entries->len; i++)
+static bool in_exports_block(GPtrArray *entries, const char *path) {
+        for (guint i = 0; entries && i < entries->len; i++)
                 if (strcmp(((ExportsEntry *) g_ptr_array_index(entries, i))->path, path) == 0)
                         return true;
         return false;
 }
 
-static ShareInfo *share_info_new(Engine *e, const Share *s) {
+/* `exports`: the block's entries, read once by the caller (NULL when unreadable). */
+static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exports) {
         ShareInfo *i = g_new0(ShareInfo, 1);
         i->share = share_copy(s);
         i->export_path = config_share_path(e->config, s->name);
         i->device = share_device_now(e, s);
         i->mounted = is_mounted_at(i->export_path);
-        i->exported = in_exports_block(e, i->export_path);
+        i->exported = in_exports_block(exports, i->export_path);
         if (i->mounted &&
             fs_usage(i->export_path, &i->capacity, &i->used, &i->available, NULL) >= 0)
                 i->has_usage = true;
         return i;
+}
+
+static GPtrArray *exports_block_now(Engine *e) {
+        GPtrArray *entries = NULL;
+        return exports_file_read(e->config->exports_file, &entries, NULL) < 0 ? NULL : entries;
+}
+
+static ShareInfo *share_info_read(Engine *e, const Share *s) {
+        g_autoptr(GPtrArray) exports = exports_block_now(e);
+        return share_info_new(e, s, exports);
 }
 
 static void json_add_str(json_object *o, const char *key, const char *v) {
@@ -583,7 +591,7 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
                                                       "size, disk or clients; `nfsprov show %s` shows it",
                                        spec->name, spec->name);
                 if (ret)
-                        *ret = share_info_new(e, old);
+                        *ret = share_info_read(e, old);
                 if (ret_created)
                         *ret_created = false;
                 return 0;
@@ -658,7 +666,7 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
         if (r < 0)
                 return r;
         if (ret)
-                *ret = share_info_new(e, s);
+                *ret = share_info_read(e, s);
         if (ret_created)
                 *ret_created = true;
         return 0;
@@ -893,7 +901,7 @@ int engine_resize(Engine *e, const char *name, uint64_t new_size, ShareInfo **re
                                err->message);
         }
         if (ret)
-                *ret = share_info_new(e, s);
+                *ret = share_info_read(e, s);
         return 0;
 }
 
@@ -906,7 +914,7 @@ int engine_get(Engine *e, const char *name, ShareInfo **ret, GError **error) {
         g_autoptr(Share) s = NULL;
         if (state_share_get(e->state, name, &s, NULL) < 0)
                 return np_fail(error, ENOENT, "%s: no such share", name);
-        *ret = share_info_new(e, s);
+        *ret = share_info_read(e, s);
         return 0;
 }
 
@@ -915,18 +923,16 @@ int engine_list(Engine *e, GPtrArray **ret, GError **error) {
         int r = state_share_list(e->state, &all, error);
         if (r < 0)
                 return r;
+        g_autoptr(GPtrArray) exports = exports_block_now(e); /* once, not once per share */
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) share_info_free);
         for (guint i = 0; i < all->len; i++)
-                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i)));
+                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exports));
         *ret = out;
         return 0;
 }
 
-int engine_pooldef(Engine *e, const char *name, const char *host_hint, PoolDef **ret, GError **error) {
-        g_autoptr(ShareInfo) info = NULL;
-        int r = engine_get(e, name, &info, error);
-        if (r < 0)
-                return r;
+int engine_pooldef_of(Engine *e, const ShareInfo *info, const char *host_hint, PoolDef **ret, GError **error) {
+        const char *name = info->share->name;
         const char *host = e->config->address ? e->config->address : host_hint;
         if (!host)
                 return np_fail(error, EINVAL, "%s: no server address: set [server] address in %s", name,
@@ -943,11 +949,19 @@ int engine_pooldef(Engine *e, const char *name, const char *host_hint, PoolDef *
                 p->allocation = info->used;
                 p->available = info->available;
         }
-        r = pooldef_validate(p, error);
+        int r = pooldef_validate(p, error);
         if (r < 0)
                 return r;
         *ret = g_steal_pointer(&p);
         return 0;
+}
+
+int engine_pooldef(Engine *e, const char *name, const char *host_hint, PoolDef **ret, GError **error) {
+        g_autoptr(ShareInfo) info = NULL;
+        int r = engine_get(e, name, &info, error);
+        if (r < 0)
+                return r;
+        return engine_pooldef_of(e, info, host_hint, ret, error);
 }
 
 /* ---- reconcile ---- */

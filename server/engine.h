@@ -98,6 +98,8 @@ int engine_list(Engine *e, GPtrArray **ret, GError **error);
 /* The libvirt pool definition of a share, with live sizes. host: the configured address, or
  * host_hint (the local address a client reached us on) when none is configured. */
 int engine_pooldef(Engine *e, const char *name, const char *host_hint, PoolDef **ret, GError **error);
+/* The same from a ShareInfo already read (engine_list), without reading the share again. */
+int engine_pooldef_of(Engine *e, const ShareInfo *info, const char *host_hint, PoolDef **ret, GError **error);
 
 typedef struct ReconcileReport {
         GPtrArray *changes;   /* char*: "NFSStorage_01: attached /var/lib/nfsprov/images/NFSStorage_01.img on /dev/loop3" */
