@@ -91,7 +91,7 @@ static bool same_path(const char *a, const char *b) {
 }
 
 /* The mount check: `def` says what should be mounted where. */
-static int check_mount(PoolStatus *s, const PoolDef *def, const char *mountinfo, GError **error) {
+static int check_mount(PoolStatus *s, const PoolDef *def, bool active, const char *mountinfo, GError **error) {
         bool mounted;
         g_autofree char *source = NULL;
         g_autofree char *want = target_mount_source(def);
@@ -99,8 +99,8 @@ static int check_mount(PoolStatus *s, const PoolDef *def, const char *mountinfo,
         if (r < 0)
                 return r;
         if (!mounted)
-                fail_check(s, CHECK_MOUNTED, want, NULL, "target %s is not mounted (libvirt reports the pool active)",
-                           def->target_path);
+                fail_check(s, CHECK_MOUNTED, want, NULL, "target %s is not mounted%s", def->target_path,
+                           active ? " (libvirt reports the pool active)" : "");
         else if (strcmp(source, want) != 0)
                 fail_check(s, CHECK_MOUNTED, want, source, "target %s has %s mounted, not %s", def->target_path,
                            source, want);
@@ -211,11 +211,9 @@ int pool_check_wanted(const PoolDef *want, const char *server_conflict, GPtrArra
                 compare_field(s, CHECK_TARGET, want->target_path, have->target_path);
         check_state(s, by_name);
 
-        if (by_name->active) {
-                int r = check_mount(s, want, mountinfo, error);
-                if (r < 0)
-                        return r;
-        }
+        int r = check_mount(s, want, by_name->active, mountinfo, error);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -230,8 +228,8 @@ int pool_check_local(const HostPool *p, const char *mountinfo, PoolStatus **ret,
                 if (!p->def)
                         fail_check(s, CHECK_TYPE, NULL, p->type, "the definition cannot be read: %s",
                                    p->def_error ? p->def_error : "unknown error");
-                else if (p->active) {
-                        int r = check_mount(s, p->live ? p->live : p->def, mountinfo, error);
+                else {
+                        int r = check_mount(s, p->live ? p->live : p->def, p->active, mountinfo, error);
                         if (r < 0)
                                 return r;
                 }

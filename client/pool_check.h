@@ -31,7 +31,7 @@ typedef enum Check {
         CHECK_TARGET,     /* target path */
         CHECK_AUTOSTART,
         CHECK_ACTIVE,
-        CHECK_MOUNTED,    /* active and the target has HOST:DIR mounted (in the mount table) */
+        CHECK_MOUNTED,    /* the target has HOST:DIR mounted (in the mount table) */
         _CHECK_MAX,
 } Check;
 

@@ -182,11 +182,12 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
         }
 
         /* Read the pool back and check it again: what libvirt reports is not the last word. */
-        st = (pool_status_free(st), NULL);
-        if (n > 0 && (r = refresh_host_pool(h, host_pools, want->name, error)) < 0)
-                return r;
-        if ((r = pool_check_wanted(want, w->conflict, host_pools, opts->mountinfo, &st, error)) < 0)
-                return r;
+        if (n > 0) {
+                st = (pool_status_free(st), NULL);
+                if ((r = refresh_host_pool(h, host_pools, want->name, error)) < 0 ||
+                    (r = pool_check_wanted(want, w->conflict, host_pools, opts->mountinfo, &st, error)) < 0)
+                        return r;
+        }
         if (res->status != SYNC_FAILED) {
                 if (pool_status_ok(st))
                         res->status = n > 0 ? SYNC_CHANGED : SYNC_IN_SYNC;
