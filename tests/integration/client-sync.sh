@@ -7,8 +7,11 @@
 # with GET /v1/pools), persistent (storage/NAME.xml), autostarted (the link), active and mounted
 # from HOST:DIR in the host's mount namespace; `verify` says OK for all (table and JSON); a second
 # `sync` has nothing to do and touches nothing; `sync --dry-run` on a fresh host C plans the
-# actions and changes nothing; `list` and `resources` (text and JSON); the config file; exit
-# statuses 2 (bad usage) and 3 (server or libvirt unreachable).
+# actions and changes nothing; `list` and `resources` (text and JSON; odd names rewritten, a
+# duplicate gets _1, a multi-byte name skipped); on host D, which cannot reach the server's
+# directory, every start fails with libvirt's own text and the pools stay defined and autostarted
+# until a later sync starts them; the config file; exit statuses 2 (bad usage) and 3 (server or
+# libvirt unreachable).
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 sb_require_cmd curl curl
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
@@ -213,6 +216,51 @@ timeout = 5
 EOT
 lv_in B "$NFSPROV_CLIENT" -c "$S/client.conf" verify > "$S/out" 2>&1 || { cat "$S/out"; sb_fail "verify on B with only a config file failed"; }
 assert_contains "$(cat "$S/out")" "NFSStorage_03" "verify with a config file"
+
+# --- resources on real libvirt: names the orchestrator rewrites, duplicates, a multi-byte name ---
+for pn in 'rcx.nfs' 'rcx+nfs' 'データ'; do
+    u=$(cat /proc/sys/kernel/random/uuid)
+    cat > "$S/odd.xml" <<EOT
+<pool type='netfs'><name>$pn</name><uuid>$u</uuid>
+<source><host name='192.0.2.77'/><dir path='/srv/odd/$u'/><format type='nfs'/></source>
+<target><path>$S/odd/$u</path></target></pool>
+EOT
+    lv_virsh A pool-define "$S/odd.xml" > "$S/out" 2>&1 || { cat "$S/out"; sb_fail "pool-define $pn on A failed"; }
+done
+lv_run A resources --json
+lv_expect_rc 0 "resources --json with odd names"
+j=$LV_OUT
+res_of() { jq -r --arg p "$1" '.resources[] | select(.pool == $p) | .resource' <<< "$j"; }
+assert_eq "$(res_of 'rcx+nfs')" "rcx-nfs" "resource of rcx+nfs (first in name order)"
+assert_eq "$(res_of 'rcx.nfs')" "rcx-nfs_1" "resource of rcx.nfs (a duplicate gets _1)"
+assert_eq "$(jq -r '.skipped[] | .pool' <<< "$j")" "データ" "the multi-byte name is skipped"
+assert_contains "$(jq -r '.skipped[] | .reason' <<< "$j")" "multi-byte character" "why データ is skipped"
+lv_run A resources
+assert_contains "$LV_OUT" "skipped: データ: " "resources (text): the skipped pool"
+for pn in 'rcx.nfs' 'rcx+nfs' 'データ'; do lv_virsh A pool-undefine "$pn" > /dev/null || sb_fail "pool-undefine $pn failed"; done
+
+# --- a pool that fails to start: libvirt's own error text, the pool stays defined and autostarted ---
+# Host D cannot reach the server's directory (its view of the share base is hidden under an empty
+# tmpfs, so the mount stand-in fails as mount.nfs would for an unreachable export).
+lv_start D > /dev/null || exit 1
+lv_in D mount -t tmpfs -o size=1m lv-hide "$BASE" || sb_fail "cannot hide the share base in D's namespace"
+lv_run D --server "$SERVER" sync
+lv_expect_rc 1 "sync on a host that cannot mount"
+for n in $POOLS; do
+    line=$(grep "^$n: " <<< "$LV_OUT") || sb_fail "sync on D: no line for $n: $LV_OUT"
+    assert_contains "$line" "$n: define, autostart, build; failed: start: " "sync on D: $n"
+    assert_contains "$line" "-t nfs 127.0.0.1:$BASE/$n $TARGETS/$n) unexpected exit status 32" "sync on D: $n: libvirt's text names the mount that failed"
+done
+assert_eq "$(tail -1 <<< "$LV_OUT")" "sync: 3 pools: 0 changed, 0 in sync, 0 drift, 0 conflicts, 3 failed" "sync on D: summary"
+for n in $POOLS; do
+    assert_eq "$(lv_pool_info D "$n" State) $(lv_pool_info D "$n" Autostart) $(lv_pool_info D "$n" Persistent)" "inactive yes yes" "$n on D after the failed start"
+done
+lv_in D umount "$BASE" || sb_fail "cannot unhide the share base in D's namespace"
+lv_run D --server "$SERVER" sync
+lv_expect_rc 0 "sync on D once the server is reachable"
+for n in $POOLS; do lv_expect_line "$LV_OUT" "$n: start" "sync on D after the failure"; done
+lv_run D --server "$SERVER" verify
+lv_expect_rc 0 "verify on D"
 
 # --- exit statuses: 2 bad usage, 3 server or libvirt unreachable ---
 lv_run A frobnicate
