@@ -19,6 +19,14 @@ void client_conf_free(ClientConf *c) {
 }
 
 int client_conf_check_server(const char *url, GError **error) {
+        for (const char *c = url; *c; c++)
+                if ((unsigned char) *c <= ' ' || *c == 0x7f) {
+                        g_autofree char *shown = g_strescape(url, NULL);
+                        return np_fail(error, EINVAL,
+                                       "server \"%s\" contains blank space or a control character; use "
+                                       "http://HOST[:PORT] or https://HOST[:PORT]",
+                                       shown);
+                }
         g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
         const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
         if (!uri || !scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||

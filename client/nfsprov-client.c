@@ -21,6 +21,7 @@
 #include "client_conf.h"
 #include "error.h"
 #include "host_pools.h"
+#include "log.h"
 #include "macro.h"
 #include "pool_check.h"
 #include "pool_sync.h"
@@ -47,18 +48,6 @@ static struct {
         bool fix;
         bool json;
 } arg;
-
-/* One line on stderr: "nfsprov-client: MESSAGE". */
-static int fail(int status, const char *fmt, ...) _printf_(2, 3);
-static int fail(int status, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        g_strdelimit(msg, "\r\n", ' ');
-        fprintf(stderr, "nfsprov-client: %s\n", msg);
-        return status;
-}
 
 static void help(void) {
         printf("Usage: nfsprov-client [OPTIONS] COMMAND\n"
@@ -110,7 +99,7 @@ static int fetch_wanted(const ClientConf *conf, char **servers, Wanted *ret) {
         if (token_file) {
                 g_autoptr(GError) e = NULL;
                 if (token_file_read(token_file, &token, &e) < 0)
-                        return fail(EXIT_INVALID, "%s", e->message);
+                        return log_exit(EXIT_INVALID, "%s", e->message);
         }
         FetchOptions opts = { .token = token, .ca_file = conf->ca_file, .timeout_s = conf->timeout_s };
         size_t n = g_strv_length(servers);
@@ -121,9 +110,9 @@ static int fetch_wanted(const ClientConf *conf, char **servers, Wanted *ret) {
                 g_autoptr(GError) e = NULL;
                 int r = server_fetch_pools(servers[i], &opts, &defs, &e);
                 if (r == -EINVAL)
-                        return fail(EXIT_INVALID, "%s; nothing was changed", e->message);
+                        return log_exit(EXIT_INVALID, "%s; nothing was changed", e->message);
                 if (r < 0) {
-                        fail(EXIT_UNREACHABLE, "%s", e->message);
+                        log_exit(EXIT_UNREACHABLE, "%s", e->message);
                         status = EXIT_UNREACHABLE;
                 }
                 g_ptr_array_add(answers, defs);
@@ -138,9 +127,9 @@ static int open_host(const ClientConf *conf, Host **ret_host, GPtrArray **ret_po
         g_autoptr(Host) h = NULL;
         const char *uri = arg.connect ? arg.connect : conf->connect;
         if (host_open(uri, &h, &e) < 0)
-                return fail(EXIT_UNREACHABLE, "%s", e->message);
+                return log_exit(EXIT_UNREACHABLE, "%s", e->message);
         if (host_list_pools(h, ret_pools, &e) < 0)
-                return fail(EXIT_UNREACHABLE, "%s", e->message);
+                return log_exit(EXIT_UNREACHABLE, "%s", e->message);
         *ret_host = TAKE_PTR(h);
         return 0;
 }
@@ -268,12 +257,14 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
         SyncOptions opts = { .dry_run = arg.dry_run, .fix = arg.fix };
         g_autoptr(json_object) jpools = json_object_new_array();
         size_t count[SYNC_FAILED + 1] = {};
+        bool changed = false; /* some action was taken (also by a pool that then failed) */
         for (size_t i = 0; i < wanted->len; i++) {
                 g_autoptr(SyncResult) res = NULL;
                 g_autoptr(GError) e = NULL;
                 if (pool_sync(h, wanted->pdata[i], host, &opts, &res, &e) < 0)
-                        return fail(EXIT_UNREACHABLE, "%s", e->message);
+                        return log_exit(EXIT_UNREACHABLE, "%s", e->message);
                 count[res->status]++;
+                changed = changed || (!arg.dry_run && res->actions->len > 0);
                 if (arg.json)
                         json_object_array_add(jpools, sync_result_json(res));
                 else
@@ -284,8 +275,7 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
         if (arg.json) {
                 g_autoptr(json_object) o = json_object_new_object();
                 json_object_object_add(o, "dry_run", json_object_new_boolean(arg.dry_run));
-                json_object_object_add(o, "changed", json_object_new_boolean(count[SYNC_CHANGED] > 0 ||
-                                                                                 (count[SYNC_FAILED] > 0 && !arg.dry_run)));
+                json_object_object_add(o, "changed", json_object_new_boolean(changed));
                 json_object_object_add(o, "pools", json_object_get(jpools));
                 json_object *sum = json_object_new_object();
                 json_object_object_add(sum, "pools", json_object_new_int64((int64_t) wanted->len));
@@ -377,7 +367,7 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                 PoolStatus *s = NULL;
                 g_autoptr(GError) e = NULL;
                 if (pool_check_wanted(wp->def, wp->conflict, host, NULL, &s, &e) < 0)
-                        return fail(EXIT_UNREACHABLE, "%s", e->message);
+                        return log_exit(EXIT_UNREACHABLE, "%s", e->message);
                 ok = ok && pool_status_ok(s);
                 g_ptr_array_add(statuses, s);
         }
@@ -436,7 +426,7 @@ static int cmd_list(const ClientConf *conf) {
                 PoolStatus *s = NULL;
                 g_autoptr(GError) e = NULL;
                 if (pool_check_local(host->pdata[i], NULL, &s, &e) < 0)
-                        return fail(EXIT_UNREACHABLE, "%s", e->message);
+                        return log_exit(EXIT_UNREACHABLE, "%s", e->message);
                 ok = ok && pool_status_ok(s);
                 g_ptr_array_add(statuses, s);
         }
@@ -531,6 +521,7 @@ static int cmd_resources(const ClientConf *conf) {
 enum { OPT_TOKEN_FILE = 0x100, OPT_FIX };
 
 int main(int argc, char **argv) {
+        log_setup("nfsprov-client");
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },  { "server", required_argument, NULL, 's' },
                 { "connect", required_argument, NULL, 'C' }, { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
@@ -549,7 +540,7 @@ int main(int argc, char **argv) {
                 case 's': {
                         g_autoptr(GError) e = NULL;
                         if (client_conf_check_server(optarg, &e) < 0)
-                                return fail(EXIT_INVALID, "--server: %s", e->message);
+                                return log_exit(EXIT_INVALID, "--server: %s", e->message);
                         g_ptr_array_add(servers, optarg);
                         break;
                 }
@@ -572,23 +563,23 @@ int main(int argc, char **argv) {
                         help();
                         return 0;
                 default:
-                        return fail(EXIT_INVALID, "see nfsprov-client --help");
+                        return log_exit(EXIT_INVALID, "see nfsprov-client --help");
                 }
         if (optind + 1 != argc)
-                return fail(EXIT_INVALID, optind == argc ? "no command; use sync, verify, list or resources"
+                return log_exit(EXIT_INVALID, optind == argc ? "no command; use sync, verify, list or resources"
                                                          : "one command only; use sync, verify, list or resources");
         const char *cmd = argv[optind];
         bool is_sync = strcmp(cmd, "sync") == 0, is_verify = strcmp(cmd, "verify") == 0;
         bool is_list = strcmp(cmd, "list") == 0, is_resources = strcmp(cmd, "resources") == 0;
         if (!is_sync && !is_verify && !is_list && !is_resources)
-                return fail(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list or resources", cmd);
+                return log_exit(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list or resources", cmd);
         if ((arg.dry_run || arg.fix) && !is_sync)
-                return fail(EXIT_INVALID, "--dry-run and --fix apply to sync only");
+                return log_exit(EXIT_INVALID, "--dry-run and --fix apply to sync only");
 
         g_autoptr(ClientConf) conf = NULL;
         g_autoptr(GError) e = NULL;
         if (client_conf_load(arg.config ? arg.config : CLIENT_CONF_DEFAULT, arg.config != NULL, &conf, &e) < 0)
-                return fail(EXIT_INVALID, "%s", e->message);
+                return log_exit(EXIT_INVALID, "%s", e->message);
 
         if (is_list)
                 return cmd_list(conf);
@@ -598,7 +589,7 @@ int main(int argc, char **argv) {
         g_ptr_array_add(servers, NULL);
         char **urls = servers->len > 1 ? (char **) servers->pdata : conf->servers;
         if (!urls || !urls[0])
-                return fail(EXIT_INVALID, "no server: give --server URL or servers = URL in [client] of %s",
+                return log_exit(EXIT_INVALID, "no server: give --server URL or servers = URL in [client] of %s",
                             arg.config ? arg.config : CLIENT_CONF_DEFAULT);
         curl_global_init(CURL_GLOBAL_DEFAULT);
         int r = is_sync ? cmd_sync(conf, urls) : cmd_verify(conf, urls);

@@ -46,3 +46,19 @@ int log_full(int level, int error, const char *fmt, ...) {
         errno = saved;
         return error == 0 ? 0 : -abs(error);
 }
+
+int log_exit(int status, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *msg = NULL;
+        int n = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return status;
+        for (char *p = msg; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
+        log_full(LOG_ERR, 0, "%s", msg);
+        free(msg);
+        return status;
+}

@@ -19,6 +19,10 @@ int log_get_max_level(void);
 /* Returns -abs(error) when error != 0 so it can end a function: return log_error_errno(r, ...). */
 int log_full(int level, int error, const char *fmt, ...) _printf_(3, 4);
 
+/* For command-line programs: print one error line "PROGRAM: message" (line breaks in the
+ * message become spaces, so it stays one line) and return `status`, the exit status. */
+int log_exit(int status, const char *fmt, ...) _printf_(2, 3);
+
 #define log_debug(...) log_full(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_full(LOG_INFO, 0, __VA_ARGS__)
 #define log_notice(...) log_full(LOG_NOTICE, 0, __VA_ARGS__)

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "log.h"
 #include "macro.h"
 #include "name.h"
 #include "settings.h"
@@ -44,20 +45,6 @@ static bool arg_force = false;
 static bool arg_apply = false;
 
 static const char *socket_path = NULL;
-
-static int fail(int status, const char *fmt, ...) _printf_(2, 3);
-static int fail(int status, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        /* one line, whatever the message holds */
-        for (char *p = msg; *p; p++)
-                if (*p == '\n' || *p == '\r')
-                        *p = ' ';
-        fprintf(stderr, "nfsprov: %s\n", msg);
-        return status;
-}
 
 static void help(void) {
         printf("Usage: nfsprov [--config FILE] [--socket PATH] [--json] COMMAND ...\n"
@@ -132,7 +119,7 @@ static int call(const char *method, const char *path, json_object *body, const c
 
         CURL *c = curl_easy_init();
         if (!c)
-                return fail(EXIT_FAILURE, "cannot initialize libcurl");
+                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
         char errbuf[CURL_ERROR_SIZE] = "";
         g_autofree char *url = g_strdup_printf("http://localhost%s", path);
         curl_easy_setopt(c, CURLOPT_URL, url);
@@ -160,15 +147,15 @@ static int call(const char *method, const char *path, json_object *body, const c
 
         if (code == CURLE_COULDNT_CONNECT) {
                 g_autofree char *why = connect_error();
-                return fail(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", socket_path,
+                return log_exit(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", socket_path,
                             why ? why : (*errbuf ? errbuf : curl_easy_strerror(code)));
         }
         if (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_PARTIAL_FILE)
-                return fail(EXIT_FAILURE,
+                return log_exit(EXIT_FAILURE,
                             "nfsprovd at %s closed the connection without a complete answer (did it stop? see its log)",
                             socket_path);
         if (code != CURLE_OK)
-                return fail(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", socket_path,
+                return log_exit(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", socket_path,
                             *errbuf ? errbuf : curl_easy_strerror(code));
 
         if (r->body->len > 0 && (!accept || !strstr(accept, "xml")))
@@ -205,8 +192,8 @@ static int reply_failed(const Reply *r) {
                 msg = jstr(e, "message");
         int status = r->status == 400 ? EXIT_INVALID : EXIT_FAILURE;
         if (msg)
-                return fail(status, "%s", msg);
-        return fail(status, "nfsprovd answered with HTTP status %ld", r->status);
+                return log_exit(status, "%s", msg);
+        return log_exit(status, "nfsprovd answered with HTTP status %ld", r->status);
 }
 
 static bool reply_ok(const Reply *r) {
@@ -222,7 +209,7 @@ static int call_json(const char *method, const char *path, json_object *body, Re
         if (!reply_ok(r))
                 return reply_failed(r);
         if (!r->json)
-                return fail(EXIT_FAILURE, "nfsprovd answered without valid JSON (HTTP status %ld)", r->status);
+                return log_exit(EXIT_FAILURE, "nfsprovd answered without valid JSON (HTTP status %ld)", r->status);
         *ret = g_steal_pointer(&r);
         return 0;
 }
@@ -257,14 +244,14 @@ static char *clients_text(json_object *share, const char *sep) {
 static int check_name(const char *name) {
         g_autoptr(GError) error = NULL;
         if (name_validate_share(name, &error) < 0)
-                return fail(EXIT_INVALID, "%s", error->message);
+                return log_exit(EXIT_INVALID, "%s", error->message);
         return 0;
 }
 
 static int check_size(const char *text, uint64_t *ret) {
         g_autoptr(GError) error = NULL;
         if (size_parse(text, ret, &error) < 0)
-                return fail(EXIT_INVALID, "%s", error->message);
+                return log_exit(EXIT_INVALID, "%s", error->message);
         return 0;
 }
 
@@ -288,7 +275,7 @@ static int cmd_create(const char *name) {
         if (arg_disk) {
                 if (!*arg_disk) {
                         json_object_put(body);
-                        return fail(EXIT_INVALID, "--disk is empty; give a device path like /dev/sdb");
+                        return log_exit(EXIT_INVALID, "--disk is empty; give a device path like /dev/sdb");
                 }
                 json_object_object_add(body, "disk", json_object_new_string(arg_disk));
         }
@@ -301,7 +288,7 @@ static int cmd_create(const char *name) {
                 if (json_object_array_length(arr) == 0) {
                         json_object_put(arr);
                         json_object_put(body);
-                        return fail(EXIT_INVALID,
+                        return log_exit(EXIT_INVALID,
                                     "--clients is empty; give exports(5) client specifications like \"192.168.1.0/24\"");
                 }
                 json_object_object_add(body, "clients", arr);
@@ -344,7 +331,7 @@ static int cmd_list(void) {
         }
         json_object *shares;
         if (!json_object_object_get_ex(r->json, "shares", &shares) || !json_object_is_type(shares, json_type_array))
-                return fail(EXIT_FAILURE, "nfsprovd's answer has no \"shares\" list");
+                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"shares\" list");
 
         Column cols[] = { { "NAME", 0 },  { "STATE", 0 },  { "SIZE", 0 },    { "USED", 0 },
                           { "AVAIL", 0 }, { "EXPORT", 0 }, { "CLIENTS", 0 } };
@@ -482,7 +469,7 @@ static int cmd_resize(const char *name) {
         if (st)
                 return st;
         if (!arg_size)
-                return fail(EXIT_INVALID, "resize needs --size SIZE (the new, larger size)");
+                return log_exit(EXIT_INVALID, "resize needs --size SIZE (the new, larger size)");
         uint64_t size;
         st = check_size(arg_size, &size);
         if (st)
@@ -545,7 +532,7 @@ static int cmd_reconcile(void) {
                         printf("everything is as recorded; nothing to do\n");
         }
         if (n_problems > 0)
-                return fail(EXIT_FAILURE, "reconcile could not fix %zu problem%s", n_problems,
+                return log_exit(EXIT_FAILURE, "reconcile could not fix %zu problem%s", n_problems,
                             n_problems == 1 ? "" : "s");
         return 0;
 }
@@ -626,12 +613,13 @@ static int find_socket(char **ret) {
         g_autoptr(Config) config = NULL;
         g_autoptr(GError) error = NULL;
         if (config_load(arg_config, must_exist, &config, &error) < 0)
-                return fail(EXIT_FAILURE, "%s", error ? error->message : "cannot read the configuration");
+                return log_exit(EXIT_FAILURE, "%s", error ? error->message : "cannot read the configuration");
         *ret = g_strdup(config->socket);
         return 0;
 }
 
 int main(int argc, char **argv) {
+        log_setup("nfsprov");
         enum { ARG_APPLY = 0x100 };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -688,13 +676,13 @@ int main(int argc, char **argv) {
                         printf("nfsprov %s\n", PACKAGE_VERSION);
                         return EXIT_SUCCESS;
                 case ':':
-                        return fail(EXIT_INVALID, "option %s needs a value (see nfsprov --help)", argv[optind - 1]);
+                        return log_exit(EXIT_INVALID, "option %s needs a value (see nfsprov --help)", argv[optind - 1]);
                 default:
-                        return fail(EXIT_INVALID, "unknown option %s (see nfsprov --help)", argv[optind - 1]);
+                        return log_exit(EXIT_INVALID, "unknown option %s (see nfsprov --help)", argv[optind - 1]);
                 }
 
         if (optind >= argc)
-                return fail(EXIT_INVALID, "no command given; commands: create, list, show, pool-xml, resize, delete, "
+                return log_exit(EXIT_INVALID, "no command given; commands: create, list, show, pool-xml, resize, delete, "
                                           "reconcile, nfs-config (see nfsprov --help)");
         const char *verb = argv[optind++];
         const Command *cmd = NULL;
@@ -702,20 +690,20 @@ int main(int argc, char **argv) {
                 if (strcmp(commands[i].name, verb) == 0)
                         cmd = &commands[i];
         if (!cmd)
-                return fail(EXIT_INVALID, "unknown command \"%s\"; commands: create, list, show, pool-xml, resize, "
+                return log_exit(EXIT_INVALID, "unknown command \"%s\"; commands: create, list, show, pool-xml, resize, "
                                           "delete, reconcile, nfs-config",
                             verb);
         for (unsigned o = 1; o <= OPT_APPLY; o <<= 1)
                 if ((given & o) && !(cmd->options & o))
-                        return fail(EXIT_INVALID, "option %s does not apply to %s", opt_name(o), cmd->name);
+                        return log_exit(EXIT_INVALID, "option %s does not apply to %s", opt_name(o), cmd->name);
         const char *name = NULL;
         if (cmd->takes_name) {
                 if (optind >= argc)
-                        return fail(EXIT_INVALID, "%s needs a share NAME", cmd->name);
+                        return log_exit(EXIT_INVALID, "%s needs a share NAME", cmd->name);
                 name = argv[optind++];
         }
         if (optind < argc)
-                return fail(EXIT_INVALID, "unexpected argument \"%s\" after %s%s%s", argv[optind], cmd->name,
+                return log_exit(EXIT_INVALID, "unexpected argument \"%s\" after %s%s%s", argv[optind], cmd->name,
                             name ? " " : "", name ? name : "");
 
         /* Check what can be checked here before anything is sent. */
@@ -735,7 +723,7 @@ int main(int argc, char **argv) {
         socket_path = sock;
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return fail(EXIT_FAILURE, "cannot initialize libcurl");
+                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
 
         if (strcmp(verb, "create") == 0)
                 st = cmd_create(name);
@@ -756,6 +744,6 @@ int main(int argc, char **argv) {
 
         curl_global_cleanup();
         if (fflush(stdout) != 0)
-                return fail(EXIT_FAILURE, "cannot write the output: %s", g_strerror(errno));
+                return log_exit(EXIT_FAILURE, "cannot write the output: %s", g_strerror(errno));
         return st;
 }

@@ -53,6 +53,7 @@ START_TEST(test_bad_files) {
                 { "[clients]\n", "unknown group [clients]" },
                 { "[client]\nservers = ftp://x\n", "is not a URL" },
                 { "[client]\nservers = http://user:pw@x\n", "has a user, query or fragment" },
+                { "[client]\nservers = http://a b:80\n", "contains blank space or a control character" },
                 { "[client]\nconnect =\n", "connect is empty" },
                 { "[client]\ntoken_file = relative/token\n", "is not an absolute path" },
                 { "[client]\ntimeout = 0\n", "timeout \"0\" is not a number of seconds from 1 to 3600" },
