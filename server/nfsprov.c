@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * nfsprov: the admin's command line, a thin client of nfsprovd's API on its Unix socket.
+ * nfsprov: the admin's command line, a thin client of nfsprovd's API on its Unix socket (or, with
+ * --url, over TCP with the bearer token).
  * Names and sizes are checked here first (exit 2, nothing sent); everything else is decided
  * by the daemon. Exit status: 0 done, 2 invalid input (local check or HTTP 400), 1 any other
  * failure. An error is one line on stderr: "nfsprov: MESSAGE".
@@ -27,6 +28,7 @@
 #include "name.h"
 #include "settings.h"
 #include "size.h"
+#include "token_file.h"
 
 #define EXIT_INVALID 2
 
@@ -44,7 +46,13 @@ static const char *arg_clients = NULL;
 static bool arg_force = false;
 static bool arg_apply = false;
 
+static const char *arg_url = NULL;        /* --url: the API over TCP instead of the socket */
+static const char *arg_token_file = NULL;
+static const char *arg_ca_file = NULL;
+
 static const char *socket_path = NULL;
+static char *api_token = NULL;            /* from --token-file */
+static const char *where = NULL;          /* the socket path or the URL, for messages */
 
 static void help(void) {
         printf("Usage: nfsprov [--config FILE] [--socket PATH] [--json] COMMAND ...\n"
@@ -66,6 +74,9 @@ static void help(void) {
                "Options:\n"
                "  -c, --config FILE  read the socket path from FILE (default %s)\n"
                "  -s, --socket PATH  talk to nfsprovd on PATH\n"
+               "  -u, --url URL      talk to nfsprovd over TCP, e.g. https://nfs1:8443 (its [server] listen)\n"
+               "      --token-file FILE  bearer token for --url (root-only, 0600)\n"
+               "      --ca-file FILE     CA certificate(s) to check an https server with\n"
                "  -j, --json         print the API's JSON\n"
                "  -h, --help         show this help\n"
                "  -V, --version      show the version\n"
@@ -121,9 +132,17 @@ static int call(const char *method, const char *path, json_object *body, const c
         if (!c)
                 return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
         char errbuf[CURL_ERROR_SIZE] = "";
-        g_autofree char *url = g_strdup_printf("http://localhost%s", path);
+        g_autofree char *url = NULL;
+        if (arg_url) {
+                url = g_strdup_printf("%s%s", arg_url, path);
+                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+                if (arg_ca_file)
+                        curl_easy_setopt(c, CURLOPT_CAINFO, arg_ca_file);
+        } else {
+                url = g_strdup_printf("http://localhost%s", path);
+                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+        }
         curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
@@ -133,6 +152,9 @@ static int call(const char *method, const char *path, json_object *body, const c
         struct curl_slist *headers = NULL;
         headers = curl_slist_append(headers, accept ? accept : "Accept: application/json");
         headers = curl_slist_append(headers, "Expect:");
+        g_autofree char *auth = api_token ? g_strdup_printf("Authorization: Bearer %s", api_token) : NULL;
+        if (auth)
+                headers = curl_slist_append(headers, auth);
         if (body) {
                 const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
                 headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -146,16 +168,16 @@ static int call(const char *method, const char *path, json_object *body, const c
         curl_slist_free_all(headers);
 
         if (code == CURLE_COULDNT_CONNECT) {
-                g_autofree char *why = connect_error();
-                return log_exit(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", socket_path,
+                g_autofree char *why = arg_url ? NULL : connect_error();
+                return log_exit(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", where,
                             why ? why : (*errbuf ? errbuf : curl_easy_strerror(code)));
         }
         if (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_PARTIAL_FILE)
                 return log_exit(EXIT_FAILURE,
                             "nfsprovd at %s closed the connection without a complete answer (did it stop? see its log)",
-                            socket_path);
+                            where);
         if (code != CURLE_OK)
-                return log_exit(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", socket_path,
+                return log_exit(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", where,
                             *errbuf ? errbuf : curl_easy_strerror(code));
 
         if (r->body->len > 0 && (!accept || !strstr(accept, "xml")))
@@ -620,10 +642,13 @@ static int find_socket(char **ret) {
 
 int main(int argc, char **argv) {
         log_setup("nfsprov");
-        enum { ARG_APPLY = 0x100 };
+        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
+                { "url", required_argument, NULL, 'u' },
+                { "token-file", required_argument, NULL, ARG_TOKEN_FILE },
+                { "ca-file", required_argument, NULL, ARG_CA_FILE },
                 { "json", no_argument, NULL, 'j' },
                 { "size", required_argument, NULL, 'S' },
                 { "disk", required_argument, NULL, 'd' },
@@ -638,13 +663,22 @@ int main(int argc, char **argv) {
         int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":c:s:jfhV", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":c:s:u:jfhV", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
                         break;
                 case 's':
                         arg_socket = optarg;
+                        break;
+                case 'u':
+                        arg_url = optarg;
+                        break;
+                case ARG_TOKEN_FILE:
+                        arg_token_file = optarg;
+                        break;
+                case ARG_CA_FILE:
+                        arg_ca_file = optarg;
                         break;
                 case 'j':
                         arg_json = true;
@@ -717,10 +751,34 @@ int main(int argc, char **argv) {
                 return st;
 
         g_autofree char *sock = NULL;
-        st = find_socket(&sock);
-        if (st)
-                return st;
-        socket_path = sock;
+        g_autofree char *token = NULL;
+        if (arg_url) {
+                if (arg_socket)
+                        return log_exit(EXIT_INVALID, "--url and --socket exclude each other: one nfsprovd at a time");
+                g_autoptr(GUri) u = g_uri_parse(arg_url, G_URI_FLAGS_NONE, NULL);
+                const char *scheme = u ? g_uri_get_scheme(u) : NULL;
+                if (!u || !scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+                    !g_uri_get_host(u) || !*g_uri_get_host(u) || (*g_uri_get_path(u) && strcmp(g_uri_get_path(u), "/") != 0) ||
+                    g_uri_get_query(u) || g_uri_get_userinfo(u))
+                        return log_exit(EXIT_INVALID, "--url \"%s\" is not http://HOST[:PORT] or https://HOST[:PORT]",
+                                        arg_url);
+                if (g_str_has_suffix(arg_url, "/"))
+                        arg_url = sock = g_strndup(arg_url, strlen(arg_url) - 1);
+                if (arg_token_file) {
+                        g_autoptr(GError) e = NULL;
+                        if (token_file_read(arg_token_file, &token, &e) < 0)
+                                return log_exit(EXIT_INVALID, "%s", e->message);
+                        api_token = token;
+                }
+                where = arg_url;
+        } else {
+                if (arg_token_file || arg_ca_file)
+                        return log_exit(EXIT_INVALID, "--token-file and --ca-file go with --url; the socket needs no token");
+                st = find_socket(&sock);
+                if (st)
+                        return st;
+                socket_path = where = sock;
+        }
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_exit(EXIT_FAILURE, "cannot initialize libcurl");

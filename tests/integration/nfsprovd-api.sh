@@ -291,6 +291,23 @@ if command -v openssl > /dev/null; then
     st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/v1/health")
     [ "$st" = 200 ] && sb_fail "plain HTTP answered on the TLS port"
     kill -0 "$DAEMON_PID" || sb_fail "nfsprovd died of a plain HTTP request on its TLS port"
+    HTTPS=https://127.0.0.1:$PORT
+    # the nfsprov CLI over HTTPS: --url with --token-file and --ca-file; without the token it is refused
+    out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" create NetCli --size 32M 2>&1) || sb_fail "nfsprov --url create: $out"
+    assert_share_ready NetCli
+    out=$("$NFSPROV_BIN" --url "$HTTPS/" --token-file "$S/token" --ca-file "$S/cert.pem" --json show NetCli) || sb_fail "nfsprov --url show: $out"
+    assert_eq "$(jq -r '[.name,.status] | join(" ")' <<< "$out")" "NetCli ready" "nfsprov --url show"
+    out=$("$NFSPROV_BIN" --url "$HTTPS" --ca-file "$S/cert.pem" list 2>&1); rc=$?
+    assert_eq "$rc" 1 "nfsprov --url without a token: exit status"
+    assert_eq "$(wc -l <<< "$out")" 1 "nfsprov --url without a token: one line"
+    assert_contains "$out" "token" "nfsprov --url without a token"
+    out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" list 2>&1); rc=$?
+    assert_eq "$rc" 1 "nfsprov --url to a self-signed server without --ca-file: exit status"
+    assert_contains "$out" "certificate" "nfsprov --url to a self-signed server without --ca-file"
+    out=$("$NFSPROV_BIN" --url "$HTTPS" --socket "$SOCK" list 2>&1); rc=$?
+    assert_eq "$rc" 2 "nfsprov --url with --socket: exit status"
+    out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" delete NetCli 2>&1) || sb_fail "nfsprov --url delete: $out"
+    assert_share_gone NetCli
 else
     echo "TLS not tested: openssl is not installed (Debian package openssl)"
 fi
