@@ -22,6 +22,7 @@
 #include "error.h"
 #include "host_pools.h"
 #include "log.h"
+#include "nfs_probe.h"
 #include "macro.h"
 #include "pool_check.h"
 #include "pool_sync.h"
@@ -47,6 +48,7 @@ static struct {
         bool dry_run;
         bool fix;
         bool json;
+        bool nfs_check;
 } arg;
 
 static void help(void) {
@@ -70,6 +72,8 @@ static void help(void) {
                "  -n, --dry-run          sync: print what would be done, change nothing\n"
                "      --fix              sync: redefine drifted pools and restart pools whose mount is\n"
                "                         wrong, when no running domain uses them\n"
+               "      --nfs-check        sync, verify: check over NFSv3 (libnfs) that each export is\n"
+               "                         served read-write to root on this host\n"
                "  -j, --json             JSON output\n"
                "  -h, --help             this text\n"
                "\n"
@@ -254,7 +258,7 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
         Host *h = ses.host;
         Wanted w = { .status = ses.server_status };
 
-        SyncOptions opts = { .dry_run = arg.dry_run, .fix = arg.fix };
+        SyncOptions opts = { .dry_run = arg.dry_run, .fix = arg.fix, .nfs_check = arg.nfs_check };
         g_autoptr(json_object) jpools = json_object_new_array();
         size_t count[SYNC_FAILED + 1] = {};
         bool changed = false; /* some action was taken (also by a pool that then failed) */
@@ -368,6 +372,10 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                 g_autoptr(GError) e = NULL;
                 if (pool_check_wanted(wp->def, wp->conflict, host, NULL, &s, &e) < 0)
                         return log_exit(EXIT_UNREACHABLE, "%s", e->message);
+                if (arg.nfs_check && !wp->conflict) {
+                        g_autoptr(GError) pe = NULL;
+                        pool_status_set(s, CHECK_NFS3, nfs_probe(wp->def, 0, &pe) < 0 ? pe->message : NULL);
+                }
                 ok = ok && pool_status_ok(s);
                 g_ptr_array_add(statuses, s);
         }
@@ -384,7 +392,10 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
         } else {
                 static const char *const header[] = { "Name",   "State",  "Autostart", "Persistent", "Type",    "UUID",
                                                       "Host",   "Source", "Target",    "Mounted",    "Verdict", NULL };
-                g_autoptr(Table) t = table_new(header);
+                static const char *const header_nfs[] = { "Name",   "State",   "Autostart", "Persistent", "Type",
+                                                          "UUID",   "Host",    "Source",    "Target",     "Mounted",
+                                                          "NFSv3",  "Verdict", NULL };
+                g_autoptr(Table) t = table_new(arg.nfs_check ? header_nfs : header);
                 for (size_t i = 0; i < statuses->len; i++) {
                         const PoolStatus *s = statuses->pdata[i];
                         const HostPool *p = s->pool;
@@ -399,8 +410,11 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                                 cell(s, CHECK_SOURCE),
                                 cell(s, CHECK_TARGET),
                                 cell(s, CHECK_MOUNTED),
+                                arg.nfs_check ? cell(s, CHECK_NFS3) : NULL,
                                 pool_status_ok(s) ? "OK" : "FAIL",
                         };
+                        if (!arg.nfs_check)
+                                row[10] = row[11]; /* no NFSv3 column */
                         table_add(t, row);
                 }
                 table_print(t, stdout);
@@ -518,7 +532,7 @@ static int cmd_resources(const ClientConf *conf) {
 
 /* ---- main ---- */
 
-enum { OPT_TOKEN_FILE = 0x100, OPT_FIX };
+enum { OPT_TOKEN_FILE = 0x100, OPT_FIX, OPT_NFS_CHECK };
 
 int main(int argc, char **argv) {
         log_setup("nfsprov-client");
@@ -527,6 +541,7 @@ int main(int argc, char **argv) {
                 { "connect", required_argument, NULL, 'C' }, { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
                 { "dry-run", no_argument, NULL, 'n' },       { "fix", no_argument, NULL, OPT_FIX },
                 { "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
+                { "nfs-check", no_argument, NULL, OPT_NFS_CHECK },
                 {},
         };
         g_autoptr(GPtrArray) servers = g_ptr_array_new();
@@ -556,6 +571,9 @@ int main(int argc, char **argv) {
                 case OPT_FIX:
                         arg.fix = true;
                         break;
+                case OPT_NFS_CHECK:
+                        arg.nfs_check = true;
+                        break;
                 case 'j':
                         arg.json = true;
                         break;
@@ -575,6 +593,8 @@ int main(int argc, char **argv) {
                 return log_exit(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list or resources", cmd);
         if ((arg.dry_run || arg.fix) && !is_sync)
                 return log_exit(EXIT_INVALID, "--dry-run and --fix apply to sync only");
+        if (arg.nfs_check && !is_sync && !is_verify)
+                return log_exit(EXIT_INVALID, "--nfs-check applies to sync and verify");
 
         g_autoptr(ClientConf) conf = NULL;
         g_autoptr(GError) e = NULL;

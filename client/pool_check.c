@@ -15,6 +15,7 @@ static const char *const check_names[_CHECK_MAX] = {
         [CHECK_UUID] = "uuid",         [CHECK_HOST] = "host",             [CHECK_SOURCE] = "source",
         [CHECK_FORMAT] = "format",     [CHECK_PROTOCOL] = "protocol",     [CHECK_TARGET] = "target",
         [CHECK_AUTOSTART] = "autostart", [CHECK_ACTIVE] = "active",       [CHECK_MOUNTED] = "mounted",
+        [CHECK_NFS3] = "nfs3",
 };
 
 const char *check_to_string(Check c) {
@@ -238,6 +239,13 @@ int pool_check_local(const HostPool *p, const char *mountinfo, PoolStatus **ret,
         return 0;
 }
 
+void pool_status_set(PoolStatus *s, Check c, const char *failure) {
+        if (failure)
+                fail_check(s, c, NULL, NULL, "%s", failure);
+        else
+                s->check[c] = CHECK_OK;
+}
+
 bool pool_status_ok(const PoolStatus *s) {
         return !s->conflict && s->problems->len == 0;
 }
@@ -251,9 +259,12 @@ bool pool_status_has_drift(const PoolStatus *s) {
 
 json_object *pool_status_checks_json(const PoolStatus *s) {
         json_object *o = json_object_new_object();
-        for (Check c = 0; c < _CHECK_MAX; c++)
+        for (Check c = 0; c < _CHECK_MAX; c++) {
+                if (c == CHECK_NFS3 && s->check[c] == CHECK_NA)
+                        continue; /* only there when --nfs-check asked for it */
                 json_object_object_add(o, check_names[c],
                                        s->check[c] == CHECK_NA ? NULL : json_object_new_boolean(s->check[c] == CHECK_OK));
+        }
         return o;
 }
 

@@ -32,6 +32,7 @@ typedef enum Check {
         CHECK_AUTOSTART,
         CHECK_ACTIVE,
         CHECK_MOUNTED,    /* the target has HOST:DIR mounted (in the mount table) */
+        CHECK_NFS3,       /* --nfs-check: HOST:DIR served rw to root over NFSv3 (nfs_probe) */
         _CHECK_MAX,
 } Check;
 
@@ -45,7 +46,7 @@ typedef enum CheckState {
 } CheckState;
 
 /* "defined", "persistent", "type", "uuid", "host", "source", "format", "protocol", "target",
- * "autostart", "active", "mounted" */
+ * "autostart", "active", "mounted", "nfs3" */
 const char *check_to_string(Check c);
 
 typedef struct Problem {
@@ -76,6 +77,9 @@ int pool_check_wanted(const PoolDef *want, const char *server_conflict, GPtrArra
 /* The checks that need no server: persistent, autostart, active, and for a netfs pool that its
  * target has its own source mounted. */
 int pool_check_local(const HostPool *p, const char *mountinfo, PoolStatus **ret, GError **error);
+
+/* Record the result of a check made elsewhere (nfs_probe): OK, or FAIL with one line. */
+void pool_status_set(PoolStatus *s, Check c, const char *failure);
 
 /* All checks that apply passed, and no conflict. */
 bool pool_status_ok(const PoolStatus *s);

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "nfs_probe.h"
 #include "pool_sync.h"
 
 static const char *const status_names[] = {
@@ -160,7 +161,21 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
                 }
         }
 
-        if (opts->dry_run || res->status == SYNC_CONFLICT || res->status == SYNC_DRIFT) {
+        bool mounts = false;
+        for (size_t i = 0; i < n; i++)
+                mounts = mounts || plan[i] == ACT_DEFINE || plan[i] == ACT_START || plan[i] == ACT_RESTART;
+        if (opts->nfs_check && mounts && res->status == SYNC_IN_SYNC) {
+                g_autoptr(GError) perr = NULL;
+                if (nfs_probe(want, 0, &perr) < 0) {
+                        res->status = SYNC_FAILED;
+                        res->error = g_strdup(perr->message);
+                        pool_status_set(st, CHECK_NFS3, perr->message);
+                        n = 0; /* nothing is done to the pool */
+                } else
+                        pool_status_set(st, CHECK_NFS3, NULL);
+        }
+
+        if (opts->dry_run || res->status == SYNC_CONFLICT || res->status == SYNC_DRIFT || res->status == SYNC_FAILED) {
                 for (size_t i = 0; i < n; i++)
                         g_ptr_array_add(res->actions, (gpointer) action_names[plan[i]]);
                 if (res->status == SYNC_IN_SYNC)

@@ -16,6 +16,9 @@
  * refusal is reported as the failure. After acting, the pool is read back and checked again: a
  * start that libvirt reports done but whose target is not mounted is a failure.
  * A pool whose start fails stays defined and autostarted (libvirtd and the next sync retry it).
+ * With nfs_check, a pool that would be defined, started or restarted is first probed over NFSv3
+ * from this host (nfs_probe): when the export is not served rw to root, nothing is done to the
+ * pool and it is a failure with the probe's line (also under dry_run).
  * Under dry_run nothing is changed and the planned actions are returned.
  */
 #pragma once
@@ -32,6 +35,7 @@ typedef struct SyncOptions {
         bool dry_run;
         bool fix;
         const char *mountinfo; /* NULL: /proc/self/mountinfo */
+        bool nfs_check;        /* NFSv3 preflight (nfs_probe) before a pool is defined or (re)started */
 } SyncOptions;
 
 typedef enum SyncStatus {
