@@ -7,6 +7,7 @@
 #include "client_conf.h"
 #include "error.h"
 #include "macro.h"
+#include "server_url.h"
 
 void client_conf_free(ClientConf *c) {
         if (!c)
@@ -16,29 +17,6 @@ void client_conf_free(ClientConf *c) {
         g_free(c->token_file);
         g_free(c->ca_file);
         g_free(c);
-}
-
-int client_conf_check_server(const char *url, GError **error) {
-        for (const char *c = url; *c; c++)
-                if ((unsigned char) *c <= ' ' || *c == 0x7f) {
-                        g_autofree char *shown = g_strescape(url, NULL);
-                        return np_fail(error, EINVAL,
-                                       "server \"%s\" contains blank space or a control character; use "
-                                       "http://HOST[:PORT] or https://HOST[:PORT]",
-                                       shown);
-                }
-        g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
-        const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
-        if (!uri || !scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-            !g_uri_get_host(uri) || !*g_uri_get_host(uri))
-                return np_fail(error, EINVAL, "server \"%s\" is not a URL; use http://HOST[:PORT] or https://HOST[:PORT]",
-                               url);
-        if (g_uri_get_userinfo(uri) || g_uri_get_query(uri) || g_uri_get_fragment(uri))
-                return np_fail(error, EINVAL,
-                               "server \"%s\" has a user, query or fragment; use http://HOST[:PORT] or https://HOST[:PORT] "
-                               "(the token goes in token_file)",
-                               url);
-        return 0;
 }
 
 static const char *const known_keys[] = { "servers", "connect", "token_file", "ca_file", "timeout", NULL };
@@ -92,7 +70,7 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                         if (!*servers[i])
                                 continue;
                         g_autoptr(GError) ue = NULL;
-                        if (client_conf_check_server(servers[i], &ue) < 0)
+                        if (server_url_check(servers[i], &ue) < 0)
                                 return np_fail(error, EINVAL, "%s: [client] servers: %s", path, ue->message);
                         g_ptr_array_add(list, g_strdup(servers[i]));
                 }

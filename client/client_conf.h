@@ -35,6 +35,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClientConf, client_conf_free)
 /* Load `path`. A missing file gives the defaults when !must_exist, else -ENOENT. -EINVAL with
  * one line naming the file, group and key for a bad value. */
 int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError **error);
-
-/* Check a server URL: http:// or https://, a host, no user info, query or fragment. */
-int client_conf_check_server(const char *url, GError **error);

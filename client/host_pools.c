@@ -224,44 +224,46 @@ int host_define(Host *h, const PoolDef *def, GError **error) {
         return 0;
 }
 
-int host_set_autostart(Host *h, const char *name, GError **error) {
+typedef enum PoolOp { OP_AUTOSTART, OP_BUILD, OP_START, OP_STOP } PoolOp;
+
+/* One libvirt call on the pool `name`; the error names the operation. */
+static int pool_op(Host *h, const char *name, PoolOp op, GError **error) {
+        static const char *const what[] = { "autostart", "build", "start", "stop" };
         g_autoptr(StoragePool) pool = NULL;
         int r = lookup(h, name, &pool, error);
         if (r < 0)
                 return r;
-        if (virStoragePoolSetAutostart(pool, 1) < 0)
-                return virt_fail(error, "autostart");
-        return 0;
+        switch (op) {
+        case OP_AUTOSTART:
+                r = virStoragePoolSetAutostart(pool, 1);
+                break;
+        case OP_BUILD:
+                r = virStoragePoolBuild(pool, 0);
+                break;
+        case OP_START:
+                r = virStoragePoolCreate(pool, 0);
+                break;
+        case OP_STOP:
+                r = virStoragePoolDestroy(pool);
+                break;
+        }
+        return r < 0 ? virt_fail(error, "%s", what[op]) : 0;
+}
+
+int host_set_autostart(Host *h, const char *name, GError **error) {
+        return pool_op(h, name, OP_AUTOSTART, error);
 }
 
 int host_build(Host *h, const char *name, GError **error) {
-        g_autoptr(StoragePool) pool = NULL;
-        int r = lookup(h, name, &pool, error);
-        if (r < 0)
-                return r;
-        if (virStoragePoolBuild(pool, 0) < 0)
-                return virt_fail(error, "build");
-        return 0;
+        return pool_op(h, name, OP_BUILD, error);
 }
 
 int host_start(Host *h, const char *name, GError **error) {
-        g_autoptr(StoragePool) pool = NULL;
-        int r = lookup(h, name, &pool, error);
-        if (r < 0)
-                return r;
-        if (virStoragePoolCreate(pool, 0) < 0)
-                return virt_fail(error, "start");
-        return 0;
+        return pool_op(h, name, OP_START, error);
 }
 
 int host_stop(Host *h, const char *name, GError **error) {
-        g_autoptr(StoragePool) pool = NULL;
-        int r = lookup(h, name, &pool, error);
-        if (r < 0)
-                return r;
-        if (virStoragePoolDestroy(pool) < 0)
-                return virt_fail(error, "stop");
-        return 0;
+        return pool_op(h, name, OP_STOP, error);
 }
 
 /* ---- volumes in use by running domains ---- */

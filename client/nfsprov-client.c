@@ -21,12 +21,14 @@
 #include "client_conf.h"
 #include "error.h"
 #include "host_pools.h"
+#include "json_autoptr.h"
 #include "log.h"
 #include "nfs_probe.h"
 #include "macro.h"
 #include "pool_check.h"
 #include "pool_sync.h"
 #include "resources.h"
+#include "server_url.h"
 #include "server_pools.h"
 #include "table.h"
 #include "token_file.h"
@@ -34,11 +36,6 @@
 #define EXIT_PROBLEMS 1
 #define EXIT_INVALID 2
 #define EXIT_UNREACHABLE 3
-
-static void json_object_unref(json_object *o) {
-        json_object_put(o);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_unref)
 
 static struct {
         const char *config;
@@ -399,22 +396,21 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                 for (size_t i = 0; i < statuses->len; i++) {
                         const PoolStatus *s = statuses->pdata[i];
                         const HostPool *p = s->pool;
-                        const char *row[] = {
-                                s->name,
-                                state_text(p),
-                                p ? (p->autostart ? "yes" : "no") : "-",
-                                p ? (p->persistent ? "yes" : "no") : "-",
-                                type_cell(s),
-                                cell(s, CHECK_UUID),
-                                cell(s, CHECK_HOST),
-                                cell(s, CHECK_SOURCE),
-                                cell(s, CHECK_TARGET),
-                                cell(s, CHECK_MOUNTED),
-                                arg.nfs_check ? cell(s, CHECK_NFS3) : NULL,
-                                pool_status_ok(s) ? "OK" : "FAIL",
-                        };
-                        if (!arg.nfs_check)
-                                row[10] = row[11]; /* no NFSv3 column */
+                        const char *row[12];
+                        size_t k = 0;
+                        row[k++] = s->name;
+                        row[k++] = state_text(p);
+                        row[k++] = p ? (p->autostart ? "yes" : "no") : "-";
+                        row[k++] = p ? (p->persistent ? "yes" : "no") : "-";
+                        row[k++] = type_cell(s);
+                        row[k++] = cell(s, CHECK_UUID);
+                        row[k++] = cell(s, CHECK_HOST);
+                        row[k++] = cell(s, CHECK_SOURCE);
+                        row[k++] = cell(s, CHECK_TARGET);
+                        row[k++] = cell(s, CHECK_MOUNTED);
+                        if (arg.nfs_check)
+                                row[k++] = cell(s, CHECK_NFS3);
+                        row[k++] = pool_status_ok(s) ? "OK" : "FAIL";
                         table_add(t, row);
                 }
                 table_print(t, stdout);
@@ -554,7 +550,7 @@ int main(int argc, char **argv) {
                         break;
                 case 's': {
                         g_autoptr(GError) e = NULL;
-                        if (client_conf_check_server(optarg, &e) < 0)
+                        if (server_url_check(optarg, &e) < 0)
                                 return log_exit(EXIT_INVALID, "--server: %s", e->message);
                         g_ptr_array_add(servers, optarg);
                         break;

@@ -8,15 +8,11 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "json_autoptr.h"
 #include "macro.h"
 #include "server_pools.h"
 
 #define MAX_ANSWER (64u << 20) /* 64 MiB: ~70,000 pools; more is not an nfsprovd answer */
-
-static void json_object_unref(json_object *o) {
-        json_object_put(o);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_unref)
 
 static size_t write_cb(char *data, size_t size, size_t n, void *userdata) {
         GString *body = userdata;

@@ -205,6 +205,11 @@ static void snapshot_publish(Api *a) {
         snapshot_unref(old);
 }
 
+/* An operation is queued or running (op_lock held). */
+static bool ops_pending(Api *a) {
+        return a->current || !g_queue_is_empty(&a->queue);
+}
+
 /* The current snapshot. While reads keep coming, the refresher thread rebuilds it once it is
  * SNAPSHOT_MAX_AGE_US old, so no request pays for a rebuild (100 shares: up to 1.26 s when
  * requests did it). It rebuilds only when a read asked for a fresher one since its last round:
@@ -223,7 +228,7 @@ static Snapshot *snapshot_get(Api *a) {
                 return s;
         }
         g_mutex_lock(&a->op_lock);
-        bool busy = a->current || !g_queue_is_empty(&a->queue);
+        bool busy = ops_pending(a);
         g_mutex_unlock(&a->op_lock);
         if (busy || !g_mutex_trylock(&a->engine_lock)) {
                 g_atomic_int_set(&a->snap_wanted, 1);
@@ -248,7 +253,7 @@ static gpointer refresher_main(gpointer data) {
                 g_cond_wait_until(&a->refresh_cond, &a->op_lock, g_get_monotonic_time() + SNAPSHOT_MAX_AGE_US / 4);
                 if (a->stopping)
                         break;
-                bool busy = a->current || !g_queue_is_empty(&a->queue);
+                bool busy = ops_pending(a);
                 g_mutex_unlock(&a->op_lock);
 
                 if (!busy && g_atomic_int_get(&a->snap_wanted) && g_mutex_trylock(&a->engine_lock)) {

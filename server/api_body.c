@@ -10,6 +10,7 @@
 
 #include "api_body.h"
 #include "error.h"
+#include "json_autoptr.h"
 #include "name.h"
 #include "settings.h"
 #include "size.h"
@@ -22,11 +23,6 @@ void api_share_request_free(ApiShareRequest *r) {
         g_strfreev(r->clients);
         g_free(r);
 }
-
-static void json_put(json_object *o) {
-        json_object_put(o);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_put)
 
 /* One JSON value, strict, nothing but white space after it. */
 static int parse_json(const char *body, size_t len, json_object **ret, GError **error) {

@@ -23,19 +23,16 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "json_autoptr.h"
 #include "log.h"
 #include "macro.h"
 #include "name.h"
 #include "settings.h"
+#include "server_url.h"
 #include "size.h"
 #include "token_file.h"
 
 #define EXIT_INVALID 2
-
-static void json_object_unref(json_object *o) {
-        json_object_put(o);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_unref)
 
 static const char *arg_config = NULL;
 static const char *arg_socket = NULL;
@@ -755,13 +752,9 @@ int main(int argc, char **argv) {
         if (arg_url) {
                 if (arg_socket)
                         return log_exit(EXIT_INVALID, "--url and --socket exclude each other: one nfsprovd at a time");
-                g_autoptr(GUri) u = g_uri_parse(arg_url, G_URI_FLAGS_NONE, NULL);
-                const char *scheme = u ? g_uri_get_scheme(u) : NULL;
-                if (!u || !scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-                    !g_uri_get_host(u) || !*g_uri_get_host(u) || (*g_uri_get_path(u) && strcmp(g_uri_get_path(u), "/") != 0) ||
-                    g_uri_get_query(u) || g_uri_get_userinfo(u))
-                        return log_exit(EXIT_INVALID, "--url \"%s\" is not http://HOST[:PORT] or https://HOST[:PORT]",
-                                        arg_url);
+                g_autoptr(GError) ue = NULL;
+                if (server_url_check(arg_url, &ue) < 0)
+                        return log_exit(EXIT_INVALID, "--url: %s", ue->message);
                 if (g_str_has_suffix(arg_url, "/"))
                         arg_url = sock = g_strndup(arg_url, strlen(arg_url) - 1);
                 if (arg_token_file) {

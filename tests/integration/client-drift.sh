@@ -19,16 +19,8 @@ sb_require_cmd curl curl
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
 [ -x "$NFSPROV_CLIENT" ] || sb_fail "$NFSPROV_CLIENT is not built"
 
-PORT=$(lv_free_port)
-SERVER=http://127.0.0.1:$PORT
-TARGETS=$S/pools
-LV_HOST_DIRS=$TARGETS
 SHARES="C_Dir C_Name C_Uuid D_Auto D_Src D_Stop D_Umount Dup"
-lv_nfsprovd_config "$PORT" "$TARGETS"
-start_daemon
-for n in $SHARES; do
-    np create "$n" --size 32M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create $n failed"; }
-done
+lv_server $SHARES
 
 # server 2: its own state, socket, base, images, fstab and exports file (/etc/exports.d is the
 # sandbox's); one share "Dup", which server 1 has too (another uuid, another source dir)

@@ -18,16 +18,8 @@ sb_require_cmd nfs-cp libnfs-utils
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
 [ -x "$NFSPROV_CLIENT" ] || sb_fail "$NFSPROV_CLIENT is not built"
 
-PORT=$(lv_free_port)
-SERVER=http://127.0.0.1:$PORT
-TARGETS=$S/pools
-LV_HOST_DIRS=$TARGETS
 SHARES="Good Squashed ReadOnly Unexported"
-lv_nfsprovd_config "$PORT" "$TARGETS"
-start_daemon
-for n in $SHARES; do
-    np create "$n" --size 32M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create $n failed"; }
-done
+lv_server $SHARES
 assert_contains "$(cat /etc/exports)" "$BASE/Good" "nfsprovd's exports block"
 assert_contains "$(exportfs -v)" "no_root_squash" "nfsprovd exports rw,no_root_squash"
 

@@ -17,16 +17,8 @@ sb_require_cmd curl curl
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
 [ -x "$NFSPROV_CLIENT" ] || sb_fail "$NFSPROV_CLIENT is not built"
 
-PORT=$(lv_free_port)
-SERVER=http://127.0.0.1:$PORT
-TARGETS=$S/pools
-LV_HOST_DIRS=$TARGETS          # every host has its own target dirs
 POOLS="NFSStorage_01 NFSStorage_02 NFSStorage_03"
-lv_nfsprovd_config "$PORT" "$TARGETS"
-start_daemon
-for n in $POOLS; do
-    np create "$n" --size 32M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create $n failed"; }
-done
+lv_server $POOLS
 echo "a disk image" > "$BASE/NFSStorage_01/vm1.qcow2"
 curl -sf "$SERVER/v1/pools" -o "$S/pools.json" || sb_fail "GET $SERVER/v1/pools failed"
 assert_eq "$(jq -r '[.pools[].name] | sort | join(" ")' "$S/pools.json")" "$POOLS" "pools the server offers"

@@ -309,6 +309,22 @@ lv_nfsprovd_config() {
     sed -i "s|^target_base = .*|target_base = $2|" "$CONF"
 }
 
+# lv_server SHARE...: the server of a client test: nfsprovd (image backend) listening on
+# 127.0.0.1:$PORT with pool targets under $TARGETS (each host gets its own copy: LV_HOST_DIRS),
+# started, with a 32M share per name. Sets PORT, SERVER, TARGETS and LV_HOST_DIRS.
+lv_server() {
+    local n
+    PORT=$(lv_free_port)
+    SERVER=http://127.0.0.1:$PORT
+    TARGETS=$S/pools
+    LV_HOST_DIRS=$TARGETS
+    lv_nfsprovd_config "$PORT" "$TARGETS"
+    start_daemon
+    for n in "$@"; do
+        np create "$n" --size 32M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create $n failed"; }
+    done
+}
+
 # lv_run HOST ARGS...: lv_client HOST ARGS with stdout in $LV_OUT, stderr in $LV_ERR and the exit
 # status in $LV_RC; lv_expect_rc N WHAT: fail with both outputs when the status is not N
 lv_run() {

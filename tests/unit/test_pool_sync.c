@@ -120,6 +120,15 @@ static void define_raw(const char *name, const char *uuid, const char *dir, cons
         ck_assert_int_eq(host_define(env.host, d, NULL), 0);
 }
 
+/* Pool P synced onto the host, active and (in the mount table) mounted. */
+static WantedPool *synced(void) {
+        WantedPool *w = wanted("P", UUID_A, "/srv/NFS/P");
+        mount_right(w);
+        g_autoptr(SyncResult) r = sync_one(w, false, false);
+        ck_assert_int_eq(r->status, SYNC_CHANGED);
+        return w;
+}
+
 START_TEST(test_absent_is_defined_autostarted_built_started) {
         g_autoptr(WantedPool) w = wanted("NFSStorage_01", UUID_A, "/srv/NFS/NFSStorage_01");
         mount_right(w);
@@ -246,10 +255,7 @@ START_TEST(test_drift_reported_without_fix_redefined_with_fix) {
 END_TEST
 
 START_TEST(test_active_drift_restarted_only_with_fix) {
-        g_autoptr(WantedPool) w = wanted("P", UUID_A, "/srv/NFS/P");
-        mount_right(w);
-        g_autoptr(SyncResult) r = sync_one(w, false, false);
-        ck_assert_int_eq(r->status, SYNC_CHANGED);
+        g_autoptr(WantedPool) w = synced();
 
         /* the server's source changes while the pool runs */
         g_free(w->def->source_dir);
@@ -273,10 +279,7 @@ START_TEST(test_active_drift_restarted_only_with_fix) {
 END_TEST
 
 START_TEST(test_active_but_not_mounted) {
-        g_autoptr(WantedPool) w = wanted("P", UUID_A, "/srv/NFS/P");
-        mount_right(w);
-        g_autoptr(SyncResult) r = sync_one(w, false, false);
-        ck_assert_int_eq(r->status, SYNC_CHANGED);
+        g_autoptr(WantedPool) w = synced();
 
         /* unmounted behind libvirt's back; then something else mounted there */
         ck_assert(g_file_set_contents(env.mountinfo, "", 0, NULL));
@@ -297,10 +300,7 @@ START_TEST(test_active_but_not_mounted) {
 END_TEST
 
 START_TEST(test_busy_pool_is_not_restarted) {
-        g_autoptr(WantedPool) w = wanted("P", UUID_A, "/srv/NFS/P");
-        mount_right(w);
-        g_autoptr(SyncResult) r = sync_one(w, false, false);
-        ck_assert_int_eq(r->status, SYNC_CHANGED);
+        g_autoptr(WantedPool) w = synced();
 
         /* a running domain with a disk in the pool's target */
         virConnectPtr conn = virConnectOpen("test:///default");
