@@ -95,7 +95,9 @@ assert_share_ready() {
     uuid=$(echo "$j" | jq -r .fs_uuid)
     dev=$(findmnt -n -o SOURCE --mountpoint "$path") || sb_fail "$path is not a mount point"
     assert_eq "$(findmnt -n -o FSTYPE --mountpoint "$path")" ext4 "$name fstype"
-    assert_eq "$(blkid -o value -s UUID "$dev")" "$uuid" "$name mounted filesystem UUID"
+    # blkid -p: probe the device; the plain `blkid` answers from /run/blkid, which can still name
+    # the previous user of a loop device that a parallel test freed (it re-probes only after 2 s)
+    assert_eq "$(blkid -p -o value -s UUID "$dev")" "$uuid" "$name mounted filesystem UUID"
     grep -qE "^UUID=$uuid[[:space:]]+$path[[:space:]]+ext4[[:space:]]" /etc/fstab ||
         sb_fail "fstab has no UUID=$uuid entry for $path"
     local line
