@@ -282,6 +282,12 @@ static const char *probe_value(blkid_probe pr, const char *name) {
 }
 
 /* The names of every signature on the device, for an ambivalent probe: "ext4, xfs". */
+static char *list_signatures(const char *device);
+static char *list_several(const char *device) {
+        g_autofree char *list = list_signatures(device);
+        return g_strdup_printf("several conflicting signatures (%s)", list);
+}
+
 static char *list_signatures(const char *device) {
         _cleanup_blkid_probe_ blkid_probe pr = blkid_new_probe_from_filename(device);
         if (!pr)
@@ -305,6 +311,64 @@ static char *list_signatures(const char *device) {
         return g_strjoinv(", ", (char **) names->pdata);
 }
 
+/* What a device carries, from one libblkid probe of an open descriptor. */
+typedef struct Content {
+        bool blank;
+        bool several;  /* conflicting signatures: desc lists them */
+        char *uuid;    /* the filesystem's UUID (lower case, as libblkid reports it), NULL if none */
+        char *desc;    /* "a ext4 filesystem (UUID=..., LABEL=...)", "partitions (a dos partition table)" */
+} Content;
+
+static void content_done(Content *c) {
+        g_free(c->uuid);
+        g_free(c->desc);
+}
+
+static int probe_content(int fd, const char *device, Content *ret, GError **error) {
+        _cleanup_blkid_probe_ blkid_probe pr = blkid_new_probe();
+        if (!pr)
+                return np_fail(error, ENOMEM, "%s: cannot probe it for signatures: out of memory", device);
+        if (blkid_probe_set_device(pr, fd, 0, 0) < 0)
+                return np_fail(error, EIO, "%s: cannot probe it for signatures: libblkid cannot use the device", device);
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE | BLKID_SUBLKS_UUID |
+                                                      BLKID_SUBLKS_LABEL);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT);
+
+        int r = blkid_do_safeprobe(pr);
+        if (r == 1) {
+                *ret = (Content) { .blank = true };
+                return 0;
+        }
+        if (r == -2) {
+                *ret = (Content) { .several = true,
+                                   .desc = list_several(device) };
+                return 0;
+        }
+        if (r < 0)
+                return np_fail(error, EIO, "%s: probing it for signatures failed (libblkid)", device);
+
+        const char *pttype = probe_value(pr, "PTTYPE");
+        if (pttype) {
+                *ret = (Content) { .desc = g_strdup_printf("partitions (a %s partition table)", pttype) };
+                return 0;
+        }
+        const char *type = probe_value(pr, "TYPE");
+        g_autofree char *what = describe_type(type ? type : "unknown", probe_value(pr, "USAGE"));
+        g_autoptr(GString) details = g_string_new(NULL);
+        const char *uuid = probe_value(pr, "UUID"), *label = probe_value(pr, "LABEL");
+        if (uuid)
+                g_string_append_printf(details, "UUID=%s", uuid);
+        if (label)
+                g_string_append_printf(details, "%sLABEL=%s", details->len ? ", " : "", label);
+        *ret = (Content) {
+                .uuid = uuid ? g_ascii_strdown(uuid, -1) : NULL,
+                .desc = details->len ? g_strdup_printf("a %s (%s)", what, details->str) : g_strdup_printf("a %s", what),
+        };
+        return 0;
+}
+
 int disk_check_blank(const char *device, GError **error) {
         int r = disk_check_unused(device, error);
         if (r < 0)
@@ -324,60 +388,41 @@ int disk_check_blank(const char *device, GError **error) {
                 return np_fail(error, EEXIST, "%s has partitions (%s)", device, list);
         }
 
-        errno = 0;
-        _cleanup_blkid_probe_ blkid_probe pr = blkid_new_probe_from_filename(device);
-        if (!pr) {
-                int e = errno > 0 ? errno : EIO;
-                return np_fail(error, e, "%s: cannot probe it for signatures (libblkid): %s", device, g_strerror(e));
-        }
-        blkid_probe_enable_superblocks(pr, 1);
-        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE | BLKID_SUBLKS_UUID |
-                                                      BLKID_SUBLKS_LABEL);
-        blkid_probe_enable_partitions(pr, 1);
-        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT);
-
-        r = blkid_do_safeprobe(pr);
-        if (r == 1)
-                return 0;
-        if (r == -2) {
-                g_autofree char *list = list_signatures(device);
-                return np_fail(error, EEXIST, "%s carries several conflicting signatures (%s)", device, list);
-        }
+        _cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return np_fail(error, errno, "%s: cannot open it to probe for signatures: %s", device, g_strerror(errno));
+        _cleanup_(content_done) Content c = { 0 };
+        r = probe_content(fd, device, &c, error);
         if (r < 0)
-                return np_fail(error, EIO, "%s: probing it for signatures failed (libblkid)", device);
-
-        const char *pttype = probe_value(pr, "PTTYPE");
-        if (pttype)
-                return np_fail(error, EEXIST, "%s has partitions (a %s partition table)", device, pttype);
-
-        const char *type = probe_value(pr, "TYPE");
-        g_autofree char *what = describe_type(type ? type : "unknown", probe_value(pr, "USAGE"));
-        g_autoptr(GString) details = g_string_new(NULL);
-        const char *uuid = probe_value(pr, "UUID"), *label = probe_value(pr, "LABEL");
-        if (uuid)
-                g_string_append_printf(details, "UUID=%s", uuid);
-        if (label)
-                g_string_append_printf(details, "%sLABEL=%s", details->len ? ", " : "", label);
-        if (details->len)
-                return np_fail(error, EEXIST, "%s carries a %s (%s)", device, what, details->str);
-        return np_fail(error, EEXIST, "%s carries a %s", device, what);
+                return r;
+        if (c.blank)
+                return 0;
+        if (g_str_has_prefix(c.desc, "partitions"))
+                return np_fail(error, EEXIST, "%s has %s", device, c.desc);
+        return np_fail(error, EEXIST, "%s carries %s", device, c.desc);
 }
 
-int disk_wipe(const char *device, GError **error) {
-        struct stat st;
-        if (stat(device, &st) < 0)
-                return np_fail(error, errno, "%s: cannot wipe: %s", device, g_strerror(errno));
-        if (!S_ISBLK(st.st_mode))
-                return np_fail(error, ENOTBLK, "%s is not a block device; not wiping it", device);
-
-        /* Exclusive: the kernel refuses while it is mounted or held. */
-        _cleanup_close_ int fd = open(device, O_RDWR | O_CLOEXEC | O_EXCL);
+/* Open a block device for a destructive step: read-write and exclusive, so the kernel refuses
+ * while it is mounted or held. what: "wipe", "format". */
+static int open_exclusive(const char *device, const char *what, int *ret_fd, GError **error) {
+        _cleanup_close_ int fd = open(device, O_RDWR | O_CLOEXEC | O_EXCL | O_NOCTTY);
         if (fd < 0) {
                 if (errno == EBUSY)
-                        return np_fail(error, EBUSY, "%s is in use (mounted or held); not wiping it", device);
-                return np_fail(error, errno, "%s: cannot open it to wipe it: %s", device, g_strerror(errno));
+                        return np_fail(error, EBUSY, "%s is in use (mounted or held); not going to %s it", device, what);
+                return np_fail(error, errno, "%s: cannot open it to %s it: %s", device, what, g_strerror(errno));
         }
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return np_fail(error, errno, "%s: cannot stat: %s", device, g_strerror(errno));
+        if (!S_ISBLK(st.st_mode))
+                return np_fail(error, ENOTBLK, "%s is not a block device; not going to %s it", device, what);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
 
+/* Erase every signature libblkid finds through fd: the blkid_do_probe/blkid_do_wipe loop of
+ * `wipefs -a`. */
+static int wipe_fd(int fd, const char *device, GError **error) {
         _cleanup_blkid_probe_ blkid_probe pr = blkid_new_probe();
         if (!pr)
                 return np_fail(error, ENOMEM, "%s: cannot wipe: out of memory", device);
@@ -411,5 +456,61 @@ int disk_wipe(const char *device, GError **error) {
                 return np_fail(error, errno, "%s: fsync after wiping failed: %s", device, g_strerror(errno));
         if (partition_table)
                 (void) ioctl(fd, BLKRRPART); /* let the kernel forget the partitions; fails on loop devices without partscan */
+        return 0;
+}
+
+/* The message for a device that does not carry the share's filesystem. */
+static int not_the_share(GError **error, const char *device, const char *share, const char *fs_uuid,
+                         const Content *c, const char *what) {
+        return np_fail(error, ESTALE,
+                       "%s carries %s, not share %s's filesystem (UUID=%s); refusing to %s it "
+                       "(device names can change across reboots)",
+                       device, c->desc, share, fs_uuid ? fs_uuid : "none", what);
+}
+
+int disk_wipe_share(const char *device, const char *share, const char *fs_uuid, GError **error) {
+        _cleanup_close_ int fd = -1;
+        int r = open_exclusive(device, "wipe", &fd, error);
+        if (r < 0)
+                return r;
+        _cleanup_(content_done) Content c = { 0 };
+        r = probe_content(fd, device, &c, error);
+        if (r < 0)
+                return r;
+        if (c.blank)
+                return 0;
+        if (!fs_uuid || !c.uuid || g_ascii_strcasecmp(c.uuid, fs_uuid) != 0)
+                return not_the_share(error, device, share, fs_uuid, &c, "wipe");
+        /* Same descriptor: what was checked is what gets wiped. */
+        return wipe_fd(fd, device, error);
+}
+
+int disk_check_formattable(const char *device, const char *share, const char *fs_uuid, bool force, GError **error) {
+        _cleanup_close_ int fd = -1;
+        int r = open_exclusive(device, "format", &fd, error);
+        if (r < 0)
+                return r;
+        _cleanup_(content_done) Content c = { 0 };
+        r = probe_content(fd, device, &c, error);
+        if (r < 0)
+                return r;
+        if (c.blank || force || (fs_uuid && c.uuid && g_ascii_strcasecmp(c.uuid, fs_uuid) == 0))
+                return 0;
+        return np_fail(error, EEXIST, "%s carries %s, not share %s's filesystem (UUID=%s); refusing to format it",
+                       device, c.desc, share, fs_uuid ? fs_uuid : "none");
+}
+
+int disk_fs_uuid(const char *device, char **ret_uuid, char **ret_desc, GError **error) {
+        _cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return np_fail(error, errno, "%s: cannot open it to probe: %s", device, g_strerror(errno));
+        _cleanup_(content_done) Content c = { 0 };
+        int r = probe_content(fd, device, &c, error);
+        if (r < 0)
+                return r;
+        if (ret_uuid)
+                *ret_uuid = TAKE_PTR(c.uuid);
+        if (ret_desc)
+                *ret_desc = TAKE_PTR(c.desc); /* NULL when blank */
         return 0;
 }

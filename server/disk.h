@@ -17,7 +17,8 @@
  * reconcile can repeat it. Functions return 0 or a negative errno and set error to one line
  * that says what failed, at which step and why; ret_ parameters are set only on success.
  * Errors: -EINVAL bad input, -EEXIST image exists / device carries signatures, -EBUSY device
- * in use, -ENOSPC no disk left or too small, -ENOENT source missing.
+ * in use, -ENOSPC no disk left or too small, -ENOENT source missing, -ESTALE the source is no
+ * longer the share's disk (another file, another filesystem): nothing was changed.
  */
 #pragma once
 
@@ -32,6 +33,15 @@ typedef struct DiskContext {
         char **in_use;         /* sources already used by other shares (NULL-terminated, may be NULL) */
 } DiskContext;
 
+/* What the state records of an existing share's disk: every backend operation on it checks
+ * that the source still is this share's disk before it acts. */
+typedef struct DiskRef {
+        const char *share;   /* the share's name */
+        const char *source;  /* image file path / the inventory's name of the device */
+        const char *fs_uuid; /* the share's filesystem UUID; NULL until it was chosen (before mkfs) */
+        uint64_t ino;        /* image: the inode of the file nfsprov made; 0 = not recorded */
+} DiskRef;
+
 typedef struct DiskBackend {
         const char *name; /* "image" | "disk" */
         /* Make a new disk for share `name` (a valid share name).
@@ -41,24 +51,34 @@ typedef struct DiskBackend {
          * disk: take `requested` (which must be in the inventory) or, when NULL, the first
          * usable device of the inventory; usable = not in `in_use`, blank (unless `force`, which
          * needs `requested`), and at least `size` bytes when size > 0.
-         * Returns the source (image path / device path) and the block device. */
+         * Returns the source (image path / device path), its identity for DiskRef.ino (image:
+         * the file's inode; disk: 0) and the block device. */
         int (*allocate)(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
-                        char **ret_source, char **ret_device, GError **error);
-        /* Make the source available as a block device again (image: its loop device, attached
-         * when there is none; disk: the device must exist). Idempotent: attaching twice
-         * returns the same device. */
-        int (*attach)(const DiskContext *ctx, const char *source, char **ret_device, GError **error);
+                        char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error);
+        /* Make the share's disk available as a block device again and return it, with the
+         * source it is found under now (ret_source; may differ from d->source: see below).
+         * Idempotent: attaching twice returns the same device.
+         * image: its loop device, attached when there is none; the file must be the one
+         * nfsprov made (d->ino), else -ESTALE.
+         * disk: the device at d->source when it carries d->fs_uuid (or d->fs_uuid is NULL, or
+         * the device is blank: not formatted yet). Device names change across reboots: when the
+         * device at d->source carries something else, the inventory device that carries
+         * d->fs_uuid is returned with its inventory name as the new source; -ESTALE naming
+         * what d->source carries when no inventory device carries it. */
+        int (*attach)(const DiskContext *ctx, const DiskRef *d, char **ret_device, char **ret_source, GError **error);
         /* Grow to new_size bytes; never shrinks (-EINVAL). image: grow the file and, when
          * attached, the loop device (`device` may be NULL: found from the source). disk: check
          * the device already holds at least new_size bytes (disks are grown outside; -ENOSPC). */
-        int (*grow)(const DiskContext *ctx, const char *source, const char *device, uint64_t new_size,
-                    GError **error);
-        /* Give the disk back. image: detach its loop device(s) and remove the file; a missing
-         * image or loop device is fine; a loop device still mounted or held is refused (-EBUSY).
-         * disk: wipe every signature so the device is blank again (refused while in use). */
-        int (*release)(const DiskContext *ctx, const char *source, GError **error);
+        int (*grow)(const DiskContext *ctx, const DiskRef *d, const char *device, uint64_t new_size, GError **error);
+        /* Give the disk back, after checking it is the share's: -ESTALE (nothing changed) when
+         * it is not. image: detach its loop device(s) and remove the file (which must be the
+         * inode nfsprov made); a missing image or loop device is fine; a loop device still
+         * mounted or held is refused (-EBUSY). disk: wipe every signature so the device is
+         * blank again, only when it carries d->fs_uuid (a blank device is fine); refused while
+         * in use. */
+        int (*release)(const DiskContext *ctx, const DiskRef *d, GError **error);
         /* Size in bytes of the source (image file size / device size). */
-        int (*size)(const DiskContext *ctx, const char *source, uint64_t *ret_size, GError **error);
+        int (*size)(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error);
 } DiskBackend;
 
 extern const DiskBackend disk_backend_image, disk_backend_disk;
@@ -83,10 +103,22 @@ int disk_check_blank(const char *device, GError **error);
  * swap, holders. 0 or -EBUSY with the same messages. */
 int disk_check_unused(const char *device, GError **error);
 
-/* Erase every signature libblkid finds (filesystems, partition tables, RAID, LVM, swap): the
- * blkid_do_probe/blkid_do_wipe loop of `wipefs -a`. The device is opened exclusively, so a
- * mounted or held device is refused (-EBUSY). Wiping a blank device does nothing. */
-int disk_wipe(const char *device, GError **error);
+/* Erase every signature libblkid finds (filesystems, partition tables, RAID, LVM, swap: the
+ * blkid_do_probe/blkid_do_wipe loop of `wipefs -a`), only when the device carries share's
+ * filesystem (UUID fs_uuid) or nothing; otherwise -ESTALE with one line naming what it carries.
+ * The device is opened exclusively, so a mounted or held device is refused (-EBUSY), and the
+ * check and the wipe go through that one descriptor: what was checked is what is wiped. */
+int disk_wipe_share(const char *device, const char *share, const char *fs_uuid, GError **error);
+
+/* Before mkfs: 0 when the device is not in use (exclusive open) and is blank, carries share's
+ * filesystem (fs_uuid: an earlier attempt), or anything at all when force; -EEXIST naming what
+ * it carries otherwise, -EBUSY when in use. */
+int disk_check_formattable(const char *device, const char *share, const char *fs_uuid, bool force, GError **error);
+
+/* Probe the device: the UUID of the filesystem it carries (NULL when none; lower case) and a
+ * description of what it carries ("a ext4 filesystem (UUID=..., LABEL=...)"; NULL when the
+ * device is blank). */
+int disk_fs_uuid(const char *device, char **ret_uuid, char **ret_desc, GError **error);
 
 /* Size in bytes of a block device (BLKGETSIZE64) or a regular file. */
 int disk_device_size(const char *path, uint64_t *ret_size, GError **error);

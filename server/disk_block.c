@@ -65,7 +65,7 @@ static char *inventory_text(const DiskContext *ctx) {
 }
 
 static int block_allocate(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
-                          char **ret_source, char **ret_device, GError **error) {
+                          char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error) {
         int r = name_validate_share(name, error);
         if (r < 0)
                 return r;
@@ -113,11 +113,14 @@ static int block_allocate(const DiskContext *ctx, const char *name, uint64_t siz
         if (r < 0)
                 return r;
         *ret_source = g_strdup(source);
+        *ret_ino = 0;
+        *ret_ino = 0;
         *ret_device = TAKE_PTR(device);
         return 0;
 }
 
-static int block_attach(const DiskContext *ctx, const char *source, char **ret_device, GError **error) {
+/* The block device at source: its canonical node. -ENOENT when missing. */
+static int device_at(const char *source, char **ret_device, GError **error) {
         struct stat st;
         if (stat(source, &st) < 0) {
                 if (errno == ENOENT)
@@ -129,36 +132,124 @@ static int block_attach(const DiskContext *ctx, const char *source, char **ret_d
         return resolve_device(source, ret_device, error);
 }
 
-static int block_grow(const DiskContext *ctx, const char *source, const char *device, uint64_t new_size,
+/* The inventory entry (other than `except`) whose device carries the filesystem fs_uuid. */
+static const char *inventory_holding(const DiskContext *ctx, const char *fs_uuid, const char *except) {
+        for (char **i = ctx->inventory; i && *i; i++) {
+                if (disk_same_source(*i, except))
+                        continue;
+                g_autofree char *uuid = NULL;
+                if (disk_fs_uuid(*i, &uuid, NULL, NULL) >= 0 && uuid && g_ascii_strcasecmp(uuid, fs_uuid) == 0)
+                        return *i;
+        }
+        return NULL;
+}
+
+/* Where the share's disk is now: the device at d->source when it carries the share's
+ * filesystem (or nothing is recorded to check yet), else the inventory device that carries it.
+ * -ENOENT: no device at d->source and none carries it; -ESTALE: d->source carries something
+ * else and no inventory device carries the share's filesystem. */
+static int locate(const DiskContext *ctx, const DiskRef *d, char **ret_device, const char **ret_source,
+                  GError **error) {
+        g_autofree char *device = NULL;
+        g_autoptr(GError) missing = NULL;
+        int r = device_at(d->source, &device, &missing);
+        if (r < 0 && r != -ENOENT)
+                return np_fail_prefix(error, g_steal_pointer(&missing), "share %s", d->share);
+        g_autofree char *uuid = NULL, *desc = NULL;
+        if (r >= 0) {
+                if (!d->fs_uuid) {
+                        *ret_device = TAKE_PTR(device);
+                        *ret_source = d->source;
+                        return 0;
+                }
+                r = disk_fs_uuid(device, &uuid, &desc, error);
+                if (r < 0)
+                        return r;
+                if (uuid && g_ascii_strcasecmp(uuid, d->fs_uuid) == 0) {
+                        *ret_device = TAKE_PTR(device);
+                        *ret_source = d->source;
+                        return 0;
+                }
+        }
+        const char *moved = d->fs_uuid ? inventory_holding(ctx, d->fs_uuid, d->source) : NULL;
+        if (moved) {
+                r = resolve_device(moved, ret_device, error);
+                if (r < 0)
+                        return r;
+                *ret_source = moved;
+                return 0;
+        }
+        if (device && !desc) {
+                /* blank, and no other disk carries the filesystem: not formatted yet */
+                *ret_device = TAKE_PTR(device);
+                *ret_source = d->source;
+                return 0;
+        }
+        if (!device)
+                return np_fail(error, ENOENT, "disk %s of share %s is missing and no disk of the inventory carries its filesystem (UUID=%s)",
+                               d->source, d->share, d->fs_uuid ? d->fs_uuid : "none");
+        return np_fail(error, ESTALE, "disk %s carries %s, not share %s's filesystem (UUID=%s), and no disk of the inventory carries it (device names can change across reboots)",
+                       d->source, desc, d->share, d->fs_uuid);
+}
+
+static int block_attach(const DiskContext *ctx, const DiskRef *d, char **ret_device, char **ret_source,
+                        GError **error) {
+        g_autofree char *device = NULL;
+        const char *source = NULL;
+        int r = locate(ctx, d, &device, &source, error);
+        if (r < 0)
+                return r;
+        if (ret_source)
+                *ret_source = g_strdup(source);
+        *ret_device = TAKE_PTR(device);
+        return 0;
+}
+
+static int block_grow(const DiskContext *ctx, const DiskRef *d, const char *device, uint64_t new_size,
                       GError **error) {
+        g_autofree char *found = NULL;
+        const char *source = NULL;
+        int r = 0;
+        if (!device) {
+                r = locate(ctx, d, &found, &source, error);
+                if (r < 0)
+                        return r;
+                device = found;
+        }
         uint64_t have;
-        int r = disk_device_size(device ? device : source, &have, error);
+        r = disk_device_size(device, &have, error);
         if (r < 0)
                 return r;
         if (have < new_size)
                 return np_fail(error, ENOSPC, "disk %s holds %" PRIu64 " bytes, less than %" PRIu64 ": grow the disk first (outside nfsprov)",
-                               source, have, new_size);
+                               d->source, have, new_size);
         return 0;
 }
 
-static int block_release(const DiskContext *ctx, const char *source, GError **error) {
+static int block_release(const DiskContext *ctx, const DiskRef *d, GError **error) {
+        g_autofree char *device = NULL;
+        const char *source = NULL;
         g_autoptr(GError) e = NULL;
-        int r = disk_check_unused(source, &e);
+        int r = locate(ctx, d, &device, &source, &e);
+        if (r == -ENOENT)
+                return 0; /* the disk is gone: nothing left to wipe */
         if (r < 0)
-                return np_fail_prefix(error, g_steal_pointer(&e), "disk %s: cannot release it", source);
-        r = disk_wipe(source, &e);
+                return np_fail_prefix(error, g_steal_pointer(&e), "cannot release the disk of share %s", d->share);
+        r = disk_check_unused(device, &e);
+        if (r >= 0)
+                r = disk_wipe_share(device, d->share, d->fs_uuid, &e);
         if (r < 0)
                 return np_fail_prefix(error, g_steal_pointer(&e), "disk %s: cannot release it", source);
         return 0;
 }
 
-static int block_size(const DiskContext *ctx, const char *source, uint64_t *ret_size, GError **error) {
-        struct stat st;
-        if (stat(source, &st) < 0)
-                return np_fail(error, errno, "disk %s: cannot stat: %s", source, g_strerror(errno));
-        if (!S_ISBLK(st.st_mode))
-                return np_fail(error, ENOTBLK, "disk %s is not a block device", source);
-        return disk_device_size(source, ret_size, error);
+static int block_size(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error) {
+        g_autofree char *device = NULL;
+        const char *source = NULL;
+        int r = locate(ctx, d, &device, &source, error);
+        if (r < 0)
+                return r;
+        return disk_device_size(device, ret_size, error);
 }
 
 const DiskBackend disk_backend_disk = {

@@ -33,12 +33,17 @@ static int fsync_dir_of(const char *path) {
         return 0;
 }
 
-/* Open the image and take its lock. */
-static int open_locked(const char *path, int flags, int *ret_fd, GError **error) {
-        _cleanup_close_ int fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+/* Open the share's image (never through a symlink), check it is the file nfsprov made
+ * (d->ino, when recorded) and take its lock. -ESTALE: another file is at its path. */
+static int open_locked(const DiskRef *d, int flags, int *ret_fd, GError **error) {
+        const char *path = d->source;
+        _cleanup_close_ int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
         if (fd < 0) {
                 if (errno == ENOENT)
                         return np_fail(error, ENOENT, "image %s does not exist", path);
+                if (errno == ELOOP)
+                        return np_fail(error, ESTALE, "image %s of share %s is a symbolic link; nfsprov never follows one", path,
+                                       d->share);
                 return np_fail(error, errno, "image %s: cannot open: %s", path, g_strerror(errno));
         }
         struct stat st;
@@ -46,6 +51,9 @@ static int open_locked(const char *path, int flags, int *ret_fd, GError **error)
                 return np_fail(error, errno, "image %s: cannot stat: %s", path, g_strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return np_fail(error, EINVAL, "image %s is not a regular file", path);
+        if (d->ino && (uint64_t) st.st_ino != d->ino)
+                return np_fail(error, ESTALE, "image %s is not the file nfsprov made for share %s (inode %ju, recorded %" PRIu64 "); refusing to use it",
+                               path, d->share, (uintmax_t) st.st_ino, d->ino);
         while (flock(fd, LOCK_EX) < 0)
                 if (errno != EINTR)
                         return np_fail(error, errno, "image %s: cannot lock: %s", path, g_strerror(errno));
@@ -53,17 +61,33 @@ static int open_locked(const char *path, int flags, int *ret_fd, GError **error)
         return 0;
 }
 
-/* The image's loop device, attached when there is none. The caller holds the lock. */
-static int find_or_attach(const char *path, char **ret_device, GError **error) {
+/* Attach the file open at fd through a new open file description of that same inode (reopened
+ * through /proc/self/fd, so no path is looked up again): the loop device keeps its descriptor
+ * for as long as it is attached, and fd carries our flock, which must end when we close fd. */
+static int attach_same_file(int fd, const char *path, char **ret_device, GError **error) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        _cleanup_close_ int again = open(proc, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (again < 0)
+                return np_fail(error, errno, "image %s: cannot reopen it to attach it: %s", path, g_strerror(errno));
+        return loopdev_attach_fd(again, path, ret_device, error);
+}
+
+/* The loop device of the image open at fd, attached when there is none. The caller holds the
+ * lock. fd must be open read-write when it may have to attach. */
+static int find_or_attach(int fd, const char *path, char **ret_device, GError **error) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return np_fail(error, errno, "image %s: cannot stat: %s", path, g_strerror(errno));
         char *device = NULL;
-        int r = loopdev_find(path, &device);
+        int r = loopdev_find_inode(&st, &device);
         if (r == 0) {
                 *ret_device = device;
                 return 0;
         }
         if (r != -ENOENT)
                 return np_fail(error, -r, "image %s: cannot look for its loop device: %s", path, g_strerror(-r));
-        return loopdev_attach(path, ret_device, error);
+        return attach_same_file(fd, path, ret_device, error);
 }
 
 static int check_size(uint64_t size, GError **error) {
@@ -76,7 +100,7 @@ static int check_size(uint64_t size, GError **error) {
 }
 
 static int image_allocate(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
-                          char **ret_source, char **ret_device, GError **error) {
+                          char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error) {
         if (!ctx || !ctx->image_dir || !*ctx->image_dir)
                 return np_fail(error, EINVAL, "the image backend needs an image directory (image_dir)");
         int r = name_validate_share(name, error);
@@ -119,12 +143,18 @@ static int image_allocate(const DiskContext *ctx, const char *name, uint64_t siz
                 np_fail(error, -r, "image %s: fsync of %s failed: %s", path, ctx->image_dir, g_strerror(-r));
                 goto fail;
         }
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                r = np_fail(error, errno, "image %s: cannot stat: %s", path, g_strerror(errno));
+                goto fail;
+        }
         g_autofree char *device = NULL;
-        r = loopdev_attach(path, &device, error);
+        r = attach_same_file(fd, path, &device, error);
         if (r < 0)
                 goto fail;
 
         *ret_source = TAKE_PTR(path);
+        *ret_ino = (uint64_t) st.st_ino;
         *ret_device = TAKE_PTR(device);
         return 0;
 
@@ -134,21 +164,30 @@ fail:
         return r;
 }
 
-static int image_attach(const DiskContext *ctx, const char *source, char **ret_device, GError **error) {
+static int image_attach(const DiskContext *ctx, const DiskRef *d, char **ret_device, char **ret_source,
+                        GError **error) {
         _cleanup_close_ int fd = -1;
-        int r = open_locked(source, O_RDONLY, &fd, error);
+        int r = open_locked(d, O_RDWR, &fd, error);
         if (r < 0)
                 return r;
-        return find_or_attach(source, ret_device, error);
+        g_autofree char *device = NULL;
+        r = find_or_attach(fd, d->source, &device, error);
+        if (r < 0)
+                return r;
+        if (ret_source)
+                *ret_source = g_strdup(d->source);
+        *ret_device = TAKE_PTR(device);
+        return 0;
 }
 
-static int image_grow(const DiskContext *ctx, const char *source, const char *device, uint64_t new_size,
+static int image_grow(const DiskContext *ctx, const DiskRef *d, const char *device, uint64_t new_size,
                       GError **error) {
+        const char *source = d->source;
         int r = check_size(new_size, error);
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = -1;
-        r = open_locked(source, O_RDWR, &fd, error);
+        r = open_locked(d, O_RDWR, &fd, error);
         if (r < 0)
                 return r;
         struct stat st;
@@ -159,7 +198,7 @@ static int image_grow(const DiskContext *ctx, const char *source, const char *de
                                source, (intmax_t) st.st_size, new_size);
 
         g_autofree char *loop = NULL;
-        r = loopdev_find(source, &loop);
+        r = loopdev_find_inode(&st, &loop);
         if (r < 0 && r != -ENOENT)
                 return np_fail(error, -r, "image %s: cannot look for its loop device: %s", source, g_strerror(-r));
         if (device && loop && !disk_same_source(device, loop))
@@ -207,21 +246,25 @@ static bool in_image_dir(const DiskContext *ctx, const char *path) {
         return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-static int image_release(const DiskContext *ctx, const char *source, GError **error) {
+static int image_release(const DiskContext *ctx, const DiskRef *d, GError **error) {
+        const char *source = d->source;
         if (!in_image_dir(ctx, source))
                 return np_fail(error, EINVAL, "refusing to release %s: not a *%s file in the image directory %s", source,
                                IMAGE_SUFFIX, ctx && ctx->image_dir ? ctx->image_dir : "(none)");
 
         _cleanup_close_ int fd = -1;
         g_autoptr(GError) e = NULL;
-        int r = open_locked(source, O_RDONLY, &fd, &e);
+        int r = open_locked(d, O_RDONLY, &fd, &e);
         if (r < 0 && r != -ENOENT)
                 return np_fail_prefix(error, g_steal_pointer(&e), "cannot release it");
         /* Even without the file: a loop device may still hold the deleted image. */
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) < 0)
+                return np_fail(error, errno, "image %s: cannot stat: %s", source, g_strerror(errno));
 
         for (int n = 0;; n++) {
                 g_autofree char *loop = NULL;
-                r = loopdev_find(source, &loop);
+                r = fd >= 0 ? loopdev_find_inode(&st, &loop) : loopdev_find(source, &loop);
                 if (r == -ENOENT)
                         break;
                 if (r < 0)
@@ -240,6 +283,11 @@ static int image_release(const DiskContext *ctx, const char *source, GError **er
         }
 
         if (fd >= 0) {
+                /* Remove the name only while it still is the file checked above. */
+                struct stat now;
+                if (lstat(source, &now) == 0 && (now.st_dev != st.st_dev || now.st_ino != st.st_ino))
+                        return np_fail(error, ESTALE, "image %s was replaced while it was being released; leaving the new file",
+                                       source);
                 if (unlink(source) < 0 && errno != ENOENT)
                         return np_fail(error, errno, "image %s: detached, but cannot remove it: %s", source,
                                        g_strerror(errno));
@@ -251,15 +299,14 @@ static int image_release(const DiskContext *ctx, const char *source, GError **er
         return 0;
 }
 
-static int image_size(const DiskContext *ctx, const char *source, uint64_t *ret_size, GError **error) {
+static int image_size(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error) {
+        _cleanup_close_ int fd = -1;
+        int r = open_locked(d, O_RDONLY, &fd, error);
+        if (r < 0)
+                return r;
         struct stat st;
-        if (stat(source, &st) < 0) {
-                if (errno == ENOENT)
-                        return np_fail(error, ENOENT, "image %s does not exist", source);
-                return np_fail(error, errno, "image %s: cannot stat: %s", source, g_strerror(errno));
-        }
-        if (!S_ISREG(st.st_mode))
-                return np_fail(error, EINVAL, "image %s is not a regular file", source);
+        if (fstat(fd, &st) < 0)
+                return np_fail(error, errno, "image %s: cannot stat: %s", d->source, g_strerror(errno));
         *ret_size = (uint64_t) st.st_size;
         return 0;
 }

@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "fstab.h"
 #include "idmap.h"
+#include "log.h"
 #include "loopdev.h"
 #include "name.h"
 #include "netaddr.h"
@@ -157,44 +158,79 @@ typedef struct Step {
         StepFn undo; /* NULL: nothing to undo */
 } Step;
 
+/* What the backend checks before it acts on the share's disk. formatted: the share's
+ * filesystem exists (every step after create's mkfs), so the disk must carry it. */
+static DiskRef disk_ref(const Share *s, bool formatted) {
+        return (DiskRef) {
+                .share = s->name,
+                .source = s->source,
+                .fs_uuid = formatted ? s->fs_uuid : NULL,
+                .ino = s->source_ino,
+        };
+}
+
 static int step_allocate(Engine *e, Share *s, GError **error) {
         g_auto(GStrv) in_use = sources_in_use(e, s->name);
         DiskContext ctx;
         disk_context(e, in_use, &ctx);
         const char *requested = strcmp(s->backend, "disk") == 0 ? s->source : NULL;
         g_autofree char *source = NULL, *device = NULL;
+        uint64_t ino = 0;
         /* image: the source (IMAGE_DIR/NAME.img) was recorded before this step, so a crash
          * in the middle leaves nothing reconcile cannot find. */
-        int r = backend_of(s)->allocate(&ctx, s->name, s->size, requested, e->force_disk, &source, &device, error);
+        int r = backend_of(s)->allocate(&ctx, s->name, s->size, requested, e->force_disk, &source, &ino, &device,
+                                        error);
         if (r < 0)
                 return r;
         g_free(s->source);
         s->source = g_steal_pointer(&source);
+        s->source_ino = ino;
         return state_share_update(e->state, s, error);
 }
 
 static int undo_allocate(Engine *e, Share *s, GError **error) {
         if (!s->source)
                 return 0;
-        /* A disk is wiped only once nfsprov formatted it (fs_uuid is chosen right before mkfs). */
-        if (strcmp(s->backend, "disk") == 0 && !s->fs_uuid)
-                return 0;
         g_auto(GStrv) in_use = sources_in_use(e, s->name);
         DiskContext ctx;
         disk_context(e, in_use, &ctx);
-        return backend_of(s)->release(&ctx, s->source, error);
+        /* A disk is wiped only when it carries the share's filesystem (or nothing): a disk that
+         * mkfs never reached, or that is no longer the share's, is left as it is. */
+        DiskRef d = disk_ref(s, true);
+        g_autoptr(GError) err = NULL;
+        int r = backend_of(s)->release(&ctx, &d, &err);
+        if (r == -ESTALE) {
+                log_warning("%s: undo of allocate: %s; left as it is", s->name, err->message);
+                return 0;
+        }
+        if (r < 0)
+                g_propagate_error(error, g_steal_pointer(&err));
+        return r;
+}
+
+/* The share's disk as a block device; *ret_source (may be NULL): the source it was found
+ * under, which for a disk differs from the recorded one when device names changed. */
+static int attach_device_at(Engine *e, const Share *s, bool formatted, char **ret_device, char **ret_source,
+                            GError **error) {
+        g_auto(GStrv) in_use = sources_in_use(e, s->name);
+        DiskContext ctx;
+        disk_context(e, in_use, &ctx);
+        DiskRef d = disk_ref(s, formatted);
+        return backend_of(s)->attach(&ctx, &d, ret_device, ret_source, error);
 }
 
 static int attach_device(Engine *e, const Share *s, char **ret_device, GError **error) {
-        g_auto(GStrv) in_use = sources_in_use(e, s->name);
-        DiskContext ctx;
-        disk_context(e, in_use, &ctx);
-        return backend_of(s)->attach(&ctx, s->source, ret_device, error);
+        return attach_device_at(e, s, true, ret_device, NULL, error);
 }
 
 static int step_mkfs(Engine *e, Share *s, GError **error) {
         g_autofree char *device = NULL;
-        int r = attach_device(e, s, &device, error);
+        int r = attach_device_at(e, s, false, &device, NULL, error);
+        if (r < 0)
+                return r;
+        /* Format only a blank disk, one that already carries this share's filesystem (an
+         * earlier attempt), or the disk the admin forced. */
+        r = disk_check_formattable(device, s->name, s->fs_uuid, e->force_disk, error);
         if (r < 0)
                 return r;
         return fs_mkfs_ext4(device, s->name, s->fs_uuid, error);
@@ -698,7 +734,8 @@ static int step_release(Engine *e, Share *s, GError **error) {
         g_auto(GStrv) in_use = sources_in_use(e, s->name);
         DiskContext ctx;
         disk_context(e, in_use, &ctx);
-        return backend_of(s)->release(&ctx, s->source, error);
+        DiskRef d = disk_ref(s, true);
+        return backend_of(s)->release(&ctx, &d, error);
 }
 
 static const Step delete_steps[] = {
@@ -749,6 +786,14 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
                 if (r < 0)
                         return r;
         }
+        if (s->status != SHARE_DELETING && s->source) {
+                /* A disk that is not the share's is never released: refuse before anything changes. */
+                g_autofree char *device = NULL;
+                g_autoptr(GError) err = NULL;
+                r = attach_device(e, s, &device, &err);
+                if (r == -ESTALE)
+                        return np_fail(error, ESTALE, "delete %s: %s; nothing changed", name, err->message);
+        }
         /* The point of no return: from here on, a crash is finished by reconcile. */
         s->status = SHARE_DELETING;
         g_free(s->operation);
@@ -765,8 +810,9 @@ static int grow_disk(Engine *e, Share *s, GError **error) {
         g_auto(GStrv) in_use = sources_in_use(e, s->name);
         DiskContext ctx;
         disk_context(e, in_use, &ctx);
+        DiskRef d = disk_ref(s, true);
         uint64_t now = 0;
-        int r = backend_of(s)->size(&ctx, s->source, &now, error);
+        int r = backend_of(s)->size(&ctx, &d, &now, error);
         if (r < 0)
                 return r;
         if (now >= s->target_size)
@@ -775,7 +821,7 @@ static int grow_disk(Engine *e, Share *s, GError **error) {
         r = attach_device(e, s, &device, error);
         if (r < 0)
                 return r;
-        return backend_of(s)->grow(&ctx, s->source, device, s->target_size, error);
+        return backend_of(s)->grow(&ctx, &d, device, s->target_size, error);
 }
 
 static int resize_fs_offline(Engine *e, Share *s, GError **error) {
@@ -1001,14 +1047,17 @@ static void reconcile_ready(Engine *e, Share *s, ReconcileReport *rep) {
         g_autoptr(GError) err = NULL;
         g_autofree char *path = config_share_path(e->config, s->name);
         g_autofree char *before = share_device_now(e, s);
-        g_autofree char *device = NULL;
+        g_autofree char *device = NULL, *found_as = NULL;
 
-        if (attach_device(e, s, &device, &err) < 0) {
+        if (attach_device_at(e, s, true, &device, &found_as, &err) < 0) {
                 report(rep->problems, "%s: cannot attach %s: %s", s->name, s->source, err->message);
                 return;
         }
         if (!before)
                 report(rep->changes, "%s: attached %s as %s", s->name, s->source, device);
+        if (found_as && strcmp(found_as, s->source) != 0)
+                report(rep->changes, "%s: its filesystem (UUID=%s) is on %s now, recorded as %s: device names changed",
+                       s->name, s->fs_uuid, found_as, s->source);
 
         g_autofree char *by_uuid = NULL;
         if (fs_find_by_uuid(s->fs_uuid, &by_uuid, &err) < 0) {
@@ -1161,6 +1210,7 @@ unsigned engine_error_http_status(int r) {
         case EEXIST:
         case ENOTEMPTY:
         case EBUSY:
+        case ESTALE:
                 return 409;
         default:
                 return 500;

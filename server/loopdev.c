@@ -125,36 +125,28 @@ static int loop_configure(int dfd, int ffd, const char *name) {
         return 0;
 }
 
-int loopdev_attach(const char *file, char **ret_device, GError **error) {
-        _cleanup_close_ int ffd = open(file, O_RDWR | O_CLOEXEC | O_NOCTTY);
-        if (ffd < 0)
-                return np_fail(error, errno, "%s: cannot open it to attach a loop device: %s", file,
-                               g_strerror(errno));
+int loopdev_attach_fd(int ffd, const char *name, char **ret_device, GError **error) {
         struct stat st;
         if (fstat(ffd, &st) < 0)
-                return np_fail(error, errno, "%s: cannot stat: %s", file, g_strerror(errno));
+                return np_fail(error, errno, "%s: cannot stat: %s", name, g_strerror(errno));
         if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
                 return np_fail(error, EINVAL, "%s: not a regular file or block device; cannot attach it to a loop device",
-                               file);
-
-        char *canon = realpath(file, NULL);
-        g_autofree char *name = canon ? g_strdup(canon) : g_strdup(file);
-        free(canon);
+                               name);
 
         _cleanup_close_ int ctl = open(LOOP_CONTROL, O_RDWR | O_CLOEXEC);
         if (ctl < 0)
-                return np_fail(error, errno, "%s: cannot attach a loop device: cannot open %s: %s", file,
+                return np_fail(error, errno, "%s: cannot attach a loop device: cannot open %s: %s", name,
                                LOOP_CONTROL, g_strerror(errno));
 
         for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
                 int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
                 if (nr < 0)
                         return np_fail(error, errno, "%s: cannot attach a loop device: no free loop device (LOOP_CTL_GET_FREE): %s",
-                                       file, g_strerror(errno));
+                                       name, g_strerror(errno));
                 g_autofree char *device = g_strdup_printf("/dev/loop%d", nr);
                 _cleanup_close_ int dfd = open_new_node(device, O_RDWR);
                 if (dfd < 0)
-                        return np_fail(error, -dfd, "%s: cannot attach a loop device: cannot open %s: %s", file,
+                        return np_fail(error, -dfd, "%s: cannot attach a loop device: cannot open %s: %s", name,
                                        device, g_strerror(-dfd));
                 int r = loop_configure(dfd, ffd, name);
                 if (r == -EBUSY) {
@@ -164,12 +156,23 @@ int loopdev_attach(const char *file, char **ret_device, GError **error) {
                         continue;
                 }
                 if (r < 0)
-                        return np_fail(error, -r, "%s: cannot attach it to %s: %s", file, device, g_strerror(-r));
+                        return np_fail(error, -r, "%s: cannot attach it to %s: %s", name, device, g_strerror(-r));
                 *ret_device = TAKE_PTR(device);
                 return 0;
         }
         return np_fail(error, EBUSY, "%s: cannot attach a loop device: every free device was taken by other processes in %d attempts",
-                       file, ATTACH_ATTEMPTS);
+                       name, ATTACH_ATTEMPTS);
+}
+
+int loopdev_attach(const char *file, char **ret_device, GError **error) {
+        _cleanup_close_ int ffd = open(file, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (ffd < 0)
+                return np_fail(error, errno, "%s: cannot open it to attach a loop device: %s", file,
+                               g_strerror(errno));
+        char *canon = realpath(file, NULL);
+        g_autofree char *name = canon ? g_strdup(canon) : g_strdup(file);
+        free(canon);
+        return loopdev_attach_fd(ffd, name, ret_device, error);
 }
 
 /* Does the loop device /dev/loopNR (backing file `backing` from sysfs) use the file `st`? */
@@ -193,27 +196,12 @@ static gint compare_uint(gconstpointer a, gconstpointer b) {
         return x < y ? -1 : x > y;
 }
 
-int loopdev_find(const char *file, char **ret_device) {
-        struct stat st;
-        bool exists = true;
-        if (stat(file, &st) < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                exists = false;
-        }
-        g_autofree char *abs = NULL;
-        if (exists) {
-                char *canon = realpath(file, NULL);
-                abs = canon ? g_strdup(canon) : g_canonicalize_filename(file, NULL);
-                free(canon);
-        } else
-                abs = g_canonicalize_filename(file, NULL);
-        g_autofree char *abs_deleted = g_strconcat(abs, DELETED_SUFFIX, NULL);
-
+/* The numbers of the loop devices the kernel has, lowest first. */
+static int list_loops(GArray **ret) {
         DIR *d = opendir("/sys/block");
         if (!d)
                 return -errno;
-        g_autoptr(GArray) nrs = g_array_new(FALSE, FALSE, sizeof(unsigned));
+        GArray *nrs = g_array_new(FALSE, FALSE, sizeof(unsigned));
         struct dirent *de;
         while ((de = readdir(d))) {
                 unsigned nr;
@@ -223,24 +211,58 @@ int loopdev_find(const char *file, char **ret_device) {
         }
         closedir(d);
         g_array_sort(nrs, compare_uint);
+        *ret = nrs;
+        return 0;
+}
 
+/* The lowest loop device for which match(nr, backing_file, data) holds. */
+static int find_loop(bool (*match)(unsigned nr, const char *backing, const void *data), const void *data,
+                     char **ret_device) {
+        g_autoptr(GArray) nrs = NULL;
+        int r = list_loops(&nrs);
+        if (r < 0)
+                return r;
         for (guint i = 0; i < nrs->len; i++) {
                 unsigned nr = g_array_index(nrs, unsigned, i);
                 g_autofree char *attr = g_strdup_printf("/sys/block/loop%u/loop/backing_file", nr);
                 g_autofree char *backing = NULL;
                 if (read_attr(attr, &backing) < 0)
                         continue; /* not attached (or detached meanwhile) */
-                bool match;
-                if (exists)
-                        match = loop_uses_inode(nr, backing, &st);
-                else
-                        match = strcmp(backing, abs) == 0 || strcmp(backing, abs_deleted) == 0;
-                if (match) {
+                if (match(nr, backing, data)) {
                         *ret_device = g_strdup_printf("/dev/loop%u", nr);
                         return 0;
                 }
         }
         return -ENOENT;
+}
+
+static bool match_inode(unsigned nr, const char *backing, const void *data) {
+        return loop_uses_inode(nr, backing, data);
+}
+
+typedef struct PathMatch {
+        const char *abs, *abs_deleted;
+} PathMatch;
+
+static bool match_path(unsigned nr, const char *backing, const void *data) {
+        const PathMatch *m = data;
+        return strcmp(backing, m->abs) == 0 || strcmp(backing, m->abs_deleted) == 0;
+}
+
+int loopdev_find_inode(const struct stat *st, char **ret_device) {
+        return find_loop(match_inode, st, ret_device);
+}
+
+int loopdev_find(const char *file, char **ret_device) {
+        struct stat st;
+        if (stat(file, &st) == 0)
+                return loopdev_find_inode(&st, ret_device);
+        if (errno != ENOENT)
+                return -errno;
+        g_autofree char *abs = g_canonicalize_filename(file, NULL);
+        g_autofree char *abs_deleted = g_strconcat(abs, DELETED_SUFFIX, NULL);
+        PathMatch m = { abs, abs_deleted };
+        return find_loop(match_path, &m, ret_device);
 }
 
 static bool still_attached(const char *device) {

@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <sys/stat.h>
+
 #include <glib.h>
 
 /* Attach `file` (opened read-write) to a free loop device: LOOP_CTL_GET_FREE on
@@ -20,11 +22,18 @@
  * Each call attaches a new device: use loopdev_find() first to reuse an existing one. */
 int loopdev_attach(const char *file, char **ret_device, GError **error);
 
+/* The same for a file already open (read-write) as ffd: what was opened (and checked) is what
+ * gets attached. name is what lo_file_name and messages show. */
+int loopdev_attach_fd(int ffd, const char *name, char **ret_device, GError **error);
+
 /* The loop device whose backing file is `file`, found through /sys/block/loopN/loop/backing_file
  * and compared by st_dev/st_ino (LOOP_GET_STATUS64), by path where the file no longer exists
  * (the kernel then reports "PATH (deleted)"). The lowest-numbered one when several are.
  * Returns 0, -ENOENT when no loop device is backed by `file`, or another -errno. */
 int loopdev_find(const char *file, char **ret_device);
+
+/* The lowest loop device backed by the file st describes (st_dev/st_ino). */
+int loopdev_find_inode(const struct stat *st, char **ret_device);
 
 /* Detach `device` (LOOP_CLR_FD), retrying for about two seconds while the kernel says EBUSY.
  * A device that is not attached is fine (returns 0). When someone else still holds the device

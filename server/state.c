@@ -73,6 +73,12 @@ static const Migration migrations[] = {
           ");"
           "CREATE INDEX journal_share ON journal (share, id);"
           "PRAGMA user_version = 1;" },
+        { 2,
+          /* What a destructive step checks before it acts: the inode of the image file nfsprov
+           * made, and of the mount point directory it made (0: not made by nfsprov / unknown). */
+          "ALTER TABLE shares ADD COLUMN source_ino INTEGER NOT NULL DEFAULT 0 CHECK (source_ino >= 0);"
+          "ALTER TABLE shares ADD COLUMN dir_ino INTEGER NOT NULL DEFAULT 0 CHECK (dir_ino >= 0);"
+          "PRAGMA user_version = 2;" },
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) > 0);
@@ -327,7 +333,8 @@ static int validate_share(const Share *share, GError **error) {
         if (share->source && !*share->source)
                 return np_fail(error, EINVAL, "share \"%s\": source is empty (use NULL until allocated)",
                                share->name);
-        if (share->size > INT64_MAX || share->target_size > INT64_MAX)
+        if (share->size > INT64_MAX || share->target_size > INT64_MAX || share->source_ino > INT64_MAX ||
+            share->dir_ino > INT64_MAX)
                 return np_fail(error, ERANGE, "share \"%s\": size out of range (at most %" PRId64 " bytes)",
                                share->name, INT64_MAX);
         if (!share_status_to_string(share->status))
@@ -343,7 +350,7 @@ static int validate_share(const Share *share, GError **error) {
 
 #define SHARE_COLUMNS                                                                                 \
         "name, pool_uuid, fs_uuid, backend, source, size, clients, options, status, operation, step, " \
-        "step_done, target_size, error, created_at, updated_at"
+        "step_done, target_size, error, created_at, updated_at, source_ino, dir_ino"
 
 static int share_from_row(State *s, sqlite3_stmt *stmt, Share **ret, GError **error) {
         g_autoptr(Share) sh = g_new0(Share, 1);
@@ -365,6 +372,8 @@ static int share_from_row(State *s, sqlite3_stmt *stmt, Share **ret, GError **er
         sh->error = column_strdup(stmt, 13);
         sh->created_at = sqlite3_column_int64(stmt, 14);
         sh->updated_at = sqlite3_column_int64(stmt, 15);
+        sh->source_ino = (uint64_t) sqlite3_column_int64(stmt, 16);
+        sh->dir_ino = (uint64_t) sqlite3_column_int64(stmt, 17);
         *ret = TAKE_PTR(sh);
         return 0;
 }
@@ -433,7 +442,8 @@ static int check_unique_fields(State *s, const Share *sh, GError **error) {
 }
 
 static void bind_share_fields(sqlite3_stmt *stmt, const Share *sh, int64_t now) {
-        /* ?1 name ... ?14 error, ?15 created_at, ?16 updated_at: the order of SHARE_COLUMNS. */
+        /* ?1 name ... ?14 error, ?15 created_at, ?16 updated_at, ?17 source_ino, ?18 dir_ino: the
+         * order of SHARE_COLUMNS. */
         bind_text(stmt, 1, sh->name);
         bind_text(stmt, 2, sh->pool_uuid);
         bind_text(stmt, 3, sh->fs_uuid);
@@ -450,6 +460,8 @@ static void bind_share_fields(sqlite3_stmt *stmt, const Share *sh, int64_t now) 
         bind_text(stmt, 14, sh->error);
         sqlite3_bind_int64(stmt, 15, now);
         sqlite3_bind_int64(stmt, 16, now);
+        sqlite3_bind_int64(stmt, 17, (sqlite3_int64) sh->source_ino);
+        sqlite3_bind_int64(stmt, 18, (sqlite3_int64) sh->dir_ino);
 }
 
 /* ---- share CRUD ---- */
@@ -482,7 +494,7 @@ static int do_insert(State *s, void *data, GError **error) {
         g_autoptr(sqlite3_stmt) stmt = NULL;
         r = prepare(s,
                     "INSERT INTO shares (" SHARE_COLUMNS ") VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                     "cannot insert a share", &stmt, error);
         if (r < 0)
                 return r;
@@ -544,7 +556,7 @@ static int do_update(State *s, void *data, GError **error) {
         r = prepare(s,
                     "UPDATE shares SET pool_uuid = ?2, fs_uuid = ?3, backend = ?4, source = ?5, size = ?6, "
                     "clients = ?7, options = ?8, status = ?9, operation = ?10, step = ?11, step_done = ?12, "
-                    "target_size = ?13, error = ?14, updated_at = ?16 WHERE name = ?1",
+                    "target_size = ?13, error = ?14, updated_at = ?16, source_ino = ?17, dir_ino = ?18 WHERE name = ?1",
                     "cannot update a share", &stmt, error);
         if (r < 0)
                 return r;

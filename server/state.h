@@ -28,7 +28,7 @@
 
 #define STATE_DB_NAME "nfsprov.db"
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 typedef enum ShareStatus {
         SHARE_CREATING,
@@ -60,6 +60,8 @@ typedef struct Share {
         uint64_t target_size; /* resize: the size being grown to */
         char *error;       /* last failure message, NULL if none */
         int64_t created_at, updated_at; /* unix seconds (set by the state, not by the caller) */
+        uint64_t source_ino;  /* image backend: the inode of the file nfsprov made (0 = unknown) */
+        uint64_t dir_ino;     /* the inode of BASE/NAME when nfsprov made it (0 = it did not) */
 } Share;
 
 void share_free(Share *share);

@@ -38,8 +38,9 @@ used_kib() { du -k "$1" | cut -f1; }
 
 echo "== image: allocate"
 out=$("$tool" allocate image "$IMG" vol_01 64M) || sb_fail "image allocate failed"
-src=${out%%$'\t'*}; dev=${out#*$'\t'}
+IFS=$'\t' read -r src dev ino <<< "$out"
 assert_eq "$src" "$IMG/vol_01.img" "image path"
+assert_eq "$ino" "$(stat -c %i "$src")" "the inode allocate reports"
 [ -b "$dev" ] || sb_fail "allocate returned [$dev], not a block device"
 assert_eq "$(size_of "$src")" $((64 * M)) "image file size"
 [ "$(used_kib "$src")" -le 64 ] || sb_fail "image is not sparse: du says $(used_kib "$src") KiB"
@@ -92,7 +93,21 @@ expect_fail "$dev is mounted on $S/mnt" "$tool" release image "$IMG" "$src"
 [ -f "$src" ] || sb_fail "a refused release removed the image"
 assert_eq "$(back_file "$dev")" "$src" "a refused release detached the loop device"
 umount "$S/mnt" || sb_fail "umount failed"
-"$tool" release image "$IMG" "$src" > /dev/null || sb_fail "release failed"
+# the file at the share's path must be the one nfsprov made (its inode), never a symlink
+expect_fail "image $src is not the file nfsprov made for share share (inode $ino, recorded $((ino + 1)))" \
+    "$tool" release image "$IMG" "$src" --ino $((ino + 1))
+expect_fail "is not the file nfsprov made" "$tool" attach image "$IMG" "$src" --ino $((ino + 1))
+expect_fail "is not the file nfsprov made" "$tool" grow image "$IMG" "$src" - 256M --ino $((ino + 1))
+[ -f "$src" ] || sb_fail "a refused release removed the image"
+assert_eq "$(size_of "$src")" $((128 * M)) "a refused grow left the image as it was"
+assert_eq "$(back_file "$dev")" "$src" "a refused release detached the loop device"
+mv "$src" "$IMG/moved.img" && ln -s "$IMG/moved.img" "$src"
+expect_fail "image $src of share share is a symbolic link" "$tool" release image "$IMG" "$src"
+expect_fail "is a symbolic link" "$tool" attach image "$IMG" "$src"
+[ -f "$IMG/moved.img" ] || sb_fail "a refused release removed the symlink's target"
+assert_eq "$(back_file "$dev")" "$IMG/moved.img" "a refused release detached the symlink target's loop device"
+rm "$src" && mv "$IMG/moved.img" "$src"
+"$tool" release image "$IMG" "$src" --ino "$ino" > /dev/null || sb_fail "release failed"
 [ -e "$src" ] && sb_fail "release left $src"
 assert_eq "$(loops_of "$src")" "" "loop devices of a released image"
 losetup "$dev" > /dev/null 2>&1 && assert_not_contains "$(back_file "$dev")" "$src" "$dev after release"
@@ -101,7 +116,7 @@ expect_fail "not a *.img file in the image directory" "$tool" release image "$IM
 [ -f "$other" ] || sb_fail "release removed a file outside the image directory"
 # an image removed behind our back while its loop device stays: release still detaches it
 out=$("$tool" allocate image "$IMG" vol_02 32M) || sb_fail "allocate vol_02 failed"
-src2=${out%%$'\t'*}; dev2=${out#*$'\t'}
+IFS=$'\t' read -r src2 dev2 _ <<< "$out"
 rm "$src2"
 assert_eq "$("$tool" loop-find "$src2")" "$dev2" "loop-find of a deleted image"
 "$tool" release image "$IMG" "$src2" > /dev/null || sb_fail "release of a deleted image failed"
@@ -164,11 +179,11 @@ done
 echo "  disks: $d1 $d2 $d3 $d4 $d5"
 assert_eq "$("$tool" check "$d1")" blank "check of a blank device"
 out=$("$tool" allocate disk "$d1" share_01 0 "$d1") || sb_fail "a blank requested disk was refused"
-assert_eq "$out" "$d1	$d1" "allocate of a blank requested disk"
+assert_eq "$out" "$d1	$d1	0" "allocate of a blank requested disk"
 out=$("$tool" allocate disk "$d1 $d2" share_01 16M) || sb_fail "a blank disk was refused"
-assert_eq "$out" "$d1	$d1" "allocate picks the first blank disk"
+assert_eq "$out" "$d1	$d1	0" "allocate picks the first blank disk"
 assert_eq "$("$tool" attach disk "$d1" "$d1")" "$d1" "disk attach"
-expect_fail "disk $S/nodisk is missing" "$tool" attach disk "$d1" "$S/nodisk"
+expect_fail "disk $S/nodisk of share share is missing and no disk of the inventory carries its filesystem" "$tool" attach disk "$d1" "$S/nodisk"
 assert_eq "$("$tool" size disk "$d1" "$d1")" $((32 * M)) "disk size"
 "$tool" grow disk "$d1" "$d1" - 32M > /dev/null || sb_fail "disk grow within its size failed"
 expect_fail "grow the disk first" "$tool" grow disk "$d1" "$d1" - 64M
@@ -180,7 +195,7 @@ uuid2=$(blkid -p -s UUID -o value "$d2")
 expect_fail "$d2 carries a ext4 filesystem (UUID=$uuid2, LABEL=lbl_02)" "$tool" check "$d2"
 expect_fail "cannot take $d2: $d2 carries a ext4 filesystem" "$tool" allocate disk "$d1 $d2" share_02 0 "$d2"
 out=$("$tool" allocate disk "$d1 $d2" share_02 0 "$d2" --force) || sb_fail "--force did not take $d2"
-assert_eq "$out" "$d2	$d2" "allocate --force"
+assert_eq "$out" "$d2	$d2	0" "allocate --force"
 expect_fail "force needs a named disk" "$tool" allocate disk "$d2" share_02 0 --force
 
 # mounted: refused, even with force
@@ -188,8 +203,8 @@ mkdir -p "$S/mnt2"
 mount "$d2" "$S/mnt2" || sb_fail "mount $d2 failed"
 expect_fail "$d2 is mounted on $S/mnt2" "$tool" check "$d2"
 expect_fail "$d2 is mounted on $S/mnt2" "$tool" allocate disk "$d2" share_02 0 "$d2" --force
-expect_fail "$d2 is mounted on $S/mnt2" "$tool" release disk "$d2" "$d2"
-expect_fail "$d2 is in use" "$tool" wipe "$d2"
+expect_fail "$d2 is mounted on $S/mnt2" "$tool" release disk "$d2" "$d2" --fs-uuid "$uuid2"
+expect_fail "$d2 is in use" "$tool" wipe "$d2" "$uuid2"
 umount "$S/mnt2" || sb_fail "umount failed"
 
 # a partition table
@@ -212,7 +227,7 @@ expect_fail "$d5 carries a swap signature" "$tool" check "$d5"
 
 echo "== disk: inventory"
 out=$("$tool" allocate disk "$d1 $d4" share_04 0 --in-use "$d1") || sb_fail "the in-use disk was not skipped"
-assert_eq "$out" "$d4	$d4" "allocate skips the disk in use"
+assert_eq "$out" "$d4	$d4	0" "allocate skips the disk in use"
 expect_fail "$d1 is already the disk of another share" "$tool" allocate disk "$d1 $d4" share_04 0 "$d1" --in-use "$d1"
 expect_fail "is not in the disk inventory ($d1, $d4)" "$tool" allocate disk "$d1 $d4" share_04 0 "$d3"
 err=$("$tool" allocate disk "$d1 $d2 $d3 $d5" share_05 0 --in-use "$d1 $d4" 2>&1) && sb_fail "an exhausted inventory gave a disk: $err"
@@ -224,16 +239,48 @@ assert_contains "$err" "$d3 has partitions (a dos partition table)"
 assert_contains "$err" "$d5 carries a swap signature"
 expect_fail "the disk inventory is empty" "$tool" allocate disk "" share_05 0
 
-echo "== disk: release wipes"
+echo "== disk: release wipes only the share's own filesystem"
+# Device names change across reboots: a release acts only on the filesystem it recorded.
+other_uuid=$(cat /proc/sys/kernel/random/uuid)
+expect_fail "$d2 carries a ext4 filesystem (UUID=$uuid2, LABEL=lbl_02), not share share's filesystem (UUID=$other_uuid)" \
+    "$tool" release disk "$d2" "$d2" --fs-uuid "$other_uuid"
+expect_fail "$d2 carries a ext4 filesystem (UUID=$uuid2, LABEL=lbl_02), not share share's filesystem (UUID=none)" \
+    "$tool" release disk "$d2" "$d2"
+expect_fail "refusing to wipe it" "$tool" wipe "$d2" "$other_uuid"
+assert_eq "$(blkid -p -s UUID -o value "$d2")" "$uuid2" "the filesystem on $d2 after the refused releases"
+for d in "$d3" "$d5"; do
+    expect_fail "not share share's filesystem" "$tool" release disk "$d" "$d" --fs-uuid "$uuid2"
+    blkid -p "$d" > /dev/null 2>&1 || sb_fail "a refused release wiped $d"
+    wipefs -q -a "$d" || sb_fail "wipefs $d failed"
+done
+"$tool" release disk "$d2 $d3 $d5" "$d2" --fs-uuid "$uuid2" > /dev/null || sb_fail "release of $d2 failed"
 for d in "$d2" "$d3" "$d5"; do
-    "$tool" release disk "$d2 $d3 $d5" "$d" > /dev/null || sb_fail "release $d failed"
     assert_eq "$("$tool" check "$d")" blank "check after release of $d"
     out=$(blkid -p "$d" 2>&1); rc=$?
     assert_eq "$rc" 2 "blkid -p $d after release (output: $out)"
 done
-"$tool" release disk "$d2" "$d2" > /dev/null || sb_fail "release of a blank disk failed (not idempotent)"
+"$tool" release disk "$d2" "$d2" --fs-uuid "$uuid2" > /dev/null || sb_fail "release of a blank disk failed (not idempotent)"
+
+echo "== disk: names swapped (a reboot): the share's disk is found by its filesystem"
+mkfs.ext4 -q -U "$other_uuid" "$d4" || sb_fail "mkfs.ext4 $d4 failed"
+uuid1=$(cat /proc/sys/kernel/random/uuid)
+mkfs.ext4 -q -U "$uuid1" "$d1" || sb_fail "mkfs.ext4 $d1 failed"
+ln -s "$d1" "$S/diskA"; ln -s "$d4" "$S/diskB"
+assert_eq "$("$tool" attach disk "$S/diskA $S/diskB" "$S/diskA" --fs-uuid "$uuid1")" "$d1" "attach before the swap"
+ln -sfn "$d4" "$S/diskA"; ln -sfn "$d1" "$S/diskB"
+assert_eq "$("$tool" attach disk "$S/diskA $S/diskB" "$S/diskA" --fs-uuid "$uuid1")" "$d1	$S/diskB" "attach after the swap"
+assert_eq "$("$tool" size disk "$S/diskA $S/diskB" "$S/diskA" --fs-uuid "$uuid1")" $((32 * M)) "size after the swap"
+# the share's filesystem on no disk of the inventory: refused, naming what the name now carries
+expect_fail "disk $S/diskA carries a ext4 filesystem (UUID=$other_uuid), not share share's filesystem (UUID=$uuid1), and no disk of the inventory carries it" \
+    "$tool" release disk "$S/diskA" "$S/diskA" --fs-uuid "$uuid1"
+assert_eq "$(blkid -p -s UUID -o value "$d4")" "$other_uuid" "the disk under the swapped name after a refused release"
+# with the inventory, release finds and wipes the share's own disk, never the other
+"$tool" release disk "$S/diskA $S/diskB" "$S/diskA" --fs-uuid "$uuid1" > /dev/null || sb_fail "release after the swap failed"
+assert_eq "$("$tool" check "$d1")" blank "the share's own disk after release"
+assert_eq "$(blkid -p -s UUID -o value "$d4")" "$other_uuid" "the other disk after release"
+wipefs -q -a "$d4" || sb_fail "wipefs $d4 failed"
 out=$("$tool" allocate disk "$d2 $d3" share_06 0) || sb_fail "a wiped disk was refused"
-assert_eq "$out" "$d2	$d2" "a released disk can be taken again"
+assert_eq "$out" "$d2	$d2	0" "a released disk can be taken again"
 # a device that is not a block device
 expect_fail "$S/disk1.img is not a block device" "$tool" check "$S/disk1.img"
 

@@ -4,14 +4,19 @@
  * (not installed).
  *
  *   disk-tool check DEV                      prints "blank", or the reason on stderr (exit 1)
- *   disk-tool wipe DEV                       erases every signature; prints "wiped"
+ *   disk-tool wipe DEV UUID                  erases every signature when DEV carries the
+ *                                            filesystem UUID (or nothing); prints "wiped"
  *   disk-tool allocate image IMAGE_DIR NAME SIZE
  *   disk-tool allocate disk "DEV1 DEV2 ..." NAME SIZE [REQUESTED] [--force] [--in-use "DEV ..."]
  *                                            prints "SOURCE<TAB>DEVICE"
- *   disk-tool attach  BACKEND WHERE SOURCE   prints the block device
+ *                                            (allocate prints "SOURCE<TAB>DEVICE<TAB>INO")
+ *   disk-tool attach  BACKEND WHERE SOURCE   prints the block device, and a tab and the source
+ *                                            it was found under when that is not SOURCE
  *   disk-tool grow    BACKEND WHERE SOURCE DEVICE|- SIZE
  *   disk-tool release BACKEND WHERE SOURCE
  *   disk-tool size    BACKEND WHERE SOURCE   prints the size in bytes
+ *     attach, grow, release and size take the share's record as options:
+ *     --share NAME (default "share"), --fs-uuid UUID (the share's filesystem), --ino N (image)
  *   disk-tool loop-find FILE                 prints the loop device backed by FILE
  *   disk-tool loop-backing DEV               prints the file backing the loop device DEV
  *   disk-tool loop-detach DEV                detaches the loop device DEV; prints "detached"
@@ -43,7 +48,7 @@ static int fail_errno(const char *what, int r) {
 }
 
 static int usage(void) {
-        fprintf(stderr, "usage: disk-tool check|wipe DEV | allocate BACKEND WHERE NAME SIZE [REQUESTED] [--force] "
+        fprintf(stderr, "usage: disk-tool check DEV | wipe DEV UUID | allocate BACKEND WHERE NAME SIZE [REQUESTED] [--force] "
                         "[--in-use LIST] | attach|release|size BACKEND WHERE SOURCE | grow BACKEND WHERE SOURCE DEVICE|- SIZE "
                         "| loop-find FILE | loop-backing DEV | loop-detach DEV\n");
         return 2;
@@ -62,10 +67,17 @@ int main(int argc, char **argv) {
         g_autoptr(GPtrArray) pos = g_ptr_array_new();
         const char *in_use_text = NULL;
         bool force = false;
+        DiskRef ref = { .share = "share" };
 
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--force") == 0)
                         force = true;
+                else if (strcmp(argv[i], "--share") == 0 && i + 1 < argc)
+                        ref.share = argv[++i];
+                else if (strcmp(argv[i], "--fs-uuid") == 0 && i + 1 < argc)
+                        ref.fs_uuid = argv[++i];
+                else if (strcmp(argv[i], "--ino") == 0 && i + 1 < argc)
+                        ref.ino = g_ascii_strtoull(argv[++i], NULL, 10);
                 else if (strcmp(argv[i], "--in-use") == 0 && i + 1 < argc)
                         in_use_text = argv[++i];
                 else
@@ -81,8 +93,8 @@ int main(int argc, char **argv) {
                 printf("blank\n");
                 return 0;
         }
-        if (strcmp(cmd, "wipe") == 0 && n == 2) {
-                if (disk_wipe(ARG(1), &e) < 0)
+        if (strcmp(cmd, "wipe") == 0 && n == 3) {
+                if (disk_wipe_share(ARG(1), "share", ARG(2), &e) < 0)
                         return fail(e);
                 printf("wiped\n");
                 return 0;
@@ -149,36 +161,41 @@ int main(int argc, char **argv) {
                 if (parse_size(ARG(4), &size, &e) < 0)
                         return fail(e);
                 g_autofree char *source = NULL, *device = NULL;
-                if (b->allocate(&ctx, ARG(3), size, n == 6 ? ARG(5) : NULL, force, &source, &device, &e) < 0)
+                uint64_t ino = 0;
+                if (b->allocate(&ctx, ARG(3), size, n == 6 ? ARG(5) : NULL, force, &source, &ino, &device, &e) < 0)
                         return fail(e);
-                printf("%s\t%s\n", source, device);
+                printf("%s\t%s\t%" PRIu64 "\n", source, device, ino);
                 return 0;
         }
+        ref.source = n > 3 ? ARG(3) : NULL;
         if (strcmp(cmd, "attach") == 0 && n == 4) {
-                g_autofree char *device = NULL;
-                if (b->attach(&ctx, ARG(3), &device, &e) < 0)
+                g_autofree char *device = NULL, *source = NULL;
+                if (b->attach(&ctx, &ref, &device, &source, &e) < 0)
                         return fail(e);
-                printf("%s\n", device);
+                if (strcmp(source, ref.source) != 0)
+                        printf("%s\t%s\n", device, source);
+                else
+                        printf("%s\n", device);
                 return 0;
         }
         if (strcmp(cmd, "grow") == 0 && n == 6) {
                 uint64_t size;
                 if (parse_size(ARG(5), &size, &e) < 0)
                         return fail(e);
-                if (b->grow(&ctx, ARG(3), strcmp(ARG(4), "-") == 0 ? NULL : ARG(4), size, &e) < 0)
+                if (b->grow(&ctx, &ref, strcmp(ARG(4), "-") == 0 ? NULL : ARG(4), size, &e) < 0)
                         return fail(e);
                 printf("grown\n");
                 return 0;
         }
         if (strcmp(cmd, "release") == 0 && n == 4) {
-                if (b->release(&ctx, ARG(3), &e) < 0)
+                if (b->release(&ctx, &ref, &e) < 0)
                         return fail(e);
                 printf("released\n");
                 return 0;
         }
         if (strcmp(cmd, "size") == 0 && n == 4) {
                 uint64_t size;
-                if (b->size(&ctx, ARG(3), &size, &e) < 0)
+                if (b->size(&ctx, &ref, &size, &e) < 0)
                         return fail(e);
                 printf("%" PRIu64 "\n", size);
                 return 0;

@@ -56,6 +56,8 @@ static Share *sample(const char *name, const char *source) {
         sh->step_done = true;
         sh->target_size = 0;
         sh->error = NULL;
+        sh->source_ino = 131074;
+        sh->dir_ino = 0;
         return sh;
 }
 
@@ -74,6 +76,8 @@ static void assert_same_share(const Share *a, const Share *b) {
         ck_assert_int_eq(a->step_done, b->step_done);
         ck_assert_uint_eq(a->target_size, b->target_size);
         ck_assert_pstr_eq(a->error, b->error);
+        ck_assert_uint_eq(a->source_ino, b->source_ino);
+        ck_assert_uint_eq(a->dir_ino, b->dir_ino);
 }
 
 /* A second, independent connection: what another process (or nfsprovd after a restart) sees. */
@@ -147,7 +151,8 @@ START_TEST(test_schema_created_with_modes_and_pragmas) {
         g_autofree char *mode = raw_text(db, "PRAGMA journal_mode");
         ck_assert_str_eq(mode, "wal");
         g_autofree char *version = raw_text(db, "PRAGMA user_version");
-        ck_assert_str_eq(version, "1");
+        g_autofree char *want = g_strdup_printf("%d", STATE_SCHEMA_VERSION);
+        ck_assert_str_eq(version, want);
         g_autofree char *app = raw_text(db, "PRAGMA application_id");
         ck_assert_str_eq(app, "1313231696");
         g_autofree char *tables = raw_text(db, "SELECT group_concat(name, ',') FROM "
@@ -169,6 +174,7 @@ START_TEST(test_reopen_keeps_data) {
         a->operation = NULL;
         a->error = g_strdup("previous failure: mkfs.ext4 exit status 1");
         a->size = UINT64_C(9223372036854775807); /* the largest size SQLite can hold */
+        a->dir_ino = UINT64_C(9223372036854775807);
         {
                 g_autoptr(State) s = open_ok();
                 ck_assert_int_eq(state_share_insert(s, a, NULL), 0);
@@ -184,8 +190,59 @@ START_TEST(test_reopen_keeps_data) {
 
         StateInfo info;
         ck_assert_int_eq(state_info(s, &info, NULL), 0);
-        ck_assert_int_eq(info.schema_version, 1);
+        ck_assert_int_eq(info.schema_version, STATE_SCHEMA_VERSION);
         state_info_clear(&info);
+}
+END_TEST
+
+/* A database written by the first nfsprovd (schema 1) is migrated: its rows stay, the inodes
+ * it never recorded read as 0 (unknown), and they can be recorded from then on. */
+START_TEST(test_migrate_from_schema_1) {
+        {
+                g_autofree char *p = db_path();
+                sqlite3 *db = NULL;
+                ck_assert_int_eq(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+                ck_assert_int_eq(
+                        sqlite3_exec(db,
+                                     "PRAGMA application_id = 1313231696;"
+                                     "CREATE TABLE shares (name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),"
+                                     " pool_uuid TEXT NOT NULL, fs_uuid TEXT, backend TEXT NOT NULL, source TEXT,"
+                                     " size INTEGER NOT NULL, clients TEXT, options TEXT, status TEXT NOT NULL,"
+                                     " operation TEXT, step TEXT, step_done INTEGER NOT NULL DEFAULT 0,"
+                                     " target_size INTEGER NOT NULL DEFAULT 0, error TEXT,"
+                                     " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+                                     "CREATE UNIQUE INDEX shares_source ON shares (source) WHERE source IS NOT NULL;"
+                                     "CREATE UNIQUE INDEX shares_pool_uuid ON shares (pool_uuid);"
+                                     "CREATE UNIQUE INDEX shares_fs_uuid ON shares (fs_uuid) WHERE fs_uuid IS NOT NULL;"
+                                     "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                     " share TEXT NOT NULL REFERENCES shares (name) ON DELETE CASCADE ON UPDATE CASCADE,"
+                                     " operation TEXT NOT NULL, step TEXT NOT NULL, phase TEXT NOT NULL,"
+                                     " message TEXT, at INTEGER NOT NULL);"
+                                     "CREATE INDEX journal_share ON journal (share, id);"
+                                     "INSERT INTO shares VALUES ('Old', 'pu', 'fu', 'image', '/i/Old.img', 65536,"
+                                     " '*', 'rw', 'ready', NULL, 'apply', 1, 0, NULL, 1, 2);"
+                                     "PRAGMA user_version = 1;",
+                                     NULL, NULL, NULL),
+                        SQLITE_OK);
+                sqlite3_close(db);
+        }
+        g_autoptr(State) s = open_ok();
+        StateInfo info;
+        ck_assert_int_eq(state_info(s, &info, NULL), 0);
+        ck_assert_int_eq(info.schema_version, STATE_SCHEMA_VERSION);
+        state_info_clear(&info);
+        g_autoptr(Share) old = NULL;
+        ck_assert_int_eq(state_share_get(s, "Old", &old, NULL), 0);
+        ck_assert_str_eq(old->source, "/i/Old.img");
+        ck_assert_int_eq(old->status, SHARE_READY);
+        ck_assert_uint_eq(old->source_ino, 0);
+        ck_assert_uint_eq(old->dir_ino, 0);
+        old->source_ino = 12;
+        old->dir_ino = 34;
+        ck_assert_int_eq(state_share_update(s, old, NULL), 0);
+        g_autoptr(Share) back = NULL;
+        ck_assert_int_eq(state_share_get(s, "Old", &back, NULL), 0);
+        assert_same_share(back, old);
 }
 END_TEST
 
@@ -711,6 +768,7 @@ Suite *unit_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_status_strings);
         tcase_add_test(tc, test_schema_created_with_modes_and_pragmas);
+        tcase_add_test(tc, test_migrate_from_schema_1);
         tcase_add_test(tc, test_reopen_keeps_data);
         tcase_add_test(tc, test_crud);
         tcase_add_test(tc, test_duplicates);
