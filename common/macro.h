@@ -2,6 +2,7 @@
 /* Small helpers every module uses: scope-bound cleanup and array sizes. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,12 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Hand a pointer over to the caller: return *p and leave NULL behind so the cleanup does nothing. */
 #define TAKE_PTR(p)                                  \

@@ -33,11 +33,6 @@ static void mnt_free_iterp(struct libmnt_iter **it) {
         mnt_free_iter(*it); /* accepts NULL */
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 const DiskBackend *disk_backend_by_name(const char *name) {
         static const DiskBackend *const backends[] = { &disk_backend_image, &disk_backend_disk };
         if (!name)
@@ -128,7 +123,7 @@ static void partition_free(gpointer p) {
 /* The partitions the kernel knows on the device: sysfs children that have a "partition" file. */
 static GPtrArray *list_partitions(const BlockDev *b) {
         GPtrArray *parts = g_ptr_array_new_with_free_func(partition_free);
-        _cleanup_(closedirp) DIR *d = opendir(b->sysdir);
+        _cleanup_closedir_ DIR *d = opendir(b->sysdir);
         if (!d)
                 return parts;
         struct dirent *de;
@@ -153,7 +148,7 @@ static GPtrArray *list_partitions(const BlockDev *b) {
 /* Names in a sysfs holders/ directory, joined with ", "; NULL when none. */
 static char *list_holders(const char *sysdir) {
         g_autofree char *path = g_strdup_printf("%s/holders", sysdir);
-        _cleanup_(closedirp) DIR *d = opendir(path);
+        _cleanup_closedir_ DIR *d = opendir(path);
         if (!d)
                 return NULL;
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);

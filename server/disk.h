@@ -79,6 +79,10 @@ typedef struct DiskBackend {
         int (*release)(const DiskContext *ctx, const DiskRef *d, GError **error);
         /* Size in bytes of the source (image file size / device size). */
         int (*size)(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error);
+        /* The share's block device now, changing nothing (cheap enough for every listing):
+         * image: the loop device of the file nfsprov made (-ENXIO when not attached); disk: as
+         * attach finds it. */
+        int (*device_now)(const DiskContext *ctx, const DiskRef *d, char **ret_device, GError **error);
 } DiskBackend;
 
 extern const DiskBackend disk_backend_image, disk_backend_disk;

@@ -252,6 +252,11 @@ static int block_size(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_si
         return disk_device_size(device, ret_size, error);
 }
 
+static int block_device_now(const DiskContext *ctx, const DiskRef *d, char **ret_device, GError **error) {
+        const char *source = NULL;
+        return locate(ctx, d, ret_device, &source, error);
+}
+
 const DiskBackend disk_backend_disk = {
         .name = "disk",
         .allocate = block_allocate,
@@ -259,4 +264,5 @@ const DiskBackend disk_backend_disk = {
         .grow = block_grow,
         .release = block_release,
         .size = block_size,
+        .device_now = block_device_now,
 };

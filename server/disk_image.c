@@ -18,6 +18,7 @@
 #include "loopdev.h"
 #include "macro.h"
 #include "name.h"
+#include "safepath.h"
 
 #define IMAGE_SUFFIX ".img"
 #define SECTOR 512u
@@ -25,27 +26,58 @@
  * when something outside nfsprov attached the image too). */
 #define RELEASE_MAX_LOOPS 64
 
-static int fsync_dir_of(const char *path) {
-        g_autofree char *dir = g_path_get_dirname(path);
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
+/* The image directory and the entry name of a share's image: source must be exactly
+ * IMAGE_DIR/NAME.img (spelled as the configuration spells IMAGE_DIR). The directory is opened
+ * without following any symbolic link, so is the entry. */
+typedef struct ImagePath {
+        int dirfd;
+        char *name; /* NAME.img */
+} ImagePath;
+
+static void image_path_done(ImagePath *p) {
+        if (p->dirfd >= 0)
+                close(p->dirfd);
+        g_free(p->name);
+}
+
+static int image_path(const DiskContext *ctx, const char *source, ImagePath *ret, GError **error) {
+        if (!ctx || !ctx->image_dir || !*ctx->image_dir)
+                return np_fail(error, EINVAL, "the image backend needs an image directory (image_dir)");
+        g_autofree char *dir = g_path_get_dirname(source);
+        g_autofree char *a = g_canonicalize_filename(dir, NULL);
+        g_autofree char *b = g_canonicalize_filename(ctx->image_dir, NULL);
+        g_autofree char *name = g_path_get_basename(source);
+        if (strcmp(a, b) != 0 || !g_str_has_suffix(name, IMAGE_SUFFIX) || strlen(name) == strlen(IMAGE_SUFFIX))
+                return np_fail(error, EINVAL, "%s is not a *%s file in the image directory %s", source, IMAGE_SUFFIX,
+                               ctx->image_dir);
+        int fd = -1;
+        int r = safepath_open(b, O_RDONLY | O_DIRECTORY, 0, &fd, error);
+        if (r < 0)
+                return r;
+        *ret = (ImagePath) { .dirfd = fd, .name = TAKE_PTR(name) };
         return 0;
 }
 
-/* Open the share's image (never through a symlink), check it is the file nfsprov made
- * (d->ino, when recorded) and take its lock. -ESTALE: another file is at its path. */
-static int open_locked(const DiskRef *d, int flags, int *ret_fd, GError **error) {
+/* Open the share's image (never through a symbolic link), check it is the file nfsprov made
+ * (d->ino, when recorded) and, unless flags has O_PATH, take its lock. -ESTALE: another file
+ * (or a symbolic link) is at its path. */
+static int open_image(const DiskContext *ctx, const DiskRef *d, int flags, int *ret_fd, GError **error) {
         const char *path = d->source;
-        _cleanup_close_ int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return np_fail(error, ENOENT, "image %s does not exist", path);
-                if (errno == ELOOP)
-                        return np_fail(error, ESTALE, "image %s of share %s is a symbolic link; nfsprov never follows one", path,
-                                       d->share);
-                return np_fail(error, errno, "image %s: cannot open: %s", path, g_strerror(errno));
-        }
+        _cleanup_(image_path_done) ImagePath ip = { .dirfd = -1 };
+        int r = image_path(ctx, path, &ip, error);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = -1;
+        g_autoptr(GError) e = NULL;
+        /* openat2 refuses O_PATH with any flag but O_DIRECTORY/O_NOFOLLOW/O_CLOEXEC */
+        r = safepath_openat(ip.dirfd, ctx->image_dir, ip.name, (flags & O_PATH) ? flags : flags | O_NOCTTY, 0, &fd, &e);
+        if (r == -ENOENT)
+                return np_fail(error, ENOENT, "image %s does not exist", path);
+        if (r == -ELOOP)
+                return np_fail(error, ESTALE, "image %s of share %s is a symbolic link; nfsprov never follows one", path,
+                               d->share);
+        if (r < 0)
+                return np_fail(error, -r, "image %s: cannot open: %s", path, g_strerror(-r));
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return np_fail(error, errno, "image %s: cannot stat: %s", path, g_strerror(errno));
@@ -54,9 +86,10 @@ static int open_locked(const DiskRef *d, int flags, int *ret_fd, GError **error)
         if (d->ino && (uint64_t) st.st_ino != d->ino)
                 return np_fail(error, ESTALE, "image %s is not the file nfsprov made for share %s (inode %ju, recorded %" PRIu64 "); refusing to use it",
                                path, d->share, (uintmax_t) st.st_ino, d->ino);
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return np_fail(error, errno, "image %s: cannot lock: %s", path, g_strerror(errno));
+        if (!(flags & O_PATH))
+                while (flock(fd, LOCK_EX) < 0)
+                        if (errno != EINTR)
+                                return np_fail(error, errno, "image %s: cannot lock: %s", path, g_strerror(errno));
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -113,18 +146,25 @@ static int image_allocate(const DiskContext *ctx, const char *name, uint64_t siz
         if (r < 0)
                 return r;
 
-        if (g_mkdir_with_parents(ctx->image_dir, 0700) < 0)
-                return np_fail(error, errno, "cannot create the image directory %s: %s", ctx->image_dir,
-                               g_strerror(errno));
-        g_autofree char *path = g_strdup_printf("%s/%s%s", ctx->image_dir, name, IMAGE_SUFFIX);
+        _cleanup_close_ int made = -1;
+        r = safepath_mkdir_p(ctx->image_dir, 0700, &made, error);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int dir = -1;
+        r = safepath_open(ctx->image_dir, O_RDONLY | O_DIRECTORY, 0, &dir, error);
+        if (r < 0)
+                return r;
+        g_autofree char *file = g_strconcat(name, IMAGE_SUFFIX, NULL);
+        g_autofree char *path = g_strdup_printf("%s/%s", ctx->image_dir, file);
 
-        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-        if (fd < 0) {
-                if (errno == EEXIST)
-                        return np_fail(error, EEXIST, "image %s already exists; refusing to reuse it for share %s",
-                                       path, name);
-                return np_fail(error, errno, "image %s: cannot create: %s", path, g_strerror(errno));
-        }
+        /* O_EXCL: never an existing file, nor a symbolic link planted at the name. */
+        _cleanup_close_ int fd = -1;
+        g_autoptr(GError) e = NULL;
+        r = safepath_openat(dir, ctx->image_dir, file, O_RDWR | O_CREAT | O_EXCL | O_NOCTTY, 0600, &fd, &e);
+        if (r == -EEXIST)
+                return np_fail(error, EEXIST, "image %s already exists; refusing to reuse it for share %s", path, name);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&e), "image %s: cannot create it", path);
         if (flock(fd, LOCK_EX) < 0) {
                 r = np_fail(error, errno, "image %s: cannot lock: %s", path, g_strerror(errno));
                 goto fail;
@@ -138,9 +178,8 @@ static int image_allocate(const DiskContext *ctx, const char *name, uint64_t siz
                 r = np_fail(error, errno, "image %s: fsync failed: %s", path, g_strerror(errno));
                 goto fail;
         }
-        r = fsync_dir_of(path);
-        if (r < 0) {
-                np_fail(error, -r, "image %s: fsync of %s failed: %s", path, ctx->image_dir, g_strerror(-r));
+        if (fsync(dir) < 0) {
+                r = np_fail(error, errno, "image %s: fsync of %s failed: %s", path, ctx->image_dir, g_strerror(errno));
                 goto fail;
         }
         struct stat st;
@@ -159,15 +198,15 @@ static int image_allocate(const DiskContext *ctx, const char *name, uint64_t siz
         return 0;
 
 fail:
-        (void) unlink(path);
-        (void) fsync_dir_of(path);
+        (void) unlinkat(dir, file, 0);
+        (void) fsync(dir);
         return r;
 }
 
 static int image_attach(const DiskContext *ctx, const DiskRef *d, char **ret_device, char **ret_source,
                         GError **error) {
         _cleanup_close_ int fd = -1;
-        int r = open_locked(d, O_RDWR, &fd, error);
+        int r = open_image(ctx, d, O_RDWR, &fd, error);
         if (r < 0)
                 return r;
         g_autofree char *device = NULL;
@@ -187,7 +226,7 @@ static int image_grow(const DiskContext *ctx, const DiskRef *d, const char *devi
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = -1;
-        r = open_locked(d, O_RDWR, &fd, error);
+        r = open_image(ctx, d, O_RDWR, &fd, error);
         if (r < 0)
                 return r;
         struct stat st;
@@ -233,28 +272,16 @@ static int image_grow(const DiskContext *ctx, const DiskRef *d, const char *devi
         return 0;
 }
 
-/* Is path a NAME.img directly in the image directory? Release removes only such files. */
-static bool in_image_dir(const DiskContext *ctx, const char *path) {
-        if (!ctx || !ctx->image_dir || !g_str_has_suffix(path, IMAGE_SUFFIX))
-                return false;
-        g_autofree char *dir = g_path_get_dirname(path);
-        g_autofree char *a = g_canonicalize_filename(dir, NULL);
-        g_autofree char *b = g_canonicalize_filename(ctx->image_dir, NULL);
-        if (strcmp(a, b) == 0)
-                return true;
-        struct stat sa, sb;
-        return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static int image_release(const DiskContext *ctx, const DiskRef *d, GError **error) {
         const char *source = d->source;
-        if (!in_image_dir(ctx, source))
-                return np_fail(error, EINVAL, "refusing to release %s: not a *%s file in the image directory %s", source,
-                               IMAGE_SUFFIX, ctx && ctx->image_dir ? ctx->image_dir : "(none)");
+        _cleanup_(image_path_done) ImagePath ip = { .dirfd = -1 };
+        g_autoptr(GError) e = NULL;
+        int r = image_path(ctx, source, &ip, &e);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&e), "refusing to release %s", source);
 
         _cleanup_close_ int fd = -1;
-        g_autoptr(GError) e = NULL;
-        int r = open_locked(d, O_RDONLY, &fd, &e);
+        r = open_image(ctx, d, O_RDONLY, &fd, &e);
         if (r < 0 && r != -ENOENT)
                 return np_fail_prefix(error, g_steal_pointer(&e), "cannot release it");
         /* Even without the file: a loop device may still hold the deleted image. */
@@ -285,29 +312,45 @@ static int image_release(const DiskContext *ctx, const DiskRef *d, GError **erro
         if (fd >= 0) {
                 /* Remove the name only while it still is the file checked above. */
                 struct stat now;
-                if (lstat(source, &now) == 0 && (now.st_dev != st.st_dev || now.st_ino != st.st_ino))
+                if (fstatat(ip.dirfd, ip.name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    (now.st_dev != st.st_dev || now.st_ino != st.st_ino))
                         return np_fail(error, ESTALE, "image %s was replaced while it was being released; leaving the new file",
                                        source);
-                if (unlink(source) < 0 && errno != ENOENT)
+                if (unlinkat(ip.dirfd, ip.name, 0) < 0 && errno != ENOENT)
                         return np_fail(error, errno, "image %s: detached, but cannot remove it: %s", source,
                                        g_strerror(errno));
-                r = fsync_dir_of(source);
-                if (r < 0)
-                        return np_fail(error, -r, "image %s: removed, but fsync of its directory failed: %s", source,
-                                       g_strerror(-r));
+                if (fsync(ip.dirfd) < 0)
+                        return np_fail(error, errno, "image %s: removed, but fsync of its directory failed: %s", source,
+                                       g_strerror(errno));
         }
         return 0;
 }
 
 static int image_size(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error) {
         _cleanup_close_ int fd = -1;
-        int r = open_locked(d, O_RDONLY, &fd, error);
+        int r = open_image(ctx, d, O_PATH, &fd, error);
         if (r < 0)
                 return r;
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return np_fail(error, errno, "image %s: cannot stat: %s", d->source, g_strerror(errno));
         *ret_size = (uint64_t) st.st_size;
+        return 0;
+}
+
+static int image_device_now(const DiskContext *ctx, const DiskRef *d, char **ret_device, GError **error) {
+        _cleanup_close_ int fd = -1;
+        int r = open_image(ctx, d, O_PATH, &fd, error);
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return np_fail(error, errno, "image %s: cannot stat: %s", d->source, g_strerror(errno));
+        r = loopdev_find_inode(&st, ret_device);
+        if (r == -ENOENT)
+                return np_fail(error, ENXIO, "image %s is not attached to a loop device", d->source);
+        if (r < 0)
+                return np_fail(error, -r, "image %s: cannot look for its loop device: %s", d->source, g_strerror(-r));
         return 0;
 }
 
@@ -318,4 +361,5 @@ const DiskBackend disk_backend_image = {
         .grow = image_grow,
         .release = image_release,
         .size = image_size,
+        .device_now = image_device_now,
 };

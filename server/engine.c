@@ -2,10 +2,13 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include "name.h"
 #include "netaddr.h"
 #include "nfsconf.h"
+#include "safepath.h"
 #include "size.h"
 
 /* Smallest share: ext4 with a journal and room for a few qcow2 headers. */
@@ -78,6 +82,17 @@ static void disk_context(const Engine *e, char **in_use, DiskContext *ret) {
         };
 }
 
+/* What the backend checks before it acts on the share's disk. formatted: the share's
+ * filesystem exists (every step after create's mkfs), so the disk must carry it. */
+static DiskRef disk_ref(const Share *s, bool formatted) {
+        return (DiskRef) {
+                .share = s->name,
+                .source = s->source,
+                .fs_uuid = formatted ? s->fs_uuid : NULL,
+                .ino = s->source_ino,
+        };
+}
+
 /* Sources of every share but `except`. */
 static char **sources_in_use(Engine *e, const char *except) {
         g_autoptr(GPtrArray) all = NULL;
@@ -91,22 +106,41 @@ static char **sources_in_use(Engine *e, const char *except) {
         return g_strv_builder_end(b);
 }
 
-/* The block device of a share now, without changing anything: NULL when not attached. Cheap
- * (sysfs for a loop device, the path for a disk): listing shares must not scan every block
- * device with libblkid (measured: ~50 ms a share). */
+/* BASE, opened without following any symbolic link; create: make it (0755) when missing. */
+static int open_base(Engine *e, bool create, int *ret_fd, GError **error) {
+        if (create)
+                return safepath_mkdir_p(e->config->base, 0755, ret_fd, error);
+        return safepath_open(e->config->base, O_PATH | O_DIRECTORY, 0, ret_fd, error);
+}
+
+/* The block device of a share now, without changing anything: NULL when not attached (or its
+ * disk cannot be found). Cheap (sysfs for a loop device, one probe for a disk): listing shares
+ * must not scan every block device with libblkid (measured: ~50 ms a share). */
 static char *share_device_now(Engine *e, const Share *s) {
         if (!s->source)
                 return NULL;
-        if (strcmp(s->backend, "image") == 0) {
-                char *dev = NULL;
-                return loopdev_find(s->source, &dev) >= 0 ? dev : NULL;
-        }
-        return g_file_test(s->source, G_FILE_TEST_EXISTS) ? realpath(s->source, NULL) : NULL;
+        DiskContext ctx;
+        disk_context(e, NULL, &ctx);
+        DiskRef d = disk_ref(s, s->status != SHARE_CREATING);
+        char *device = NULL;
+        return backend_of(s)->device_now(&ctx, &d, &device, NULL) >= 0 ? device : NULL;
 }
 
-static bool is_mounted_at(const char *path) {
-        g_autofree char *src = NULL;
-        return fs_mount_source(path, &src) >= 0;
+/* Is the share's filesystem (on `device`, as share_device_now() gives it) the mount on
+ * BASE/NAME? BASE/NAME is reached without following a symbolic link. */
+static bool mounted_from(Engine *e, const Share *s, const char *device) {
+        struct stat st;
+        if (!device || stat(device, &st) < 0 || !S_ISBLK(st.st_mode))
+                return false;
+        _cleanup_close_ int base = -1;
+        dev_t devno;
+        return open_base(e, false, &base, NULL) >= 0 &&
+               fs_mounted_at(base, e->config->base, s->name, &devno, NULL) >= 0 && devno == st.st_rdev;
+}
+
+static bool share_mounted(Engine *e, const Share *s) {
+        g_autofree char *device = share_device_now(e, s);
+        return mounted_from(e, s, device);
 }
 
 /* ---- exports: derived from the state ---- */
@@ -127,9 +161,9 @@ static int exports_sync(Engine *e, const char *include, const char *exclude, boo
                 bool wanted = s->status == SHARE_READY || (include && strcmp(s->name, include) == 0);
                 if (!wanted || (exclude && strcmp(s->name, exclude) == 0))
                         continue;
-                g_autofree char *path = config_share_path(e->config, s->name);
-                if (!is_mounted_at(path))
+                if (!share_mounted(e, s))
                         continue;
+                g_autofree char *path = config_share_path(e->config, s->name);
                 ExportsEntry *x = exports_entry_new(path);
                 g_auto(GStrv) clients = share_clients(s);
                 for (char **c = clients; *c; c++)
@@ -157,17 +191,6 @@ typedef struct Step {
         StepFn run;
         StepFn undo; /* NULL: nothing to undo */
 } Step;
-
-/* What the backend checks before it acts on the share's disk. formatted: the share's
- * filesystem exists (every step after create's mkfs), so the disk must carry it. */
-static DiskRef disk_ref(const Share *s, bool formatted) {
-        return (DiskRef) {
-                .share = s->name,
-                .source = s->source,
-                .fs_uuid = formatted ? s->fs_uuid : NULL,
-                .ino = s->source_ino,
-        };
-}
 
 static int step_allocate(Engine *e, Share *s, GError **error) {
         g_auto(GStrv) in_use = sources_in_use(e, s->name);
@@ -236,27 +259,69 @@ static int step_mkfs(Engine *e, Share *s, GError **error) {
         return fs_mkfs_ext4(device, s->name, s->fs_uuid, error);
 }
 
+/* BASE/NAME: made here (its inode recorded, so that only an undo of this step removes it), or
+ * an existing empty directory (the admin's, kept). Never a symbolic link: the share's
+ * filesystem would be mounted, and exported to remote root, wherever it points. */
 static int step_mkdir(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        if (g_mkdir_with_parents(e->config->base, 0755) < 0)
-                return np_fail(error, errno, "cannot create %s: %s", e->config->base, g_strerror(errno));
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                return np_fail(error, errno, "cannot create %s: %s", path, g_strerror(errno));
-        if (is_mounted_at(path))
+        _cleanup_close_ int base = -1;
+        int r = open_base(e, true, &base, error);
+        if (r < 0)
+                return r;
+        if (mkdirat(base, s->name, 0755) == 0) {
+                struct stat st;
+                if (fstatat(base, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return np_fail(error, errno, "cannot stat %s/%s: %s", e->config->base, s->name, g_strerror(errno));
+                s->dir_ino = (uint64_t) st.st_ino;
+                return state_share_update(e->state, s, error);
+        }
+        if (errno != EEXIST)
+                return np_fail(error, errno, "cannot create %s/%s: %s", e->config->base, s->name, g_strerror(errno));
+        _cleanup_close_ int dir = -1;
+        r = safepath_openat(base, e->config->base, s->name, O_RDONLY | O_DIRECTORY, 0, &dir, error);
+        if (r == -ENOTDIR)
+                return np_fail(error, ENOTDIR, "%s/%s exists and is not a directory", e->config->base, s->name);
+        if (r < 0)
+                return r;
+        if (share_mounted(e, s))
                 return 0;
-        g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-        if (!d)
-                return np_fail(error, ENOTDIR, "%s exists and is not a directory", path);
-        if (g_dir_read_name(d))
-                return np_fail(error, ENOTEMPTY, "%s exists and is not empty; nfsprov mounts the share there",
-                               path);
+        _cleanup_closedir_ DIR *listing = fdopendir(dup(dir));
+        if (!listing)
+                return np_fail(error, errno, "cannot list %s/%s: %s", e->config->base, s->name, g_strerror(errno));
+        struct dirent *de;
+        while ((de = readdir(listing)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        return np_fail(error, ENOTEMPTY, "%s/%s exists and is not empty; nfsprov mounts the share there",
+                                       e->config->base, s->name);
         return 0;
 }
 
+/* Remove BASE/NAME only when it is the directory step_mkdir made (its recorded inode) and
+ * empty: an admin's directory, or anything put in its place, stays. */
 static int undo_mkdir(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        if (rmdir(path) < 0 && errno != ENOENT)
-                return np_fail(error, errno, "cannot remove %s: %s", path, g_strerror(errno));
+        if (!s->dir_ino)
+                return 0;
+        _cleanup_close_ int base = -1;
+        g_autoptr(GError) err = NULL;
+        int r = open_base(e, false, &base, &err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                g_propagate_error(error, g_steal_pointer(&err));
+                return r;
+        }
+        struct stat st;
+        if (fstatat(base, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return np_fail(error, errno, "cannot stat %s/%s: %s", e->config->base, s->name, g_strerror(errno));
+        }
+        if (!S_ISDIR(st.st_mode) || (uint64_t) st.st_ino != s->dir_ino) {
+                log_warning("%s: %s/%s is not the directory nfsprov made (inode %ju, made %" PRIu64 "); leaving it",
+                            s->name, e->config->base, s->name, (uintmax_t) st.st_ino, s->dir_ino);
+                return 0;
+        }
+        if (unlinkat(base, s->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return np_fail(error, errno, "cannot remove %s/%s: %s", e->config->base, s->name, g_strerror(errno));
         return 0;
 }
 
@@ -266,19 +331,67 @@ static int step_mount(Engine *e, Share *s, GError **error) {
         int r = attach_device(e, s, &device, error);
         if (r < 0)
                 return r;
-        /* Device names change across reboots: find the filesystem by its UUID. */
-        g_autofree char *by_uuid = NULL;
-        r = fs_find_by_uuid(s->fs_uuid, &by_uuid, error);
+        /* Mount only the share's own filesystem: probe the one device (no scan of all). */
+        g_autofree char *uuid = NULL, *desc = NULL;
+        r = disk_fs_uuid(device, &uuid, &desc, error);
         if (r < 0)
                 return r;
-        return fs_mount(by_uuid, path, NULL, error);
+        if (!uuid || g_ascii_strcasecmp(uuid, s->fs_uuid) != 0)
+                return np_fail(error, ESTALE, "%s carries %s, not share %s's filesystem (UUID=%s); not mounting it", device,
+                               desc ? desc : "nothing", s->name, s->fs_uuid);
+        _cleanup_close_ int base = -1;
+        r = open_base(e, false, &base, error);
+        if (r < 0)
+                return r;
+        dev_t mounted;
+        g_autoptr(GError) err = NULL;
+        r = fs_mounted_at(base, e->config->base, s->name, &mounted, &err);
+        if (r >= 0) {
+                struct stat st;
+                if (stat(device, &st) == 0 && st.st_rdev == mounted)
+                        return 0; /* already */
+                return np_fail(error, EBUSY, "cannot mount %s on %s: another filesystem (device %u:%u) is mounted there",
+                               device, path, major(mounted), minor(mounted));
+        }
+        if (r != -ENOENT) {
+                g_propagate_error(error, g_steal_pointer(&err));
+                return r;
+        }
+        _cleanup_close_ int dir = -1;
+        r = safepath_openat(base, e->config->base, s->name, O_PATH | O_DIRECTORY, 0, &dir, error);
+        if (r < 0)
+                return r;
+        return fs_mount_fd(device, dir, path, error);
 }
 
+/* Unmount BASE/NAME only when what is mounted there is the share's filesystem. */
 static int undo_mount(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        return fs_umount(path, error);
+        _cleanup_close_ int base = -1;
+        g_autoptr(GError) err = NULL;
+        int r = open_base(e, false, &base, &err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                g_propagate_error(error, g_steal_pointer(&err));
+                return r;
+        }
+        dev_t mounted;
+        r = fs_mounted_at(base, e->config->base, s->name, &mounted, &err);
+        if (r == -ENOENT)
+                return 0; /* nothing mounted (or no directory) */
+        if (r < 0) {
+                g_propagate_error(error, g_steal_pointer(&err));
+                return r;
+        }
+        g_autofree char *device = share_device_now(e, s);
+        struct stat st;
+        if (!device || stat(device, &st) < 0)
+                return np_fail(error, EBUSY, "%s/%s has a filesystem mounted (device %u:%u), but the share's disk is not attached: it is not the share's; not unmounting it",
+                               e->config->base, s->name, major(mounted), minor(mounted));
+        return fs_umount_at(base, e->config->base, s->name, st.st_rdev, error);
 }
 
+/* Owner and mode of the share's root, through the mounted root itself. */
 static int step_chown(Engine *e, Share *s, GError **error) {
         g_autofree char *path = config_share_path(e->config, s->name);
         uid_t uid;
@@ -289,9 +402,23 @@ static int step_chown(Engine *e, Share *s, GError **error) {
         r = idmap_group_to_gid(e->config->group, &gid, error);
         if (r < 0)
                 return r;
-        if (chown(path, uid, gid) < 0)
+        _cleanup_close_ int base = -1;
+        r = open_base(e, false, &base, error);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int root = -1;
+        r = safepath_openat(base, e->config->base, s->name, O_RDONLY | O_DIRECTORY, 0, &root, error);
+        if (r < 0)
+                return r;
+        bool is_root = false;
+        r = fs_mount_root(root, &is_root, NULL, error);
+        if (r < 0)
+                return r;
+        if (!is_root)
+                return np_fail(error, ENOENT, "%s is not mounted; not changing the owner of the directory under it", path);
+        if (fchown(root, uid, gid) < 0)
                 return np_fail(error, errno, "cannot chown %s: %s", path, g_strerror(errno));
-        if (chmod(path, e->config->mode) < 0)
+        if (fchmod(root, e->config->mode) < 0)
                 return np_fail(error, errno, "cannot chmod %s: %s", path, g_strerror(errno));
         return 0;
 }
@@ -303,7 +430,9 @@ static int step_fstab(Engine *e, Share *s, GError **error) {
 
 static int undo_fstab(Engine *e, Share *s, GError **error) {
         g_autofree char *path = config_share_path(e->config, s->name);
-        return fstab_remove(e->config->fstab, path, error);
+        if (!s->fs_uuid)
+                return 0; /* no filesystem chosen: no entry of ours */
+        return fstab_remove(e->config->fstab, s->fs_uuid, path, error);
 }
 
 static int step_export(Engine *e, Share *s, GError **error) {
@@ -411,7 +540,7 @@ static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exports) 
         i->share = share_copy(s);
         i->export_path = config_share_path(e->config, s->name);
         i->device = share_device_now(e, s);
-        i->mounted = is_mounted_at(i->export_path);
+        i->mounted = mounted_from(e, s, i->device);
         i->exported = in_exports_block(exports, i->export_path);
         if (i->mounted &&
             fs_usage(i->export_path, &i->capacity, &i->used, &i->available, NULL) >= 0)
@@ -543,6 +672,30 @@ int engine_set_config(Engine *e, Config *config, GError **error) {
         return 0;
 }
 
+/* Before anything is recorded: BASE/NAME must not be a symbolic link (nor lie under one) and
+ * nothing may be mounted there. */
+static int check_mount_point(Engine *e, const char *name, GError **error) {
+        g_autofree char *path = config_share_path(e->config, name);
+        _cleanup_close_ int base = -1;
+        g_autoptr(GError) err = NULL;
+        int r = open_base(e, false, &base, &err);
+        if (r == -ENOENT)
+                return 0; /* made at create */
+        if (r < 0)
+                return np_fail(error, r == -ELOOP ? EINVAL : -r, "create %s: [shares] base: %s", name, err->message);
+        struct stat st;
+        if (fstatat(base, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : np_fail(error, errno, "create %s: cannot stat %s: %s", name, path, g_strerror(errno));
+        if (S_ISLNK(st.st_mode)) {
+                g_autofree char *why = safepath_describe_link(path);
+                return np_fail(error, EINVAL, "create %s: %s; remove it: nfsprov mounts a share only on a real directory", name,
+                               why);
+        }
+        if (fs_mounted_at(base, e->config->base, name, NULL, NULL) >= 0)
+                return np_fail(error, EBUSY, "create %s: something is already mounted on %s", name, path);
+        return 0;
+}
+
 static bool same_clients(const Share *s, char **clients) {
         g_autofree char *joined = g_strjoinv(" ", clients);
         return g_strcmp0(s->clients, joined) == 0;
@@ -648,16 +801,17 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
                  * leaves nothing that reconcile cannot find; refuse a file that is not ours. */
                 g_autofree char *file = g_strdup_printf("%s.img", spec->name);
                 s->source = g_build_filename(e->config->image_dir, file, NULL);
-                if (g_file_test(s->source, G_FILE_TEST_EXISTS))
+                struct stat st;
+                if (lstat(s->source, &st) == 0) /* a symbolic link, even a dangling one, counts */
                         return np_fail(error, EEXIST, "create %s: %s already exists and no share owns it; "
                                                       "move it away or choose another name",
                                        spec->name, s->source);
         } else if (spec->disk)
                 s->source = g_strdup(spec->disk);
         e->force_disk = spec->force;
-        g_autofree char *path = config_share_path(e->config, spec->name);
-        if (is_mounted_at(path))
-                return np_fail(error, EBUSY, "create %s: something is already mounted on %s", spec->name, path);
+        r = check_mount_point(e, spec->name, error);
+        if (r < 0)
+                return r;
 
         r = state_share_insert(e->state, s, error);
         if (r < 0)
@@ -711,21 +865,28 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
 /* ---- delete ---- */
 
 static int step_check_empty(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-        if (!d)
+        _cleanup_close_ int base = -1, root = -1;
+        if (open_base(e, false, &base, NULL) < 0 ||
+            safepath_openat(base, e->config->base, s->name, O_RDONLY | O_DIRECTORY, 0, &root, NULL) < 0)
                 return 0;
-        const char *n;
+        _cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(root));
+        if (!d)
+                return np_fail(error, errno, "delete %s: cannot list the share: %s", s->name, g_strerror(errno));
+        struct dirent *de;
         g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
-        while ((n = g_dir_read_name(d)))
-                if (strcmp(n, "lost+found") != 0 && found->len < 3)
+        while ((de = readdir(d))) {
+                const char *n = de->d_name;
+                if (strcmp(n, ".") != 0 && strcmp(n, "..") != 0 && strcmp(n, "lost+found") != 0 && found->len < 4)
                         g_ptr_array_add(found, g_strdup(n));
+        }
         if (found->len == 0)
                 return 0;
+        bool more = found->len > 3;
+        g_ptr_array_set_size(found, MIN(found->len, 3));
         g_ptr_array_add(found, NULL);
         g_autofree char *list = g_strjoinv(", ", (char **) found->pdata);
         return np_fail(error, ENOTEMPTY, "delete %s: the share holds files (%s%s); delete them first or use --force",
-                       s->name, list, found->len > 3 ? ", ..." : "");
+                       s->name, list, more ? ", ..." : "");
 }
 
 static int step_release(Engine *e, Share *s, GError **error) {
@@ -777,8 +938,7 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
 
         if (s->status != SHARE_DELETING && !force) {
                 /* Check what the share holds before anything changes: the share must be mounted. */
-                g_autofree char *path = config_share_path(e->config, name);
-                if (!is_mounted_at(path))
+                if (!share_mounted(e, s))
                         return np_fail(error, EBUSY, "delete %s: the share is not mounted, so its content cannot be "
                                                      "checked; run `nfsprov reconcile` or use --force",
                                        name);
@@ -874,8 +1034,8 @@ static int finish_resize(Engine *e, Share *s, bool *ret_offline, GError **error)
 
         bool offline = false;
         g_autofree char *path = config_share_path(e->config, s->name);
-        g_autofree char *device = NULL;
-        if (is_mounted_at(path) && fs_find_by_uuid(s->fs_uuid, &device, NULL) >= 0) {
+        g_autofree char *device = share_device_now(e, s);
+        if (mounted_from(e, s, device)) {
                 g_autoptr(GError) online_error = NULL;
                 r = record_begin(e, s, "resize", "resize2fs-online", error);
                 if (r < 0)
@@ -1059,18 +1219,12 @@ static void reconcile_ready(Engine *e, Share *s, ReconcileReport *rep) {
                 report(rep->changes, "%s: its filesystem (UUID=%s) is on %s now, recorded as %s: device names changed",
                        s->name, s->fs_uuid, found_as, s->source);
 
-        g_autofree char *by_uuid = NULL;
-        if (fs_find_by_uuid(s->fs_uuid, &by_uuid, &err) < 0) {
-                report(rep->problems, "%s: no filesystem with UUID %s on %s: %s", s->name, s->fs_uuid, device,
-                       err->message);
-                return;
-        }
-        if (!is_mounted_at(path)) {
-                if (step_mkdir(e, s, &err) < 0 || fs_mount(by_uuid, path, NULL, &err) < 0) {
-                        report(rep->problems, "%s: cannot mount %s on %s: %s", s->name, by_uuid, path, err->message);
+        if (!mounted_from(e, s, device)) {
+                if (step_mkdir(e, s, &err) < 0 || step_mount(e, s, &err) < 0) {
+                        report(rep->problems, "%s: cannot mount %s on %s: %s", s->name, device, path, err->message);
                         return;
                 }
-                report(rep->changes, "%s: mounted %s (UUID=%s) on %s", s->name, by_uuid, s->fs_uuid, path);
+                report(rep->changes, "%s: mounted %s (UUID=%s) on %s", s->name, device, s->fs_uuid, path);
         }
         g_autofree char *fstab_source = NULL;
         if (fstab_find(e->config->fstab, path, &fstab_source, NULL) == -ENOENT) {

@@ -7,13 +7,18 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "fs.h"
 #include "macro.h"
 #include "run.h"
+#include "safepath.h"
 
 static void blkid_free_probep(blkid_probe *p) {
         if (*p)
@@ -507,5 +512,105 @@ int fs_usage(const char *path, uint64_t *ret_capacity, uint64_t *ret_used, uint6
                 *ret_used = (uint64_t) (sv.f_blocks - sv.f_bfree) * frsize;
         if (ret_available)
                 *ret_available = (uint64_t) sv.f_bavail * frsize;
+        return 0;
+}
+
+/* ---- mounts through descriptors ---- */
+
+int fs_mount_root(int fd, bool *ret_root, dev_t *ret_devno, GError **error) {
+        struct statx stx;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_TYPE, &stx) < 0)
+                return np_fail(error, errno, "cannot examine a mount point (statx): %s", g_strerror(errno));
+        if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+                return np_fail(error, EOPNOTSUPP, "the kernel does not tell mount roots apart (statx without STATX_ATTR_MOUNT_ROOT; Linux 5.8 or later needed)");
+        if (ret_root)
+                *ret_root = (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+        if (ret_devno)
+                *ret_devno = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+        return 0;
+}
+
+int fs_mounted_at(int dirfd, const char *dir, const char *name, dev_t *ret_devno, GError **error) {
+        _cleanup_close_ int fd = -1;
+        int r = safepath_openat(dirfd, dir, name, O_PATH | O_DIRECTORY, 0, &fd, error);
+        if (r < 0)
+                return r;
+        bool root = false;
+        dev_t devno = 0;
+        r = fs_mount_root(fd, &root, &devno, error);
+        if (r < 0)
+                return r;
+        if (!root)
+                return -ENOENT;
+        if (ret_devno)
+                *ret_devno = devno;
+        return 0;
+}
+
+/* The kernel's own words for a failed fsconfig/fsmount: the "e ..." lines it queued on the
+ * filesystem context ("e ext4: Can't find ext4 filesystem" -> "ext4: Can't find ext4 filesystem"). */
+static char *context_messages(int fsfd) {
+        g_autoptr(GString) all = g_string_new(NULL);
+        char buf[512];
+        ssize_t n;
+        while ((n = read(fsfd, buf, sizeof buf - 1)) > 0) {
+                buf[n] = '\0';
+                g_strchomp(buf);
+                const char *m = (n > 2 && buf[1] == ' ') ? buf + 2 : buf; /* drop the "e " / "w " prefix */
+                g_string_append_printf(all, "%s%s", all->len ? "; " : "", m);
+        }
+        return all->len ? g_string_free(g_steal_pointer(&all), FALSE) : NULL;
+}
+
+int fs_mount_fd(const char *device, int target_fd, const char *where, GError **error) {
+        _cleanup_close_ int fsfd = fsopen("ext4", FSOPEN_CLOEXEC);
+        if (fsfd < 0)
+                return np_fail(error, errno, "cannot mount %s on %s: fsopen(ext4): %s", device, where, g_strerror(errno));
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", device, 0) < 0 ||
+            fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                int e = errno;
+                g_autofree char *why = context_messages(fsfd);
+                return np_fail(error, e, "cannot mount %s on %s: %s", device, where, why ? why : g_strerror(e));
+        }
+        _cleanup_close_ int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+        if (mfd < 0) {
+                int e = errno;
+                g_autofree char *why = context_messages(fsfd);
+                return np_fail(error, e, "cannot mount %s on %s: %s", device, where, why ? why : g_strerror(e));
+        }
+        /* Onto exactly the directory open as target_fd, whatever its path has become. */
+        if (move_mount(mfd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return np_fail(error, errno, "cannot mount %s on %s: move_mount: %s", device, where, g_strerror(errno));
+        return 0;
+}
+
+int fs_umount_at(int dirfd, const char *dir, const char *name, dev_t expected, GError **error) {
+        dev_t devno = 0;
+        g_autoptr(GError) e = NULL;
+        int r = fs_mounted_at(dirfd, dir, name, &devno, &e);
+        if (r == -ENOENT)
+                return 0; /* no directory, or nothing mounted there */
+        if (r < 0) {
+                g_propagate_error(error, g_steal_pointer(&e));
+                return r;
+        }
+        if (devno != expected)
+                return np_fail(error, EBUSY, "%s/%s has another filesystem mounted (device %u:%u), not the share's (%u:%u); not unmounting it",
+                               dir, name, major(devno), minor(devno), major(expected), minor(expected));
+        /* The directory through its descriptor (the magic link is exactly dirfd's directory), the
+         * entry without following it: a symbolic link put there meanwhile is no mount point
+         * (EINVAL). A descriptor of the mount root itself cannot be used: it keeps the mount
+         * busy. */
+        char path[64 + NAME_MAX];
+        snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, name);
+        if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
+                int err = errno;
+                if (err == EBUSY)
+                        return np_fail(error, EBUSY,
+                                       "cannot unmount %s/%s: target is busy (a process has a file open there or "
+                                       "its working directory inside it)",
+                                       dir, name);
+                return np_fail(error, err, "cannot unmount %s/%s: %s", dir, name, g_strerror(err));
+        }
         return 0;
 }

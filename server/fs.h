@@ -14,7 +14,9 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <glib.h>
 
@@ -84,3 +86,30 @@ int fs_resize_online(const char *device, const char *mountpoint, GError **error)
  * the numbers `df -B1` prints. */
 int fs_usage(const char *path, uint64_t *ret_capacity, uint64_t *ret_used, uint64_t *ret_available,
              GError **error);
+
+/* ---- mounts through descriptors (no path is looked up twice; no symbolic link is followed) ---- */
+
+/* Whether the directory open as fd is the root of a mount, and the device number of the
+ * filesystem it is in (statx: STATX_ATTR_MOUNT_ROOT, stx_dev). -EOPNOTSUPP on kernels that do
+ * not report mount roots (before 5.8). */
+int fs_mount_root(int fd, bool *ret_root, dev_t *ret_devno, GError **error);
+
+/* The device number of the filesystem mounted on the directory `name` under dirfd (reached
+ * without following a symbolic link; `dir` names dirfd in messages). -ENOENT, without a
+ * message, when name is a plain directory (nothing mounted there); -ELOOP when it is a
+ * symbolic link; other errors with a message. */
+int fs_mounted_at(int dirfd, const char *dir, const char *name, dev_t *ret_devno, GError **error);
+
+/* Mount the ext4 filesystem on device onto the directory open as target_fd (O_PATH is enough)
+ * with the new mount API (fsopen, fsconfig, fsmount, move_mount): the kernel mounts on exactly
+ * that directory, whatever its path has become meanwhile. where names it in messages. Errors
+ * carry the kernel's own message ("ext4: Can't find ext4 filesystem"). The caller checks that
+ * nothing is mounted there yet (fs_mounted_at). */
+int fs_mount_fd(const char *device, int target_fd, const char *where, GError **error);
+
+/* Unmount what is mounted on the directory `name` under dirfd, only when it is the filesystem
+ * of device number `expected`: 0 when nothing is mounted there (or there is no such directory),
+ * -EBUSY naming the device when something else is mounted there, -EBUSY when it is in use.
+ * umount2(2) goes through dirfd (/proc/self/fd/N/NAME, UMOUNT_NOFOLLOW), so the path is not
+ * looked up again from /. */
+int fs_umount_at(int dirfd, const char *dir, const char *name, dev_t expected, GError **error);

@@ -41,6 +41,10 @@ static void mnt_unref_tablep(struct libmnt_table **t) {
         mnt_unref_table(*t);
 }
 
+static void mnt_free_iterp(struct libmnt_iter **it) {
+        mnt_free_iter(*it);
+}
+
 static void mnt_unref_fsp(struct libmnt_fs **fs) {
         mnt_unref_fs(*fs);
 }
@@ -299,8 +303,11 @@ int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, G
         return fstab_save(f, error);
 }
 
-int fstab_remove(const char *fstab_path, const char *target, GError **error) {
+int fstab_remove(const char *fstab_path, const char *fs_uuid, const char *target, GError **error) {
         g_return_val_if_fail(fstab_path, -EINVAL);
+        if (!fs_uuid || !g_uuid_string_is_valid(fs_uuid))
+                return np_fail(error, EINVAL, "%s: invalid filesystem uuid \"%s\"; use the 8-4-4-4-12 hex form", fstab_path,
+                               fs_uuid ? fs_uuid : "");
         int r = check_target(fstab_path, target, error);
         if (r < 0)
                 return r;
@@ -310,9 +317,17 @@ int fstab_remove(const char *fstab_path, const char *target, GError **error) {
         if (r < 0)
                 return r;
 
-        bool changed = false;
+        /* Collect first: the table is edited while walking it. */
+        g_autoptr(GPtrArray) ours = g_ptr_array_new();
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!it)
+                return np_fail(error, ENOMEM, "%s: out of memory", fstab_path);
         struct libmnt_fs *fs;
-        while ((fs = mnt_table_find_target(f->tb, target, MNT_ITER_FORWARD))) {
+        while (mnt_table_next_fs(f->tb, it, &fs) == 0)
+                if (mnt_fs_match_target(fs, target, NULL) && fs_has_uuid(fs, fs_uuid))
+                        g_ptr_array_add(ours, fs);
+        for (guint i = 0; i < ours->len; i++) {
+                fs = g_ptr_array_index(ours, i);
                 guint line = fs_line(fs);
                 g_assert(line >= 1 && line <= f->lines->len);
                 g_clear_pointer(&g_ptr_array_index(f->lines, line - 1), g_free);
@@ -320,9 +335,8 @@ int fstab_remove(const char *fstab_path, const char *target, GError **error) {
                 if (r < 0)
                         return np_fail(error, -r, "%s:%u: cannot drop the entry: %s", fstab_path, line,
                                        g_strerror(-r));
-                changed = true;
         }
-        if (!changed)
+        if (ours->len == 0)
                 return 0;
         return fstab_save(f, error);
 }

@@ -36,9 +36,11 @@
  * (or holds a newline). */
 int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, GError **error);
 
-/* Remove every entry whose mount point is target (whatever its source). Idempotent: 0 without
- * writing when there is none or the file does not exist. */
-int fstab_remove(const char *fstab_path, const char *target, GError **error);
+/* Remove the entries whose mount point is target and whose source is UUID=<fs_uuid> (in any
+ * spelling libmount accepts): a share's own entries. Any other entry for target (the admin's)
+ * stays. Idempotent: 0 without writing when there is none or the file does not exist. -EINVAL
+ * for a bad uuid or target. */
+int fstab_remove(const char *fstab_path, const char *fs_uuid, const char *target, GError **error);
 
 /* The source ("UUID=...", "/dev/sdb1", as written, unescaped) of the first entry whose mount
  * point is target. -ENOENT when there is none or the file does not exist. */

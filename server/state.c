@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "safepath.h"
 #include "state.h"
 
 /* 'NFSP': marks the file as nfsprov's (PRAGMA application_id; SQLite reads the value in decimal). */
@@ -813,9 +814,11 @@ static int do_migrate(State *s, void *data, GError **error) {
 /* Create the file with mode 0600 before SQLite does (it would use 0644 & ~umask); SQLite gives
  * the -wal and -shm files the mode of the database file. */
 static int prepare_db_file(const char *path, GError **error) {
-        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return np_fail(error, errno, "state database %s: cannot open: %s", path, g_strerror(errno));
+        _cleanup_close_ int fd = -1;
+        g_autoptr(GError) e = NULL;
+        int r = safepath_open(path, O_RDWR | O_CREAT, 0600, &fd, &e);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&e), "state database");
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return np_fail(error, errno, "state database %s: cannot stat: %s", path, g_strerror(errno));
@@ -832,13 +835,11 @@ int state_open(const char *state_dir, State **ret, GError **error) {
 
         if (!state_dir || !*state_dir)
                 return np_fail(error, EINVAL, "no state directory given");
-        if (g_mkdir_with_parents(state_dir, 0700) < 0)
-                return np_fail(error, errno, "state directory %s: cannot create: %s", state_dir, g_strerror(errno));
-        struct stat st;
-        if (stat(state_dir, &st) < 0)
-                return np_fail(error, errno, "state directory %s: cannot stat: %s", state_dir, g_strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-                return np_fail(error, ENOTDIR, "state directory %s: not a directory", state_dir);
+        _cleanup_close_ int dirfd = -1;
+        g_autoptr(GError) e = NULL;
+        r = safepath_mkdir_p(state_dir, 0700, &dirfd, &e);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&e), "state directory %s", state_dir);
 
         g_autofree char *path = g_build_filename(state_dir, STATE_DB_NAME, NULL);
         r = prepare_db_file(path, error);
@@ -847,7 +848,8 @@ int state_open(const char *state_dir, State **ret, GError **error) {
 
         g_autoptr(State) s = g_new0(State, 1);
         s->path = TAKE_PTR(path);
-        int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+        int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+                                 NULL);
         if (rc != SQLITE_OK)
                 return sql_fail(s, error, rc, "cannot open");
         sqlite3_extended_result_codes(s->db, 1);

@@ -13,7 +13,7 @@
  *   fs-tool e2fsck DEVICE
  *   fs-tool usage PATH                prints CAPACITY USED AVAILABLE (bytes)
  *   fs-tool fstab-set FILE UUID TARGET
- *   fs-tool fstab-remove FILE TARGET
+ *   fs-tool fstab-remove FILE UUID TARGET
  *   fs-tool fstab-find FILE TARGET    prints the entry's source
  *
  * Errors: one line on stderr, "fs-tool: ENAME: message" (the errno name the function returned),
@@ -90,8 +90,8 @@ int main(int argc, char **argv) {
                         printf("%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", cap, used, avail);
         } else if (strcmp(cmd, "fstab-set") == 0 && argc == 5) {
                 r = fstab_set(argv[2], argv[3], argv[4], &e);
-        } else if (strcmp(cmd, "fstab-remove") == 0 && argc == 4) {
-                r = fstab_remove(argv[2], argv[3], &e);
+        } else if (strcmp(cmd, "fstab-remove") == 0 && argc == 5) {
+                r = fstab_remove(argv[2], argv[3], argv[4], &e);
         } else if (strcmp(cmd, "fstab-find") == 0 && argc == 4) {
                 g_autofree char *src = NULL;
                 r = fstab_find(argv[2], argv[3], &src, &e);

@@ -10,6 +10,7 @@
 
 #define U1 "6b229839-f029-46aa-be63-051ae41aaa61"
 #define U2 "0b3c7d4e-1f2a-4c5b-9d6e-7f8091a2b3c4"
+#define U1_UPPER "6B229839-F029-46AA-BE63-051AE41AAA61"
 #define LINE_A "UUID=" U1 " /home/NFS/NFSStorage_01 ext4 defaults,nofail 0 2\n"
 #define LINE_B "UUID=" U2 " /home/NFS/NFSStorage_02 ext4 defaults,nofail 0 2\n"
 
@@ -71,7 +72,7 @@ START_TEST(test_empty_file) {
         g_autoptr(GError) e = NULL;
         ck_assert_int_eq(fstab_find(path, "/home/NFS/NFSStorage_01", NULL, &e), -ENOENT);
         g_clear_error(&e);
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
 
         ck_assert_int_eq(fstab_set(path, U1, "/home/NFS/NFSStorage_01", &e), 0);
         g_autofree char *t = slurp();
@@ -81,7 +82,7 @@ START_TEST(test_empty_file) {
         ck_assert_int_eq(fstab_find(path, "/home/NFS/NFSStorage_01", &src, NULL), 0);
         ck_assert_str_eq(src, "UUID=" U1);
 
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         g_autofree char *t2 = slurp();
         ck_assert_str_eq(t2, "");
 }
@@ -89,7 +90,7 @@ END_TEST
 
 START_TEST(test_missing_file) {
         ck_assert_int_eq(fstab_find(path, "/home/NFS/NFSStorage_01", NULL, NULL), -ENOENT);
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         ck_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
 
         mode_t old = umask(077);
@@ -127,11 +128,11 @@ START_TEST(test_debian_fstab_kept_byte_for_byte) {
         ck_assert_str_eq(src2, "/dev/sr0");
 
         /* Removing the first of nfsprov's lines leaves everything else as it was. */
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", &e), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", &e), 0);
         g_autofree char *t2 = slurp();
         g_autofree char *want2 = g_strconcat(debian, LINE_B, NULL);
         ck_assert_str_eq(t2, want2);
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_02", &e), 0);
+        ck_assert_int_eq(fstab_remove(path, U2, "/home/NFS/NFSStorage_02", &e), 0);
         g_autofree char *t3 = slurp();
         ck_assert_str_eq(t3, debian);
         ck_assert_int_eq(stat(path, &st), 0);
@@ -151,9 +152,9 @@ START_TEST(test_idempotent) {
         g_autofree char *want = g_strconcat(debian, LINE_A, NULL);
         ck_assert_str_eq(t, want);
 
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         ino_t i2 = inode();
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         ck_assert_uint_eq(inode(), i2);
         g_autofree char *t2 = slurp();
         ck_assert_str_eq(t2, debian);
@@ -196,7 +197,7 @@ START_TEST(test_conflicts_refused_with_line) {
         ck_assert_ptr_nonnull(strstr(e->message, ":19: "));
         ck_assert_ptr_nonnull(strstr(e->message, "UUID=" U1));
         g_clear_error(&e);
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         ck_assert_int_eq(fstab_set(path, U2, "/home/NFS/NFSStorage_01", NULL), 0);
         g_autofree char *t2 = slurp();
         g_autofree char *want2 = g_strconcat(debian, "UUID=" U2 " /home/NFS/NFSStorage_01 ext4 defaults,nofail 0 2\n",
@@ -232,7 +233,7 @@ START_TEST(test_bad_lines_reported) {
 
         ck_assert_int_eq(fstab_find(path, "/data", NULL, &e), -EBADMSG);
         g_clear_error(&e);
-        ck_assert_int_eq(fstab_remove(path, "/data", &e), -EBADMSG);
+        ck_assert_int_eq(fstab_remove(path, U1, "/data", &e), -EBADMSG);
         g_autofree char *t2 = slurp();
         ck_assert_str_eq(t2, text);
 }
@@ -243,15 +244,15 @@ START_TEST(test_no_final_newline) {
         ck_assert_int_eq(fstab_set(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         g_autofree char *t = slurp();
         ck_assert_str_eq(t, "/dev/sda1 / ext4 defaults 0 1\n" LINE_A);
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/NFSStorage_01", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
         g_autofree char *t2 = slurp();
         ck_assert_str_eq(t2, "/dev/sda1 / ext4 defaults 0 1\n");
 
-        /* removing an admin's last line without a newline */
+        /* an admin's last line without a newline is never removed */
         put("# x\n/dev/sdb1 /srv ext4 defaults");
-        ck_assert_int_eq(fstab_remove(path, "/srv", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/srv", NULL), 0);
         g_autofree char *t3 = slurp();
-        ck_assert_str_eq(t3, "# x\n");
+        ck_assert_str_eq(t3, "# x\n/dev/sdb1 /srv ext4 defaults");
 }
 END_TEST
 
@@ -264,21 +265,30 @@ START_TEST(test_path_with_space_escaped) {
         ck_assert_int_eq(fstab_find(path, "/home/NFS/with space", &src, NULL), 0);
         ck_assert_str_eq(src, "UUID=" U1);
         ck_assert_int_eq(fstab_find(path, "/home/NFS/with", NULL, NULL), -ENOENT);
-        ck_assert_int_eq(fstab_remove(path, "/home/NFS/with space", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/home/NFS/with space", NULL), 0);
         g_autofree char *t2 = slurp();
         ck_assert_str_eq(t2, "");
 }
 END_TEST
 
-START_TEST(test_remove_all_entries_for_target) {
+/* Only the share's own entries go: the target with UUID=<its filesystem>, in any spelling
+ * libmount accepts; the admin's entries for the same target (another source) stay. */
+START_TEST(test_remove_only_own_entries) {
         const char *text = "/dev/sdb1 /srv ext4 defaults 0 2\n"
                            "# between\n"
-                           "/dev/sdc1 /srv/ xfs defaults 0 2\n"
-                           "/dev/sdd1 /srv2 xfs defaults 0 2\n";
+                           "UUID=\"" U1_UPPER "\" /srv/ ext4 defaults 0 2\n"
+                           "UUID=" U2 " /srv ext4 defaults 0 2\n"
+                           "UUID=" U1 " /srv2 xfs defaults 0 2\n";
         put(text);
-        ck_assert_int_eq(fstab_remove(path, "/srv", NULL), 0);
+        ck_assert_int_eq(fstab_remove(path, U1, "/srv", NULL), 0);
         g_autofree char *t = slurp();
-        ck_assert_str_eq(t, "# between\n/dev/sdd1 /srv2 xfs defaults 0 2\n");
+        ck_assert_str_eq(t, "/dev/sdb1 /srv ext4 defaults 0 2\n"
+                            "# between\n"
+                            "UUID=" U2 " /srv ext4 defaults 0 2\n"
+                            "UUID=" U1 " /srv2 xfs defaults 0 2\n");
+        ino_t i = inode();
+        ck_assert_int_eq(fstab_remove(path, U1, "/srv", NULL), 0); /* nothing left of ours: not written */
+        ck_assert_uint_eq(inode(), i);
 }
 END_TEST
 
@@ -292,7 +302,8 @@ START_TEST(test_invalid_input) {
         ck_assert_ptr_nonnull(strstr(e->message, "must be an absolute path"));
         g_clear_error(&e);
         ck_assert_int_eq(fstab_set(path, U1, "/home/NFS/A\nB", NULL), -EINVAL);
-        ck_assert_int_eq(fstab_remove(path, "", NULL), -EINVAL);
+        ck_assert_int_eq(fstab_remove(path, U1, "", NULL), -EINVAL);
+        ck_assert_int_eq(fstab_remove(path, "not-a-uuid", "/home/NFS/A", NULL), -EINVAL);
         ck_assert_int_eq(fstab_find(path, NULL, NULL, NULL), -EINVAL);
         g_autofree char *t = slurp();
         ck_assert_str_eq(t, debian);
@@ -312,7 +323,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_bad_lines_reported);
         tcase_add_test(tc, test_no_final_newline);
         tcase_add_test(tc, test_path_with_space_escaped);
-        tcase_add_test(tc, test_remove_all_entries_for_target);
+        tcase_add_test(tc, test_remove_only_own_entries);
         tcase_add_test(tc, test_invalid_input);
         suite_add_tcase(s, tc);
         return s;

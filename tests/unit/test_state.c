@@ -761,6 +761,36 @@ START_TEST(test_state_dir_is_a_file) {
 }
 END_TEST
 
+/* Neither the state directory nor the database file is reached through a symbolic link. */
+START_TEST(test_symlinks_refused) {
+        g_autofree char *real = g_build_filename(dir, "real", NULL);
+        g_autofree char *link = g_build_filename(dir, "link", NULL);
+        ck_assert_int_eq(mkdir(real, 0700), 0);
+        ck_assert_int_eq(symlink(real, link), 0);
+        g_autofree char *under = g_build_filename(link, "state", NULL);
+        State *s = NULL;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(state_open(under, &s, &e), -ELOOP);
+        ck_assert_ptr_null(s);
+        g_autofree char *want = g_strdup_printf("%s is a symbolic link (to %s)", link, real);
+        ck_assert_msg(strstr(e->message, want), "message: %s", e->message);
+        g_autofree char *made = g_build_filename(real, "state", NULL);
+        ck_assert(!g_file_test(made, G_FILE_TEST_EXISTS));
+
+        /* the database file itself a symbolic link to another file */
+        g_autofree char *other = g_build_filename(dir, "other.db", NULL);
+        ck_assert(g_file_set_contents(other, "", 0, NULL));
+        g_autofree char *db = db_path();
+        ck_assert_int_eq(symlink(other, db), 0);
+        g_clear_error(&e);
+        ck_assert_int_eq(state_open(dir, &s, &e), -ELOOP);
+        ck_assert_ptr_nonnull(strstr(e->message, "is a symbolic link"));
+        struct stat st;
+        ck_assert_int_eq(stat(other, &st), 0);
+        ck_assert_int_eq(st.st_size, 0);
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("state");
         TCase *tc = tcase_create("state");
@@ -783,6 +813,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_damaged_page);
         tcase_add_test(tc, test_newer_or_foreign_database);
         tcase_add_test(tc, test_state_dir_is_a_file);
+        tcase_add_test(tc, test_symlinks_refused);
         suite_add_tcase(s, tc);
         return s;
 }
