@@ -132,6 +132,29 @@ static int check_size(uint64_t size, GError **error) {
         return 0;
 }
 
+/* Give the new, empty image open at fd (in the directory open at dir) its size, make it and its
+ * name durable, and attach it. */
+static int fill_image(int dir, int fd, const char *path, uint64_t size, uint64_t *ret_ino, char **ret_device,
+                      GError **error) {
+        if (flock(fd, LOCK_EX) < 0)
+                return np_fail(error, errno, "image %s: cannot lock: %s", path, g_strerror(errno));
+        if (ftruncate(fd, (off_t) size) < 0)
+                return np_fail(error, errno, "image %s: cannot make it %" PRIu64 " bytes: %s", path, size,
+                               g_strerror(errno));
+        if (fsync(fd) < 0)
+                return np_fail(error, errno, "image %s: fsync failed: %s", path, g_strerror(errno));
+        if (fsync(dir) < 0)
+                return np_fail(error, errno, "image %s: fsync of its directory failed: %s", path, g_strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return np_fail(error, errno, "image %s: cannot stat: %s", path, g_strerror(errno));
+        int r = attach_same_file(fd, path, ret_device, error);
+        if (r < 0)
+                return r;
+        *ret_ino = (uint64_t) st.st_ino;
+        return 0;
+}
+
 static int image_allocate(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
                           char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error) {
         if (!ctx || !ctx->image_dir || !*ctx->image_dir)
@@ -165,42 +188,19 @@ static int image_allocate(const DiskContext *ctx, const char *name, uint64_t siz
                 return np_fail(error, EEXIST, "image %s already exists; refusing to reuse it for share %s", path, name);
         if (r < 0)
                 return np_fail_prefix(error, g_steal_pointer(&e), "image %s: cannot create it", path);
-        if (flock(fd, LOCK_EX) < 0) {
-                r = np_fail(error, errno, "image %s: cannot lock: %s", path, g_strerror(errno));
-                goto fail;
-        }
-        if (ftruncate(fd, (off_t) size) < 0) {
-                r = np_fail(error, errno, "image %s: cannot make it %" PRIu64 " bytes: %s", path, size,
-                            g_strerror(errno));
-                goto fail;
-        }
-        if (fsync(fd) < 0) {
-                r = np_fail(error, errno, "image %s: fsync failed: %s", path, g_strerror(errno));
-                goto fail;
-        }
-        if (fsync(dir) < 0) {
-                r = np_fail(error, errno, "image %s: fsync of %s failed: %s", path, ctx->image_dir, g_strerror(errno));
-                goto fail;
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0) {
-                r = np_fail(error, errno, "image %s: cannot stat: %s", path, g_strerror(errno));
-                goto fail;
-        }
         g_autofree char *device = NULL;
-        r = attach_same_file(fd, path, &device, error);
-        if (r < 0)
-                goto fail;
-
+        uint64_t ino = 0;
+        r = fill_image(dir, fd, path, size, &ino, &device, error);
+        if (r < 0) {
+                /* the file was made above, by this call: remove it */
+                (void) unlinkat(dir, file, 0);
+                (void) fsync(dir);
+                return r;
+        }
         *ret_source = TAKE_PTR(path);
-        *ret_ino = (uint64_t) st.st_ino;
+        *ret_ino = ino;
         *ret_device = TAKE_PTR(device);
         return 0;
-
-fail:
-        (void) unlinkat(dir, file, 0);
-        (void) fsync(dir);
-        return r;
 }
 
 static int image_attach(const DiskContext *ctx, const DiskRef *d, char **ret_device, char **ret_source,
