@@ -4,9 +4,40 @@
 
 #include <check.h>
 #include <glib.h>
+#include <sys/types.h>
 
 Suite *unit_suite(void);
 
 /* A fresh temporary directory for one test (removed by unit_rm_rf). */
 char *unit_mkdtemp(void);
 void unit_rm_rf(const char *path);
+
+/* ---- skipping ----
+ * A test that cannot run its checks here (it needs root, IPv6, ...) calls unit_skip() with the
+ * reason before its first check; unit_skip() returns from the test. The program still runs its
+ * other tests, then prints "SKIP: PROGRAM: TEST: reason" for each skipped test and exits 77
+ * (automake: skipped) — or 1 when a test failed. A program with a skipped test never passes.
+ * Only in a START_TEST body (it returns from the calling function). */
+#define unit_skip(...)                                          \
+        do {                                                    \
+                unit_skip_record(__func__, __VA_ARGS__);        \
+                return;                                         \
+        } while (0)
+void unit_skip_record(const char *test_fn, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* For unit_main.c: the file the skips are recorded in (shared by Check's forked test processes):
+ * open it before the suite runs (0 or -errno); read it afterwards (NULL on failure). */
+int unit_skips_open(void);
+char *unit_skips_read(void);
+
+/* ---- permission checks as an unprivileged user ----
+ * Root passes every permission check, and CI runs as root: an EACCES check must drop root to run.
+ * unit_run_unprivileged(fn, data) runs fn(data) as UNIT_UNPRIVILEGED_UID:GID (nobody:nogroup)
+ * with no supplementary groups and no capabilities, in a forked child, when running as root; a
+ * failed check in fn fails the calling test. Not root: fn(data) runs directly (already
+ * unprivileged). Needs Check's fork mode (the default; not CK_FORK=no).
+ * The files fn uses must be reachable by that user: unit_give_to_unprivileged(path) makes path
+ * (a directory from unit_mkdtemp() is 0700) that user's own, as a user's files are his. */
+#define UNIT_UNPRIVILEGED_UID ((uid_t) 65534)
+#define UNIT_UNPRIVILEGED_GID ((gid_t) 65534)
+void unit_run_unprivileged(void (*fn)(void *data), void *data);
+void unit_give_to_unprivileged(const char *path);
