@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,12 +44,10 @@ START_TEST(test_create_new_file_with_mode) {
 }
 END_TEST
 
-START_TEST(test_replace_keeps_mode_and_owner) {
+START_TEST(test_replace_keeps_mode) {
         g_autofree char *p = g_build_filename(dir, "exports", NULL);
         ck_assert(g_file_set_contents(p, "old content\n", -1, NULL));
         ck_assert_int_eq(chmod(p, 0604), 0);
-        if (geteuid() == 0)
-                ck_assert_int_eq(chown(p, 1234, 4321), 0);
         struct stat before;
         ck_assert_int_eq(stat(p, &before), 0);
 
@@ -57,13 +56,83 @@ START_TEST(test_replace_keeps_mode_and_owner) {
         struct stat after;
         ck_assert_int_eq(stat(p, &after), 0);
         ck_assert_uint_eq(after.st_mode & 07777, 0604);
-        ck_assert_uint_eq(after.st_uid, before.st_uid);
-        ck_assert_uint_eq(after.st_gid, before.st_gid);
         ck_assert_uint_ne(after.st_ino, before.st_ino); /* replaced by rename, not rewritten */
         g_autofree char *data = NULL;
         ck_assert(g_file_get_contents(p, &data, NULL, NULL));
         ck_assert_str_eq(data, "new\n");
         ck_assert_uint_eq(count_entries(dir), 1);
+}
+END_TEST
+
+/* The replacement belongs to the file's owner, not to the process that replaced it. */
+START_TEST(test_replace_keeps_owner) {
+        if (geteuid() != 0)
+                unit_skip("needs root: the file must belong to another user (1234:4321) than the one replacing it");
+        g_autofree char *p = g_build_filename(dir, "exports", NULL);
+        ck_assert(g_file_set_contents(p, "old content\n", -1, NULL));
+        ck_assert_int_eq(chown(p, 1234, 4321), 0);
+
+        ck_assert_int_eq(atomic_file_replace(p, "new\n", 4, 0600, NULL), 0);
+
+        struct stat after;
+        ck_assert_int_eq(stat(p, &after), 0);
+        ck_assert_uint_eq(after.st_uid, 1234);
+        ck_assert_uint_eq(after.st_gid, 4321);
+        g_autofree char *data = NULL;
+        ck_assert(g_file_get_contents(p, &data, NULL, NULL));
+        ck_assert_str_eq(data, "new\n");
+        ck_assert_uint_eq(count_entries(dir), 1);
+}
+END_TEST
+
+/* Permission checks, run as an unprivileged user (as root: in a child as nobody), on files that
+ * user owns: a file it may not read, and a file in a directory it may not write. */
+static void permission_checks(void *data) {
+        const char *d = data;
+        g_autofree char *secret = g_build_filename(d, "secret", NULL);
+        g_autofree char *ro = g_build_filename(d, "ro", NULL);
+        g_autofree char *kept = g_build_filename(ro, "exports", NULL);
+        struct stat st;
+        /* The files are reachable: EACCES below comes from their own modes. */
+        ck_assert_msg(stat(secret, &st) == 0 && stat(kept, &st) == 0, "%s not reachable as uid %u: %s", d,
+                      (unsigned) geteuid(), g_strerror(errno));
+
+        g_autofree char *got = NULL;
+        size_t len = 77;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(atomic_file_read(secret, &got, &len, &e), -EACCES);
+        ck_assert_int_eq(e->code, EACCES);
+        ck_assert_msg(strstr(e->message, secret) && strstr(e->message, "Permission denied"), "%s", e->message);
+        ck_assert_ptr_null(got);
+        ck_assert_uint_eq(len, 77);
+
+        g_clear_error(&e);
+        ck_assert_int_eq(atomic_file_replace(kept, "new\n", 4, 0644, &e), -EACCES);
+        ck_assert_int_eq(e->code, EACCES);
+        g_autofree char *want = g_strdup_printf("%s: cannot create a temporary file in %s: Permission denied", kept, ro);
+        ck_assert_str_eq(e->message, want);
+        g_autofree char *content = NULL;
+        ck_assert(g_file_get_contents(kept, &content, NULL, NULL));
+        ck_assert_str_eq(content, "old\n");
+        ck_assert_uint_eq(count_entries(ro), 1);
+}
+
+START_TEST(test_permission_denied) {
+        g_autofree char *secret = g_build_filename(dir, "secret", NULL);
+        ck_assert(g_file_set_contents(secret, "x\n", -1, NULL));
+        ck_assert_int_eq(chmod(secret, 0), 0);
+        g_autofree char *ro = g_build_filename(dir, "ro", NULL);
+        ck_assert_int_eq(mkdir(ro, 0755), 0);
+        g_autofree char *kept = g_build_filename(ro, "exports", NULL);
+        ck_assert(g_file_set_contents(kept, "old\n", -1, NULL));
+        ck_assert_int_eq(chmod(kept, 0644), 0);
+        ck_assert_int_eq(chmod(ro, 0555), 0);
+        unit_give_to_unprivileged(dir);
+        unit_give_to_unprivileged(secret);
+        unit_give_to_unprivileged(ro);
+        unit_give_to_unprivileged(kept);
+
+        unit_run_unprivileged(permission_checks, dir);
 }
 END_TEST
 
@@ -121,7 +190,9 @@ Suite *unit_suite(void) {
         TCase *tc = tcase_create("atomic_file");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_create_new_file_with_mode);
-        tcase_add_test(tc, test_replace_keeps_mode_and_owner);
+        tcase_add_test(tc, test_replace_keeps_mode);
+        tcase_add_test(tc, test_replace_keeps_owner);
+        tcase_add_test(tc, test_permission_denied);
         tcase_add_test(tc, test_refuses_non_regular);
         tcase_add_test(tc, test_missing_directory);
         tcase_add_test(tc, test_read_missing);
