@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -222,14 +223,28 @@ START_TEST(test_unreadable_file_is_an_error) {
         ck_assert_int_lt(nfsconf_read(dir, &s, &error), 0); /* a directory */
         ck_assert_msg(strstr(error->message, dir), "%s", error->message);
         ck_assert_int_eq(s.vers3, 42); /* untouched on failure */
+}
+END_TEST
 
-        if (geteuid() != 0) { /* root reads any file */
-                g_clear_error(&error);
-                g_autofree char *p = write_file("nfs.conf", "[nfsd]\nvers4=n\n");
-                ck_assert_int_eq(chmod(p, 0), 0);
-                ck_assert_int_eq(nfsconf_read(p, &s, &error), -EACCES);
-                ck_assert_msg(strstr(error->message, p), "%s", error->message);
-        }
+/* Run as an unprivileged user (root reads any file): a file of mode 0 that user owns. */
+static void read_denied(void *data) {
+        const char *p = data;
+        struct stat st;
+        ck_assert_msg(stat(p, &st) == 0, "%s not reachable as uid %u: %s", p, (unsigned) geteuid(), g_strerror(errno));
+        NfsConfStatus s = { .vers3 = 42 };
+        g_autoptr(GError) error = NULL;
+        ck_assert_int_eq(nfsconf_read(p, &s, &error), -EACCES);
+        ck_assert_int_eq(error->code, EACCES);
+        ck_assert_msg(strstr(error->message, p) && strstr(error->message, "Permission denied"), "%s", error->message);
+        ck_assert_int_eq(s.vers3, 42);
+}
+
+START_TEST(test_permission_denied_is_an_error) {
+        g_autofree char *p = write_file("nfs.conf", "[nfsd]\nvers4=n\n");
+        ck_assert_int_eq(chmod(p, 0), 0);
+        unit_give_to_unprivileged(dir);
+        unit_give_to_unprivileged(p);
+        unit_run_unprivileged(read_denied, p);
 }
 END_TEST
 
@@ -693,6 +708,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_debian12_default_reads_as_defaults);
         tcase_add_test(tc, test_missing_file_reads_as_defaults);
         tcase_add_test(tc, test_unreadable_file_is_an_error);
+        tcase_add_test(tc, test_permission_denied_is_an_error);
         tcase_add_test(tc, test_vers3_off);
         tcase_add_test(tc, test_ok_file);
         tcase_add_test(tc, test_commented_keys_do_not_count);
