@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -522,14 +523,31 @@ START_TEST(test_unreadable_is_an_error_even_if_optional) {
         ck_assert_int_eq(config_load(dir, false, &c, &error), -EISDIR);
         ck_assert_ptr_null(c);
         ck_assert_msg(strstr(error->message, "not a regular file"), "%s", error->message);
+}
+END_TEST
 
-        if (geteuid() != 0) { /* root reads any file */
-                g_clear_error(&error);
-                g_autofree char *p = write_conf("secret.conf", "[server]\n");
-                ck_assert_int_eq(chmod(p, 0), 0);
-                ck_assert_int_eq(config_load(p, false, &c, &error), -EACCES);
+/* Run as an unprivileged user (root reads any file): a file of mode 0 that user owns. */
+static void load_denied(void *data) {
+        const char *p = data;
+        struct stat st;
+        ck_assert_msg(stat(p, &st) == 0, "%s not reachable as uid %u: %s", p, (unsigned) geteuid(), g_strerror(errno));
+        for (int optional = 0; optional <= 1; optional++) {
+                g_autoptr(Config) c = NULL;
+                g_autoptr(GError) error = NULL;
+                ck_assert_int_eq(config_load(p, optional == 0, &c, &error), -EACCES);
                 ck_assert_ptr_null(c);
+                ck_assert_int_eq(error->code, EACCES);
+                g_autofree char *want = g_strdup_printf("%s: cannot open the configuration file: Permission denied", p);
+                ck_assert_str_eq(error->message, want);
         }
+}
+
+START_TEST(test_permission_denied_even_if_optional) {
+        g_autofree char *p = write_conf("secret.conf", "[server]\n");
+        ck_assert_int_eq(chmod(p, 0), 0);
+        unit_give_to_unprivileged(dir);
+        unit_give_to_unprivileged(p);
+        unit_run_unprivileged(load_denied, p);
 }
 END_TEST
 
@@ -634,6 +652,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_cross_checks);
         tcase_add_test(tc, test_missing_file);
         tcase_add_test(tc, test_unreadable_is_an_error_even_if_optional);
+        tcase_add_test(tc, test_permission_denied_even_if_optional);
         tcase_add_test(tc, test_nul_byte_is_refused);
         tcase_add_test(tc, test_env_default_path);
         tcase_add_test(tc, test_invalid_utf8);
