@@ -73,14 +73,14 @@ START_TEST(test_agrees_with_nss) {
         const char *users[] = { "root", "daemon", "bin", "sys", "nobody" };
         for (size_t i = 0; i < G_N_ELEMENTS(users); i++) {
                 struct passwd *pw = getpwnam(users[i]);
-                if (pw)
-                        ck_assert_uint_eq(uid_ok(users[i]), pw->pw_uid);
+                ck_assert_msg(pw, "this system has no user %s (Debian's base-passwd has it)", users[i]);
+                ck_assert_uint_eq(uid_ok(users[i]), pw->pw_uid);
         }
         const char *groups[] = { "root", "daemon", "bin", "sys", "adm", "nogroup" };
         for (size_t i = 0; i < G_N_ELEMENTS(groups); i++) {
                 struct group *gr = getgrnam(groups[i]);
-                if (gr)
-                        ck_assert_uint_eq(gid_ok(groups[i]), gr->gr_gid);
+                ck_assert_msg(gr, "this system has no group %s (Debian's base-passwd has it)", groups[i]);
+                ck_assert_uint_eq(gid_ok(groups[i]), gr->gr_gid);
         }
 }
 END_TEST
@@ -126,19 +126,26 @@ START_TEST(test_unknown) {
         g_autofree char *wantf = g_strdup_printf("unknown user \"%s\" (looked up as %s with libnfsidmap)", full, full);
         ck_assert_str_eq(e->message, wantf);
 
-        /* Not a nobody id for a name that is not nobody: a group name is no user name. */
-        if (!getpwnam("nogroup")) {
-                g_clear_error(&e);
-                ck_assert_int_eq(idmap_user_to_uid("nogroup", &u, &e), -ENOENT);
-        }
-        /* User names are case-sensitive. */
-        if (!getpwnam("ROOT")) {
-                g_clear_error(&e);
-                ck_assert_int_eq(idmap_user_to_uid("ROOT", &u, &e), -ENOENT);
-        }
         /* Not a number, so a name. */
         g_clear_error(&e);
         ck_assert_int_eq(idmap_user_to_uid("-1", &u, &e), -ENOENT);
+        ck_assert_uint_eq(u, 7);
+}
+END_TEST
+
+/* Not a nobody id for a name that is not nobody: a group name is no user name; and user names
+ * are case-sensitive. */
+START_TEST(test_not_a_user_name) {
+        if (getpwnam("nogroup") || getpwnam("ROOT"))
+                unit_skip("this system has a user named nogroup or ROOT");
+        ck_assert_ptr_nonnull(getgrnam("nogroup"));
+        uid_t u = 7;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(idmap_user_to_uid("nogroup", &u, &e), -ENOENT);
+        ck_assert_msg(g_str_has_prefix(e->message, "unknown user \"nogroup\""), "%s", e->message);
+        g_clear_error(&e);
+        ck_assert_int_eq(idmap_user_to_uid("ROOT", &u, &e), -ENOENT);
+        ck_assert_msg(g_str_has_prefix(e->message, "unknown user \"ROOT\""), "%s", e->message);
         ck_assert_uint_eq(u, 7);
 }
 END_TEST
@@ -151,17 +158,23 @@ START_TEST(test_bad_input) {
         g_clear_error(&e);
         ck_assert_int_eq(idmap_group_to_gid(NULL, NULL, &e), -EINVAL);
 
-        /* Another domain than the idmap domain. */
+}
+END_TEST
+
+/* Another domain than the idmap domain. */
+START_TEST(test_other_domain) {
         g_autofree char *d = domain();
-        if (g_ascii_strcasecmp(d, "nfsprov-other.example") != 0) {
-                g_clear_error(&e);
-                ck_assert_int_eq(idmap_user_to_uid("root@nfsprov-other.example", &u, &e), -EINVAL);
-                g_autofree char *want = g_strdup_printf(
-                        "user \"root@nfsprov-other.example\" cannot be looked up: libnfsidmap refused it "
-                        "(its domain is %s; allowed: a name, name@%s or a numeric id)", d, d);
-                ck_assert_str_eq(e->message, want);
-                ck_assert_uint_eq(u, 7);
-        }
+        const char *other = g_ascii_strcasecmp(d, "nfsprov-other.example") != 0 ? "nfsprov-other.example"
+                                                                                : "nfsprov-another.example";
+        g_autofree char *name = g_strdup_printf("root@%s", other);
+        uid_t u = 7;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(idmap_user_to_uid(name, &u, &e), -EINVAL);
+        g_autofree char *want = g_strdup_printf("user \"%s\" cannot be looked up: libnfsidmap refused it "
+                                                "(its domain is %s; allowed: a name, name@%s or a numeric id)",
+                                                name, d, d);
+        ck_assert_str_eq(e->message, want);
+        ck_assert_uint_eq(u, 7);
 }
 END_TEST
 
@@ -173,7 +186,9 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_agrees_with_nss);
         tcase_add_test(tc, test_nobody_resolves);
         tcase_add_test(tc, test_unknown);
+        tcase_add_test(tc, test_not_a_user_name);
         tcase_add_test(tc, test_bad_input);
+        tcase_add_test(tc, test_other_domain);
         suite_add_tcase(s, tc);
         return s;
 }
