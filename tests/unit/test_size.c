@@ -332,6 +332,7 @@ END_TEST
 /* Pseudo-random values: the printed size never overstates, and is within a tenth of the unit. */
 START_TEST(test_format_never_overstates) {
         g_autoptr(GRand) rnd = g_rand_new_with_seed(4242);
+        unsigned checked = 0;
 
         for (unsigned i = 0; i < 20000; i++) {
                 unsigned bits = g_rand_int_range(rnd, 1, 64);
@@ -342,10 +343,14 @@ START_TEST(test_format_never_overstates) {
                 uint64_t back = 0;
                 if (size_parse(s, &back, NULL) < 0)
                         continue;
+                checked++;
                 ck_assert_msg(back <= v, "%" PRIu64 " -> \"%s\" -> %" PRIu64, v, s, back);
                 ck_assert_msg(v - back < (back >= KiB ? back / 10 + 1 : 1), "%" PRIu64 " -> \"%s\" -> %" PRIu64,
                               v, s, back);
         }
+        /* A size whose tenth is not whole bytes does not parse back (see test_round_trip): the
+         * comparison ran for the others, about a third (6476 with this seed). */
+        ck_assert_msg(checked > 5000, "only %u of 20000 printed sizes parsed back", checked);
 }
 END_TEST
 
