@@ -3,12 +3,19 @@
 # nfsprovd's API on TCP and on the Unix socket, driven with curl against the real daemon:
 # every endpoint, every error status, token auth (missing, wrong, right, token file checks),
 # idempotent create, 202 + polling of operations, reads served while an operation runs, body and
-# header limits, a stalled client that must not delay others, metrics, health, TLS (when openssl
-# is installed), and the pool allowlist seen from two client network namespaces (10.77.0.2 and
-# 10.77.0.3 on veth pairs to a bridge holding 10.77.0.1; nothing else is touched).
+# header limits, a stalled client that must not delay others, metrics, health, TLS, and the pool
+# allowlist seen from two client network namespaces (10.77.0.2 and 10.77.0.3 on veth pairs to a
+# bridge holding 10.77.0.1; nothing else is touched). Everything it needs is checked first: it
+# runs whole or is skipped whole.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 sb_require_cmd curl curl
 sb_require_cmd ip iproute2
+sb_require_cmd openssl openssl
+probe=npbp$$
+{ ip link add "$probe" type bridge && ip link del "$probe"; } > /dev/null 2>&1 ||
+    sb_skip "cannot create a bridge here (ip link add type bridge)"
+{ ip netns add "$probe" && ip netns del "$probe"; } > /dev/null 2>&1 ||
+    sb_skip "cannot create network namespaces here (ip netns add)"
 
 PORT=$((20000 + RANDOM % 20000))
 TOKEN=tok-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -206,14 +213,16 @@ out=$(req GET "http://localhost/v1/pools" "${usock[@]}")
 expect_error 400 invalid_input "pools over the socket without an address" "$out"
 
 # --- a slow client (half a request, then silence) does not delay another client ---
+# The other request is answered while the stalled connection stays open (nfsprovd keeps an idle
+# connection 30 s, req gives up after 20 s); then the stalled client completes its request and is
+# answered on the same connection, so it was open all along.
 exec 7<>/dev/tcp/127.0.0.1/$PORT
 printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&7
-t0=$(date +%s%N)
 out=$(req GET "$TCP/v1/health")
-t1=$(date +%s%N)
 assert_eq "$(status_of "$out")" 200 "health while a client stalls"
-echo "GET /v1/health while another client stalls mid-request: $(( (t1 - t0) / 1000000 )) ms"
-[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] || sb_fail "a stalled client delayed another request"
+printf '1\r\nConnection: close\r\n\r\n' >&7
+IFS= read -r -t 20 line <&7 || sb_fail "the stalled client got no answer after completing its request"
+assert_eq "${line%$'\r'}" "HTTP/1.1 200 OK" "the stalled client, answered after the other request"
 exec 7>&-
 
 # --- the allowlist from two client network namespaces ---
@@ -227,18 +236,17 @@ cleanup_net() {
     ip link del "$BR" 2>/dev/null
 }
 trap cleanup_net EXIT
-ip link add "$BR" type bridge || sb_skip "cannot create a bridge here"
-ip addr add 10.77.0.1/24 dev "$BR"
-ip link set "$BR" up
+{ ip link add "$BR" type bridge && ip addr add 10.77.0.1/24 dev "$BR" && ip link set "$BR" up; } ||
+    sb_fail "cannot set up the bridge $BR with 10.77.0.1/24"
 for n in 2 3; do
     ns=np${n}c$sfx
-    ip netns add "$ns" || sb_skip "cannot create network namespaces here"
-    ip link add "npv$n$sfx" type veth peer name "npp$n$sfx"
-    ip link set "npp$n$sfx" netns "$ns"
-    ip link set "npv$n$sfx" master "$BR" up
-    ip netns exec "$ns" ip addr add "10.77.0.$n/24" dev "npp$n$sfx"
-    ip netns exec "$ns" ip link set "npp$n$sfx" up
-    ip netns exec "$ns" ip link set lo up
+    { ip netns add "$ns" &&
+      ip link add "npv$n$sfx" type veth peer name "npp$n$sfx" &&
+      ip link set "npp$n$sfx" netns "$ns" &&
+      ip link set "npv$n$sfx" master "$BR" up &&
+      ip netns exec "$ns" ip addr add "10.77.0.$n/24" dev "npp$n$sfx" &&
+      ip netns exec "$ns" ip link set "npp$n$sfx" up &&
+      ip netns exec "$ns" ip link set lo up; } || sb_fail "cannot set up the client namespace $ns (10.77.0.$n)"
 done
 for n in 2 3; do
     ok=
@@ -276,41 +284,37 @@ out=$(req GET "$TCP/v1/pools")
 assert_eq "$(status_of "$out")" 200 "pools without a token file"
 
 # --- TLS ---
-if command -v openssl > /dev/null; then
-    stop_daemon
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$S/key.pem" -out "$S/cert.pem" -days 1 \
-        -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" > /dev/null 2>&1 || sb_fail "openssl req failed"
-    chmod 600 "$S/key.pem"
-    TLS=1 TOKEN_FILE=$S/token api_config
-    start_daemon
-    out=$(req GET "https://127.0.0.1:$PORT/v1/shares" --cacert "$S/cert.pem" "${auth[@]}")
-    assert_eq "$(status_of "$out")" 200 "admin over TLS"
-    assert_eq "$(body_of "$out" | jq -r '[.shares[].name] | join(" ")')" "ByName NetA Only2" "shares over TLS"
-    out=$(req GET "https://127.0.0.1:$PORT/v1/pools/NetA" --cacert "$S/cert.pem" -H "Accept: application/xml")
-    assert_contains "$(body_of "$out")" "<host name='127.0.0.1'/>"
-    st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/v1/health")
-    [ "$st" = 200 ] && sb_fail "plain HTTP answered on the TLS port"
-    kill -0 "$DAEMON_PID" || sb_fail "nfsprovd died of a plain HTTP request on its TLS port"
-    HTTPS=https://127.0.0.1:$PORT
-    # the nfsprov CLI over HTTPS: --url with --token-file and --ca-file; without the token it is refused
-    out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" create NetCli --size 32M 2>&1) || sb_fail "nfsprov --url create: $out"
-    assert_share_ready NetCli
-    out=$("$NFSPROV_BIN" --url "$HTTPS/" --token-file "$S/token" --ca-file "$S/cert.pem" --json show NetCli) || sb_fail "nfsprov --url show: $out"
-    assert_eq "$(jq -r '[.name,.status] | join(" ")' <<< "$out")" "NetCli ready" "nfsprov --url show"
-    out=$("$NFSPROV_BIN" --url "$HTTPS" --ca-file "$S/cert.pem" list 2>&1); rc=$?
-    assert_eq "$rc" 1 "nfsprov --url without a token: exit status"
-    assert_eq "$(wc -l <<< "$out")" 1 "nfsprov --url without a token: one line"
-    assert_contains "$out" "token" "nfsprov --url without a token"
-    out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" list 2>&1); rc=$?
-    assert_eq "$rc" 1 "nfsprov --url to a self-signed server without --ca-file: exit status"
-    assert_contains "$out" "certificate" "nfsprov --url to a self-signed server without --ca-file"
-    out=$("$NFSPROV_BIN" --url "$HTTPS" --socket "$SOCK" list 2>&1); rc=$?
-    assert_eq "$rc" 2 "nfsprov --url with --socket: exit status"
-    out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" delete NetCli 2>&1) || sb_fail "nfsprov --url delete: $out"
-    assert_share_gone NetCli
-else
-    echo "TLS not tested: openssl is not installed (Debian package openssl)"
-fi
+stop_daemon
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$S/key.pem" -out "$S/cert.pem" -days 1 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" > /dev/null 2>&1 || sb_fail "openssl req failed"
+chmod 600 "$S/key.pem"
+TLS=1 TOKEN_FILE=$S/token api_config
+start_daemon
+out=$(req GET "https://127.0.0.1:$PORT/v1/shares" --cacert "$S/cert.pem" "${auth[@]}")
+assert_eq "$(status_of "$out")" 200 "admin over TLS"
+assert_eq "$(body_of "$out" | jq -r '[.shares[].name] | join(" ")')" "ByName NetA Only2" "shares over TLS"
+out=$(req GET "https://127.0.0.1:$PORT/v1/pools/NetA" --cacert "$S/cert.pem" -H "Accept: application/xml")
+assert_contains "$(body_of "$out")" "<host name='127.0.0.1'/>"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/v1/health")
+[ "$st" = 200 ] && sb_fail "plain HTTP answered on the TLS port"
+kill -0 "$DAEMON_PID" || sb_fail "nfsprovd died of a plain HTTP request on its TLS port"
+HTTPS=https://127.0.0.1:$PORT
+# the nfsprov CLI over HTTPS: --url with --token-file and --ca-file; without the token it is refused
+out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" create NetCli --size 32M 2>&1) || sb_fail "nfsprov --url create: $out"
+assert_share_ready NetCli
+out=$("$NFSPROV_BIN" --url "$HTTPS/" --token-file "$S/token" --ca-file "$S/cert.pem" --json show NetCli) || sb_fail "nfsprov --url show: $out"
+assert_eq "$(jq -r '[.name,.status] | join(" ")' <<< "$out")" "NetCli ready" "nfsprov --url show"
+out=$("$NFSPROV_BIN" --url "$HTTPS" --ca-file "$S/cert.pem" list 2>&1); rc=$?
+assert_eq "$rc" 1 "nfsprov --url without a token: exit status"
+assert_eq "$(wc -l <<< "$out")" 1 "nfsprov --url without a token: one line"
+assert_contains "$out" "token" "nfsprov --url without a token"
+out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" list 2>&1); rc=$?
+assert_eq "$rc" 1 "nfsprov --url to a self-signed server without --ca-file: exit status"
+assert_contains "$out" "certificate" "nfsprov --url to a self-signed server without --ca-file"
+out=$("$NFSPROV_BIN" --url "$HTTPS" --socket "$SOCK" list 2>&1); rc=$?
+assert_eq "$rc" 2 "nfsprov --url with --socket: exit status"
+out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" delete NetCli 2>&1) || sb_fail "nfsprov --url delete: $out"
+assert_share_gone NetCli
 
 # the CLI keeps working synchronously (it waits for the operation)
 np delete NetA --force > /dev/null || sb_fail "nfsprov delete --force failed"
