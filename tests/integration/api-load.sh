@@ -8,7 +8,8 @@
 # its keys and values, each name with one uuid throughout (the one nfsprov shows), the set of
 # pools always one that existed at some point of the plan, never older than one the same client
 # saw before; and when operations really ran during the load. Prints requests, req/s, p50/p99.
-# NP_LOAD_TRANSPORT=tcp|unix (default tcp; unix when this nfsprovd has no TCP listener).
+# NP_LOAD_TRANSPORT=tcp|unix (default tcp). The TCP listener is required either way: the test
+# fails when nfsprovd does not listen on [server] listen.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 sb_require_cmd curl curl
 sb_require_cmd ss iproute2
@@ -30,18 +31,17 @@ done
 write_config
 sed -i "/^\[server\]/a listen = 127.0.0.1:$port" "$CONF"
 start_daemon
-if [ "$TRANSPORT" = tcp ] && ! grep -q "127.0.0.1:$port" "$S/nfsprovd.log"; then
-    echo "note: this nfsprovd does not serve [server] listen yet; the load runs on the Unix socket"
-    TRANSPORT=unix
-fi
-if [ "$TRANSPORT" = tcp ]; then
-    target=(--url "http://127.0.0.1:$port")
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/pools") ||
-        sb_fail "GET /v1/pools over TCP failed"
-    assert_eq "$code" 200 "GET /v1/pools over TCP"
-else
-    target=(--unix "$SOCK")
-fi
+# nfsprovd answers only after it listens everywhere it should: [server] listen must be served
+ss -Hltn "src 127.0.0.1:$port" | grep -q . ||
+    { tail -20 "$S/nfsprovd.log" >&2; sb_fail "nfsprovd does not listen on 127.0.0.1:$port ([server] listen)"; }
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/pools") ||
+    sb_fail "GET /v1/pools over TCP failed"
+assert_eq "$code" 200 "GET /v1/pools over TCP"
+case "$TRANSPORT" in
+tcp) target=(--url "http://127.0.0.1:$port") ;;
+unix) target=(--unix "$SOCK") ;;
+*) sb_fail "NP_LOAD_TRANSPORT=$TRANSPORT: allowed: tcp, unix" ;;
+esac
 
 # The plan: INITIAL shares first, then create one and delete the oldest, in turn; every name once.
 plan=$S/plan
