@@ -18,12 +18,8 @@ sb_require_cmd nfs-cp libnfs-utils
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
 [ -x "$NFSPROV_CLIENT" ] || sb_fail "$NFSPROV_CLIENT is not built"
 
-SHARES="Good Squashed ReadOnly Unexported"
-lv_server $SHARES
-assert_contains "$(cat /etc/exports)" "$BASE/Good" "nfsprovd's exports block"
-assert_contains "$(exportfs -v)" "no_root_squash" "nfsprovd exports rw,no_root_squash"
-
 # --- rpcbind (ganesha registers MOUNT and NFS there; libnfs asks it for the ports) ---
+# First, before any assertion: with another NFS server registered the test cannot run at all.
 if ! rpcinfo -p 127.0.0.1 > /dev/null 2>&1; then
     rpcbind -f > "$S/rpcbind.log" 2>&1 &   # never -h: rpcbind 1.2.6 aborts with it
     sb_track_pid $!
@@ -31,6 +27,11 @@ if ! rpcinfo -p 127.0.0.1 > /dev/null 2>&1; then
 fi
 rpcinfo -p 127.0.0.1 > /dev/null 2>&1 || sb_fail "rpcbind does not answer on 127.0.0.1"
 rpcinfo -p 127.0.0.1 2>/dev/null | grep -qw nfs && sb_skip "an NFS server is already registered with rpcbind here"
+
+SHARES="Good Squashed ReadOnly Unexported"
+lv_server $SHARES
+assert_contains "$(cat /etc/exports)" "$BASE/Good" "nfsprovd's exports block"
+assert_contains "$(exportfs -v)" "no_root_squash" "nfsprovd exports rw,no_root_squash"
 
 # --- NFS-Ganesha: the three exports ---
 G=$S/ganesha
