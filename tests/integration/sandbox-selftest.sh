@@ -65,4 +65,18 @@ msg=$("$NP_TOP_SRCDIR/tests/sandbox/sandbox-run" "$NP_SCRATCH/skipper.sh" 2>&1)
 rc=$?
 assert_eq "$rc" 77 "skip status"
 assert_contains "$msg" "SKIP: skipper.sh: needs nfsprov-no-such-tool (Debian package some-package)"
+
+# a child that skips after its checks ran fails: a test is skipped whole or not at all
+cat > "$NP_SCRATCH/late-skipper.sh" <<'CHILD'
+#!/bin/bash
+. "$NP_TOP_SRCDIR/tests/sandbox/lib.sh"
+assert_eq 1 1 "a check"
+sb_skip "too late"
+CHILD
+chmod +x "$NP_SCRATCH/late-skipper.sh"
+msg=$("$NP_TOP_SRCDIR/tests/sandbox/sandbox-run" "$NP_SCRATCH/late-skipper.sh" 2>&1)
+rc=$?
+assert_eq "$rc" 1 "status of a skip after checks"
+assert_contains "$msg" "FAIL: late-skipper.sh: skips after its checks ran (a test is skipped whole or not at all): too late"
+assert_not_contains "$msg" "SKIP:"
 sb_pass

@@ -8,7 +8,13 @@ TEST_NAME=$(basename "$0")
 NP_BUILD=${NP_TOP_BUILDDIR:-$(pwd)}
 NP_SRC=${NP_TOP_SRCDIR:-$NP_BUILD}
 
-sb_skip() { echo "SKIP: $TEST_NAME: $*"; exit 77; }
+# A test runs whole or is skipped whole: once an assert_* ran, skipping is a failure (check what
+# the test needs first: sb_require_cmd and probes at the top).
+SB_CHECKED=
+sb_skip() {
+    [ -z "$SB_CHECKED" ] || sb_fail "skips after its checks ran (a test is skipped whole or not at all): $*"
+    echo "SKIP: $TEST_NAME: $*"; exit 77
+}
 sb_fail() { echo "FAIL: $TEST_NAME: $*" >&2; exit 1; }
 sb_pass() { echo "PASS: $TEST_NAME${1:+: $*}"; exit 0; }
 
@@ -33,6 +39,6 @@ sb_losetup() {
 sb_track_pid() { echo "$1" >> "$NP_SANDBOX/state/pids"; }
 
 # assertions that print what a user would see
-assert_eq() { [ "$1" = "$2" ] || sb_fail "${3:-values differ}: expected [$2], got [$1]"; }
-assert_contains() { case "$1" in *"$2"*) ;; *) sb_fail "${3:-text}: [$1] does not contain [$2]";; esac; }
-assert_not_contains() { case "$1" in *"$2"*) sb_fail "${3:-text}: [$1] contains [$2]";; esac; }
+assert_eq() { SB_CHECKED=1; [ "$1" = "$2" ] || sb_fail "${3:-values differ}: expected [$2], got [$1]"; }
+assert_contains() { SB_CHECKED=1; case "$1" in *"$2"*) ;; *) sb_fail "${3:-text}: [$1] does not contain [$2]";; esac; }
+assert_not_contains() { SB_CHECKED=1; case "$1" in *"$2"*) sb_fail "${3:-text}: [$1] contains [$2]";; esac; }
