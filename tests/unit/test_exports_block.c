@@ -131,6 +131,7 @@ START_TEST(test_admin_conflict_with_line_number) {
 
         /* Our own old entries inside the block are not conflicts. */
         g_autofree char *ok = replace_ok("# BEGIN nfsprov\n/home/NFS/S_01 *(rw)\n# END nfsprov\n", a);
+        ck_assert_ptr_nonnull(ok);
 }
 END_TEST
 

@@ -72,7 +72,10 @@ static size_t heap_in_use(void) {
  * options, every client with its host and options, the list) and nothing its caller holds. */
 START_TEST(test_entry_free) {
         exports_entry_free(NULL);
-        { g_autoptr(ExportsEntry) none = NULL; }
+        {
+                g_autoptr(ExportsEntry) none = NULL; /* the autoptr cleanup on NULL */
+                ck_assert_ptr_null(none);
+        }
 
         g_autofree char *host = g_strdup("h");
         g_autofree char *opts = g_strdup("rw");

@@ -401,6 +401,7 @@ START_TEST(test_dropins_override_in_version_order) {
         g_autofree char *ign1 = write_file("nfs.conf.d/99-c.conf.bak", "[nfsd]\nvers3=y\n");
         g_autofree char *ign2 = write_file("nfs.conf.d/.99-d.conf", "[nfsd]\nvers3=y\n");
         g_autofree char *ign3 = write_file("nfs.conf.d/.conf", "[nfsd]\nvers3=y\n");
+        ck_assert(f9 && ign1 && ign2 && ign3); /* written; each must be skipped or read in order */
 
         NfsConfStatus s = { 0 };
         read_ok(p, &s);

@@ -405,6 +405,7 @@ START_TEST(test_local_checks) {
         g_autoptr(WantedPool) w = wanted("P", UUID_A, "/srv/NFS/P");
         mount_right(w);
         g_autoptr(SyncResult) r = sync_one(w, false, false);
+        ck_assert_ptr_nonnull(r);
         g_autoptr(GPtrArray) list = host_pools();
         ck_assert_uint_eq(list->len, 2); /* default-pool and P, by name */
         ck_assert_str_eq(((HostPool *) list->pdata[0])->name, "P");

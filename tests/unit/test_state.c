@@ -724,6 +724,7 @@ START_TEST(test_newer_or_foreign_database) {
         g_autofree char *p = db_path();
         {
                 g_autoptr(State) s = open_ok();
+                ck_assert_ptr_nonnull(s);
         }
         sqlite3 *db = raw_open();
         ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
