@@ -43,6 +43,8 @@ typedef struct Snapshot {
         char *address;       /* configured [server] address or NULL */
         char *config_path;
         bool exports_ok;     /* every ready share is in the exports block */
+        char *error;         /* the state could not be read: every read of this snapshot answers
+                              * 500 with this message (never an empty list, never a 404) */
 } Snapshot;
 
 static void snap_pool_free(SnapPool *p) {
@@ -66,9 +68,18 @@ static void snapshot_unref(Snapshot *s) {
         g_ptr_array_unref(s->pools);
         g_free(s->address);
         g_free(s->config_path);
+        g_free(s->error);
         g_free(s);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Snapshot, snapshot_unref)
+
+/* Reply 500 with the state's error when the snapshot could not be taken. */
+static bool snapshot_failed(const Snapshot *s, HttpResponse *resp) {
+        if (!s->error)
+                return false;
+        http_response_error(resp, 500, "%s", s->error);
+        return true;
+}
 
 /* ---- operations ---- */
 
@@ -163,8 +174,11 @@ static Snapshot *snapshot_build(Api *a) {
         s->config_path = g_strdup(c->path);
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) list = NULL;
-        if (engine_list(a->engine, &list, &error) < 0)
+        if (engine_list(a->engine, &list, &error) < 0) {
+                s->error = g_strdup(error->message);
+                s->exports_ok = false;
                 return s;
+        }
         for (guint i = 0; i < list->len; i++) {
                 const ShareInfo *info = g_ptr_array_index(list, i);
                 json_object_array_add(s->shares, share_info_to_json(info));
@@ -747,11 +761,13 @@ static int h_health(HttpRequest *req, HttpResponse *resp, void *userdata) {
         bool writable = state_writable(a);
         json_object *o = json_object_new_object();
         g_mutex_lock(&a->op_lock);
-        bool ok = a->reconciled && writable && s->exports_ok;
+        bool ok = a->reconciled && writable && s->exports_ok && !s->error;
         json_object_object_add(o, "status", json_object_new_string(ok ? "ok" : "degraded"));
         json_object_object_add(o, "reconciled", json_object_new_boolean(a->reconciled));
         json_object_object_add(o, "state_writable", json_object_new_boolean(writable));
         json_object_object_add(o, "exports_applied", json_object_new_boolean(s->exports_ok));
+        if (s->error)
+                json_object_object_add(o, "state_error", json_object_new_string(s->error));
         json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
         json_object_object_add(o, "last_reconcile",
                                a->reconciled ? json_object_new_int64(a->last_reconcile) : NULL);
@@ -776,6 +792,8 @@ static const char *jstring(json_object *o, const char *key) {
 static int h_metrics(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(Snapshot) s = snapshot_get(a);
+        if (snapshot_failed(s, resp))
+                return 0;
         GString *m = g_string_new(NULL);
         static const struct {
                 const char *key, *metric, *help;
@@ -845,6 +863,8 @@ static json_object *find_share(const Snapshot *s, const char *name) {
 static int h_shares_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(Snapshot) s = snapshot_get(a);
+        if (snapshot_failed(s, resp))
+                return 0;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "shares", json_object_get(s->shares));
         http_response_json(resp, 200, o);
@@ -858,6 +878,8 @@ static int h_share_get(HttpRequest *req, HttpResponse *resp, void *userdata) {
         if (path_name(req, &name, &error) < 0)
                 return reply_invalid(resp, error);
         g_autoptr(Snapshot) s = snapshot_get(a);
+        if (snapshot_failed(s, resp))
+                return 0;
         json_object *sh = find_share(s, name);
         if (!sh) {
                 http_response_error(resp, 404, "%s: no such share", name);
@@ -947,6 +969,8 @@ static int h_pools_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(GError) error = NULL;
         g_autoptr(Snapshot) s = snapshot_get(a);
+        if (snapshot_failed(s, resp))
+                return 0;
         g_autoptr(GInetAddress) peer = peer_inet(req);
         if (s->address) {
                 /* Pre-rendered pools: join the texts the asking host may see. */
@@ -1002,6 +1026,8 @@ static int h_pool_get(HttpRequest *req, HttpResponse *resp, void *userdata) {
         if (path_name(req, &name, &error) < 0)
                 return reply_invalid(resp, error);
         g_autoptr(Snapshot) s = snapshot_get(a);
+        if (snapshot_failed(s, resp))
+                return 0;
         g_autoptr(GInetAddress) peer = peer_inet(req);
         g_autofree char *hint = local_host(req);
         const SnapPool *p = NULL;

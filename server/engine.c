@@ -93,17 +93,43 @@ static DiskRef disk_ref(const Share *s, bool formatted) {
         };
 }
 
-/* Sources of every share but `except`. */
-static char **sources_in_use(Engine *e, const char *except) {
+/* What a disk backend call needs: the configuration's image directory and inventory, and the
+ * sources of every share but `except` (a failure to list them is an error, never "none"). */
+typedef struct DiskCall {
+        DiskContext ctx;
+        char **in_use;
+} DiskCall;
+
+static void disk_call_done(DiskCall *c) {
+        g_strfreev(c->in_use);
+}
+
+static int disk_call_init(Engine *e, const char *except, DiskCall *ret, GError **error) {
         g_autoptr(GPtrArray) all = NULL;
+        int r = state_share_list(e->state, &all, error);
+        if (r < 0)
+                return r;
         g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-        if (state_share_list(e->state, &all, NULL) >= 0)
-                for (guint i = 0; i < all->len; i++) {
-                        const Share *s = g_ptr_array_index(all, i);
-                        if (s->source && (!except || strcmp(s->name, except) != 0))
-                                g_strv_builder_add(b, s->source);
-                }
-        return g_strv_builder_end(b);
+        for (guint i = 0; i < all->len; i++) {
+                const Share *s = g_ptr_array_index(all, i);
+                if (s->source && (!except || strcmp(s->name, except) != 0))
+                        g_strv_builder_add(b, s->source);
+        }
+        ret->in_use = g_strv_builder_end(b);
+        disk_context(e, ret->in_use, &ret->ctx);
+        return 0;
+}
+
+/* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as
+ * it is (an error of the server, never "not found"). */
+static int get_share(Engine *e, const char *op, const char *name, Share **ret, GError **error) {
+        g_autoptr(GError) err = NULL;
+        int r = state_share_get(e->state, name, ret, &err);
+        if (r == -ENOENT)
+                return np_fail(error, ENOENT, "%s%s%s: no such share", op ? op : "", op ? " " : "", name);
+        if (r < 0)
+                g_propagate_error(error, g_steal_pointer(&err));
+        return r;
 }
 
 /* BASE, opened without following any symbolic link; create: make it (0755) when missing. */
@@ -193,35 +219,46 @@ typedef struct Step {
 } Step;
 
 static int step_allocate(Engine *e, Share *s, GError **error) {
-        g_auto(GStrv) in_use = sources_in_use(e, s->name);
-        DiskContext ctx;
-        disk_context(e, in_use, &ctx);
+        _cleanup_(disk_call_done) DiskCall dc = { 0 };
+        int r = disk_call_init(e, s->name, &dc, error);
+        if (r < 0)
+                return r;
+        const DiskContext *ctx = &dc.ctx;
         const char *requested = strcmp(s->backend, "disk") == 0 ? s->source : NULL;
         g_autofree char *source = NULL, *device = NULL;
         uint64_t ino = 0;
         /* image: the source (IMAGE_DIR/NAME.img) was recorded before this step, so a crash
          * in the middle leaves nothing reconcile cannot find. */
-        int r = backend_of(s)->allocate(&ctx, s->name, s->size, requested, e->force_disk, &source, &ino, &device,
+        r = backend_of(s)->allocate(ctx, s->name, s->size, requested, e->force_disk, &source, &ino, &device,
                                         error);
         if (r < 0)
                 return r;
         g_free(s->source);
         s->source = g_steal_pointer(&source);
         s->source_ino = ino;
+        if (s->size == 0) {
+                /* a disk taken without a size: the share's size is the disk's */
+                DiskRef d = disk_ref(s, false);
+                r = backend_of(s)->size(ctx, &d, &s->size, error);
+                if (r < 0)
+                        return r;
+        }
         return state_share_update(e->state, s, error);
 }
 
 static int undo_allocate(Engine *e, Share *s, GError **error) {
         if (!s->source)
                 return 0;
-        g_auto(GStrv) in_use = sources_in_use(e, s->name);
-        DiskContext ctx;
-        disk_context(e, in_use, &ctx);
+        _cleanup_(disk_call_done) DiskCall dc = { 0 };
+        int r = disk_call_init(e, s->name, &dc, error);
+        if (r < 0)
+                return r;
+        const DiskContext *ctx = &dc.ctx;
         /* A disk is wiped only when it carries the share's filesystem (or nothing): a disk that
          * mkfs never reached, or that is no longer the share's, is left as it is. */
         DiskRef d = disk_ref(s, true);
         g_autoptr(GError) err = NULL;
-        int r = backend_of(s)->release(&ctx, &d, &err);
+        r = backend_of(s)->release(ctx, &d, &err);
         if (r == -ESTALE) {
                 log_warning("%s: undo of allocate: %s; left as it is", s->name, err->message);
                 return 0;
@@ -235,11 +272,13 @@ static int undo_allocate(Engine *e, Share *s, GError **error) {
  * under, which for a disk differs from the recorded one when device names changed. */
 static int attach_device_at(Engine *e, const Share *s, bool formatted, char **ret_device, char **ret_source,
                             GError **error) {
-        g_auto(GStrv) in_use = sources_in_use(e, s->name);
-        DiskContext ctx;
-        disk_context(e, in_use, &ctx);
+        _cleanup_(disk_call_done) DiskCall dc = { 0 };
+        int r = disk_call_init(e, s->name, &dc, error);
+        if (r < 0)
+                return r;
+        const DiskContext *ctx = &dc.ctx;
         DiskRef d = disk_ref(s, formatted);
-        return backend_of(s)->attach(&ctx, &d, ret_device, ret_source, error);
+        return backend_of(s)->attach(ctx, &d, ret_device, ret_source, error);
 }
 
 static int attach_device(Engine *e, const Share *s, char **ret_device, GError **error) {
@@ -735,8 +774,11 @@ static int validate_spec(Engine *e, const ShareSpec *spec, char **clients, GErro
                         return np_fail(error, EINVAL, "create %s: %s is not in the disk inventory ([shares] disks = %s)",
                                        spec->name, spec->disk, inv);
                 }
-                g_auto(GStrv) in_use = sources_in_use(e, spec->name);
-                for (char **u = in_use; *u; u++)
+                _cleanup_(disk_call_done) DiskCall dc = { 0 };
+                r = disk_call_init(e, spec->name, &dc, error);
+                if (r < 0)
+                        return r;
+                for (char **u = dc.in_use; *u; u++)
                         if (disk_same_source(*u, spec->disk))
                                 return np_fail(error, EINVAL, "create %s: %s already holds another share; one disk "
                                                               "per shared directory",
@@ -764,7 +806,12 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
                 return r;
 
         g_autoptr(Share) old = NULL;
-        r = state_share_get(e->state, spec->name, &old, NULL);
+        g_autoptr(GError) get_error = NULL;
+        r = state_share_get(e->state, spec->name, &old, &get_error);
+        if (r < 0 && r != -ENOENT) {
+                g_propagate_error(error, g_steal_pointer(&get_error));
+                return r; /* a database error is an error, never "no such share" */
+        }
         if (r >= 0) {
                 bool same = same_clients(old, clients) &&
                             g_strcmp0(old->backend, config_backend_to_string(e->config->backend)) == 0 &&
@@ -892,11 +939,13 @@ static int step_check_empty(Engine *e, Share *s, GError **error) {
 static int step_release(Engine *e, Share *s, GError **error) {
         if (!s->source)
                 return 0;
-        g_auto(GStrv) in_use = sources_in_use(e, s->name);
-        DiskContext ctx;
-        disk_context(e, in_use, &ctx);
+        _cleanup_(disk_call_done) DiskCall dc = { 0 };
+        int r = disk_call_init(e, s->name, &dc, error);
+        if (r < 0)
+                return r;
+        const DiskContext *ctx = &dc.ctx;
         DiskRef d = disk_ref(s, true);
-        return backend_of(s)->release(&ctx, &d, error);
+        return backend_of(s)->release(ctx, &d, error);
 }
 
 static const Step delete_steps[] = {
@@ -929,9 +978,9 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = state_share_get(e->state, name, &s, NULL);
+        r = get_share(e, "delete", name, &s, error);
         if (r < 0)
-                return np_fail(error, ENOENT, "delete %s: no such share", name);
+                return r;
         if (s->status == SHARE_CREATING || s->status == SHARE_RESIZING)
                 return np_fail(error, EBUSY, "delete %s: the share is %s; run `nfsprov reconcile` first", name,
                                share_status_to_string(s->status));
@@ -967,12 +1016,14 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
 /* ---- resize ---- */
 
 static int grow_disk(Engine *e, Share *s, GError **error) {
-        g_auto(GStrv) in_use = sources_in_use(e, s->name);
-        DiskContext ctx;
-        disk_context(e, in_use, &ctx);
+        _cleanup_(disk_call_done) DiskCall dc = { 0 };
+        int r = disk_call_init(e, s->name, &dc, error);
+        if (r < 0)
+                return r;
+        const DiskContext *ctx = &dc.ctx;
         DiskRef d = disk_ref(s, true);
         uint64_t now = 0;
-        int r = backend_of(s)->size(&ctx, &d, &now, error);
+        r = backend_of(s)->size(ctx, &d, &now, error);
         if (r < 0)
                 return r;
         if (now >= s->target_size)
@@ -981,7 +1032,7 @@ static int grow_disk(Engine *e, Share *s, GError **error) {
         r = attach_device(e, s, &device, error);
         if (r < 0)
                 return r;
-        return backend_of(s)->grow(&ctx, &d, device, s->target_size, error);
+        return backend_of(s)->grow(ctx, &d, device, s->target_size, error);
 }
 
 static int resize_fs_offline(Engine *e, Share *s, GError **error) {
@@ -1074,9 +1125,9 @@ int engine_resize(Engine *e, const char *name, uint64_t new_size, ShareInfo **re
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = state_share_get(e->state, name, &s, NULL);
+        r = get_share(e, "resize", name, &s, error);
         if (r < 0)
-                return np_fail(error, ENOENT, "resize %s: no such share", name);
+                return r;
         if (s->status != SHARE_READY)
                 return np_fail(error, EBUSY, "resize %s: the share is %s; run `nfsprov reconcile` first", name,
                                share_status_to_string(s->status));
@@ -1118,8 +1169,9 @@ int engine_get(Engine *e, const char *name, ShareInfo **ret, GError **error) {
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        if (state_share_get(e->state, name, &s, NULL) < 0)
-                return np_fail(error, ENOENT, "%s: no such share", name);
+        r = get_share(e, NULL, name, &s, error);
+        if (r < 0)
+                return r;
         *ret = share_info_read(e, s);
         return 0;
 }

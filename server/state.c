@@ -114,7 +114,8 @@ static int sqlite_errno(sqlite3 *db, int rc) {
                                                                                               : -EINVAL;
         case SQLITE_CANTOPEN:
         case SQLITE_IOERR:
-                return sys > 0 ? -sys : -EIO;
+                /* never -ENOENT: that is "no such share" in this module's contract */
+                return sys > 0 && sys != ENOENT ? -sys : -EIO;
         default:
                 return -EIO;
         }

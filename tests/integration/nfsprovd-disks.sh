@@ -30,8 +30,12 @@ assert_eq "$rc" 2 "a disk outside the inventory"
 assert_eq "$(snapshot)" "$before" "refused disks change nothing"
 
 # no --disk: the first blank, free one of the inventory
-np create First > /dev/null || { cat "$S/nfsprovd.log"; sb_fail "create First failed"; }
+out=$(np create First) || { cat "$S/nfsprovd.log"; sb_fail "create First failed"; }
 assert_eq "$(share_field First source)" "$dev_blank1" "First got the first blank disk"
+# no --size: the share's size is its disk's (it showed 0 B)
+assert_contains "$out" "created First: 64 MiB"
+assert_eq "$(share_field First size)" $((64 << 20)) "First's size"
+np list | grep -E "^First[[:space:]]" | grep -q "64 MiB" || sb_fail "list does not show First's 64 MiB: $(np list)"
 assert_share_ready First
 err=$(np create Second --disk "$dev_blank1" 2>&1); rc=$?
 assert_eq "$rc" 2 "a disk already in use"
