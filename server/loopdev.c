@@ -27,7 +27,10 @@
 #define WAIT_STEP_MS 20
 #define NODE_WAIT_STEPS 50   /* 1 s */
 #define BUSY_WAIT_STEPS 100  /* 2 s */
-#define DETACH_WAIT_STEPS 50 /* 1 s */
+/* A detach with other openers completes when the last one closes: blkid probes, udev and
+ * monitoring tools hold a loop device for moments (1 s was not enough with several test
+ * sandboxes side by side). Longer than this is no passing opener: it is named in the error. */
+#define DETACH_WAIT_STEPS 250 /* 5 s */
 #define EXCL_WAIT_STEPS 10   /* 0.2 s: an exclusive user that stays (a mount) is no passing one */
 
 static void sleep_ms(unsigned ms) {
@@ -265,6 +268,44 @@ int loopdev_find(const char *file, char **ret_device) {
         return find_loop(match_path, &m, ret_device);
 }
 
+/* "pid 123 (sleep), pid 456 (blkid)": the processes that have the block device rdev open
+ * (/proc/PID/fd, as fuser does); NULL when none is found. */
+static char *describe_openers(dev_t rdev) {
+        _cleanup_closedir_ DIR *proc = opendir("/proc");
+        if (!proc)
+                return NULL;
+        g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+        struct dirent *de;
+        while ((de = readdir(proc)) && found->len < 8) {
+                char *end;
+                unsigned long pid = strtoul(de->d_name, &end, 10);
+                if (*end || pid == 0)
+                        continue;
+                g_autofree char *fddir = g_strdup_printf("/proc/%lu/fd", pid);
+                _cleanup_closedir_ DIR *fds = opendir(fddir);
+                if (!fds)
+                        continue;
+                struct dirent *fe;
+                while ((fe = readdir(fds))) {
+                        struct stat st;
+                        if (fe->d_name[0] == '.' || fstatat(dirfd(fds), fe->d_name, &st, 0) < 0)
+                                continue;
+                        if (S_ISBLK(st.st_mode) && st.st_rdev == rdev) {
+                                g_autofree char *commf = g_strdup_printf("/proc/%lu/comm", pid);
+                                g_autofree char *comm = NULL;
+                                if (g_file_get_contents(commf, &comm, NULL, NULL))
+                                        g_strchomp(comm);
+                                g_ptr_array_add(found, g_strdup_printf("pid %lu (%s)", pid, comm ? comm : "?"));
+                                break;
+                        }
+                }
+        }
+        if (found->len == 0)
+                return NULL;
+        g_ptr_array_add(found, NULL);
+        return g_strjoinv(", ", (char **) found->pdata);
+}
+
 static bool still_attached(const char *device) {
         g_autofree char *backing = NULL;
         return loopdev_backing_file(device, &backing) == 0;
@@ -302,12 +343,17 @@ int loopdev_detach(const char *device, GError **error) {
                         return np_fail(error, errno, "%s: cannot detach (LOOP_CLR_FD): %s", device, g_strerror(errno));
                 sleep_ms(WAIT_STEP_MS);
         }
-        /* The kernel finishes the detach when the last opener closes: that should be us. */
+        /* The kernel finishes the detach when the last opener closes: us, or a passing one. */
+        struct stat st;
+        bool have_rdev = fstat(fd, &st) == 0;
         close(TAKE_FD(fd));
         for (int i = 0; still_attached(device); i++) {
-                if (i >= DETACH_WAIT_STEPS)
-                        return np_fail(error, EBUSY, "%s: still attached after LOOP_CLR_FD: another process holds it open; the kernel detaches it when that process closes it",
-                                       device);
+                if (i >= DETACH_WAIT_STEPS) {
+                        g_autofree char *who = have_rdev ? describe_openers(st.st_rdev) : NULL;
+                        return np_fail(error, EBUSY, "%s: still attached %d s after LOOP_CLR_FD: held open by %s; the kernel detaches it when that is closed",
+                                       device, DETACH_WAIT_STEPS * WAIT_STEP_MS / 1000,
+                                       who ? who : "another process");
+                }
                 sleep_ms(WAIT_STEP_MS);
         }
         return 0;
