@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "api.h"
+#include "share_json.h"
 #include "api_body.h"
 #include "error.h"
 #include "log.h"
@@ -38,7 +39,7 @@ typedef struct SnapPool {
 typedef struct Snapshot {
         gint refs;
         gint64 taken;        /* monotonic */
-        json_object *shares; /* array of share_info_to_json, by name */
+        json_object *shares; /* array of share_json, by name */
         GPtrArray *pools;    /* SnapPool* */
         char *address;       /* configured [server] address or NULL */
         char *config_path;
@@ -181,7 +182,7 @@ static Snapshot *snapshot_build(Api *a) {
         }
         for (guint i = 0; i < list->len; i++) {
                 const ShareInfo *info = g_ptr_array_index(list, i);
-                json_object_array_add(s->shares, share_info_to_json(info));
+                json_object_array_add(s->shares, share_json(info));
                 if (info->share->status != SHARE_READY && info->share->status != SHARE_RESIZING)
                         continue;
                 if (!info->exported)
@@ -293,7 +294,7 @@ static char *who(HttpRequest *req) {
 }
 
 static int reply_engine_error(HttpResponse *resp, int r, const GError *error) {
-        http_response_error(resp, engine_error_http_status(r), "%s",
+        http_response_error(resp, error_http_status(r), "%s",
                             error && error->message ? error->message : g_strerror(-r));
         return 0;
 }
@@ -467,7 +468,7 @@ static void op_run(Api *a, Operation *o) {
                 bool created = false;
                 r = engine_create(a->engine, &spec, &info, &created, &error);
                 if (r >= 0) {
-                        result = share_info_to_json(info);
+                        result = share_json(info);
                         status = created ? 201 : 200;
                 }
         } else if (strcmp(o->kind, "resize") == 0) {
@@ -476,7 +477,7 @@ static void op_run(Api *a, Operation *o) {
                 r = engine_resize(a->engine, o->share, o->req->size, &info, &offline, &error);
                 if (r >= 0) {
                         result = json_object_new_object();
-                        json_object_object_add(result, "share", share_info_to_json(info));
+                        json_object_object_add(result, "share", share_json(info));
                         json_object_object_add(result, "offline", json_object_new_boolean(offline));
                 }
         } else {
@@ -504,7 +505,7 @@ static void op_run(Api *a, Operation *o) {
         g_mutex_lock(&a->op_lock);
         if (r < 0) {
                 o->state = OP_FAILED;
-                o->status = engine_error_http_status(r);
+                o->status = error_http_status(r);
                 o->error = g_strdup(error && error->message ? error->message : g_strerror(-r));
         } else {
                 o->state = OP_SUCCEEDED;
@@ -1083,31 +1084,28 @@ static int h_reconcile(HttpRequest *req, HttpResponse *resp, void *userdata) {
                 log_info("reconcile: %s", (const char *) g_ptr_array_index(rep->changes, i));
         for (guint i = 0; i < rep->problems->len; i++)
                 log_warning("reconcile: %s", (const char *) g_ptr_array_index(rep->problems, i));
-        http_response_json(resp, 200, reconcile_report_to_json(rep));
+        http_response_json(resp, 200, reconcile_report_json(rep));
         return 0;
 }
 
 static int nfs_config(Api *a, HttpRequest *req, HttpResponse *resp, bool apply) {
         g_autoptr(GError) error = NULL;
-        json_object *o = NULL;
+        EngineNfsConfig c = { 0 };
         g_mutex_lock(&a->engine_lock);
-        int r = engine_nfs_config(a->engine, apply, &o, &error);
+        int r = engine_nfs_config(a->engine, apply, &c, &error);
         g_mutex_unlock(&a->engine_lock);
         if (apply) {
                 g_autofree char *by = who(req);
                 if (r < 0)
                         log_warning("nfs-config apply (by %s) failed: %s", by,
                                     error ? error->message : g_strerror(-r));
-                else {
-                        json_object *changed = NULL;
-                        json_object_object_get_ex(o, "changed", &changed);
-                        log_info("nfs-config apply (by %s): %s", by,
-                                 json_object_get_boolean(changed) ? "changed" : "already set");
-                }
+                else
+                        log_info("nfs-config apply (by %s): %s", by, c.changed ? "changed" : "already set");
         }
         if (r < 0)
                 return reply_engine_error(resp, r, error);
-        http_response_json(resp, 200, o);
+        http_response_json(resp, 200, nfs_config_json(&c));
+        engine_nfs_config_clear(&c);
         return 0;
 }
 

@@ -32,7 +32,7 @@
  *                                         "reconciled","state_writable","exports_applied",
  *                                         "version","last_reconcile","problems","drift"
  *   GET    /metrics                   200 Prometheus text format (text/plain; version=0.0.4)
- *   GET    /v1/shares                 200 {"shares":[SHARE...]}        (share_info_to_json)
+ *   GET    /v1/shares                 200 {"shares":[SHARE...]}        (share_json)
  *   POST   /v1/shares[?wait=true]     body {"name","size","disk","clients":[...],"force"}
  *                                      202 OPERATION (new share), 200 SHARE (identical share
  *                                      exists), 409 (another spec); with wait: 201 SHARE

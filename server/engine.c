@@ -561,6 +561,7 @@ void share_info_free(ShareInfo *i) {
         if (!i)
                 return;
         share_free(i->share);
+        g_strfreev(i->clients);
         g_free(i->export_path);
         g_free(i->device);
         g_free(i);
@@ -577,6 +578,7 @@ static bool in_exports_block(GPtrArray *entries, const char *path) {
 static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exports) {
         ShareInfo *i = g_new0(ShareInfo, 1);
         i->share = share_copy(s);
+        i->clients = share_clients(s);
         i->export_path = config_share_path(e->config, s->name);
         i->device = share_device_now(e, s);
         i->mounted = mounted_from(e, s, i->device);
@@ -595,45 +597,6 @@ static GPtrArray *exports_block_now(Engine *e) {
 static ShareInfo *share_info_read(Engine *e, const Share *s) {
         g_autoptr(GPtrArray) exports = exports_block_now(e);
         return share_info_new(e, s, exports);
-}
-
-static void json_add_str(json_object *o, const char *key, const char *v) {
-        json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
-}
-
-json_object *share_info_to_json(const ShareInfo *i) {
-        const Share *s = i->share;
-        json_object *o = json_object_new_object();
-        json_add_str(o, "name", s->name);
-        json_add_str(o, "status", share_status_to_string(s->status));
-        json_object_object_add(o, "size", json_object_new_int64((int64_t) s->size));
-        json_add_str(o, "backend", s->backend);
-        json_add_str(o, "source", s->source);
-        json_add_str(o, "device", i->device);
-        json_add_str(o, "fs_uuid", s->fs_uuid);
-        json_add_str(o, "pool_uuid", s->pool_uuid);
-        json_add_str(o, "export_path", i->export_path);
-        json_object *cl = json_object_new_array();
-        g_auto(GStrv) clients = share_clients(s);
-        for (char **c = clients; *c; c++)
-                if (**c)
-                        json_object_array_add(cl, json_object_new_string(*c));
-        json_object_object_add(o, "clients", cl);
-        json_add_str(o, "options", s->options);
-        json_object_object_add(o, "mounted", json_object_new_boolean(i->mounted));
-        json_object_object_add(o, "exported", json_object_new_boolean(i->exported));
-        if (i->has_usage) {
-                json_object_object_add(o, "capacity", json_object_new_int64((int64_t) i->capacity));
-                json_object_object_add(o, "used", json_object_new_int64((int64_t) i->used));
-                json_object_object_add(o, "available", json_object_new_int64((int64_t) i->available));
-        }
-        if (s->operation)
-                json_add_str(o, "operation", s->operation);
-        if (s->step)
-                json_add_str(o, "step", s->step);
-        if (s->error)
-                json_add_str(o, "error", s->error);
-        return o;
 }
 
 /* ---- engine ---- */
@@ -1232,19 +1195,6 @@ void reconcile_report_free(ReconcileReport *r) {
         g_free(r);
 }
 
-json_object *reconcile_report_to_json(const ReconcileReport *r) {
-        json_object *o = json_object_new_object();
-        json_object *c = json_object_new_array(), *p = json_object_new_array();
-        for (guint i = 0; i < r->changes->len; i++)
-                json_object_array_add(c, json_object_new_string(g_ptr_array_index(r->changes, i)));
-        for (guint i = 0; i < r->problems->len; i++)
-                json_object_array_add(p, json_object_new_string(g_ptr_array_index(r->problems, i)));
-        json_object_object_add(o, "changes", c);
-        json_object_object_add(o, "problems", p);
-        json_object_object_add(o, "finished_at", json_object_new_int64(r->finished_at));
-        return o;
-}
-
 static void report(GPtrArray *a, const char *fmt, ...) _printf_(2, 3);
 static void report(GPtrArray *a, const char *fmt, ...) {
         va_list ap;
@@ -1375,7 +1325,14 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
 
 /* ---- NFS server configuration ---- */
 
-int engine_nfs_config(Engine *e, bool apply, json_object **ret, GError **error) {
+void engine_nfs_config_clear(EngineNfsConfig *c) {
+        g_free(c->file);
+        g_free(c->problem);
+        g_free(c->proc_versions);
+        *c = (EngineNfsConfig) { 0 };
+}
+
+int engine_nfs_config(Engine *e, bool apply, EngineNfsConfig *ret, GError **error) {
         bool changed = false;
         int r;
         if (apply) {
@@ -1387,42 +1344,18 @@ int engine_nfs_config(Engine *e, bool apply, json_object **ret, GError **error) 
         r = nfsconf_read(e->config->nfs_conf, &st, error);
         if (r < 0)
                 return r;
-        json_object *o = json_object_new_object();
-        json_add_str(o, "file", e->config->nfs_conf);
-        json_object_object_add(o, "vers3", json_object_new_boolean(st.vers3));
-        json_object_object_add(o, "vers4", json_object_new_boolean(st.vers4));
-        json_object_object_add(o, "ok", json_object_new_boolean(nfsconf_ok(&st)));
-        json_object_object_add(o, "changed", json_object_new_boolean(changed));
-        g_autofree char *problem = nfsconf_problem(&st);
-        if (problem)
-                json_add_str(o, "problem", problem);
-        g_autofree char *proc = NULL;
-        if (nfsconf_read_proc_versions("/proc/fs/nfsd/versions", &proc, NULL) >= 0)
-                json_add_str(o, "proc_versions", g_strstrip(proc));
+        EngineNfsConfig c = {
+                .file = g_strdup(e->config->nfs_conf),
+                .vers3 = st.vers3,
+                .vers4 = st.vers4,
+                .ok = nfsconf_ok(&st),
+                .changed = changed,
+                .problem = nfsconf_problem(&st),
+        };
+        if (nfsconf_read_proc_versions("/proc/fs/nfsd/versions", &c.proc_versions, NULL) >= 0)
+                g_strstrip(c.proc_versions);
         /* The older distributions' file (RHEL 6: RPCNFSDARGS="-N 4"), reported where it exists. */
-        bool v4_off = false;
-        if (nfsconf_sysconfig_v4_disabled("/etc/sysconfig/nfs", &v4_off, NULL) >= 0)
-                json_object_object_add(o, "sysconfig_nfs_v4_disabled", json_object_new_boolean(v4_off));
-        *ret = o;
+        c.has_sysconfig = nfsconf_sysconfig_v4_disabled("/etc/sysconfig/nfs", &c.sysconfig_v4_disabled, NULL) >= 0;
+        *ret = c;
         return 0;
-}
-
-unsigned engine_error_http_status(int r) {
-        switch (-r) {
-        case EINVAL:
-                return 400;
-        case ENOENT:
-                return 404;
-        case EEXIST:
-        case ENOTEMPTY:
-        case EBUSY:
-        case ESTALE:
-                return 409;
-        default:
-                return 500;
-        }
-}
-
-int engine_error_exit_status(int r) {
-        return r == -EINVAL ? 2 : 1;
 }

@@ -32,7 +32,6 @@
 #include <stdint.h>
 
 #include <glib.h>
-#include <json-c/json.h>
 
 #include "pooldef.h"
 #include "settings.h" /* Config (server/settings.h: nfsprov.conf) */
@@ -68,6 +67,7 @@ typedef struct ShareSpec {
 /* A share as the API and the CLI show it: the recorded row plus what is true now. */
 typedef struct ShareInfo {
         Share *share;
+        char **clients;         /* the share's export clients, parsed */
         char *export_path;      /* BASE/NAME */
         char *device;           /* block device now, NULL when not attached */
         bool mounted;
@@ -77,10 +77,6 @@ typedef struct ShareInfo {
 } ShareInfo;
 void share_info_free(ShareInfo *i);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShareInfo, share_info_free)
-/* {"name","status","size","backend","source","device","fs_uuid","pool_uuid","export_path",
- *  "clients":[...],"options","mounted","exported","capacity","used","available",
- *  "operation","step","error"} (usage keys only when has_usage; operation/step/error only when set) */
-json_object *share_info_to_json(const ShareInfo *i);
 
 /* Create a share. *ret_created = false when a share of that name with the same spec exists
  * (nothing changed). */
@@ -108,17 +104,22 @@ typedef struct ReconcileReport {
 } ReconcileReport;
 void reconcile_report_free(ReconcileReport *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ReconcileReport, reconcile_report_free)
-json_object *reconcile_report_to_json(const ReconcileReport *r);
 
 /* Make reality match the state (see above). Returns 0 even when problems remain (they are in
  * the report); < 0 only when the state cannot be read. */
 int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error);
 
-/* NFS server versions: {"file","vers3","vers4","ok","changed","proc_versions"}; with apply,
- * set [nfsd] vers3=y vers4=n in the configured nfs_conf first. */
-int engine_nfs_config(Engine *e, bool apply, json_object **ret, GError **error);
+/* Whether the NFS server configuration serves NFSv3 (and not v4): nfs-config. */
+typedef struct EngineNfsConfig {
+        char *file;                 /* the nfs.conf checked */
+        bool vers3, vers4, ok;
+        bool changed;               /* apply changed the file */
+        char *problem;              /* what is wrong, NULL when ok */
+        char *proc_versions;        /* what the running kernel server reports; NULL when none runs */
+        bool has_sysconfig;         /* the older distributions' /etc/sysconfig/nfs exists */
+        bool sysconfig_v4_disabled; /* ... and turns NFSv4 off (RPCNFSDARGS="-N 4") */
+} EngineNfsConfig;
+void engine_nfs_config_clear(EngineNfsConfig *c);
 
-/* HTTP status for an engine error: 400 -EINVAL, 404 -ENOENT, 409 -EEXIST/-ENOTEMPTY/-EBUSY,
- * 500 otherwise. And the CLI's exit status: 2 for -EINVAL (nothing changed), else 1. */
-unsigned engine_error_http_status(int r);
-int engine_error_exit_status(int r);
+/* With apply, set [nfsd] vers3=y vers4=n in the configured nfs_conf first. */
+int engine_nfs_config(Engine *e, bool apply, EngineNfsConfig *ret, GError **error);

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+
+#include "share_json.h"
+
+static void add_str(json_object *o, const char *key, const char *v) {
+        json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
+}
+
+static void add_bool(json_object *o, const char *key, bool v) {
+        json_object_object_add(o, key, json_object_new_boolean(v));
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v) {
+        json_object_object_add(o, key, json_object_new_int64((int64_t) v));
+}
+
+static json_object *string_array(char **v) {
+        json_object *a = json_object_new_array();
+        for (char **p = v; p && *p; p++)
+                if (**p)
+                        json_object_array_add(a, json_object_new_string(*p));
+        return a;
+}
+
+static json_object *ptr_array_strings(const GPtrArray *v) {
+        json_object *a = json_object_new_array();
+        for (guint i = 0; i < v->len; i++)
+                json_object_array_add(a, json_object_new_string(g_ptr_array_index(v, i)));
+        return a;
+}
+
+json_object *share_json(const ShareInfo *i) {
+        const Share *s = i->share;
+        json_object *o = json_object_new_object();
+        add_str(o, "name", s->name);
+        add_str(o, "status", share_status_to_string(s->status));
+        add_u64(o, "size", s->size);
+        add_str(o, "backend", s->backend);
+        add_str(o, "source", s->source);
+        add_str(o, "device", i->device);
+        add_str(o, "fs_uuid", s->fs_uuid);
+        add_str(o, "pool_uuid", s->pool_uuid);
+        add_str(o, "export_path", i->export_path);
+        json_object_object_add(o, "clients", string_array(i->clients));
+        add_str(o, "options", s->options);
+        add_bool(o, "mounted", i->mounted);
+        add_bool(o, "exported", i->exported);
+        if (i->has_usage) {
+                add_u64(o, "capacity", i->capacity);
+                add_u64(o, "used", i->used);
+                add_u64(o, "available", i->available);
+        }
+        if (s->operation)
+                add_str(o, "operation", s->operation);
+        if (s->step)
+                add_str(o, "step", s->step);
+        if (s->error)
+                add_str(o, "error", s->error);
+        return o;
+}
+
+json_object *reconcile_report_json(const ReconcileReport *r) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "changes", ptr_array_strings(r->changes));
+        json_object_object_add(o, "problems", ptr_array_strings(r->problems));
+        json_object_object_add(o, "finished_at", json_object_new_int64(r->finished_at));
+        return o;
+}
+
+json_object *nfs_config_json(const EngineNfsConfig *c) {
+        json_object *o = json_object_new_object();
+        add_str(o, "file", c->file);
+        add_bool(o, "vers3", c->vers3);
+        add_bool(o, "vers4", c->vers4);
+        add_bool(o, "ok", c->ok);
+        add_bool(o, "changed", c->changed);
+        if (c->problem)
+                add_str(o, "problem", c->problem);
+        if (c->proc_versions)
+                add_str(o, "proc_versions", c->proc_versions);
+        if (c->has_sysconfig)
+                add_bool(o, "sysconfig_nfs_v4_disabled", c->sysconfig_v4_disabled);
+        return o;
+}
+
+unsigned error_http_status(int r) {
+        switch (-r) {
+        case EINVAL:
+                return 400;
+        case ENOENT:
+                return 404;
+        case EEXIST:
+        case ENOTEMPTY:
+        case EBUSY:
+        case ESTALE:
+                return 409;
+        default:
+                return 500;
+        }
+}

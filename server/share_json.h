@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the engine reports, as the API's JSON (the engine itself knows no JSON), and the HTTP
+ * status of an engine error. Every function returns a new reference.
+ */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "engine.h"
+
+/* {"name","status","size","backend","source","device","fs_uuid","pool_uuid","export_path",
+ *  "clients":[...],"options","mounted","exported","capacity","used","available",
+ *  "operation","step","error"} (usage keys only when has_usage; operation/step/error only when set) */
+json_object *share_json(const ShareInfo *i);
+
+/* {"changes":[...],"problems":[...],"finished_at":UNIXTIME} */
+json_object *reconcile_report_json(const ReconcileReport *r);
+
+/* {"file","vers3","vers4","ok","changed","problem"?,"proc_versions"?,"sysconfig_nfs_v4_disabled"?} */
+json_object *nfs_config_json(const EngineNfsConfig *c);
+
+/* 400 -EINVAL, 404 -ENOENT, 409 -EEXIST/-ENOTEMPTY/-EBUSY/-ESTALE, 500 otherwise. */
+unsigned error_http_status(int r);
