@@ -95,7 +95,6 @@ typedef struct Operation {
         OpState state;
         char *step;
         unsigned done, total;
-        unsigned started;     /* steps started so far */
         unsigned status;      /* HTTP status of the result (or error) */
         char *error;
         json_object *result;
@@ -436,16 +435,17 @@ static int op_kind_index(const char *kind) {
         return 0;
 }
 
-static void on_progress(const char *op, const char *step, void *userdata) {
+static void on_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
         Api *a = userdata;
         g_mutex_lock(&a->op_lock);
         Operation *o = a->in_engine;
         if (o && strcmp(o->kind, op) == 0) {
                 g_free(o->step);
                 o->step = g_strdup(step);
-                /* The steps before this one are done. */
-                o->done = MIN(o->started, o->total - 1);
-                o->started++;
+                /* The steps before this one are done; the total is the engine's table's (a
+                 * resize that goes offline takes more steps than the online one). */
+                o->total = total;
+                o->done = index - 1;
         }
         g_mutex_unlock(&a->op_lock);
 }
@@ -572,7 +572,7 @@ static Operation *op_submit(Api *a, const char *kind, const char *share, ApiShar
         o->req = req;
         o->force = force;
         o->by = who(hreq);
-        o->total = strcmp(kind, "create") == 0 ? 8 : strcmp(kind, "delete") == 0 ? 5 : 9;
+        o->total = engine_op_total(kind);
         g_mutex_lock(&a->op_lock);
         ops_expire(a);
         o->id = g_strdup_printf("%" G_GUINT64_FORMAT, ++a->next_id);
@@ -1090,7 +1090,7 @@ static int h_reconcile(HttpRequest *req, HttpResponse *resp, void *userdata) {
 
 static int nfs_config(Api *a, HttpRequest *req, HttpResponse *resp, bool apply) {
         g_autoptr(GError) error = NULL;
-        EngineNfsConfig c = { 0 };
+        ExportServerConfig c = { 0 };
         g_mutex_lock(&a->engine_lock);
         int r = engine_nfs_config(a->engine, apply, &c, &error);
         g_mutex_unlock(&a->engine_lock);
@@ -1104,8 +1104,8 @@ static int nfs_config(Api *a, HttpRequest *req, HttpResponse *resp, bool apply) 
         }
         if (r < 0)
                 return reply_engine_error(resp, r, error);
-        http_response_json(resp, 200, nfs_config_json(&c));
-        engine_nfs_config_clear(&c);
+        http_response_json(resp, 200, nfs_config_json(engine_export_server(a->engine), &c));
+        export_server_config_clear(&c);
         return 0;
 }
 

@@ -463,18 +463,32 @@ static int not_the_share(GError **error, const char *device, const char *share, 
                        device, c->desc, share, fs_uuid ? fs_uuid : "none", what);
 }
 
-int disk_wipe_share(const char *device, const char *share, const char *fs_uuid, GError **error) {
+/* Open the device exclusively for `what` and probe what it carries through that descriptor. */
+static int open_and_probe(const char *device, const char *what, int *ret_fd, Content *ret, GError **error) {
         _cleanup_close_ int fd = -1;
-        int r = open_exclusive(device, "wipe", &fd, error);
+        int r = open_exclusive(device, what, &fd, error);
         if (r < 0)
                 return r;
+        r = probe_content(fd, device, ret, error);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static bool carries(const Content *c, const char *fs_uuid) {
+        return fs_uuid && c->uuid && g_ascii_strcasecmp(c->uuid, fs_uuid) == 0;
+}
+
+int disk_wipe_share(const char *device, const char *share, const char *fs_uuid, GError **error) {
+        _cleanup_close_ int fd = -1;
         _cleanup_(content_done) Content c = { 0 };
-        r = probe_content(fd, device, &c, error);
+        int r = open_and_probe(device, "wipe", &fd, &c, error);
         if (r < 0)
                 return r;
         if (c.blank)
                 return 0;
-        if (!fs_uuid || !c.uuid || g_ascii_strcasecmp(c.uuid, fs_uuid) != 0)
+        if (!carries(&c, fs_uuid))
                 return not_the_share(error, device, share, fs_uuid, &c, "wipe");
         /* Same descriptor: what was checked is what gets wiped. */
         return wipe_fd(fd, device, error);
@@ -482,14 +496,11 @@ int disk_wipe_share(const char *device, const char *share, const char *fs_uuid, 
 
 int disk_check_formattable(const char *device, const char *share, const char *fs_uuid, bool force, GError **error) {
         _cleanup_close_ int fd = -1;
-        int r = open_exclusive(device, "format", &fd, error);
-        if (r < 0)
-                return r;
         _cleanup_(content_done) Content c = { 0 };
-        r = probe_content(fd, device, &c, error);
+        int r = open_and_probe(device, "format", &fd, &c, error);
         if (r < 0)
                 return r;
-        if (c.blank || force || (fs_uuid && c.uuid && g_ascii_strcasecmp(c.uuid, fs_uuid) == 0))
+        if (c.blank || force || carries(&c, fs_uuid))
                 return 0;
         return np_fail(error, EEXIST, "%s carries %s, not share %s's filesystem (UUID=%s); refusing to format it",
                        device, c.desc, share, fs_uuid ? fs_uuid : "none");

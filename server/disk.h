@@ -42,19 +42,44 @@ typedef struct DiskRef {
         uint64_t ino;        /* image: the inode of the file nfsprov made; 0 = not recorded */
 } DiskRef;
 
+/* A new share's disk, as the admin asked for it. */
+typedef struct DiskRequest {
+        const char *share;  /* a valid share name */
+        uint64_t size;      /* bytes; 0 = the backend decides (a disk: all of it) */
+        const char *device; /* a named device of the inventory (DISK_TAKES_DEVICE), or NULL */
+        bool force;         /* take the named device even though it carries signatures */
+} DiskRequest;
+
+/* What a backend can do, for the engine to ask instead of comparing names. */
+enum {
+        DISK_NEEDS_SIZE = 1 << 0,   /* a new share must give a size (image) */
+        DISK_TAKES_DEVICE = 1 << 1, /* a request may name one of its devices, and force it (disk) */
+        DISK_GROWS = 1 << 2,        /* grow makes the disk bigger itself; otherwise the admin grows
+                                     * it outside nfsprov and grow only checks it was */
+};
+
 typedef struct DiskBackend {
         const char *name; /* "image" | "disk" */
-        /* Make a new disk for share `name` (a valid share name).
-         * image: create the sparse file IMAGE_DIR/NAME.img of `size` bytes (a positive multiple
-         * of 512; IMAGE_DIR is created if missing; refused with -EEXIST when the file exists)
-         * and attach it. `requested` must be NULL; `force` means nothing here.
-         * disk: take `requested` (which must be in the inventory) or, when NULL, the first
-         * usable device of the inventory; usable = not in `in_use`, blank (unless `force`, which
-         * needs `requested`), and at least `size` bytes when size > 0.
+        unsigned flags;   /* DISK_* */
+        /* Check a create request before anything is recorded; nothing changes. One line without
+         * the share's name (the engine adds "create NAME: ") on -EINVAL (what this backend does
+         * not take: a device, no size; a device outside the inventory, in use by another share,
+         * not blank without force), -EEXIST (the image file exists). *ret_source: what the
+         * share is recorded with before allocate runs, so that a crash in allocate leaves
+         * nothing reconcile cannot find (image: IMAGE_DIR/NAME.img; disk: the named device, or
+         * NULL when allocate picks one). */
+        int (*validate)(const DiskContext *ctx, const DiskRequest *req, char **ret_source, GError **error);
+        /* Make the new share's disk.
+         * image: create the sparse file IMAGE_DIR/NAME.img of req->size bytes (a positive
+         * multiple of 512; IMAGE_DIR is created if missing; -EEXIST when the file exists) and
+         * attach it.
+         * disk: take req->device (which must be in the inventory) or, when NULL, the first usable
+         * device of the inventory; usable = not in `in_use`, blank (unless force, which needs a
+         * named device), and at least req->size bytes when size > 0.
          * Returns the source (image path / device path), its identity for DiskRef.ino (image:
          * the file's inode; disk: 0) and the block device. */
-        int (*allocate)(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
-                        char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error);
+        int (*allocate)(const DiskContext *ctx, const DiskRequest *req, char **ret_source, uint64_t *ret_ino,
+                        char **ret_device, GError **error);
         /* Make the share's disk available as a block device again and return it, with the
          * source it is found under now (ret_source; may differ from d->source: see below).
          * Idempotent: attaching twice returns the same device.
@@ -66,6 +91,10 @@ typedef struct DiskBackend {
          * d->fs_uuid is returned with its inventory name as the new source; -ESTALE naming
          * what d->source carries when no inventory device carries it. */
         int (*attach)(const DiskContext *ctx, const DiskRef *d, char **ret_device, char **ret_source, GError **error);
+        /* The share's block device now, changing nothing (cheap enough for every listing):
+         * image: the loop device of the file nfsprov made (-ENXIO when not attached); disk: as
+         * attach finds it. */
+        int (*device_now)(const DiskContext *ctx, const DiskRef *d, char **ret_device, GError **error);
         /* Grow to new_size bytes; never shrinks (-EINVAL). image: grow the file and, when
          * attached, the loop device (`device` may be NULL: found from the source). disk: check
          * the device already holds at least new_size bytes (disks are grown outside; -ENOSPC). */
@@ -73,21 +102,18 @@ typedef struct DiskBackend {
         /* Give the disk back, after checking it is the share's: -ESTALE (nothing changed) when
          * it is not. image: detach its loop device(s) and remove the file (which must be the
          * inode nfsprov made); a missing image or loop device is fine; a loop device still
-         * mounted or held is refused (-EBUSY). disk: wipe every signature so the device is
-         * blank again, only when it carries d->fs_uuid (a blank device is fine); refused while
-         * in use. */
-        int (*release)(const DiskContext *ctx, const DiskRef *d, GError **error);
+         * mounted or held is refused (-EBUSY). disk: with wipe, erase every signature so the
+         * device is blank again, only when it carries d->fs_uuid (a blank device is fine);
+         * refused while in use. Without wipe (a disk nfsprov never formatted: the undo of a
+         * create that stopped before mkfs), the disk is left as it is. */
+        int (*release)(const DiskContext *ctx, const DiskRef *d, bool wipe, GError **error);
         /* Size in bytes of the source (image file size / device size). */
         int (*size)(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error);
-        /* The share's block device now, changing nothing (cheap enough for every listing):
-         * image: the loop device of the file nfsprov made (-ENXIO when not attached); disk: as
-         * attach finds it. */
-        int (*device_now)(const DiskContext *ctx, const DiskRef *d, char **ret_device, GError **error);
 } DiskBackend;
 
 extern const DiskBackend disk_backend_image, disk_backend_disk;
 
-/* The backend called `name` ("image" or "disk"), or NULL. */
+/* The backend called `name` ("image" or "disk"), or NULL: the one place that compares names. */
 const DiskBackend *disk_backend_by_name(const char *name);
 
 /* 0 when `device` is a block device that is blank and free. Otherwise -EBUSY (in use) or

@@ -33,7 +33,8 @@ static bool is_in_use(const DiskContext *ctx, const char *device) {
 /* Can `device` become a share's disk? force: accept signatures, never "in use". */
 static int check_usable(const DiskContext *ctx, const char *device, uint64_t size, bool force, GError **error) {
         if (is_in_use(ctx, device))
-                return np_fail(error, EBUSY, "%s is already the disk of another share", device);
+                return np_fail(error, EBUSY, "%s is already the disk of another share; one disk per shared directory",
+                               device);
         int r = force ? disk_check_unused(device, error) : disk_check_blank(device, error);
         if (r < 0)
                 return r;
@@ -49,6 +50,22 @@ static int check_usable(const DiskContext *ctx, const char *device, uint64_t siz
         return 0;
 }
 
+/* A device the admin named: in the inventory, not another share's, blank (with force: at least
+ * not in use) and big enough. */
+static int check_requested(const DiskContext *ctx, const char *device, uint64_t size, bool force, GError **error) {
+        if (!inventory_entry(ctx, device)) {
+                g_autofree char *inv = ctx->inventory ? g_strjoinv(" ", ctx->inventory) : g_strdup("");
+                return np_fail(error, EINVAL, "%s is not in the disk inventory ([shares] disks = %s)", device, inv);
+        }
+        g_autoptr(GError) e = NULL;
+        int r = check_usable(ctx, device, size, force, &e);
+        if (r == -EEXIST)
+                return np_fail(error, EEXIST, "%s; wipe it or use --force", e->message);
+        if (r < 0)
+                g_propagate_error(error, g_steal_pointer(&e));
+        return r;
+}
+
 static int resolve_device(const char *source, char **ret_device, GError **error) {
         char *canon = realpath(source, NULL);
         if (!canon)
@@ -58,14 +75,26 @@ static int resolve_device(const char *source, char **ret_device, GError **error)
         return 0;
 }
 
-static char *inventory_text(const DiskContext *ctx) {
-        if (!ctx->inventory || !*ctx->inventory)
-                return g_strdup("empty");
-        return g_strjoinv(", ", ctx->inventory);
+static int block_validate(const DiskContext *ctx, const DiskRequest *req, char **ret_source, GError **error) {
+        if (req->force && !req->device)
+                return np_fail(error, EINVAL, "--force needs --disk: nfsprov never picks a disk that is not blank by itself");
+        if (!req->device) {
+                *ret_source = NULL; /* allocate picks one */
+                return 0;
+        }
+        g_autoptr(GError) e = NULL;
+        int r = check_requested(ctx, req->device, req->size, req->force, &e);
+        if (r < 0) /* refused before anything is recorded: bad input, nothing changed */
+                return np_fail(error, EINVAL, "%s", e->message);
+        *ret_source = g_strdup(req->device);
+        return 0;
 }
 
-static int block_allocate(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
-                          char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error) {
+static int block_allocate(const DiskContext *ctx, const DiskRequest *req, char **ret_source, uint64_t *ret_ino,
+                          char **ret_device, GError **error) {
+        const char *name = req->share, *requested = req->device;
+        uint64_t size = req->size;
+        bool force = req->force;
         int r = name_validate_share(name, error);
         if (r < 0)
                 return r;
@@ -75,19 +104,11 @@ static int block_allocate(const DiskContext *ctx, const char *name, uint64_t siz
 
         const char *source = NULL;
         if (requested) {
-                source = inventory_entry(ctx, requested);
-                if (!source) {
-                        g_autofree char *inv = inventory_text(ctx);
-                        return np_fail(error, EINVAL, "share %s: %s is not in the disk inventory (%s); only those disks may be used",
-                                       name, requested, inv);
-                }
                 g_autoptr(GError) e = NULL;
-                r = check_usable(ctx, requested, size, force, &e);
-                if (r == -EEXIST)
-                        return np_fail(error, EEXIST, "share %s: cannot take %s: %s (force overwrites it)", name,
-                                       requested, e->message);
+                r = check_requested(ctx, requested, size, force, &e);
                 if (r < 0)
                         return np_fail_prefix(error, g_steal_pointer(&e), "share %s: cannot take %s", name, requested);
+                source = inventory_entry(ctx, requested);
         } else {
                 if (force)
                         return np_fail(error, EINVAL, "share %s: force needs a named disk; it never applies to a disk picked from the inventory",
@@ -113,7 +134,6 @@ static int block_allocate(const DiskContext *ctx, const char *name, uint64_t siz
         if (r < 0)
                 return r;
         *ret_source = g_strdup(source);
-        *ret_ino = 0;
         *ret_ino = 0;
         *ret_device = TAKE_PTR(device);
         return 0;
@@ -226,7 +246,9 @@ static int block_grow(const DiskContext *ctx, const DiskRef *d, const char *devi
         return 0;
 }
 
-static int block_release(const DiskContext *ctx, const DiskRef *d, GError **error) {
+static int block_release(const DiskContext *ctx, const DiskRef *d, bool wipe, GError **error) {
+        if (!wipe)
+                return 0; /* never formatted by nfsprov: nothing of the share's is on it */
         g_autofree char *device = NULL;
         const char *source = NULL;
         g_autoptr(GError) e = NULL;
@@ -259,6 +281,8 @@ static int block_device_now(const DiskContext *ctx, const DiskRef *d, char **ret
 
 const DiskBackend disk_backend_disk = {
         .name = "disk",
+        .flags = DISK_TAKES_DEVICE,
+        .validate = block_validate,
         .allocate = block_allocate,
         .attach = block_attach,
         .grow = block_grow,

@@ -155,16 +155,43 @@ static int fill_image(int dir, int fd, const char *path, uint64_t size, uint64_t
         return 0;
 }
 
-static int image_allocate(const DiskContext *ctx, const char *name, uint64_t size, const char *requested, bool force,
-                          char **ret_source, uint64_t *ret_ino, char **ret_device, GError **error) {
+/* IMAGE_DIR/NAME.img */
+static char *image_source(const DiskContext *ctx, const char *name) {
+        return g_strdup_printf("%s/%s%s", ctx->image_dir, name, IMAGE_SUFFIX);
+}
+
+static int image_validate(const DiskContext *ctx, const DiskRequest *req, char **ret_source, GError **error) {
+        if (!ctx || !ctx->image_dir || !*ctx->image_dir)
+                return np_fail(error, EINVAL, "the image backend needs an image directory (image_dir)");
+        if (req->device)
+                return np_fail(error, EINVAL, "--disk is for backend disk; this server uses image files "
+                                              "([shares] backend = image): give --size");
+        if (req->size == 0)
+                return np_fail(error, EINVAL, "a size is required with backend image (e.g. --size 50G)");
+        int r = check_size(req->size, error);
+        if (r < 0)
+                return r;
+        g_autofree char *source = image_source(ctx, req->share);
+        struct stat st;
+        if (lstat(source, &st) == 0) /* a symbolic link, even a dangling one, counts */
+                return np_fail(error, EEXIST, "%s already exists and no share owns it; move it away or choose another name",
+                               source);
+        *ret_source = TAKE_PTR(source);
+        return 0;
+}
+
+static int image_allocate(const DiskContext *ctx, const DiskRequest *req, char **ret_source, uint64_t *ret_ino,
+                          char **ret_device, GError **error) {
+        const char *name = req->share;
+        uint64_t size = req->size;
         if (!ctx || !ctx->image_dir || !*ctx->image_dir)
                 return np_fail(error, EINVAL, "the image backend needs an image directory (image_dir)");
         int r = name_validate_share(name, error);
         if (r < 0)
                 return r;
-        if (requested)
+        if (req->device)
                 return np_fail(error, EINVAL, "the image backend takes no device (asked for %s): it creates %s/%s%s",
-                               requested, ctx->image_dir, name, IMAGE_SUFFIX);
+                               req->device, ctx->image_dir, name, IMAGE_SUFFIX);
         r = check_size(size, error);
         if (r < 0)
                 return r;
@@ -178,7 +205,7 @@ static int image_allocate(const DiskContext *ctx, const char *name, uint64_t siz
         if (r < 0)
                 return r;
         g_autofree char *file = g_strconcat(name, IMAGE_SUFFIX, NULL);
-        g_autofree char *path = g_strdup_printf("%s/%s", ctx->image_dir, file);
+        g_autofree char *path = image_source(ctx, name);
 
         /* O_EXCL: never an existing file, nor a symbolic link planted at the name. */
         _cleanup_close_ int fd = -1;
@@ -272,7 +299,8 @@ static int image_grow(const DiskContext *ctx, const DiskRef *d, const char *devi
         return 0;
 }
 
-static int image_release(const DiskContext *ctx, const DiskRef *d, GError **error) {
+static int image_release(const DiskContext *ctx, const DiskRef *d, bool wipe, GError **error) {
+        /* an image file is removed either way: it held nothing but the share */
         const char *source = d->source;
         _cleanup_(image_path_done) ImagePath ip = { .dirfd = -1 };
         g_autoptr(GError) e = NULL;
@@ -326,26 +354,31 @@ static int image_release(const DiskContext *ctx, const DiskRef *d, GError **erro
         return 0;
 }
 
-static int image_size(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error) {
+/* The share's image, checked as open_image() does, without a lock. */
+static int stat_image(const DiskContext *ctx, const DiskRef *d, struct stat *ret, GError **error) {
         _cleanup_close_ int fd = -1;
         int r = open_image(ctx, d, O_PATH, &fd, error);
         if (r < 0)
                 return r;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
+        if (fstat(fd, ret) < 0)
                 return np_fail(error, errno, "image %s: cannot stat: %s", d->source, g_strerror(errno));
+        return 0;
+}
+
+static int image_size(const DiskContext *ctx, const DiskRef *d, uint64_t *ret_size, GError **error) {
+        struct stat st;
+        int r = stat_image(ctx, d, &st, error);
+        if (r < 0)
+                return r;
         *ret_size = (uint64_t) st.st_size;
         return 0;
 }
 
 static int image_device_now(const DiskContext *ctx, const DiskRef *d, char **ret_device, GError **error) {
-        _cleanup_close_ int fd = -1;
-        int r = open_image(ctx, d, O_PATH, &fd, error);
+        struct stat st;
+        int r = stat_image(ctx, d, &st, error);
         if (r < 0)
                 return r;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return np_fail(error, errno, "image %s: cannot stat: %s", d->source, g_strerror(errno));
         r = loopdev_find_inode(&st, ret_device);
         if (r == -ENOENT)
                 return np_fail(error, ENXIO, "image %s is not attached to a loop device", d->source);
@@ -356,6 +389,8 @@ static int image_device_now(const DiskContext *ctx, const DiskRef *d, char **ret
 
 const DiskBackend disk_backend_image = {
         .name = "image",
+        .flags = DISK_NEEDS_SIZE | DISK_GROWS,
+        .validate = image_validate,
         .allocate = image_allocate,
         .attach = image_attach,
         .grow = image_grow,

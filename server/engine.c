@@ -1,34 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "disk.h"
 #include "engine.h"
 #include "error.h"
-#include "exports_apply.h"
-#include "exports_entry.h"
-#include "exports_file.h"
-#include "exports_parse.h"
-#include "fs.h"
-#include "fstab.h"
-#include "idmap.h"
 #include "log.h"
-#include "loopdev.h"
 #include "name.h"
 #include "netaddr.h"
-#include "nfsconf.h"
-#include "safepath.h"
 #include "size.h"
+#include "steps.h"
 
 /* Smallest share: ext4 with a journal and room for a few qcow2 headers. */
 #define SHARE_MIN_SIZE (16ULL << 20)
@@ -37,7 +21,7 @@
 struct Engine {
         Config *config;
         State *state;
-        bool force_disk; /* set by engine_create for its allocate step: --force */
+        EngineSystem sys;
         EngineProgress progress;
         void *progress_userdata;
 };
@@ -47,39 +31,61 @@ void engine_set_progress(Engine *e, EngineProgress cb, void *userdata) {
         e->progress_userdata = userdata;
 }
 
-/* ---- small helpers ---- */
-
 static int64_t now_seconds(void) {
         return (int64_t) time(NULL);
-}
-
-/* NFSPROV_FAULT=OP:STEP[:after]: die here, as a crash or power loss would. */
-static void fault_point(const char *op, const char *step, bool after) {
-        const char *f = getenv("NFSPROV_FAULT");
-        if (!f || !*f)
-                return;
-        g_autofree char *here = g_strdup_printf("%s:%s%s", op, step, after ? ":after" : "");
-        if (strcmp(f, here) != 0)
-                return;
-        fprintf(stderr, "nfsprovd: NFSPROV_FAULT=%s: killing myself\n", f);
-        fflush(stderr);
-        raise(SIGKILL);
-}
-
-static const DiskBackend *backend_of(const Share *s) {
-        return disk_backend_by_name(s->backend);
 }
 
 static char **share_clients(const Share *s) {
         return g_strsplit_set(s->clients ? s->clients : "", " ", -1);
 }
 
-static void disk_context(const Engine *e, char **in_use, DiskContext *ret) {
-        *ret = (DiskContext) {
+/* ---- one operation on one share: what every step gets ---- */
+
+typedef struct Op {
+        Engine *e;
+        Share *s;                /* the row, kept as the database has it by the step runner */
+        const DiskBackend *disk; /* looked up once, when the share is loaded */
+        DiskContext ctx;         /* image dir, inventory, the other shares' sources */
+        char **in_use;
+        bool force;              /* create: the admin forced a disk that carries signatures */
+        size_t stopped_at;       /* create's undo: the index of the last step that began */
+        ReconcileReport *rep;    /* reconcile: where repairs report */
+} Op;
+
+static void op_done(Op *op) {
+        g_strfreev(op->in_use);
+}
+
+/* Set op up for share s (not copied: the caller keeps it). */
+static int op_init(Op *op, Engine *e, Share *s, GError **error) {
+        *op = (Op) { .e = e, .s = s };
+        op->disk = e->sys.disk_backend(s->backend);
+        if (!op->disk)
+                return np_fail(error, EINVAL, "share %s: unknown disk backend \"%s\"", s->name, s->backend);
+        op->ctx = (DiskContext) {
                 .image_dir = e->config->image_dir,
                 .inventory = e->config->disks,
-                .in_use = in_use,
         };
+        return 0;
+}
+
+/* The sources of every other share, for the backend calls that choose or check a disk (allocate,
+ * validate): from the state, and a failure to list them is an error, never "none in use". */
+static int op_load_in_use(Op *op, GError **error) {
+        g_autoptr(GPtrArray) all = NULL;
+        int r = state_share_list(op->e->state, &all, error);
+        if (r < 0)
+                return r;
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+        for (guint i = 0; i < all->len; i++) {
+                const Share *o = g_ptr_array_index(all, i);
+                if (o->source && strcmp(o->name, op->s->name) != 0)
+                        g_strv_builder_add(b, o->source);
+        }
+        g_strfreev(op->in_use);
+        op->in_use = g_strv_builder_end(b);
+        op->ctx.in_use = op->in_use;
+        return 0;
 }
 
 /* What the backend checks before it acts on the share's disk. formatted: the share's
@@ -93,466 +99,381 @@ static DiskRef disk_ref(const Share *s, bool formatted) {
         };
 }
 
-/* What a disk backend call needs: the configuration's image directory and inventory, and the
- * sources of every share but `except` (a failure to list them is an error, never "none"). */
-typedef struct DiskCall {
-        DiskContext ctx;
-        char **in_use;
-} DiskCall;
-
-static void disk_call_done(DiskCall *c) {
-        g_strfreev(c->in_use);
+static const Config *cfg(const Op *op) {
+        return op->e->config;
 }
 
-static int disk_call_init(Engine *e, const char *except, DiskCall *ret, GError **error) {
-        g_autoptr(GPtrArray) all = NULL;
-        int r = state_share_list(e->state, &all, error);
-        if (r < 0)
-                return r;
-        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-        for (guint i = 0; i < all->len; i++) {
-                const Share *s = g_ptr_array_index(all, i);
-                if (s->source && (!except || strcmp(s->name, except) != 0))
-                        g_strv_builder_add(b, s->source);
-        }
-        ret->in_use = g_strv_builder_end(b);
-        disk_context(e, ret->in_use, &ret->ctx);
-        return 0;
+static const ShareFs *fsops(const Op *op) {
+        return op->e->sys.fs;
 }
 
-/* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as
- * it is (an error of the server, never "not found"). */
-static int get_share(Engine *e, const char *op, const char *name, Share **ret, GError **error) {
-        g_autoptr(GError) err = NULL;
-        int r = state_share_get(e->state, name, ret, &err);
-        if (r == -ENOENT)
-                return np_fail(error, ENOENT, "%s%s%s: no such share", op ? op : "", op ? " " : "", name);
-        if (r < 0)
-                g_propagate_error(error, g_steal_pointer(&err));
-        return r;
-}
-
-/* BASE, opened without following any symbolic link; create: make it (0755) when missing. */
-static int open_base(Engine *e, bool create, int *ret_fd, GError **error) {
-        if (create)
-                return safepath_mkdir_p(e->config->base, 0755, ret_fd, error);
-        return safepath_open(e->config->base, O_PATH | O_DIRECTORY, 0, ret_fd, error);
-}
-
-/* The block device of a share now, without changing anything: NULL when not attached (or its
- * disk cannot be found). Cheap (sysfs for a loop device, one probe for a disk): listing shares
- * must not scan every block device with libblkid (measured: ~50 ms a share). */
-static char *share_device_now(Engine *e, const Share *s) {
-        if (!s->source)
-                return NULL;
-        DiskContext ctx;
-        disk_context(e, NULL, &ctx);
-        DiskRef d = disk_ref(s, s->status != SHARE_CREATING);
-        char *device = NULL;
-        return backend_of(s)->device_now(&ctx, &d, &device, NULL) >= 0 ? device : NULL;
-}
-
-/* Is the share's filesystem (on `device`, as share_device_now() gives it) the mount on
- * BASE/NAME? BASE/NAME is reached without following a symbolic link. */
-static bool mounted_from(Engine *e, const Share *s, const char *device) {
-        struct stat st;
-        if (!device || stat(device, &st) < 0 || !S_ISBLK(st.st_mode))
-                return false;
-        _cleanup_close_ int base = -1;
-        dev_t devno;
-        return open_base(e, false, &base, NULL) >= 0 &&
-               fs_mounted_at(base, e->config->base, s->name, &devno, NULL) >= 0 && devno == st.st_rdev;
-}
-
-static bool share_mounted(Engine *e, const Share *s) {
-        g_autofree char *device = share_device_now(e, s);
-        return mounted_from(e, s, device);
-}
-
-/* ---- exports: derived from the state ---- */
-
-/* The exports block holds every share that is ready (or `include`, being created or resized)
- * and mounted, except `exclude`. An unmounted share is never exported: clients would write into
- * the empty mount point on the root filesystem. */
-static int exports_sync(Engine *e, const char *include, const char *exclude, bool apply_always,
-                        GError **error) {
-        g_autoptr(GPtrArray) all = NULL;
-        int r = state_share_list(e->state, &all, error);
-        if (r < 0)
-                return r;
-
-        g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify) exports_entry_free);
-        for (guint i = 0; i < all->len; i++) {
-                const Share *s = g_ptr_array_index(all, i);
-                bool wanted = s->status == SHARE_READY || (include && strcmp(s->name, include) == 0);
-                if (!wanted || (exclude && strcmp(s->name, exclude) == 0))
-                        continue;
-                if (!share_mounted(e, s))
-                        continue;
-                g_autofree char *path = config_share_path(e->config, s->name);
-                ExportsEntry *x = exports_entry_new(path);
-                g_auto(GStrv) clients = share_clients(s);
-                for (char **c = clients; *c; c++)
-                        if (**c)
-                                exports_entry_add_client(x, *c, s->options ? s->options : e->config->options);
-                g_ptr_array_add(entries, x);
-        }
-
-        bool changed = false;
-        r = exports_file_write(e->config->exports_file, exports_mode_for_path(e->config->exports_file), entries,
-                               &changed, error);
-        if (r < 0)
-                return r;
-        if (changed || apply_always)
-                return exports_apply(NULL, error);
-        return 0;
-}
-
-/* ---- steps ---- */
-
-typedef int (*StepFn)(Engine *e, Share *s, GError **error);
-
-typedef struct Step {
-        const char *name;
-        StepFn run;
-        StepFn undo; /* NULL: nothing to undo */
-} Step;
-
-static int step_allocate(Engine *e, Share *s, GError **error) {
-        _cleanup_(disk_call_done) DiskCall dc = { 0 };
-        int r = disk_call_init(e, s->name, &dc, error);
-        if (r < 0)
-                return r;
-        const DiskContext *ctx = &dc.ctx;
-        const char *requested = strcmp(s->backend, "disk") == 0 ? s->source : NULL;
-        g_autofree char *source = NULL, *device = NULL;
-        uint64_t ino = 0;
-        /* image: the source (IMAGE_DIR/NAME.img) was recorded before this step, so a crash
-         * in the middle leaves nothing reconcile cannot find. */
-        r = backend_of(s)->allocate(ctx, s->name, s->size, requested, e->force_disk, &source, &ino, &device,
-                                        error);
-        if (r < 0)
-                return r;
-        g_free(s->source);
-        s->source = g_steal_pointer(&source);
-        s->source_ino = ino;
-        if (s->size == 0) {
-                /* a disk taken without a size: the share's size is the disk's */
-                DiskRef d = disk_ref(s, false);
-                r = backend_of(s)->size(ctx, &d, &s->size, error);
-                if (r < 0)
-                        return r;
-        }
-        return state_share_update(e->state, s, error);
-}
-
-static int undo_allocate(Engine *e, Share *s, GError **error) {
-        if (!s->source)
-                return 0;
-        _cleanup_(disk_call_done) DiskCall dc = { 0 };
-        int r = disk_call_init(e, s->name, &dc, error);
-        if (r < 0)
-                return r;
-        const DiskContext *ctx = &dc.ctx;
-        /* A disk is wiped only when it carries the share's filesystem (or nothing): a disk that
-         * mkfs never reached, or that is no longer the share's, is left as it is. */
-        DiskRef d = disk_ref(s, true);
-        g_autoptr(GError) err = NULL;
-        r = backend_of(s)->release(ctx, &d, &err);
-        if (r == -ESTALE) {
-                log_warning("%s: undo of allocate: %s; left as it is", s->name, err->message);
-                return 0;
-        }
-        if (r < 0)
-                g_propagate_error(error, g_steal_pointer(&err));
-        return r;
+static const ExportServer *server(const Op *op) {
+        return op->e->sys.exports;
 }
 
 /* The share's disk as a block device; *ret_source (may be NULL): the source it was found
  * under, which for a disk differs from the recorded one when device names changed. */
-static int attach_device_at(Engine *e, const Share *s, bool formatted, char **ret_device, char **ret_source,
-                            GError **error) {
-        _cleanup_(disk_call_done) DiskCall dc = { 0 };
-        int r = disk_call_init(e, s->name, &dc, error);
+static int attach(Op *op, bool formatted, char **ret_device, char **ret_source, GError **error) {
+        DiskRef d = disk_ref(op->s, formatted);
+        return op->disk->attach(&op->ctx, &d, ret_device, ret_source, error);
+}
+
+/* The share's block device now, changing nothing; NULL when not attached (or not found). */
+static char *device_now(Op *op) {
+        if (!op->s->source)
+                return NULL;
+        DiskRef d = disk_ref(op->s, op->s->status != SHARE_CREATING);
+        char *device = NULL;
+        return op->disk->device_now(&op->ctx, &d, &device, NULL) >= 0 ? device : NULL;
+}
+
+static bool mounted(Op *op) {
+        g_autofree char *device = device_now(op);
+        return device && fsops(op)->mounted(cfg(op), op->s->name, device);
+}
+
+/* The share's export; the caller frees *ret_clients and *ret_path, which spec points into. */
+static void export_spec(Op *op, ExportSpec *ret, char ***ret_clients, char **ret_path) {
+        *ret_clients = share_clients(op->s);
+        *ret_path = config_share_path(cfg(op), op->s->name);
+        *ret = (ExportSpec) {
+                .path = *ret_path,
+                .clients = *ret_clients,
+                .options = op->s->options ? op->s->options : cfg(op)->options,
+        };
+}
+
+/* ---- the steps ---- */
+
+static const StepTable create_table;
+
+static int step_allocate(void *p, GError **error) {
+        Op *op = p;
+        Share *s = op->s;
+        DiskRequest req = {
+                .share = s->name,
+                .size = s->size,
+                .device = s->source && (op->disk->flags & DISK_TAKES_DEVICE) ? s->source : NULL,
+                .force = op->force,
+        };
+        g_autofree char *source = NULL, *device = NULL;
+        uint64_t ino = 0;
+        int r = op_load_in_use(op, error);
         if (r < 0)
                 return r;
-        const DiskContext *ctx = &dc.ctx;
-        DiskRef d = disk_ref(s, formatted);
-        return backend_of(s)->attach(ctx, &d, ret_device, ret_source, error);
+        r = op->disk->allocate(&op->ctx, &req, &source, &ino, &device, error);
+        if (r < 0)
+                return r;
+        g_free(s->source);
+        s->source = TAKE_PTR(source);
+        s->source_ino = ino;
+        if (s->size == 0) {
+                /* a disk taken without a size: the share's size is the disk's */
+                DiskRef d = disk_ref(s, false);
+                r = op->disk->size(&op->ctx, &d, &s->size, error);
+        }
+        return r; /* recorded with the step's end */
 }
 
-static int attach_device(Engine *e, const Share *s, char **ret_device, GError **error) {
-        return attach_device_at(e, s, true, ret_device, NULL, error);
+static int undo_allocate(void *p, GError **error) {
+        Op *op = p;
+        if (!op->s->source)
+                return 0;
+        /* A disk is wiped only when mkfs began on it (and only when it carries the share's
+         * filesystem): one that mkfs never reached is handed back as it was. */
+        int at = steps_find(&create_table, "mkfs");
+        bool wipe = at >= 0 && op->stopped_at >= (size_t) at;
+        DiskRef d = disk_ref(op->s, true);
+        return op->disk->release(&op->ctx, &d, wipe, error);
 }
 
-static int step_mkfs(Engine *e, Share *s, GError **error) {
+static int step_mkfs(void *p, GError **error) {
+        Op *op = p;
         g_autofree char *device = NULL;
-        int r = attach_device_at(e, s, false, &device, NULL, error);
+        int r = attach(op, false, &device, NULL, error);
         if (r < 0)
                 return r;
-        /* Format only a blank disk, one that already carries this share's filesystem (an
-         * earlier attempt), or the disk the admin forced. */
-        r = disk_check_formattable(device, s->name, s->fs_uuid, e->force_disk, error);
-        if (r < 0)
-                return r;
-        return fs_mkfs_ext4(device, s->name, s->fs_uuid, error);
+        return fsops(op)->format(device, op->s->name, op->s->fs_uuid, op->force, error);
 }
 
-/* BASE/NAME: made here (its inode recorded, so that only an undo of this step removes it), or
- * an existing empty directory (the admin's, kept). Never a symbolic link: the share's
- * filesystem would be mounted, and exported to remote root, wherever it points. */
-static int step_mkdir(Engine *e, Share *s, GError **error) {
-        _cleanup_close_ int base = -1;
-        int r = open_base(e, true, &base, error);
-        if (r < 0)
+static int step_mkdir(void *p, GError **error) {
+        Op *op = p;
+        uint64_t made = 0;
+        int r = fsops(op)->make_dir(cfg(op), op->s->name, &made, error);
+        if (r < 0 || !made)
                 return r;
-        if (mkdirat(base, s->name, 0755) == 0) {
-                struct stat st;
-                if (fstatat(base, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return np_fail(error, errno, "cannot stat %s/%s: %s", e->config->base, s->name, g_strerror(errno));
-                s->dir_ino = (uint64_t) st.st_ino;
-                return state_share_update(e->state, s, error);
-        }
-        if (errno != EEXIST)
-                return np_fail(error, errno, "cannot create %s/%s: %s", e->config->base, s->name, g_strerror(errno));
-        _cleanup_close_ int dir = -1;
-        r = safepath_openat(base, e->config->base, s->name, O_RDONLY | O_DIRECTORY, 0, &dir, error);
-        if (r == -ENOTDIR)
-                return np_fail(error, ENOTDIR, "%s/%s exists and is not a directory", e->config->base, s->name);
-        if (r < 0)
-                return r;
-        if (share_mounted(e, s))
-                return 0;
-        _cleanup_closedir_ DIR *listing = fdopendir(dup(dir));
-        if (!listing)
-                return np_fail(error, errno, "cannot list %s/%s: %s", e->config->base, s->name, g_strerror(errno));
-        struct dirent *de;
-        while ((de = readdir(listing)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                        return np_fail(error, ENOTEMPTY, "%s/%s exists and is not empty; nfsprov mounts the share there",
-                                       e->config->base, s->name);
-        return 0;
+        /* Only the directory made here is removed by an undo: its inode is recorded at once, not
+         * with the step's end, so that a crash right after this step still knows it. */
+        op->s->dir_ino = made;
+        return state_share_update(op->e->state, op->s, error);
 }
 
-/* Remove BASE/NAME only when it is the directory step_mkdir made (its recorded inode) and
- * empty: an admin's directory, or anything put in its place, stays. */
-static int undo_mkdir(Engine *e, Share *s, GError **error) {
-        if (!s->dir_ino)
-                return 0;
-        _cleanup_close_ int base = -1;
-        g_autoptr(GError) err = NULL;
-        int r = open_base(e, false, &base, &err);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0) {
-                g_propagate_error(error, g_steal_pointer(&err));
-                return r;
-        }
-        struct stat st;
-        if (fstatat(base, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return np_fail(error, errno, "cannot stat %s/%s: %s", e->config->base, s->name, g_strerror(errno));
-        }
-        if (!S_ISDIR(st.st_mode) || (uint64_t) st.st_ino != s->dir_ino) {
-                log_warning("%s: %s/%s is not the directory nfsprov made (inode %ju, made %" PRIu64 "); leaving it",
-                            s->name, e->config->base, s->name, (uintmax_t) st.st_ino, s->dir_ino);
-                return 0;
-        }
-        if (unlinkat(base, s->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return np_fail(error, errno, "cannot remove %s/%s: %s", e->config->base, s->name, g_strerror(errno));
-        return 0;
+static int undo_mkdir(void *p, GError **error) {
+        Op *op = p;
+        return fsops(op)->remove_dir(cfg(op), op->s->name, op->s->dir_ino, error);
 }
 
-static int step_mount(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
+static int step_mount(void *p, GError **error) {
+        Op *op = p;
         g_autofree char *device = NULL;
-        int r = attach_device(e, s, &device, error);
+        int r = attach(op, true, &device, NULL, error);
         if (r < 0)
                 return r;
-        /* Mount only the share's own filesystem: probe the one device (no scan of all). */
-        g_autofree char *uuid = NULL, *desc = NULL;
-        r = disk_fs_uuid(device, &uuid, &desc, error);
-        if (r < 0)
-                return r;
-        if (!uuid || g_ascii_strcasecmp(uuid, s->fs_uuid) != 0)
-                return np_fail(error, ESTALE, "%s carries %s, not share %s's filesystem (UUID=%s); not mounting it", device,
-                               desc ? desc : "nothing", s->name, s->fs_uuid);
-        _cleanup_close_ int base = -1;
-        r = open_base(e, false, &base, error);
-        if (r < 0)
-                return r;
-        dev_t mounted;
-        g_autoptr(GError) err = NULL;
-        r = fs_mounted_at(base, e->config->base, s->name, &mounted, &err);
-        if (r >= 0) {
-                struct stat st;
-                if (stat(device, &st) == 0 && st.st_rdev == mounted)
-                        return 0; /* already */
-                return np_fail(error, EBUSY, "cannot mount %s on %s: another filesystem (device %u:%u) is mounted there",
-                               device, path, major(mounted), minor(mounted));
-        }
-        if (r != -ENOENT) {
-                g_propagate_error(error, g_steal_pointer(&err));
-                return r;
-        }
-        _cleanup_close_ int dir = -1;
-        r = safepath_openat(base, e->config->base, s->name, O_PATH | O_DIRECTORY, 0, &dir, error);
-        if (r < 0)
-                return r;
-        return fs_mount_fd(device, dir, path, error);
+        return fsops(op)->mount(cfg(op), op->s->name, device, op->s->fs_uuid, error);
 }
 
-/* Unmount BASE/NAME only when what is mounted there is the share's filesystem. */
-static int undo_mount(Engine *e, Share *s, GError **error) {
-        _cleanup_close_ int base = -1;
-        g_autoptr(GError) err = NULL;
-        int r = open_base(e, false, &base, &err);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0) {
-                g_propagate_error(error, g_steal_pointer(&err));
-                return r;
-        }
-        dev_t mounted;
-        r = fs_mounted_at(base, e->config->base, s->name, &mounted, &err);
-        if (r == -ENOENT)
-                return 0; /* nothing mounted (or no directory) */
-        if (r < 0) {
-                g_propagate_error(error, g_steal_pointer(&err));
-                return r;
-        }
-        g_autofree char *device = share_device_now(e, s);
-        struct stat st;
-        if (!device || stat(device, &st) < 0)
-                return np_fail(error, EBUSY, "%s/%s has a filesystem mounted (device %u:%u), but the share's disk is not attached: it is not the share's; not unmounting it",
-                               e->config->base, s->name, major(mounted), minor(mounted));
-        return fs_umount_at(base, e->config->base, s->name, st.st_rdev, error);
+static int step_umount(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *device = device_now(op);
+        return fsops(op)->umount(cfg(op), op->s->name, device, error);
 }
 
-/* Owner and mode of the share's root, through the mounted root itself. */
-static int step_chown(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        uid_t uid;
-        gid_t gid;
-        int r = idmap_user_to_uid(e->config->owner, &uid, error);
-        if (r < 0)
-                return r;
-        r = idmap_group_to_gid(e->config->group, &gid, error);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int base = -1;
-        r = open_base(e, false, &base, error);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int root = -1;
-        r = safepath_openat(base, e->config->base, s->name, O_RDONLY | O_DIRECTORY, 0, &root, error);
-        if (r < 0)
-                return r;
-        bool is_root = false;
-        r = fs_mount_root(root, &is_root, NULL, error);
-        if (r < 0)
-                return r;
-        if (!is_root)
-                return np_fail(error, ENOENT, "%s is not mounted; not changing the owner of the directory under it", path);
-        if (fchown(root, uid, gid) < 0)
-                return np_fail(error, errno, "cannot chown %s: %s", path, g_strerror(errno));
-        if (fchmod(root, e->config->mode) < 0)
-                return np_fail(error, errno, "cannot chmod %s: %s", path, g_strerror(errno));
-        return 0;
+static int step_chown(void *p, GError **error) {
+        Op *op = p;
+        return fsops(op)->set_owner(cfg(op), op->s->name, error);
 }
 
-static int step_fstab(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        return fstab_set(e->config->fstab, s->fs_uuid, path, error);
+static int step_fstab(void *p, GError **error) {
+        Op *op = p;
+        return fsops(op)->fstab_set(cfg(op), op->s->name, op->s->fs_uuid, NULL, error);
 }
 
-static int undo_fstab(Engine *e, Share *s, GError **error) {
-        g_autofree char *path = config_share_path(e->config, s->name);
-        if (!s->fs_uuid)
+static int undo_fstab(void *p, GError **error) {
+        Op *op = p;
+        if (!op->s->fs_uuid)
                 return 0; /* no filesystem chosen: no entry of ours */
-        return fstab_remove(e->config->fstab, s->fs_uuid, path, error);
+        return fsops(op)->fstab_remove(cfg(op), op->s->name, op->s->fs_uuid, error);
 }
 
-static int step_export(Engine *e, Share *s, GError **error) {
-        return exports_sync(e, s->name, NULL, false, error);
+/* Tell the export server about the share; only a mounted share is ever exported (clients would
+ * write into the empty mount point on the root filesystem). */
+static int step_export(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *path = config_share_path(cfg(op), op->s->name);
+        if (!mounted(op))
+                return np_fail(error, EIO, "%s is not mounted; not exporting it", path);
+        ExportSpec spec;
+        g_auto(GStrv) clients = NULL;
+        g_autofree char *spec_path = NULL;
+        export_spec(op, &spec, &clients, &spec_path);
+        return server(op)->set(cfg(op), &spec, NULL, error);
 }
 
-static int step_apply(Engine *e, Share *s, GError **error) {
-        return exports_apply(NULL, error);
+static int step_apply(void *p, GError **error) {
+        Op *op = p;
+        return server(op)->apply(cfg(op), error);
 }
 
-static int step_unexport(Engine *e, Share *s, GError **error) {
-        return exports_sync(e, NULL, s->name, true, error);
+/* Export and serve it (resize's way back after an offline resize). */
+static int step_export_apply(void *p, GError **error) {
+        int r = step_export(p, error);
+        return r < 0 ? r : step_apply(p, error);
 }
+
+/* Stop serving the share: removed from the exports, applied. */
+static int step_unexport(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *path = config_share_path(cfg(op), op->s->name);
+        int r = server(op)->remove(cfg(op), path, NULL, error);
+        return r < 0 ? r : server(op)->apply(cfg(op), error);
+}
+
+static int step_release(void *p, GError **error) {
+        Op *op = p;
+        if (!op->s->source)
+                return 0;
+        DiskRef d = disk_ref(op->s, true);
+        return op->disk->release(&op->ctx, &d, true, error);
+}
+
+static int step_rmdir(void *p, GError **error) {
+        return undo_mkdir(p, error);
+}
+
+static int step_grow(void *p, GError **error) {
+        Op *op = p;
+        DiskRef d = disk_ref(op->s, true);
+        uint64_t now = 0;
+        int r = op->disk->size(&op->ctx, &d, &now, error);
+        if (r < 0)
+                return r;
+        if (now >= op->s->target_size)
+                return 0;
+        g_autofree char *device = NULL;
+        r = attach(op, true, &device, NULL, error);
+        if (r < 0)
+                return r;
+        return op->disk->grow(&op->ctx, &d, device, op->s->target_size, error);
+}
+
+static int step_resize_online(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *device = device_now(op);
+        if (!device)
+                return np_fail(error, ENXIO, "share %s: its disk is not attached", op->s->name);
+        return fsops(op)->grow_online(cfg(op), op->s->name, device, error);
+}
+
+static int step_e2fsck(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *device = NULL;
+        int r = attach(op, true, &device, NULL, error);
+        return r < 0 ? r : fsops(op)->check(device, error);
+}
+
+static int step_resize2fs(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *device = NULL;
+        int r = attach(op, true, &device, NULL, error);
+        return r < 0 ? r : fsops(op)->grow_offline(device, error);
+}
+
+/* ---- reconcile's repairs of a ready share: run (and recorded) only when needed ---- */
+
+static bool need_attach(void *p) {
+        g_autofree char *device = device_now(p);
+        return device == NULL;
+}
+
+/* "its filesystem is on X now": a disk whose recorded name points elsewhere since a reboot. */
+static void report_moved(Op *op, const char *found_as) {
+        if (found_as && g_strcmp0(found_as, op->s->source) != 0)
+                g_ptr_array_add(op->rep->changes,
+                                g_strdup_printf("%s: its filesystem (UUID=%s) is on %s now, recorded as %s: device names changed",
+                                                op->s->name, op->s->fs_uuid, found_as, op->s->source));
+}
+
+static int repair_attach(void *p, GError **error) {
+        Op *op = p;
+        g_autofree char *device = NULL, *found_as = NULL;
+        int r = attach(op, true, &device, &found_as, error);
+        if (r < 0)
+                return r;
+        g_ptr_array_add(op->rep->changes,
+                        g_strdup_printf("%s: attached %s as %s", op->s->name, op->s->source, device));
+        report_moved(op, found_as);
+        return 0;
+}
+
+static bool need_mount(void *p) {
+        return !mounted(p);
+}
+
+static int repair_mount(void *p, GError **error) {
+        Op *op = p;
+        int r = step_mount(op, error);
+        if (r < 0)
+                return r;
+        g_autofree char *device = device_now(op);
+        g_autofree char *path = config_share_path(cfg(op), op->s->name);
+        g_ptr_array_add(op->rep->changes, g_strdup_printf("%s: mounted %s (UUID=%s) on %s", op->s->name,
+                                                          device ? device : "?", op->s->fs_uuid, path));
+        return 0;
+}
+
+static bool need_fstab(void *p) {
+        Op *op = p;
+        return !fsops(op)->fstab_has(cfg(op), op->s->name, op->s->fs_uuid);
+}
+
+static int repair_fstab(void *p, GError **error) {
+        Op *op = p;
+        bool changed = false;
+        int r = fsops(op)->fstab_set(cfg(op), op->s->name, op->s->fs_uuid, &changed, error);
+        if (r < 0)
+                return r;
+        if (changed) {
+                g_autofree char *path = config_share_path(cfg(op), op->s->name);
+                g_ptr_array_add(op->rep->changes, g_strdup_printf("%s: wrote its fstab entry (UUID=%s %s)",
+                                                                  op->s->name, op->s->fs_uuid, path));
+        }
+        return 0;
+}
+
+/* ---- the tables ---- */
 
 static const Step create_steps[] = {
-        { "allocate", step_allocate, undo_allocate },
-        { "mkfs", step_mkfs, NULL },
-        { "mkdir", step_mkdir, undo_mkdir },
-        { "mount", step_mount, undo_mount },
-        { "chown", step_chown, NULL },
-        { "fstab", step_fstab, undo_fstab },
-        { "export", step_export, step_unexport },
-        { "apply", step_apply, NULL },
+        { "allocate", step_allocate, undo_allocate, NULL },
+        { "mkfs", step_mkfs, NULL, NULL },
+        { "mkdir", step_mkdir, undo_mkdir, NULL },
+        { "mount", step_mount, step_umount, NULL },
+        { "chown", step_chown, NULL, NULL },
+        { "fstab", step_fstab, undo_fstab, NULL },
+        { "export", step_export, step_unexport, NULL },
+        { "apply", step_apply, NULL, NULL },
 };
+static const StepTable create_table = { "create", create_steps, G_N_ELEMENTS(create_steps) };
 
-/* Record the start / end of a step, keeping the caller's copy of the row in step with the DB
- * (state_share_update writes the whole row, step columns included). */
-static int record_begin(Engine *e, Share *s, const char *op, const char *step, GError **error) {
-        int r = state_step_begin(e->state, s->name, op, step, error);
-        if (r < 0)
-                return r;
+static const Step delete_steps[] = {
+        { "unexport", step_unexport, NULL, NULL },
+        { "umount", step_umount, NULL, NULL },
+        { "fstab", undo_fstab, NULL, NULL },
+        { "release", step_release, NULL, NULL },
+        { "rmdir", step_rmdir, NULL, NULL },
+};
+static const StepTable delete_table = { "delete", delete_steps, G_N_ELEMENTS(delete_steps) };
+
+/* Resize: grow, then either the online step alone, or (when the kernel refuses it, or the
+ * share is not mounted) the offline steps. */
+enum { RESIZE_GROW, RESIZE_ONLINE, RESIZE_OFFLINE_FIRST };
+static const Step resize_steps[] = {
+        [RESIZE_GROW] = { "grow", step_grow, NULL, NULL },
+        [RESIZE_ONLINE] = { "resize-online", step_resize_online, NULL, NULL },
+        { "unexport", step_unexport, NULL, NULL },
+        { "umount", step_umount, NULL, NULL },
+        { "e2fsck", step_e2fsck, NULL, NULL },
+        { "resize2fs", step_resize2fs, NULL, NULL },
+        { "mount", step_mount, NULL, NULL },
+        { "export", step_export_apply, NULL, NULL },
+};
+static const StepTable resize_table = { "resize", resize_steps, G_N_ELEMENTS(resize_steps) };
+
+static const Step repair_steps[] = {
+        { "attach", repair_attach, NULL, need_attach },
+        { "mkdir", step_mkdir, NULL, need_mount },
+        { "mount", repair_mount, NULL, need_mount },
+        { "fstab", repair_fstab, NULL, need_fstab },
+};
+static const StepTable repair_table = { "reconcile", repair_steps, G_N_ELEMENTS(repair_steps) };
+
+static const StepTable *const tables[] = { &create_table, &delete_table, &resize_table, &repair_table };
+
+void engine_steps(GPtrArray **ret_lines) {
+        GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+        for (size_t t = 0; t < G_N_ELEMENTS(tables); t++) {
+                g_autoptr(GString) l = g_string_new(tables[t]->op);
+                g_string_append_c(l, ':');
+                for (size_t i = 0; i < tables[t]->n; i++)
+                        g_string_append_printf(l, " %s", tables[t]->steps[i].name);
+                g_ptr_array_add(lines, g_string_free(g_steal_pointer(&l), FALSE));
+        }
+        *ret_lines = lines;
+}
+
+unsigned engine_op_total(const char *op) {
+        if (g_strcmp0(op, "resize") == 0)
+                return RESIZE_OFFLINE_FIRST; /* online; the offline path adds its steps when taken */
+        for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
+                if (g_strcmp0(tables[t]->op, op) == 0)
+                        return (unsigned) tables[t]->n;
+        return 0;
+}
+
+static void runner_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
+        Engine *e = userdata;
         if (e->progress)
-                e->progress(op, step, e->progress_userdata);
-        if (g_strcmp0(s->operation, op) != 0) {
-                g_free(s->operation);
-                s->operation = g_strdup(op);
-        }
-        g_free(s->step);
-        s->step = g_strdup(step);
-        s->step_done = false;
-        return 0;
+                e->progress(op, step, index, total, e->progress_userdata);
 }
 
-static int record_done(Engine *e, Share *s, const char *op, const char *step, GError **error) {
-        int r = state_step_done(e->state, s->name, op, step, error);
-        if (r < 0)
-                return r;
-        s->step_done = true;
-        return 0;
-}
-
-/* Record, run, record. */
-static int run_step(Engine *e, Share *s, const char *op, const Step *step, GError **error) {
-        int r = record_begin(e, s, op, step->name, error);
-        if (r < 0)
-                return r;
-        fault_point(op, step->name, false);
-        r = step->run(e, s, error);
-        if (r < 0)
-                return r;
-        fault_point(op, step->name, true);
-        return record_done(e, s, op, step->name, error);
-}
-
-/* Undo every step of create in reverse. Each undo is idempotent, so this is also how reconcile
- * rolls back a create that crashed at any point. Returns the first failure (and keeps going). */
-static int undo_create(Engine *e, Share *s, GError **error) {
-        int ret = 0;
-        for (size_t i = G_N_ELEMENTS(create_steps); i-- > 0;) {
-                const Step *st = &create_steps[i];
-                if (!st->undo)
-                        continue;
-                g_autoptr(GError) err = NULL;
-                int r = st->undo(e, s, &err);
-                (void) state_step_undo(e->state, s->name, "create", st->name, NULL);
-                if (r < 0 && ret == 0)
-                        ret = np_fail_prefix(error, g_steal_pointer(&err), "undo of step %s", st->name);
-        }
-        if (ret == 0)
-                ret = state_share_delete(e->state, s->name, error);
-        return ret;
+static StepRunner runner_for(Op *op, unsigned total) {
+        return (StepRunner) {
+                .state = op->e->state,
+                .row = op->s,
+                .op = op,
+                .progress = runner_progress,
+                .userdata = op->e,
+                .total = total,
+        };
 }
 
 /* ---- ShareInfo ---- */
@@ -567,36 +488,41 @@ void share_info_free(ShareInfo *i) {
         g_free(i);
 }
 
-static bool in_exports_block(GPtrArray *entries, const char *path) {
-        for (guint i = 0; entries && i < entries->len; i++)
-                if (strcmp(((ExportsEntry *) g_ptr_array_index(entries, i))->path, path) == 0)
-                        return true;
-        return false;
+static bool in_list(GPtrArray *paths, const char *path) {
+        return paths && g_ptr_array_find_with_equal_func(paths, path, g_str_equal, NULL);
 }
 
-/* `exports`: the block's entries, read once by the caller (NULL when unreadable). */
-static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exports) {
+/* `exported`: the paths the export server was told (read once by the caller; NULL when unknown). */
+static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported) {
         ShareInfo *i = g_new0(ShareInfo, 1);
         i->share = share_copy(s);
         i->clients = share_clients(s);
         i->export_path = config_share_path(e->config, s->name);
-        i->device = share_device_now(e, s);
-        i->mounted = mounted_from(e, s, i->device);
-        i->exported = in_exports_block(exports, i->export_path);
-        if (i->mounted &&
-            fs_usage(i->export_path, &i->capacity, &i->used, &i->available, NULL) >= 0)
+        Op op;
+        if (op_init(&op, e, i->share, NULL) >= 0) {
+                i->device = device_now(&op);
+                i->mounted = i->device && e->sys.fs->mounted(e->config, s->name, i->device);
+                op_done(&op);
+        }
+        i->exported = in_list(exported, i->export_path);
+        ShareUsage u;
+        if (i->mounted && e->sys.fs->usage(e->config, s->name, &u, NULL) >= 0) {
                 i->has_usage = true;
+                i->capacity = u.capacity;
+                i->used = u.used;
+                i->available = u.available;
+        }
         return i;
 }
 
-static GPtrArray *exports_block_now(Engine *e) {
-        GPtrArray *entries = NULL;
-        return exports_file_read(e->config->exports_file, &entries, NULL) < 0 ? NULL : entries;
+static GPtrArray *exported_now(Engine *e) {
+        GPtrArray *paths = NULL;
+        return e->sys.exports->listed(e->config, &paths, NULL) < 0 ? NULL : paths;
 }
 
 static ShareInfo *share_info_read(Engine *e, const Share *s) {
-        g_autoptr(GPtrArray) exports = exports_block_now(e);
-        return share_info_new(e, s, exports);
+        g_autoptr(GPtrArray) exported = exported_now(e);
+        return share_info_new(e, s, exported);
 }
 
 /* ---- engine ---- */
@@ -613,19 +539,33 @@ static int check_address(const Config *c, GError **error) {
         return 0;
 }
 
-int engine_new(Config *config, Engine **ret, GError **error) {
+const EngineSystem engine_system_host = {
+        .disk_backend = disk_backend_by_name,
+        .exports = &export_server_kernel,
+        .fs = &share_fs_host,
+};
+
+int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GError **error) {
         g_autoptr(State) state = NULL;
         int r = check_address(config, error);
         if (r < 0)
                 return r;
+        if (!sys->disk_backend(config_backend_to_string(config->backend)))
+                return np_fail(error, EINVAL, "[shares] backend %s: no such disk backend",
+                               config_backend_to_string(config->backend));
         r = state_open(config->state_dir, &state, error);
         if (r < 0)
                 return r;
         Engine *e = g_new0(Engine, 1);
         e->config = config;
         e->state = g_steal_pointer(&state);
+        e->sys = *sys;
         *ret = e;
         return 0;
+}
+
+int engine_new(Config *config, Engine **ret, GError **error) {
+        return engine_new_with(config, &engine_system_host, ret, error);
 }
 
 void engine_free(Engine *e) {
@@ -674,84 +614,44 @@ int engine_set_config(Engine *e, Config *config, GError **error) {
         return 0;
 }
 
-/* Before anything is recorded: BASE/NAME must not be a symbolic link (nor lie under one) and
- * nothing may be mounted there. */
-static int check_mount_point(Engine *e, const char *name, GError **error) {
-        g_autofree char *path = config_share_path(e->config, name);
-        _cleanup_close_ int base = -1;
+/* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as
+ * it is (an error of the server, never "not found"). */
+static int get_share(Engine *e, const char *op, const char *name, Share **ret, GError **error) {
         g_autoptr(GError) err = NULL;
-        int r = open_base(e, false, &base, &err);
+        int r = state_share_get(e->state, name, ret, &err);
         if (r == -ENOENT)
-                return 0; /* made at create */
+                return np_fail(error, ENOENT, "%s%s%s: no such share", op ? op : "", op ? " " : "", name);
         if (r < 0)
-                return np_fail(error, r == -ELOOP ? EINVAL : -r, "create %s: [shares] base: %s", name, err->message);
-        struct stat st;
-        if (fstatat(base, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : np_fail(error, errno, "create %s: cannot stat %s: %s", name, path, g_strerror(errno));
-        if (S_ISLNK(st.st_mode)) {
-                g_autofree char *why = safepath_describe_link(path);
-                return np_fail(error, EINVAL, "create %s: %s; remove it: nfsprov mounts a share only on a real directory", name,
-                               why);
-        }
-        if (fs_mounted_at(base, e->config->base, name, NULL, NULL) >= 0)
-                return np_fail(error, EBUSY, "create %s: something is already mounted on %s", name, path);
-        return 0;
+                g_propagate_error(error, g_steal_pointer(&err));
+        return r;
 }
+
+/* ---- create ---- */
 
 static bool same_clients(const Share *s, char **clients) {
         g_autofree char *joined = g_strjoinv(" ", clients);
         return g_strcmp0(s->clients, joined) == 0;
 }
 
-static int validate_spec(Engine *e, const ShareSpec *spec, char **clients, GError **error) {
+/* Everything about the request that can be refused is refused here, before anything is
+ * recorded: nothing changes. *ret_source: what the backend records before it allocates. */
+static int validate_spec(Engine *e, const DiskBackend *disk, const ShareSpec *spec, char **clients,
+                         char **ret_source, GError **error) {
         int r = name_validate_share(spec->name, error);
         if (r < 0)
                 return r;
-        bool image = e->config->backend == CONFIG_BACKEND_IMAGE;
-        if (image && spec->disk)
-                return np_fail(error, EINVAL, "--disk is for backend disk; this server uses image files "
-                                              "([shares] backend = image): give --size");
-        if (image && spec->size == 0)
-                return np_fail(error, EINVAL, "create %s: a size is required with backend image (e.g. --size 50G)",
-                               spec->name);
         if (spec->size != 0 && spec->size < SHARE_MIN_SIZE) {
                 g_autofree char *h = size_format(spec->size);
                 return np_fail(error, EINVAL, "create %s: size %s is too small; the minimum is 16 MiB", spec->name, h);
         }
-        if (spec->size % SHARE_SIZE_ALIGN) {
+        if (spec->size % SHARE_SIZE_ALIGN)
                 return np_fail(error, EINVAL, "create %s: size %" G_GUINT64_FORMAT
                                               " is not a multiple of 4 KiB; use whole KiB multiples of 4 (e.g. 512M, 10G)",
                                spec->name, spec->size);
-        }
         if (spec->force && !spec->disk)
                 return np_fail(error, EINVAL, "create %s: --force needs --disk: nfsprov never picks a disk "
                                               "that is not blank by itself",
                                spec->name);
-        if (!image && spec->disk) {
-                /* Refuse a disk before anything is recorded: nothing changes. */
-                bool listed = false;
-                for (char **d = e->config->disks; *d; d++)
-                        listed |= disk_same_source(*d, spec->disk);
-                if (!listed) {
-                        g_autofree char *inv = g_strjoinv(" ", e->config->disks);
-                        return np_fail(error, EINVAL, "create %s: %s is not in the disk inventory ([shares] disks = %s)",
-                                       spec->name, spec->disk, inv);
-                }
-                _cleanup_(disk_call_done) DiskCall dc = { 0 };
-                r = disk_call_init(e, spec->name, &dc, error);
-                if (r < 0)
-                        return r;
-                for (char **u = dc.in_use; *u; u++)
-                        if (disk_same_source(*u, spec->disk))
-                                return np_fail(error, EINVAL, "create %s: %s already holds another share; one disk "
-                                                              "per shared directory",
-                                               spec->name, spec->disk);
-                g_autoptr(GError) busy = NULL;
-                r = spec->force ? disk_check_unused(spec->disk, &busy) : disk_check_blank(spec->disk, &busy);
-                if (r < 0)
-                        return np_fail(error, EINVAL, "create %s: %s%s", spec->name, busy->message,
-                                       spec->force || r == -EBUSY ? "" : "; wipe it or use --force");
-        }
         for (char **c = clients; *c; c++) {
                 r = config_check_client(*c, error);
                 if (r < 0)
@@ -759,25 +659,58 @@ static int validate_spec(Engine *e, const ShareSpec *spec, char **clients, GErro
         }
         if (!*clients)
                 return np_fail(error, EINVAL, "create %s: no export clients given", spec->name);
+
+        g_autoptr(Share) probe = g_new0(Share, 1);
+        probe->name = g_strdup(spec->name);
+        probe->backend = g_strdup(disk->name);
+        _cleanup_(op_done) Op op = { 0 };
+        r = op_init(&op, e, probe, error);
+        if (r >= 0)
+                r = op_load_in_use(&op, error);
+        if (r < 0)
+                return r;
+        DiskRequest req = { .share = spec->name, .size = spec->size, .device = spec->disk, .force = spec->force };
+        g_autoptr(GError) err = NULL;
+        r = disk->validate(&op.ctx, &req, ret_source, &err);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&err), "create %s", spec->name);
+        r = e->sys.fs->check_dir(e->config, spec->name, &err);
+        if (r < 0) {
+                g_free(*ret_source);
+                *ret_source = NULL;
+                return np_fail_prefix(error, g_steal_pointer(&err), "create %s", spec->name);
+        }
         return 0;
+}
+
+/* Undo the steps of a create that began, in reverse, and drop the row. Each undo is
+ * idempotent, so this is also how reconcile rolls back a create that crashed anywhere. */
+static int undo_create(Op *op, size_t stopped_at, GError **error) {
+        op->stopped_at = stopped_at;
+        StepRunner r = runner_for(op, 0);
+        int ret = steps_undo(&r, &create_table, stopped_at, error);
+        if (ret < 0)
+                return ret;
+        return state_share_delete(op->e->state, op->s->name, error);
 }
 
 int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_created, GError **error) {
         g_auto(GStrv) clients = g_strdupv(spec->clients ? spec->clients : e->config->clients);
-        int r = validate_spec(e, spec, clients, error);
-        if (r < 0)
-                return r;
+        const DiskBackend *disk = e->sys.disk_backend(config_backend_to_string(e->config->backend));
+        g_autofree char *source = NULL;
 
         g_autoptr(Share) old = NULL;
         g_autoptr(GError) get_error = NULL;
-        r = state_share_get(e->state, spec->name, &old, &get_error);
+        int r = state_share_get(e->state, spec->name, &old, &get_error);
         if (r < 0 && r != -ENOENT) {
                 g_propagate_error(error, g_steal_pointer(&get_error));
                 return r; /* a database error is an error, never "no such share" */
         }
         if (r >= 0) {
-                bool same = same_clients(old, clients) &&
-                            g_strcmp0(old->backend, config_backend_to_string(e->config->backend)) == 0 &&
+                r = name_validate_share(spec->name, error);
+                if (r < 0)
+                        return r;
+                bool same = same_clients(old, clients) && g_strcmp0(old->backend, disk->name) == 0 &&
                             (spec->size == 0 || spec->size == old->size) &&
                             (!spec->disk || (old->source && disk_same_source(old->source, spec->disk)));
                 if (old->status != SHARE_READY)
@@ -795,74 +728,54 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
                         *ret_created = false;
                 return 0;
         }
+        r = validate_spec(e, disk, spec, clients, &source, error);
+        if (r < 0)
+                return r;
 
         g_autoptr(Share) s = g_new0(Share, 1);
         s->name = g_strdup(spec->name);
         s->pool_uuid = g_uuid_string_random();
-        s->backend = g_strdup(config_backend_to_string(e->config->backend));
+        s->fs_uuid = g_uuid_string_random(); /* chosen now: mkfs.ext4 -U gets it, no scan finds it */
+        s->backend = g_strdup(disk->name);
+        s->source = TAKE_PTR(source);
         s->size = spec->size;
         s->clients = g_strjoinv(" ", clients);
         s->options = g_strdup(e->config->options);
         s->status = SHARE_CREATING;
         s->operation = g_strdup("create");
-
-        if (e->config->backend == CONFIG_BACKEND_IMAGE) {
-                /* Record where the image goes before it exists, so that a crash during allocate
-                 * leaves nothing that reconcile cannot find; refuse a file that is not ours. */
-                g_autofree char *file = g_strdup_printf("%s.img", spec->name);
-                s->source = g_build_filename(e->config->image_dir, file, NULL);
-                struct stat st;
-                if (lstat(s->source, &st) == 0) /* a symbolic link, even a dangling one, counts */
-                        return np_fail(error, EEXIST, "create %s: %s already exists and no share owns it; "
-                                                      "move it away or choose another name",
-                                       spec->name, s->source);
-        } else if (spec->disk)
-                s->source = g_strdup(spec->disk);
-        e->force_disk = spec->force;
-        r = check_mount_point(e, spec->name, error);
-        if (r < 0)
-                return r;
-
         r = state_share_insert(e->state, s, error);
         if (r < 0)
                 return r;
 
+        _cleanup_(op_done) Op op = { 0 };
+        r = op_init(&op, e, s, error);
+        if (r < 0)
+                return r;
+        op.force = spec->force;
+        StepRunner run = runner_for(&op, (unsigned) create_table.n);
         g_autoptr(GError) step_error = NULL;
-        const char *failed = NULL;
-        for (size_t i = 0; i < G_N_ELEMENTS(create_steps); i++) {
-                if (strcmp(create_steps[i].name, "mkfs") == 0) {
-                        s->fs_uuid = g_uuid_string_random();
-                        r = state_share_update(e->state, s, &step_error);
-                        if (r < 0) {
-                                failed = "mkfs";
-                                break;
-                        }
-                }
-                r = run_step(e, s, "create", &create_steps[i], &step_error);
-                if (r < 0) {
-                        failed = create_steps[i].name;
-                        break;
-                }
-        }
-        if (failed) {
-                (void) state_step_fail(e->state, s->name, "create", failed, step_error->message, NULL);
+        size_t failed = 0;
+        r = steps_run(&run, &create_table, 0, create_table.n, &failed, &step_error);
+        if (r < 0) {
+                const char *name = create_table.steps[failed].name;
+                (void) state_step_fail(e->state, s->name, "create", name, step_error->message, NULL);
                 g_autoptr(GError) undo_error = NULL;
-                if (undo_create(e, s, &undo_error) < 0) {
+                if (undo_create(&op, failed, &undo_error) < 0) {
                         g_free(s->error);
-                        s->error = g_strdup_printf("step %s failed: %s; undo failed: %s", failed, step_error->message,
+                        s->error = g_strdup_printf("step %s failed: %s; undo failed: %s", name, step_error->message,
                                                    undo_error->message);
                         (void) state_share_update(e->state, s, NULL);
                         return np_fail(error, -np_error_errno(step_error), "create %s: %s (reconcile retries the undo)",
                                        spec->name, s->error);
                 }
-                return np_fail(error, -np_error_errno(step_error) == EINVAL ? EIO : -np_error_errno(step_error),
-                               "create %s: step %s failed: %s; undone", spec->name, failed, step_error->message);
+                int errnum = -np_error_errno(step_error);
+                return np_fail(error, errnum == EINVAL ? EIO : errnum, "create %s: step %s failed: %s; undone",
+                               spec->name, name, step_error->message);
         }
-
         s->status = SHARE_READY;
         g_clear_pointer(&s->operation, g_free);
         g_clear_pointer(&s->error, g_free);
-        r = state_share_update(e->state, s, error);
+        r = steps_finish(&run, "create", error);
         if (r < 0)
                 return r;
         if (ret)
@@ -874,66 +787,24 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
 
 /* ---- delete ---- */
 
-static int step_check_empty(Engine *e, Share *s, GError **error) {
-        _cleanup_close_ int base = -1, root = -1;
-        if (open_base(e, false, &base, NULL) < 0 ||
-            safepath_openat(base, e->config->base, s->name, O_RDONLY | O_DIRECTORY, 0, &root, NULL) < 0)
-                return 0;
-        _cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(root));
-        if (!d)
-                return np_fail(error, errno, "delete %s: cannot list the share: %s", s->name, g_strerror(errno));
-        struct dirent *de;
-        g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
-        while ((de = readdir(d))) {
-                const char *n = de->d_name;
-                if (strcmp(n, ".") != 0 && strcmp(n, "..") != 0 && strcmp(n, "lost+found") != 0 && found->len < 4)
-                        g_ptr_array_add(found, g_strdup(n));
+/* Roll a delete forward from step `from`: every step is idempotent. */
+static int finish_delete(Op *op, size_t from, GError **error) {
+        Share *s = op->s;
+        StepRunner run = runner_for(op, (unsigned) delete_table.n);
+        run.done = (unsigned) from;
+        g_autoptr(GError) err = NULL;
+        size_t failed = 0;
+        int r = steps_run(&run, &delete_table, from, delete_table.n, &failed, &err);
+        if (r < 0) {
+                const char *name = delete_table.steps[failed].name;
+                (void) state_step_fail(op->e->state, s->name, "delete", name, err->message, NULL);
+                g_free(s->error);
+                s->error = g_strdup_printf("step %s failed: %s", name, err->message);
+                (void) state_share_update(op->e->state, s, NULL);
+                return np_fail(error, -r, "delete %s: step %s failed: %s (reconcile finishes the delete)", s->name,
+                               name, err->message);
         }
-        if (found->len == 0)
-                return 0;
-        bool more = found->len > 3;
-        g_ptr_array_set_size(found, MIN(found->len, 3));
-        g_ptr_array_add(found, NULL);
-        g_autofree char *list = g_strjoinv(", ", (char **) found->pdata);
-        return np_fail(error, ENOTEMPTY, "delete %s: the share holds files (%s%s); delete them first or use --force",
-                       s->name, list, more ? ", ..." : "");
-}
-
-static int step_release(Engine *e, Share *s, GError **error) {
-        if (!s->source)
-                return 0;
-        _cleanup_(disk_call_done) DiskCall dc = { 0 };
-        int r = disk_call_init(e, s->name, &dc, error);
-        if (r < 0)
-                return r;
-        const DiskContext *ctx = &dc.ctx;
-        DiskRef d = disk_ref(s, true);
-        return backend_of(s)->release(ctx, &d, error);
-}
-
-static const Step delete_steps[] = {
-        { "unexport", step_unexport, NULL },
-        { "umount", undo_mount, NULL },
-        { "fstab", undo_fstab, NULL },
-        { "release", step_release, NULL },
-        { "rmdir", undo_mkdir, NULL },
-};
-
-/* Roll a delete forward from wherever it stopped: every step is idempotent. */
-static int finish_delete(Engine *e, Share *s, GError **error) {
-        for (size_t i = 0; i < G_N_ELEMENTS(delete_steps); i++) {
-                g_autoptr(GError) err = NULL;
-                int r = run_step(e, s, "delete", &delete_steps[i], &err);
-                if (r < 0) {
-                        (void) state_step_fail(e->state, s->name, "delete", delete_steps[i].name, err->message, NULL);
-                        g_free(s->error);
-                        s->error = g_strdup_printf("step %s failed: %s", delete_steps[i].name, err->message);
-                        (void) state_share_update(e->state, s, NULL);
-                        return np_fail(error, -r, "delete %s: step %s failed: %s (reconcile finishes the delete)",
-                                       s->name, delete_steps[i].name, err->message);
-                }
-        }
-        return state_share_delete(e->state, s->name, error);
+        return state_share_delete(op->e->state, s->name, error);
 }
 
 int engine_delete(Engine *e, const char *name, bool force, GError **error) {
@@ -947,125 +818,73 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
         if (s->status == SHARE_CREATING || s->status == SHARE_RESIZING)
                 return np_fail(error, EBUSY, "delete %s: the share is %s; run `nfsprov reconcile` first", name,
                                share_status_to_string(s->status));
-
-        if (s->status != SHARE_DELETING && !force) {
+        _cleanup_(op_done) Op op = { 0 };
+        r = op_init(&op, e, s, error);
+        if (r < 0)
+                return r;
+        if (s->status == SHARE_DELETING) {
+                int at = steps_find(&delete_table, s->step);
+                return finish_delete(&op, at < 0 ? 0 : (size_t) at, error);
+        }
+        if (!force) {
                 /* Check what the share holds before anything changes: the share must be mounted. */
-                if (!share_mounted(e, s))
+                if (!mounted(&op))
                         return np_fail(error, EBUSY, "delete %s: the share is not mounted, so its content cannot be "
                                                      "checked; run `nfsprov reconcile` or use --force",
                                        name);
-                r = step_check_empty(e, s, error);
+                g_autoptr(GPtrArray) found = NULL;
+                bool more = false;
+                r = e->sys.fs->list(e->config, name, 3, &found, &more, error);
                 if (r < 0)
                         return r;
+                if (found->len > 0) {
+                        g_ptr_array_add(found, NULL);
+                        g_autofree char *list = g_strjoinv(", ", (char **) found->pdata);
+                        return np_fail(error, ENOTEMPTY,
+                                       "delete %s: the share holds files (%s%s); delete them first or use --force", name,
+                                       list, more ? ", ..." : "");
+                }
         }
-        if (s->status != SHARE_DELETING && s->source) {
+        if (s->source) {
                 /* A disk that is not the share's is never released: refuse before anything changes. */
                 g_autofree char *device = NULL;
                 g_autoptr(GError) err = NULL;
-                r = attach_device(e, s, &device, &err);
+                r = attach(&op, true, &device, NULL, &err);
                 if (r == -ESTALE)
                         return np_fail(error, ESTALE, "delete %s: %s; nothing changed", name, err->message);
         }
-        /* The point of no return: from here on, a crash is finished by reconcile. */
+        /* The point of no return (recorded with the first step): a crash is finished by reconcile. */
         s->status = SHARE_DELETING;
-        g_free(s->operation);
-        s->operation = g_strdup("delete");
-        r = state_share_update(e->state, s, error);
-        if (r < 0)
-                return r;
-        return finish_delete(e, s, error);
+        return finish_delete(&op, 0, error);
 }
 
 /* ---- resize ---- */
 
-static int grow_disk(Engine *e, Share *s, GError **error) {
-        _cleanup_(disk_call_done) DiskCall dc = { 0 };
-        int r = disk_call_init(e, s->name, &dc, error);
+/* Grow the disk and the filesystem to s->target_size: online when the share is mounted and the
+ * kernel lets us (decided on the ioctl's errno), else offline. */
+static int finish_resize(Op *op, bool *ret_offline, GError **error) {
+        Share *s = op->s;
+        bool online = mounted(op);
+        StepRunner run = runner_for(op, online ? RESIZE_OFFLINE_FIRST : (unsigned) resize_table.n - 1);
+        size_t failed = 0;
+        int r = steps_run(&run, &resize_table, RESIZE_GROW, RESIZE_GROW + 1, &failed, error);
         if (r < 0)
                 return r;
-        const DiskContext *ctx = &dc.ctx;
-        DiskRef d = disk_ref(s, true);
-        uint64_t now = 0;
-        r = backend_of(s)->size(ctx, &d, &now, error);
-        if (r < 0)
-                return r;
-        if (now >= s->target_size)
-                return 0;
-        g_autofree char *device = NULL;
-        r = attach_device(e, s, &device, error);
-        if (r < 0)
-                return r;
-        return backend_of(s)->grow(ctx, &d, device, s->target_size, error);
-}
-
-static int resize_fs_offline(Engine *e, Share *s, GError **error) {
-        static const Step unexport = { "unexport", step_unexport, NULL };
-        static const Step umount = { "umount", undo_mount, NULL };
-        int r = run_step(e, s, "resize", &unexport, error);
-        if (r < 0)
-                return r;
-        r = run_step(e, s, "resize", &umount, error);
-        if (r < 0)
-                return r;
-        g_autofree char *attached = NULL, *device = NULL;
-        r = record_begin(e, s, "resize", "e2fsck", error);
-        if (r < 0)
-                return r;
-        fault_point("resize", "e2fsck", false);
-        r = attach_device(e, s, &attached, error);
-        if (r < 0)
-                return r;
-        r = fs_find_by_uuid(s->fs_uuid, &device, error);
-        if (r < 0)
-                return r;
-        r = fs_e2fsck(device, error);
-        if (r < 0)
-                return r;
-        (void) record_done(e, s, "resize", "e2fsck", NULL);
-        r = record_begin(e, s, "resize", "resize2fs", error);
-        if (r < 0)
-                return r;
-        fault_point("resize", "resize2fs", false);
-        r = fs_resize2fs(device, 0, error);
-        if (r < 0)
-                return r;
-        fault_point("resize", "resize2fs", true);
-        (void) record_done(e, s, "resize", "resize2fs", NULL);
-        static const Step mount = { "mount", step_mount, NULL };
-        static const Step export = { "export", step_export, NULL };
-        r = run_step(e, s, "resize", &mount, error);
-        if (r < 0)
-                return r;
-        return run_step(e, s, "resize", &export, error);
-}
-
-/* Grow the disk and the filesystem to s->target_size; online when the kernel lets us. */
-static int finish_resize(Engine *e, Share *s, bool *ret_offline, GError **error) {
-        static const Step grow = { "grow", grow_disk, NULL };
-        int r = run_step(e, s, "resize", &grow, error);
-        if (r < 0)
-                return r;
-
-        bool offline = false;
-        g_autofree char *path = config_share_path(e->config, s->name);
-        g_autofree char *device = share_device_now(e, s);
-        if (mounted_from(e, s, device)) {
-                g_autoptr(GError) online_error = NULL;
-                r = record_begin(e, s, "resize", "resize2fs-online", error);
-                if (r < 0)
-                        return r;
-                r = fs_resize_online(device, path, &online_error);
-                if (r == -EPERM)
+        bool offline = !online;
+        if (online) {
+                g_autoptr(GError) err = NULL;
+                r = steps_run(&run, &resize_table, RESIZE_ONLINE, RESIZE_ONLINE + 1, &failed, &err);
+                if (r == -EPERM) {
+                        log_info("resize %s: %s", s->name, err->message);
                         offline = true;
-                else if (r < 0)
-                        return np_fail_prefix(error, g_steal_pointer(&online_error), "online resize2fs");
-                else
-                        (void) record_done(e, s, "resize", "resize2fs-online", NULL);
-        } else
-                offline = true;
-
+                        run.total = (unsigned) resize_table.n;
+                } else if (r < 0) {
+                        g_propagate_error(error, g_steal_pointer(&err));
+                        return r;
+                }
+        }
         if (offline) {
-                r = resize_fs_offline(e, s, error);
+                r = steps_run(&run, &resize_table, RESIZE_OFFLINE_FIRST, resize_table.n, &failed, error);
                 if (r < 0)
                         return r;
         }
@@ -1074,7 +893,7 @@ static int finish_resize(Engine *e, Share *s, bool *ret_offline, GError **error)
         s->status = SHARE_READY;
         g_clear_pointer(&s->operation, g_free);
         g_clear_pointer(&s->error, g_free);
-        r = state_share_update(e->state, s, error);
+        r = steps_finish(&run, "resize", error);
         if (r < 0)
                 return r;
         if (ret_offline)
@@ -1101,22 +920,17 @@ int engine_resize(Engine *e, const char *name, uint64_t new_size, ShareInfo **re
         if (new_size % SHARE_SIZE_ALIGN)
                 return np_fail(error, EINVAL, "resize %s: size %" G_GUINT64_FORMAT " is not a multiple of 4 KiB", name,
                                new_size);
-
-        s->status = SHARE_RESIZING;
-        g_free(s->operation);
-        s->operation = g_strdup("resize");
-        s->target_size = new_size;
-        r = state_share_update(e->state, s, error);
+        _cleanup_(op_done) Op op = { 0 };
+        r = op_init(&op, e, s, error);
         if (r < 0)
                 return r;
 
+        s->status = SHARE_RESIZING;
+        s->target_size = new_size; /* recorded with the first step */
         g_autoptr(GError) err = NULL;
-        r = finish_resize(e, s, ret_offline, &err);
+        r = finish_resize(&op, ret_offline, &err);
         if (r < 0) {
                 (void) state_step_fail(e->state, s->name, "resize", s->step ? s->step : "resize", err->message, NULL);
-                g_free(s->error);
-                s->error = g_strdup(err->message);
-                (void) state_share_update(e->state, s, NULL);
                 return np_fail(error, -r == EINVAL ? EIO : -r, "resize %s: %s (reconcile retries it)", name,
                                err->message);
         }
@@ -1144,10 +958,10 @@ int engine_list(Engine *e, GPtrArray **ret, GError **error) {
         int r = state_share_list(e->state, &all, error);
         if (r < 0)
                 return r;
-        g_autoptr(GPtrArray) exports = exports_block_now(e); /* once, not once per share */
+        g_autoptr(GPtrArray) exported = exported_now(e); /* once, not once per share */
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) share_info_free);
         for (guint i = 0; i < all->len; i++)
-                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exports));
+                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exported));
         *ret = out;
         return 0;
 }
@@ -1203,55 +1017,88 @@ static void report(GPtrArray *a, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* A ready share: attached, filesystem found by UUID, mounted, in fstab. (Exports come after,
- * for all shares at once.) */
-static void reconcile_ready(Engine *e, Share *s, ReconcileReport *rep) {
+/* A ready (or resizing) share: attached, filesystem found, mounted, in fstab, each repair
+ * recorded in the share's journal when it runs. (Exports come after, for all shares at once.) */
+static void repair(Op *op, ReconcileReport *rep) {
+        Share *s = op->s;
+        op->rep = rep;
+        StepRunner run = runner_for(op, 0);
+        run.journal_only = true;
+        run.progress = NULL;
+        /* attached already: is it where it was recorded? (attach changes nothing then) */
+        g_autofree char *device = device_now(op);
+        if (device) {
+                g_autofree char *again = NULL, *found_as = NULL;
+                if (attach(op, true, &again, &found_as, NULL) >= 0)
+                        report_moved(op, found_as);
+        }
         g_autoptr(GError) err = NULL;
-        g_autofree char *path = config_share_path(e->config, s->name);
-        g_autofree char *before = share_device_now(e, s);
-        g_autofree char *device = NULL, *found_as = NULL;
-
-        if (attach_device_at(e, s, true, &device, &found_as, &err) < 0) {
-                report(rep->problems, "%s: cannot attach %s: %s", s->name, s->source, err->message);
-                return;
-        }
-        if (!before)
-                report(rep->changes, "%s: attached %s as %s", s->name, s->source, device);
-        if (found_as && strcmp(found_as, s->source) != 0)
-                report(rep->changes, "%s: its filesystem (UUID=%s) is on %s now, recorded as %s: device names changed",
-                       s->name, s->fs_uuid, found_as, s->source);
-
-        if (!mounted_from(e, s, device)) {
-                if (step_mkdir(e, s, &err) < 0 || step_mount(e, s, &err) < 0) {
-                        report(rep->problems, "%s: cannot mount %s on %s: %s", s->name, device, path, err->message);
-                        return;
+        size_t failed = 0;
+        if (steps_run(&run, &repair_table, 0, repair_table.n, &failed, &err) < 0) {
+                g_autofree char *path = config_share_path(op->e->config, s->name);
+                const char *step = repair_table.steps[failed].name;
+                if (strcmp(step, "attach") == 0)
+                        report(rep->problems, "%s: cannot attach %s: %s", s->name, s->source, err->message);
+                else if (strcmp(step, "fstab") == 0)
+                        report(rep->problems, "%s: %s", s->name, err->message);
+                else {
+                        g_autofree char *now = device_now(op);
+                        report(rep->problems, "%s: cannot mount %s on %s: %s", s->name, now ? now : s->source, path,
+                               err->message);
                 }
-                report(rep->changes, "%s: mounted %s (UUID=%s) on %s", s->name, device, s->fs_uuid, path);
         }
-        g_autofree char *fstab_source = NULL;
-        if (fstab_find(e->config->fstab, path, &fstab_source, NULL) == -ENOENT) {
-                if (fstab_set(e->config->fstab, s->fs_uuid, path, &err) < 0)
-                        report(rep->problems, "%s: cannot write its fstab entry: %s", s->name, err->message);
-                else
-                        report(rep->changes, "%s: wrote its fstab entry (UUID=%s %s)", s->name, s->fs_uuid, path);
-        } else if (fstab_set(e->config->fstab, s->fs_uuid, path, &err) < 0)
-                /* an entry for the mount point with another source: the admin's to sort out */
-                report(rep->problems, "%s: %s", s->name, err->message);
+        op->rep = NULL;
 }
 
-/* The paths in exportfs's table (/var/lib/nfs/etab: what `exportfs -r` last exported; it has
- * the exports file's syntax, one client per line). */
-#define ETAB_PATH "/var/lib/nfs/etab"
-static GHashTable *etab_paths(void) {
+/* Every export from the state: each ready, mounted share set, every other path nfsprov listed
+ * removed, applied. Not per share and not journaled: derived from the state, idempotent. */
+static int exports_sync(Engine *e, GPtrArray *all, GError **error) {
+        g_autoptr(GHashTable) wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (guint i = 0; i < all->len; i++) {
+                Share *s = g_ptr_array_index(all, i);
+                if (s->status != SHARE_READY)
+                        continue;
+                _cleanup_(op_done) Op op = { 0 };
+                if (op_init(&op, e, s, NULL) < 0 || !mounted(&op))
+                        continue;
+                ExportSpec spec;
+                g_auto(GStrv) clients = NULL;
+                g_autofree char *path = NULL;
+                export_spec(&op, &spec, &clients, &path);
+                int r = e->sys.exports->set(e->config, &spec, NULL, error);
+                if (r < 0)
+                        return r;
+                g_hash_table_add(wanted, g_steal_pointer(&path));
+        }
+        g_autoptr(GPtrArray) listed = NULL;
+        int r = e->sys.exports->listed(e->config, &listed, error);
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < listed->len; i++) {
+                const char *p = g_ptr_array_index(listed, i);
+                if (!g_hash_table_contains(wanted, p)) {
+                        r = e->sys.exports->remove(e->config, p, NULL, error);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return e->sys.exports->apply(e->config, error);
+}
+
+static GHashTable *served_now(Engine *e) {
         GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g_autofree char *text = NULL;
-        gsize len = 0;
-        g_autoptr(GPtrArray) entries = NULL;
-        if (g_file_get_contents(ETAB_PATH, &text, &len, NULL) &&
-            exports_parse(text, len, ETAB_PATH, &entries, NULL) >= 0)
-                for (guint i = 0; i < entries->len; i++)
-                        g_hash_table_add(set, g_strdup(((ExportsEntry *) g_ptr_array_index(entries, i))->path));
+        g_autoptr(GPtrArray) paths = NULL;
+        if (e->sys.exports->served(e->config, &paths, NULL) >= 0)
+                for (guint i = 0; i < paths->len; i++)
+                        g_hash_table_add(set, g_strdup(g_ptr_array_index(paths, i)));
         return set;
+}
+
+static void report_diff(GPtrArray *changes, GHashTable *from, GHashTable *to, const char *verb) {
+        g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(to), (GCompareFunc) strcmp);
+        for (GList *l = keys; l; l = l->next)
+                if (!g_hash_table_contains(from, l->data))
+                        report(changes, "%s %s", verb, (const char *) l->data);
 }
 
 int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
@@ -1260,39 +1107,47 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
         if (r < 0)
                 return r;
 
-        ReconcileReport *rep = g_new0(ReconcileReport, 1);
+        g_autoptr(ReconcileReport) rep = g_new0(ReconcileReport, 1);
         rep->changes = g_ptr_array_new_with_free_func(g_free);
         rep->problems = g_ptr_array_new_with_free_func(g_free);
 
-        /* What is exported now (exportfs's table), to report what reconcile changes. */
-        g_autoptr(GHashTable) before = etab_paths();
+        g_autoptr(GHashTable) before = served_now(e);
         for (guint i = 0; i < all->len; i++) {
                 Share *s = g_ptr_array_index(all, i);
                 g_autoptr(GError) err = NULL;
+                _cleanup_(op_done) Op op = { 0 };
+                if (op_init(&op, e, s, &err) < 0) {
+                        report(rep->problems, "%s: %s", s->name, err->message);
+                        continue;
+                }
+                const char *step = s->step ? s->step : "-";
                 switch (s->status) {
-                case SHARE_CREATING:
-                        if (undo_create(e, s, &err) < 0) {
+                case SHARE_CREATING: {
+                        int at = steps_find(&create_table, s->step);
+                        if (undo_create(&op, at < 0 ? create_table.n - 1 : (size_t) at, &err) < 0) {
                                 report(rep->problems, "%s: cannot undo the unfinished create: %s", s->name,
                                        err->message);
                                 g_free(s->error);
                                 s->error = g_strdup(err->message);
                                 (void) state_share_update(e->state, s, NULL);
                         } else
-                                report(rep->changes, "%s: undid a create that stopped at step %s", s->name,
-                                       s->step ? s->step : "-");
+                                report(rep->changes, "%s: undid a create that stopped at step %s", s->name, step);
                         break;
-                case SHARE_DELETING:
-                        if (finish_delete(e, s, &err) < 0)
+                }
+                case SHARE_DELETING: {
+                        g_autofree char *at_step = g_strdup(step);
+                        int at = steps_find(&delete_table, s->step);
+                        if (finish_delete(&op, at < 0 ? 0 : (size_t) at, &err) < 0)
                                 report(rep->problems, "%s: cannot finish the delete: %s", s->name, err->message);
                         else
-                                report(rep->changes, "%s: finished a delete that stopped at step %s", s->name,
-                                       s->step ? s->step : "-");
+                                report(rep->changes, "%s: finished a delete that stopped at step %s", s->name, at_step);
                         break;
+                }
                 case SHARE_RESIZING: {
                         /* The share must be attached and, where possible, mounted first. */
-                        reconcile_ready(e, s, rep);
+                        repair(&op, rep);
                         bool offline = false;
-                        if (finish_resize(e, s, &offline, &err) < 0)
+                        if (finish_resize(&op, &offline, &err) < 0)
                                 report(rep->problems, "%s: cannot finish the resize: %s", s->name, err->message);
                         else
                                 report(rep->changes, "%s: finished a resize to %" G_GUINT64_FORMAT " bytes%s",
@@ -1300,62 +1155,30 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
                         break;
                 }
                 default:
-                        reconcile_ready(e, s, rep);
+                        repair(&op, rep);
                         break;
                 }
         }
 
         /* Exports last: only mounted shares get in, so mounts always come before exports. */
+        g_autoptr(GPtrArray) now = NULL;
         g_autoptr(GError) err = NULL;
-        if (exports_sync(e, NULL, NULL, true, &err) < 0)
+        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, &err) < 0)
                 report(rep->problems, "exports: %s", err->message);
-        g_autoptr(GHashTable) after = etab_paths();
-        g_autoptr(GList) now = g_list_sort(g_hash_table_get_keys(after), (GCompareFunc) strcmp);
-        for (GList *l = now; l; l = l->next)
-                if (!g_hash_table_contains(before, l->data))
-                        report(rep->changes, "exported %s", (const char *) l->data);
-        g_autoptr(GList) old = g_list_sort(g_hash_table_get_keys(before), (GCompareFunc) strcmp);
-        for (GList *l = old; l; l = l->next)
-                if (!g_hash_table_contains(after, l->data))
-                        report(rep->changes, "unexported %s", (const char *) l->data);
+        g_autoptr(GHashTable) after = served_now(e);
+        report_diff(rep->changes, before, after, "exported");
+        report_diff(rep->changes, after, before, "unexported");
         rep->finished_at = now_seconds();
-        *ret = rep;
+        *ret = TAKE_PTR(rep);
         return 0;
 }
 
-/* ---- NFS server configuration ---- */
+/* ---- the export server's configuration ---- */
 
-void engine_nfs_config_clear(EngineNfsConfig *c) {
-        g_free(c->file);
-        g_free(c->problem);
-        g_free(c->proc_versions);
-        *c = (EngineNfsConfig) { 0 };
+int engine_nfs_config(Engine *e, bool apply, ExportServerConfig *ret, GError **error) {
+        return e->sys.exports->config(e->config, apply, ret, error);
 }
 
-int engine_nfs_config(Engine *e, bool apply, EngineNfsConfig *ret, GError **error) {
-        bool changed = false;
-        int r;
-        if (apply) {
-                r = nfsconf_apply(e->config->nfs_conf, &changed, error);
-                if (r < 0)
-                        return r;
-        }
-        NfsConfStatus st;
-        r = nfsconf_read(e->config->nfs_conf, &st, error);
-        if (r < 0)
-                return r;
-        EngineNfsConfig c = {
-                .file = g_strdup(e->config->nfs_conf),
-                .vers3 = st.vers3,
-                .vers4 = st.vers4,
-                .ok = nfsconf_ok(&st),
-                .changed = changed,
-                .problem = nfsconf_problem(&st),
-        };
-        if (nfsconf_read_proc_versions("/proc/fs/nfsd/versions", &c.proc_versions, NULL) >= 0)
-                g_strstrip(c.proc_versions);
-        /* The older distributions' file (RHEL 6: RPCNFSDARGS="-N 4"), reported where it exists. */
-        c.has_sysconfig = nfsconf_sysconfig_v4_disabled("/etc/sysconfig/nfs", &c.sysconfig_v4_disabled, NULL) >= 0;
-        *ret = c;
-        return 0;
+const ExportServer *engine_export_server(const Engine *e) {
+        return e->sys.exports;
 }

@@ -2,29 +2,34 @@
 /*
  * The share lifecycle: create, delete, resize, reconcile (design: "The share lifecycle").
  *
- * Every operation is a sequence of idempotent steps, each recorded in the state DB before it
- * runs (state_step_begin) and after it finished (state_step_done), so a crash at any point leaves
- * a state reconcile can finish or undo:
- *   create: validate -> row(status=creating) -> allocate -> mkfs -> mkdir -> mount -> chown ->
- *           fstab -> export -> apply -> status=ready. A failure undoes the finished steps in
- *           reverse; a crashed create is undone by reconcile.
- *   delete: status=deleting -> check-empty -> unexport -> apply -> umount -> fstab -> release ->
- *           rmdir -> row gone. A crashed delete is finished by reconcile.
- *   resize: status=resizing -> grow -> (online resize2fs, or offline: unexport -> apply -> umount
- *           -> e2fsck -> resize2fs -> mount -> export -> apply) -> status=ready. A crashed resize
- *           is finished by reconcile.
- *   reconcile: for every share: disk attached, filesystem found by UUID, mounted, then exported;
- *           the exports block and fstab entries derived from the state.
+ * Every operation is a table of idempotent steps run by the one step runner (server/steps.h),
+ * which records each step in the state DB before it runs and after it finished, so a crash at
+ * any point leaves a state reconcile can finish or undo (`nfsprovd --steps` lists the tables):
+ *   create: validate (nothing recorded) -> row(status=creating) -> allocate -> mkfs -> mkdir ->
+ *           mount -> chown -> fstab -> export -> apply -> status=ready. A failure undoes the
+ *           steps that began, in reverse; a crashed create is undone by reconcile.
+ *   delete: checks (mounted and empty unless forced; the disk is the share's) -> status=deleting
+ *           -> unexport -> umount -> fstab -> release -> rmdir -> row gone. A crashed delete is
+ *           finished by reconcile.
+ *   resize: status=resizing -> grow -> resize-online, or, when the kernel refuses it (or the
+ *           share is not mounted): unexport -> umount -> e2fsck -> resize2fs -> mount -> export
+ *           -> status=ready. A crashed resize is finished by reconcile.
+ *   reconcile: for every share: attach, mkdir, mount, fstab, each run (and recorded in the
+ *           share's journal) only when needed; then every export derived from the state.
  *
- * Fault injection (tests): NFSPROV_FAULT=STEP makes the process abort() right after recording
- * the start of step STEP; NFSPROV_FAULT=STEP:after right after the step ran, before recording
- * that it finished. STEP is "OPERATION:STEP", e.g. "create:mkfs" or "delete:umount:after".
+ * What the engine acts on is three tables (EngineSystem): the disk backend (server/disk.h),
+ * the export server (server/export_server.h) and the host's filesystem operations
+ * (server/share_fs.h). The engine never compares a backend's or a server's name.
+ *
+ * Fault injection (tests): NFSPROV_FAULT=OP:STEP kills the process right after recording the
+ * start of a step; OP:STEP:after right after the step ran, before recording that it finished.
  *
  * All engine functions are serialized by the caller (one at a time); they are not thread-safe.
  * Errors: -EINVAL bad input (nothing changed), -ENOENT no such share, -EEXIST a share of that
  * name with another spec / a disk in use, -ENOTEMPTY delete of a share holding files, -EBUSY
- * another operation is in progress on the share; anything else: the operation failed (and was
- * undone). Messages are one line: "create NAME: step mkfs failed: ...; undone".
+ * another operation is in progress on the share, -ESTALE the share's disk is not where it was
+ * recorded (nothing changed); anything else: the operation failed (and was undone, or is
+ * finished by reconcile). Messages are one line: "create NAME: step mkfs failed: ...; undone".
  */
 #pragma once
 
@@ -33,22 +38,38 @@
 
 #include <glib.h>
 
+#include "disk.h"
+#include "export_server.h"
 #include "pooldef.h"
 #include "settings.h" /* Config (server/settings.h: nfsprov.conf) */
+#include "share_fs.h"
 #include "state.h"
 
 typedef struct Engine Engine;
 
+/* What the engine acts on. */
+typedef struct EngineSystem {
+        const DiskBackend *(*disk_backend)(const char *name); /* the backend a share was made with */
+        const ExportServer *exports;
+        const ShareFs *fs;
+} EngineSystem;
+
+/* This host: disk_backend_by_name, export_server_kernel, share_fs_host. */
+extern const EngineSystem engine_system_host;
+
 /* Check [server] address against the local addresses (libnl) and open the state under
  * config->state_dir. Does not reconcile. On success the engine owns config; on failure the
- * caller still does. */
+ * caller still does. engine_new() acts on this host; engine_new_with() on sys (tests). */
 int engine_new(Config *config, Engine **ret, GError **error);
+int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GError **error);
 void engine_free(Engine *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Engine, engine_free)
 
 /* Called (in the engine's thread) each time a step of an operation starts, right after it was
- * recorded: op "create"/"delete"/"resize", step e.g. "mkfs". NULL turns it off. */
-typedef void (*EngineProgress)(const char *op, const char *step, void *userdata);
+ * recorded: op "create"/"delete"/"resize", step e.g. "mkfs", its number from 1 and the number
+ * of steps the operation takes (from its table; a resize that has to go offline raises it).
+ * NULL turns it off. */
+typedef void (*EngineProgress)(const char *op, const char *step, unsigned index, unsigned total, void *userdata);
 void engine_set_progress(Engine *e, EngineProgress cb, void *userdata);
 
 /* Replace the configuration (SIGHUP). Keys that cannot change while shares exist (base,
@@ -109,17 +130,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ReconcileReport, reconcile_report_free)
  * the report); < 0 only when the state cannot be read. */
 int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error);
 
-/* Whether the NFS server configuration serves NFSv3 (and not v4): nfs-config. */
-typedef struct EngineNfsConfig {
-        char *file;                 /* the nfs.conf checked */
-        bool vers3, vers4, ok;
-        bool changed;               /* apply changed the file */
-        char *problem;              /* what is wrong, NULL when ok */
-        char *proc_versions;        /* what the running kernel server reports; NULL when none runs */
-        bool has_sysconfig;         /* the older distributions' /etc/sysconfig/nfs exists */
-        bool sysconfig_v4_disabled; /* ... and turns NFSv4 off (RPCNFSDARGS="-N 4") */
-} EngineNfsConfig;
-void engine_nfs_config_clear(EngineNfsConfig *c);
+/* The export server's configuration (nfs-config): does it serve NFSv3 (and not v4)? With
+ * apply, make it so first. */
+int engine_nfs_config(Engine *e, bool apply, ExportServerConfig *ret, GError **error);
+/* What serves the shares (for show, nfs-config and metrics). */
+const ExportServer *engine_export_server(const Engine *e);
 
-/* With apply, set [nfsd] vers3=y vers4=n in the configured nfs_conf first. */
-int engine_nfs_config(Engine *e, bool apply, EngineNfsConfig *ret, GError **error);
+/* The step tables, one line each: "create: allocate mkfs ...". */
+void engine_steps(GPtrArray **ret_lines);
+/* How many steps an operation ("create", "delete", "resize") runs; for resize, the online
+ * path's (the offline path raises the total as it is taken). */
+unsigned engine_op_total(const char *op);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A share's filesystem: make it (mkfs.ext4), find it (libblkid), mount and unmount it
- * (libmount), check and grow it (e2fsck, resize2fs) and measure it (statvfs).
+ * A share's filesystem: make it (mkfs.ext4), mount and unmount it through descriptors (the
+ * new mount API; no path is looked up twice), check and grow it (e2fsck, resize2fs, ext4's
+ * online resize ioctl) and measure it (statvfs).
  *
  * Contract:
  *  - every function returns 0 or a negative errno and, where it takes a GError, one line that
@@ -31,42 +32,17 @@
  * error line ("/dev/loop0 is mounted; will not make a filesystem here!"). */
 int fs_mkfs_ext4(const char *device, const char *label, const char *uuid, GError **error);
 
-/* The filesystem on device, by libblkid's superblock probe: type ("ext4"), uuid and label
- * (*ret_uuid / *ret_label are set to NULL when the filesystem has none).
- * -ENODATA when the device holds no filesystem signature (it may still hold a partition table
- * or another non-filesystem signature: only superblocks are probed), -ENOTUNIQ when it holds
- * several that contradict each other, -ENOENT/-EACCES/... when it cannot be opened. */
-int fs_probe(const char *device, char **ret_type, char **ret_uuid, char **ret_label, GError **error);
 
-/* The block device whose filesystem carries uuid. Every call scans all block devices afresh
- * (libblkid with a private, empty cache), so a device attached a moment ago is found and a
- * device that went away is not reported from a stale cache.
- * uuid may be in upper or lower case. -ENOENT when no device carries it, -ENOTUNIQ (naming them)
- * when more than one does (e.g. an image attached to two loop devices). */
-int fs_find_by_uuid(const char *uuid, char **ret_device, GError **error);
 
-/* Mount source ("UUID=<uuid>" or a device path) on target (an existing directory) as ext4 with
- * options (NULL = "defaults"), through libmount; /etc/fstab is not consulted.
- * Idempotent: when the same filesystem (same device, root of the filesystem) is already the top
- * mount on target, returns 0 without mounting again. When something else is mounted there:
- * -EBUSY naming it. Otherwise libmount's error (mnt_context_get_excode's message) with the
- * failed system call's errno (-ENOENT for a missing target or an unknown UUID, -EINVAL for a
- * device without ext4, ...). */
-int fs_mount(const char *source, const char *target, const char *options, GError **error);
 
-/* Unmount the filesystem mounted on target (the top mount), through libmount.
- * Idempotent: nothing mounted on target is 0. -EBUSY when it is in use. */
-int fs_umount(const char *target, GError **error);
 
-/* Whether target is a mount point (exactly: a mount whose target is this path, after resolving
- * symlinks when the path exists) in this mount namespace, and which device is mounted there
- * (the top mount's source, e.g. "/dev/loop3"). -ENOENT when nothing is mounted on target. */
-int fs_mount_source(const char *target, char **ret_source_device);
 
 /* resize2fs DEVICE [SIZE] on an unmounted filesystem (the caller runs fs_e2fsck() first, as
  * resize2fs requires). new_size in bytes, rounded down to whole KiB (resize2fs then rounds to
  * whole filesystem blocks); 0 = fill the device. -EIO with resize2fs's message on failure. */
 int fs_resize2fs(const char *device, uint64_t new_size, GError **error);
+/* fs_resize2fs(device, 0): fill the device. */
+int fs_resize2fs_fill(const char *device, GError **error);
 
 /* e2fsck -f -y DEVICE on an unmounted filesystem. Exit status 0 (clean) and 1 (errors
  * corrected) are success; 2 and 4 (errors that need a reboot / left uncorrected) give
@@ -74,18 +50,7 @@ int fs_resize2fs(const char *device, uint64_t new_size, GError **error);
  * each with the meaning of the status and e2fsck's own message. */
 int fs_e2fsck(const char *device, GError **error);
 
-/* Grow the filesystem on device, mounted on mountpoint, to fill the device while it stays
- * mounted (resize2fs DEVICE). -EINVAL when device is not what is mounted on mountpoint (so an
- * unmounted filesystem is never resized here by accident); -EPERM when the kernel refuses the
- * online resize ("Permission denied to resize filesystem", e.g. without CAP_SYS_RESOURCE):
- * the caller may then resize offline (fs_umount, fs_e2fsck, fs_resize2fs, fs_mount). */
-int fs_resize_online(const char *device, const char *mountpoint, GError **error);
 
-/* Sizes in bytes of the filesystem holding path, from statvfs(): capacity = f_blocks*f_frsize,
- * used = (f_blocks - f_bfree)*f_frsize, available (to unprivileged users) = f_bavail*f_frsize —
- * the numbers `df -B1` prints. */
-int fs_usage(const char *path, uint64_t *ret_capacity, uint64_t *ret_used, uint64_t *ret_available,
-             GError **error);
 
 /* ---- mounts through descriptors (no path is looked up twice; no symbolic link is followed) ---- */
 
@@ -113,3 +78,14 @@ int fs_mount_fd(const char *device, int target_fd, const char *where, GError **e
  * umount2(2) goes through dirfd (/proc/self/fd/N/NAME, UMOUNT_NOFOLLOW), so the path is not
  * looked up again from /. */
 int fs_umount_at(int dirfd, const char *dir, const char *name, dev_t expected, GError **error);
+
+/* Grow the mounted ext4 filesystem whose root is open as root_fd to new_size bytes (rounded
+ * down to whole blocks) with ext4's online resize (EXT4_IOC_RESIZE_FS, what resize2fs does on a
+ * mounted filesystem). -EPERM when the kernel refuses (no CAP_SYS_RESOURCE): the caller then
+ * resizes offline. The decision is made on the ioctl's errno, never on a program's text. */
+int fs_grow_mounted(int root_fd, const char *where, uint64_t new_size, GError **error);
+
+/* Sizes in bytes of the filesystem fd is in, from fstatvfs(): capacity = f_blocks*f_frsize,
+ * used = (f_blocks - f_bfree)*f_frsize, available (to unprivileged users) = f_bavail*f_frsize —
+ * the numbers `df -B1` prints. */
+int fs_usage_fd(int fd, uint64_t *ret_capacity, uint64_t *ret_used, uint64_t *ret_available, GError **error);

@@ -45,11 +45,13 @@ typedef struct Daemon {
 
 static void help(void) {
         printf("Usage: nfsprovd [--config FILE]\n"
+               "       nfsprovd --steps\n"
                "\n"
                "Give every NFS share its own disk, keep it mounted and exported, and serve the admin API\n"
                "on a Unix socket. Runs in the foreground and logs to stderr.\n"
                "\n"
                "  -c, --config FILE  read FILE instead of %s (or $%s)\n"
+               "      --steps        print the steps of each operation (the names NFSPROV_FAULT takes)\n"
                "  -h, --help         show this help\n"
                "  -V, --version      show the version\n",
                CONFIG_DEFAULT_PATH, CONFIG_ENV_PATH);
@@ -135,6 +137,7 @@ int main(int argc, char **argv) {
                 { "config", required_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                { "steps", no_argument, NULL, 'S' },
                 {},
         };
         const char *arg_config = NULL;
@@ -152,6 +155,13 @@ int main(int argc, char **argv) {
                 case 'V':
                         printf("nfsprovd %s\n", PACKAGE_VERSION);
                         return EXIT_SUCCESS;
+                case 'S': {
+                        g_autoptr(GPtrArray) lines = NULL;
+                        engine_steps(&lines);
+                        for (guint i = 0; i < lines->len; i++)
+                                printf("%s\n", (const char *) g_ptr_array_index(lines, i));
+                        return EXIT_SUCCESS;
+                }
                 default:
                         fprintf(stderr, "Try 'nfsprovd --help'.\n");
                         return 2;

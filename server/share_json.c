@@ -70,8 +70,10 @@ json_object *reconcile_report_json(const ReconcileReport *r) {
         return o;
 }
 
-json_object *nfs_config_json(const EngineNfsConfig *c) {
+json_object *nfs_config_json(const ExportServer *server, const ExportServerConfig *c) {
         json_object *o = json_object_new_object();
+        add_str(o, "server", server->name);
+        add_str(o, "description", server->description);
         add_str(o, "file", c->file);
         add_bool(o, "vers3", c->vers3);
         add_bool(o, "vers4", c->vers4);
@@ -79,10 +81,10 @@ json_object *nfs_config_json(const EngineNfsConfig *c) {
         add_bool(o, "changed", c->changed);
         if (c->problem)
                 add_str(o, "problem", c->problem);
-        if (c->proc_versions)
-                add_str(o, "proc_versions", c->proc_versions);
-        if (c->has_sysconfig)
-                add_bool(o, "sysconfig_nfs_v4_disabled", c->sysconfig_v4_disabled);
+        if (c->running)
+                add_str(o, "proc_versions", c->running);
+        if (c->has_legacy)
+                add_bool(o, "sysconfig_nfs_v4_disabled", c->legacy_v4_disabled);
         return o;
 }
 

@@ -17,8 +17,9 @@ json_object *share_json(const ShareInfo *i);
 /* {"changes":[...],"problems":[...],"finished_at":UNIXTIME} */
 json_object *reconcile_report_json(const ReconcileReport *r);
 
-/* {"file","vers3","vers4","ok","changed","problem"?,"proc_versions"?,"sysconfig_nfs_v4_disabled"?} */
-json_object *nfs_config_json(const EngineNfsConfig *c);
+/* {"server","description","file","vers3","vers4","ok","changed","problem"?,"proc_versions"?,
+ *  "sysconfig_nfs_v4_disabled"?} */
+json_object *nfs_config_json(const ExportServer *server, const ExportServerConfig *c);
 
 /* 400 -EINVAL, 404 -ENOENT, 409 -EEXIST/-ENOTEMPTY/-EBUSY/-ESTALE, 500 otherwise. */
 unsigned error_http_status(int r);

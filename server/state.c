@@ -683,6 +683,65 @@ static int record_step(State *s, const char *name, const char *operation, const 
         return in_transaction(s, do_step, &a, error);
 }
 
+typedef struct AdvanceArgs {
+        const Share *share;
+        const char *operation, *done_step, *begin_step;
+} AdvanceArgs;
+
+static int do_advance(State *s, void *data, GError **error) {
+        const AdvanceArgs *a = data;
+        int r = do_update(s, (void *) a->share, error);
+        if (r < 0)
+                return r;
+        int64_t now = now_seconds();
+        if (a->done_step) {
+                StepArgs j = { a->share->name, a->operation, a->done_step, "done", NULL };
+                r = journal_append(s, &j, now, error);
+                if (r < 0)
+                        return r;
+        }
+        if (a->begin_step) {
+                StepArgs j = { a->share->name, a->operation, a->begin_step, "begin", NULL };
+                r = journal_append(s, &j, now, error);
+        }
+        return r;
+}
+
+int state_step_advance(State *s, const Share *share, const char *operation, const char *done_step,
+                       const char *begin_step, GError **error) {
+        int r = validate_share(share, error);
+        if (r < 0)
+                return r;
+        if (!is_operation(operation))
+                return np_fail(error, EINVAL,
+                               "share \"%s\": operation \"%s\" is not \"create\", \"delete\" or \"resize\"", share->name,
+                               operation ?: "(null)");
+        AdvanceArgs a = { share, operation, done_step, begin_step };
+        return in_transaction(s, do_advance, &a, error);
+}
+
+static int do_journal(State *s, void *data, GError **error) {
+        const StepArgs *a = data;
+        bool exists;
+        int r = share_exists(s, a->name, &exists, error);
+        if (r < 0)
+                return r;
+        if (!exists)
+                return np_fail(error, ENOENT, "share \"%s\" does not exist", a->name);
+        return journal_append(s, a, now_seconds(), error);
+}
+
+int state_journal_add(State *s, const char *name, const char *operation, const char *step, const char *phase,
+                      const char *message, GError **error) {
+        if (!name || !operation || !step || !phase)
+                return np_fail(error, EINVAL, "journal entry without a share, operation, step or phase");
+        if (strcmp(phase, "begin") != 0 && strcmp(phase, "done") != 0 && strcmp(phase, "undo") != 0 &&
+            strcmp(phase, "fail") != 0)
+                return np_fail(error, EINVAL, "journal phase \"%s\" is not begin, done, undo or fail", phase);
+        StepArgs a = { name, operation, step, phase, message };
+        return in_transaction(s, do_journal, &a, error);
+}
+
 int state_step_begin(State *s, const char *name, const char *operation, const char *step, GError **error) {
         return record_step(s, name, operation, step, "begin", NULL, error);
 }

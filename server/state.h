@@ -134,6 +134,20 @@ int state_step_undo(State *state, const char *name, const char *operation, const
 int state_step_fail(State *state, const char *name, const char *operation, const char *step,
                     const char *message, GError **error);
 
+/* The step runner's record, in one durable transaction: the whole row as `share` holds it
+ * (operation, step and step_done included: the caller sets them), then a "done" journal entry
+ * for done_step of `operation` (when not NULL) and a "begin" entry for begin_step (when not
+ * NULL). One commit where state_step_done + state_step_begin + state_share_update took three.
+ * -EINVAL when `operation` is not an operation. */
+int state_step_advance(State *state, const Share *share, const char *operation, const char *done_step,
+                       const char *begin_step, GError **error);
+
+/* Append one journal entry without touching the row (reconcile's repairs of a ready share are
+ * recorded this way: the row keeps saying it is ready). phase: "begin", "done", "undo", "fail".
+ * -ENOENT for an unknown share. */
+int state_journal_add(State *state, const char *name, const char *operation, const char *step, const char *phase,
+                      const char *message, GError **error);
+
 /* The journal of one share, oldest first: a GPtrArray of JournalEntry* that frees them.
  * An unknown share has an empty journal. */
 int state_journal_list(State *state, const char *name, GPtrArray **ret, GError **error);

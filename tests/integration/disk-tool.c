@@ -162,7 +162,8 @@ int main(int argc, char **argv) {
                         return fail(e);
                 g_autofree char *source = NULL, *device = NULL;
                 uint64_t ino = 0;
-                if (b->allocate(&ctx, ARG(3), size, n == 6 ? ARG(5) : NULL, force, &source, &ino, &device, &e) < 0)
+                DiskRequest req = { .share = ARG(3), .size = size, .device = n == 6 ? ARG(5) : NULL, .force = force };
+                if (b->allocate(&ctx, &req, &source, &ino, &device, &e) < 0)
                         return fail(e);
                 printf("%s\t%s\t%" PRIu64 "\n", source, device, ino);
                 return 0;
@@ -188,7 +189,7 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(cmd, "release") == 0 && n == 4) {
-                if (b->release(&ctx, &ref, &e) < 0)
+                if (b->release(&ctx, &ref, true, &e) < 0)
                         return fail(e);
                 printf("released\n");
                 return 0;

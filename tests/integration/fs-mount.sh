@@ -1,13 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# A share's filesystem on a real loop device, through server/fs.h (fs-tool): mkfs.ext4 gives the
-# label and uuid asked for (blkid -p shows them) and a sparse image stays small; the filesystem is
-# found by uuid right after its image is detached and re-attached under another loop name; it
-# mounts by UUID= (findmnt shows ext4), a second mount is a no-op, another filesystem is refused
-# there; a busy unmount is refused, unmount is idempotent; growing it online is tried (and refused
-# here: EPERM), growing it offline (umount, e2fsck, grow the image, losetup -c, resize2fs, mount)
-# gives the bigger size with the data intact; usage numbers are those of df -B1; the fstab line
-# fstab.h writes passes findmnt --verify and mount -a mounts the share from it.
+# A share's filesystem and mount point on a real loop device, through what the engine uses
+# (the host's ShareFs, server/fs.h, server/fstab.h; fs-tool): mkfs.ext4 gives the label and uuid
+# asked for (blkid -p shows them) and a sparse image stays small; a share's disk is formatted only
+# when blank, already its own, or forced; BASE/NAME is made (its inode reported) or an admin's
+# empty directory used, never a symbolic link; the share's filesystem mounts there (findmnt shows
+# ext4 from the device), a second mount is a no-op, another filesystem is refused there, a device
+# that does not carry the share's UUID is never mounted; a busy unmount is refused, unmount is
+# idempotent and never unmounts another filesystem; growing it online is tried (and refused here:
+# EPERM from the ioctl), growing it offline (umount, e2fsck, grow the image, losetup -c,
+# resize2fs, mount) gives the bigger size with the data intact; usage numbers are those of df
+# -B1; the fstab line fstab.h writes passes findmnt --verify and mount -a mounts the share from
+# it; rmdir removes only the directory made.
 # Prints "FACT:" lines with what it measured.
 . "$NP_TOP_SRCDIR/tests/sandbox/lib.sh"
 sb_require_cmd mkfs.ext4 e2fsprogs
@@ -45,12 +49,12 @@ fs_bytes() { # DEVICE: the filesystem's size (block count * block size) as dumpe
     dumpe2fs -h "$1" 2>/dev/null | awk -F: '/^Block count:/ {c=$2} /^Block size:/ {s=$2} END {print c * s}'
 }
 mounts_on() { awk -v m="$1" '$5 == m' /proc/self/mountinfo | wc -l; }
-usage_matches_df() { # PATH: fs-tool usage prints exactly df -B1's size, used and available
+usage_matches_df() { # NAME: fs-tool usage of $B/NAME prints exactly df -B1's size, used and available
     local ours theirs
     sync
-    ours=$("$tool" usage "$1") || sb_fail "fs-tool usage $1 failed"
-    theirs=$(df -B1 --output=size,used,avail "$1" | tail -n 1 | tr -s ' ' | sed 's/^ //')
-    assert_eq "$ours" "$theirs" "usage of $1 (capacity used available) against df -B1"
+    ours=$("$tool" usage "$B" "$1") || sb_fail "fs-tool usage $B $1 failed"
+    theirs=$(df -B1 --output=size,used,avail "$B/$1" | tail -n 1 | tr -s ' ' | sed 's/^ //')
+    assert_eq "$ours" "$theirs" "usage of $B/$1 (capacity used available) against df -B1"
     echo "$ours"
 }
 
@@ -72,7 +76,7 @@ assert_eq "$(blkid_value "$dev" LABEL)" "${name:0:16}" "blkid LABEL (cut to 16 b
 assert_eq "$(dumpe2fs -h "$dev" 2>/dev/null | awk -F': *' '/^Reserved block count:/ {print $2}')" 0 \
     "reserved blocks (-m 0)"
 assert_eq "$(fs_bytes "$dev")" $((256 * MiB)) "filesystem size after mkfs"
-assert_eq "$("$tool" probe "$dev")" "$(printf 'ext4\t%s\t%s' "$uuid" "${name:0:16}")" "fs-tool probe"
+assert_eq "$("$tool" probe "$dev")" "$(printf '%s\ta ext4 filesystem (UUID=%s, LABEL=%s)' "$uuid" "$uuid" "${name:0:16}")" "fs-tool probe"
 
 expect_fail EINVAL 'invalid filesystem uuid "not-a-uuid"' mkfs "$dev" x not-a-uuid
 expect_fail EIO "mkfs.ext4 on $S/none failed (exit status 1): The file $S/none does not exist" \
@@ -80,55 +84,59 @@ expect_fail EIO "mkfs.ext4 on $S/none failed (exit status 1): The file $S/none d
 
 truncate -s 64M "$S/other.img"
 other=$(sb_losetup "$S/other.img") || sb_fail "losetup -f failed"
-expect_fail ENODATA "$other: no filesystem found" probe "$other"
-expect_fail ENOENT "$S/none: cannot open" probe "$S/none"
+assert_eq "$("$tool" probe "$other")" "$(printf -- '-\t-')" "fs-tool probe of a blank device"
+expect_fail ENOENT "$S/none: cannot open it to probe" probe "$S/none"
 
-# --- found by uuid, also after a detach and re-attach under another name ----------------------
-assert_eq "$("$tool" find-uuid "$uuid")" "$dev" "find-uuid"
-assert_eq "$("$tool" find-uuid "${uuid^^}")" "$dev" "find-uuid with the uuid in upper case"
-expect_fail ENOENT "no block device holds a filesystem with UUID=" find-uuid "$(cat /proc/sys/kernel/random/uuid)"
-expect_fail EINVAL "invalid filesystem uuid" find-uuid nonsense
-
-release_loop "$dev"
-truncate -s 16M "$S/filler.img"
-filler=$(sb_losetup "$S/filler.img") || sb_fail "losetup -f failed"  # likely takes $dev's name
-dev2=$(sb_losetup "$S/share.img") || sb_fail "losetup -f failed"
-echo "re-attached: $dev -> $dev2 ($filler took the first free name)"
-[ "$dev2" != "$dev" ] || echo "note: the image got its old name back; the find is still checked"
-assert_eq "$("$tool" find-uuid "$uuid")" "$dev2" "find-uuid right after re-attaching"
-
-# the same image attached twice: two devices carry the uuid, and that is an error
-twice=$(sb_losetup "$S/share.img") || sb_fail "losetup -f failed"
-expect_fail ENOTUNIQ "more than one block device holds a filesystem with UUID=$uuid" find-uuid "$uuid"
-release_loop "$twice"
-assert_eq "$("$tool" find-uuid "$uuid")" "$dev2" "find-uuid after the second attachment went away"
-
-# --- mount by UUID, idempotent, refuses another filesystem ------------------------------------
-mnt=$S/NFS/NFSStorage_01
-mkdir -p "$mnt" "$S/NFS/empty"
-"$tool" mount "UUID=$uuid" "$mnt" || sb_fail "mount UUID=$uuid failed"
-assert_eq "$(findmnt -rn -o FSTYPE --mountpoint "$mnt")" ext4 "findmnt FSTYPE"
-assert_eq "$(findmnt -rn -o SOURCE --mountpoint "$mnt")" "$dev2" "findmnt SOURCE"
-assert_eq "$("$tool" source "$mnt")" "$dev2" "fs-tool source"
-assert_eq "$("$tool" source "$mnt/")" "$dev2" "fs-tool source with a trailing slash"
-"$tool" mount "UUID=$uuid" "$mnt" || sb_fail "mounting the same filesystem again failed"
-"$tool" mount "$dev2" "$mnt/" || sb_fail "mounting the same device again (by path) failed"
-assert_eq "$(mounts_on "$mnt")" 1 "mounts on $mnt after mounting three times"
-
+# --- format: only a blank disk, one carrying the share's own UUID, or a forced one -------------
 uuid2=$(cat /proc/sys/kernel/random/uuid)
-"$tool" mkfs "$other" other "$uuid2" || sb_fail "mkfs of the other image failed"
-expect_fail EBUSY "cannot mount $other on $mnt: $dev2 (ext4) is already mounted there" mount "$other" "$mnt"
-expect_fail EBUSY "$dev2 (ext4) is already mounted there" mount "UUID=$uuid2" "$mnt"
-assert_eq "$(mounts_on "$mnt")" 1 "mounts on $mnt after the refused mounts"
-expect_fail ENOENT "cannot resolve the mount point" mount "UUID=$uuid" "$S/NFS/missing"
-expect_fail ENOENT "can't find UUID=" mount "UUID=$(cat /proc/sys/kernel/random/uuid)" "$S/NFS/empty"
-expect_fail EINVAL "wrong fs type" mount "$filler" "$S/NFS/empty"
-expect_fail ENOENT "No such file or directory" source "$S/NFS/empty"
+"$tool" format "$other" other "$uuid2" || sb_fail "format of a blank device failed"
+"$tool" format "$other" other "$uuid2" || sb_fail "format again (the share's own filesystem) failed"
+uuid3=$(cat /proc/sys/kernel/random/uuid)
+expect_fail EEXIST "$other carries a ext4 filesystem (UUID=$uuid2, LABEL=other), not share x's filesystem (UUID=$uuid3); refusing to format it" \
+    format "$other" x "$uuid3"
+assert_eq "$(blkid_value "$other" UUID)" "$uuid2" "the refused format left the filesystem"
+"$tool" format "$other" x "$uuid3" --force || sb_fail "a forced format failed"
+assert_eq "$(blkid_value "$other" UUID)" "$uuid3" "the forced format"
+"$tool" format "$other" other "$uuid2" --force || sb_fail "format back failed"
+
+# --- the mount point: made, or the admin's empty directory; never a link ----------------------
+B=$S/NFS
+name=NFSStorage_01
+mnt=$B/$name
+"$tool" check-dir "$B" "$name" || sb_fail "check-dir before BASE exists failed"
+ino=$("$tool" mkdir "$B" "$name") || sb_fail "mkdir failed"
+assert_eq "$ino" "$(stat -c %i "$mnt")" "the inode mkdir made"
+assert_eq "$("$tool" mkdir "$B" "$name")" 0 "mkdir of the existing empty directory"
+mkdir "$B/admins"
+assert_eq "$("$tool" mkdir "$B" admins)" 0 "mkdir of an admin's empty directory"
+touch "$B/admins/file"
+expect_fail ENOTEMPTY "$B/admins exists and is not empty" mkdir "$B" admins
+mkdir -p "$S/elsewhere"; ln -s "$S/elsewhere" "$B/link"
+expect_fail EINVAL "$B/link is a symbolic link (to $S/elsewhere)" check-dir "$B" link
+expect_fail ELOOP "$B/link is a symbolic link (to $S/elsewhere)" mkdir "$B" link
+expect_fail ELOOP "$B/link is a symbolic link (to $S/elsewhere)" mount "$B" link "$dev" "$uuid"
+findmnt --mountpoint "$S/elsewhere" > /dev/null && sb_fail "something was mounted through the link"
+
+# --- mount: the share's own filesystem, idempotent; never another ----------------------------
+expect_fail ESTALE "$other carries a ext4 filesystem (UUID=$uuid2, LABEL=other), not share $name's filesystem (UUID=$uuid); not mounting it" \
+    mount "$B" "$name" "$other" "$uuid"
+"$tool" mount "$B" "$name" "$dev" "$uuid" || sb_fail "mount failed"
+assert_eq "$(findmnt -rn -o FSTYPE --mountpoint "$mnt")" ext4 "findmnt FSTYPE"
+assert_eq "$(findmnt -rn -o SOURCE --mountpoint "$mnt")" "$dev" "findmnt SOURCE"
+assert_eq "$("$tool" mounted "$B" "$name" "$dev")" yes "mounted"
+assert_eq "$("$tool" mounted "$B" "$name" "$other")" no "mounted from the other device"
+"$tool" mount "$B" "$name" "$dev" "$uuid" || sb_fail "mounting the same filesystem again failed"
+assert_eq "$(mounts_on "$mnt")" 1 "mounts on $mnt after mounting twice"
+expect_fail EBUSY "cannot mount $other on $mnt: another filesystem" mount "$B" "$name" "$other" "$uuid2"
+assert_eq "$(mounts_on "$mnt")" 1 "mounts on $mnt after the refused mount"
+assert_eq "$("$tool" check-dir "$B" "$name" 2>&1)" "fs-tool: EBUSY: something is already mounted on $mnt" "check-dir on a mounted share"
+assert_eq "$("$tool" mkdir "$B" "$name")" 0 "mkdir of the mounted share's directory"
+expect_fail ENOENT "$B/missing: No such file or directory" mount "$B" missing "$dev" "$uuid"
 
 # --- data and usage ---------------------------------------------------------------------------
 dd if=/dev/urandom of="$mnt/data.bin" bs=1M count=20 status=none || sb_fail "cannot write into the share"
 sum=$(sha256sum < "$mnt/data.bin")
-read -r cap1 _ _ <<< "$(usage_matches_df "$mnt")"
+read -r cap1 _ _ <<< "$(usage_matches_df "$name")"
 { [ "$cap1" -gt $((200 * MiB)) ] && [ "$cap1" -le $((256 * MiB)) ]; } || sb_fail "capacity $cap1 of a 256M filesystem"
 
 # --- a busy filesystem is not unmounted; mkfs and e2fsck refuse a mounted one ------------------
@@ -136,58 +144,62 @@ read -r cap1 _ _ <<< "$(usage_matches_df "$mnt")"
 busy=$!
 sb_track_pid "$busy"
 for _ in $(seq 100); do [ "$(readlink "/proc/$busy/cwd")" = "$mnt" ] && break; sleep 0.02; done
-expect_fail EBUSY "cannot unmount $mnt: target is busy" umount "$mnt"
+expect_fail EBUSY "cannot unmount $mnt: target is busy" umount "$B" "$name" "$dev"
 kill "$busy"; wait "$busy" 2>/dev/null
-assert_eq "$("$tool" source "$mnt")" "$dev2" "still mounted after the refused unmount"
-expect_fail EIO "is mounted; will not make a filesystem here" mkfs "$dev2" x "$uuid"
-expect_fail EIO "e2fsck -f -y $dev2 failed (exit status 8: operational error): e2fsck: Cannot continue, aborting. ($dev2 is mounted.)" \
-    e2fsck "$dev2"
+assert_eq "$("$tool" mounted "$B" "$name" "$dev")" yes "still mounted after the refused unmount"
+# never another filesystem: with the other device's name, or no device known, nothing is unmounted
+expect_fail EBUSY "$mnt has another filesystem mounted" umount "$B" "$name" "$other"
+expect_fail EBUSY "$mnt has a filesystem mounted" umount "$B" "$name" -
+assert_eq "$(mounts_on "$mnt")" 1 "mounts on $mnt after the refused unmounts"
+expect_fail EIO "is mounted; will not make a filesystem here" mkfs "$dev" x "$uuid"
+expect_fail EIO "e2fsck -f -y $dev failed (exit status 8: operational error): e2fsck: Cannot continue, aborting. ($dev is mounted.)" \
+    e2fsck "$dev"
 
 # --- grow online: try it and report ------------------------------------------------------------
 truncate -s 384M "$S/share.img"
-losetup -c "$dev2" || sb_fail "losetup -c $dev2 failed"
-assert_eq "$(blockdev --getsize64 "$dev2")" $((384 * MiB)) "loop device size after losetup -c"
-expect_fail EINVAL "$dev2 is mounted on $mnt, not $other" resize-online "$other" "$mnt"
-expect_fail EINVAL "nothing is mounted on $S/NFS/empty" resize-online "$dev2" "$S/NFS/empty"
-if out=$("$tool" resize-online "$dev2" "$mnt" 2>&1); then
-    echo "FACT: online resize2fs worked here"
-    assert_eq "$(fs_bytes "$dev2")" $((384 * MiB)) "filesystem size after the online resize"
+losetup -c "$dev" || sb_fail "losetup -c $dev failed"
+assert_eq "$(blockdev --getsize64 "$dev")" $((384 * MiB)) "loop device size after losetup -c"
+expect_fail EINVAL "online resize of $other: it is not what is mounted on $mnt" grow-online "$B" "$name" "$other"
+mkdir -p "$B/empty"
+expect_fail ENOENT "$B/empty: the share is not mounted" grow-online "$B" empty "$dev"
+if out=$("$tool" grow-online "$B" "$name" "$dev" 2>&1); then
+    echo "FACT: the online resize (EXT4_IOC_RESIZE_FS) worked here"
+    assert_eq "$(fs_bytes "$dev")" $((384 * MiB)) "filesystem size after the online resize"
 else
     echo "FACT: online resize refused here: $out"
-    assert_contains "$out" "fs-tool: EPERM: online resize of $dev2 on $mnt refused by the kernel"
-    assert_contains "$out" "Permission denied to resize filesystem"
-    assert_eq "$(fs_bytes "$dev2")" $((256 * MiB)) "filesystem size after the refused online resize"
+    assert_contains "$out" "fs-tool: EPERM: online resize of $mnt refused by the kernel (EXT4_IOC_RESIZE_FS: Operation not permitted)"
+    assert_eq "$(fs_bytes "$dev")" $((256 * MiB)) "filesystem size after the refused online resize"
 fi
 assert_eq "$(sha256sum < "$mnt/data.bin")" "$sum" "data after the online resize attempt"
 
 # --- umount, idempotent ------------------------------------------------------------------------
-"$tool" umount "$mnt" || sb_fail "umount failed"
+"$tool" umount "$B" "$name" "$dev" || sb_fail "umount failed"
 assert_eq "$(mounts_on "$mnt")" 0 "mounts on $mnt after umount"
 findmnt --mountpoint "$mnt" > /dev/null && sb_fail "findmnt still shows $mnt"
-"$tool" umount "$mnt" || sb_fail "a second umount failed"
-"$tool" umount "$S/NFS/missing" || sb_fail "umount of a missing directory failed"
-expect_fail ENOENT "No such file or directory" source "$mnt"
+"$tool" umount "$B" "$name" "$dev" || sb_fail "a second umount failed"
+"$tool" umount "$B" missing "$dev" || sb_fail "umount of a missing directory failed"
+assert_eq "$("$tool" mounted "$B" "$name" "$dev")" no "mounted after umount"
 
 # --- grow offline: e2fsck, grow the image, losetup -c, resize2fs, mount -----------------------
 truncate -s 512M "$S/share.img"
-losetup -c "$dev2" || sb_fail "losetup -c $dev2 failed"
-"$tool" e2fsck "$dev2" || sb_fail "e2fsck failed"
-"$tool" resize "$dev2" $((448 * MiB)) || sb_fail "resize to 448M failed"
-assert_eq "$(fs_bytes "$dev2")" $((448 * MiB)) "filesystem size after resize2fs to 448M"
-expect_fail EIO "The containing partition (or device) is only" resize "$dev2" $((1024 * MiB))
-"$tool" resize "$dev2" || sb_fail "resize to fill the device failed"
-assert_eq "$(fs_bytes "$dev2")" $((512 * MiB)) "filesystem size after resize2fs filling the device"
-"$tool" e2fsck "$dev2" || sb_fail "e2fsck after the resize failed"
-"$tool" mount "UUID=$uuid" "$mnt" || sb_fail "mount after the offline resize failed"
+losetup -c "$dev" || sb_fail "losetup -c $dev failed"
+"$tool" e2fsck "$dev" || sb_fail "e2fsck failed"
+"$tool" resize "$dev" $((448 * MiB)) || sb_fail "resize to 448M failed"
+assert_eq "$(fs_bytes "$dev")" $((448 * MiB)) "filesystem size after resize2fs to 448M"
+expect_fail EIO "The containing partition (or device) is only" resize "$dev" $((1024 * MiB))
+"$tool" resize "$dev" || sb_fail "resize to fill the device failed"
+assert_eq "$(fs_bytes "$dev")" $((512 * MiB)) "filesystem size after resize2fs filling the device"
+"$tool" e2fsck "$dev" || sb_fail "e2fsck after the resize failed"
+"$tool" mount "$B" "$name" "$dev" "$uuid" || sb_fail "mount after the offline resize failed"
 assert_eq "$(sha256sum < "$mnt/data.bin")" "$sum" "data after the offline resize"
-read -r cap2 _ _ <<< "$(usage_matches_df "$mnt")"
+read -r cap2 _ _ <<< "$(usage_matches_df "$name")"
 [ "$cap2" -gt $((cap1 + 200 * MiB)) ] || sb_fail "capacity $cap2 after growing to 512M (was $cap1)"
 echo "FACT: capacity $cap1 -> $cap2 bytes (256M -> 512M image, offline resize)"
 
 # --- fstab: the line nfsprov writes is one util-linux accepts and mounts ----------------------
-"$tool" umount "$mnt" || sb_fail "umount before the fstab checks failed"
+"$tool" umount "$B" "$name" "$dev" || sb_fail "umount before the fstab checks failed"
 admin="# the admin's own fstab, kept byte for byte
-tmpfs	$S/NFS/empty   tmpfs   noauto,size=1m   0 0   # mount -a skips it
+tmpfs	$S/NFS/tmpfs-noauto   tmpfs   noauto,size=1m   0 0   # mount -a skips it
 "
 printf '%s' "$admin" > /etc/fstab
 "$tool" fstab-set /etc/fstab "$uuid" "$mnt" || sb_fail "fstab-set failed"
@@ -198,10 +210,10 @@ cmp -s /etc/fstab "$NP_SANDBOX/etc/fstab" || sb_fail "/etc/fstab and the sandbox
 assert_eq "$("$tool" fstab-find /etc/fstab "$mnt")" "UUID=$uuid" "fstab-find"
 out=$(findmnt --verify --tab-file /etc/fstab 2>&1) || sb_fail "findmnt --verify rejects /etc/fstab: $out"
 mount -a || sb_fail "mount -a failed"
-assert_eq "$(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$mnt")" "$dev2 ext4" "what mount -a mounted from fstab"
-findmnt --mountpoint "$S/NFS/empty" > /dev/null && sb_fail "mount -a mounted the admin's noauto entry"
+assert_eq "$(findmnt -rn -o SOURCE,FSTYPE --mountpoint "$mnt")" "$dev ext4" "what mount -a mounted from fstab"
+findmnt --mountpoint "$S/NFS/tmpfs-noauto" > /dev/null && sb_fail "mount -a mounted the admin's noauto entry"
 assert_eq "$(sha256sum < "$mnt/data.bin")" "$sum" "data mounted through fstab"
-"$tool" mount "UUID=$uuid" "$mnt" || sb_fail "mount after mount -a failed"
+"$tool" mount "$B" "$name" "$dev" "$uuid" || sb_fail "mount after mount -a failed"
 assert_eq "$(mounts_on "$mnt")" 1 "mounts on $mnt after mount -a and fs-tool mount"
 expect_fail EEXIST "/etc/fstab:3: $mnt already has an entry, for UUID=$uuid" fstab-set /etc/fstab "$uuid2" "$mnt"
 "$tool" fstab-remove /etc/fstab "$uuid2" "$mnt" || sb_fail "fstab-remove of another filesystem's entry failed"
@@ -212,7 +224,14 @@ printf '%s' "$admin" > "$S/fstab.expected"
 cmp -s /etc/fstab "$S/fstab.expected" || sb_fail "/etc/fstab after fstab-remove is not the admin's file"
 expect_fail ENOENT "/etc/fstab: no entry for $mnt" fstab-find /etc/fstab "$mnt"
 
-# --- release what the test made -----------------------------------------------------------------
-"$tool" umount "$mnt" || sb_fail "final umount failed"
-for d in "$dev2" "$other" "$filler"; do release_loop "$d"; done
+# --- rmdir removes only the directory it made ---------------------------------------------------
+"$tool" umount "$B" "$name" "$dev" || sb_fail "final umount failed"
+"$tool" rmdir "$B" "$name" $((ino + 1)) || sb_fail "rmdir with another inode failed"
+[ -d "$mnt" ] || sb_fail "rmdir removed a directory it did not make"
+"$tool" rmdir "$B" admins 0 || sb_fail "rmdir of the admin's directory failed"
+[ -d "$B/admins" ] || sb_fail "rmdir removed the admin's directory"
+"$tool" rmdir "$B" "$name" "$ino" || sb_fail "rmdir failed"
+[ -e "$mnt" ] && sb_fail "rmdir left the directory it made"
+"$tool" rmdir "$B" "$name" "$ino" || sb_fail "rmdir a second time failed"
+for d in "$dev" "$other"; do release_loop "$d"; done
 sb_pass

@@ -39,7 +39,7 @@ np list | grep -E "^First[[:space:]]" | grep -q "64 MiB" || sb_fail "list does n
 assert_share_ready First
 err=$(np create Second --disk "$dev_blank1" 2>&1); rc=$?
 assert_eq "$rc" 2 "a disk already in use"
-assert_contains "$err" "already holds another share"
+assert_contains "$err" "is already the disk of another share; one disk per shared directory"
 np create Second > /dev/null || sb_fail "create Second failed"
 assert_eq "$(share_field Second source)" "$dev_blank2" "Second got the other blank disk"
 err=$(np create Third 2>&1); rc=$?

@@ -30,7 +30,8 @@ static int allocate(const char *name, uint64_t size, GError **error) {
         DiskContext ctx = { .image_dir = images };
         g_autofree char *source = NULL, *device = NULL;
         uint64_t ino = 0;
-        return disk_backend_image.allocate(&ctx, name, size, NULL, false, &source, &ino, &device, error);
+        DiskRequest req = { .share = name, .size = size };
+        return disk_backend_image.allocate(&ctx, &req, &source, &ino, &device, error);
 }
 
 /* ftruncate fails (a file size limit below the image size): the error says so, the half-made

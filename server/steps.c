@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "steps.h"
+
+void steps_fault_point(const char *op, const char *step, bool after) {
+        const char *f = getenv("NFSPROV_FAULT");
+        if (!f || !*f)
+                return;
+        g_autofree char *here = g_strdup_printf("%s:%s%s", op, step, after ? ":after" : "");
+        if (strcmp(f, here) != 0)
+                return;
+        fprintf(stderr, "nfsprovd: NFSPROV_FAULT=%s: killing myself\n", f);
+        fflush(stderr);
+        raise(SIGKILL);
+}
+
+int steps_find(const StepTable *t, const char *name) {
+        for (size_t i = 0; name && i < t->n; i++)
+                if (strcmp(t->steps[i].name, name) == 0)
+                        return (int) i;
+        return -1;
+}
+
+/* Record "done" for r->last_done and "begin" for `begin` (either may be NULL). */
+static int record(StepRunner *r, const char *op, const char *begin, GError **error) {
+        int ret;
+        if (r->journal_only) {
+                if (r->last_done) {
+                        ret = state_journal_add(r->state, r->row->name, op, r->last_done, "done", NULL, error);
+                        if (ret < 0)
+                                return ret;
+                }
+                if (begin) {
+                        ret = state_journal_add(r->state, r->row->name, op, begin, "begin", NULL, error);
+                        if (ret < 0)
+                                return ret;
+                }
+        } else {
+                Share *row = r->row;
+                if (g_strcmp0(row->operation, op) != 0) {
+                        g_free(row->operation);
+                        row->operation = g_strdup(op);
+                }
+                if (begin) {
+                        g_free(row->step);
+                        row->step = g_strdup(begin);
+                        row->step_done = false;
+                } else
+                        row->step_done = true;
+                ret = state_step_advance(r->state, row, op, r->last_done, begin, error);
+                if (ret < 0)
+                        return ret;
+        }
+        r->last_done = NULL;
+        return 0;
+}
+
+int steps_run(StepRunner *r, const StepTable *t, size_t from, size_t to, size_t *ret_failed, GError **error) {
+        for (size_t i = from; i < to && i < t->n; i++) {
+                const Step *st = &t->steps[i];
+                if (r->journal_only && st->needed && !st->needed(r->op))
+                        continue;
+                int ret = record(r, t->op, st->name, error);
+                if (ret < 0) {
+                        if (ret_failed)
+                                *ret_failed = i;
+                        return ret;
+                }
+                r->done++;
+                if (r->progress)
+                        r->progress(t->op, st->name, r->done, MAX(r->total, r->done), r->userdata);
+                steps_fault_point(t->op, st->name, false);
+                gint64 t0 = g_get_monotonic_time();
+                ret = st->run(r->op, error);
+                log_debug("%s %s: step %s %s in %.1f ms", t->op, r->row->name, st->name, ret < 0 ? "failed" : "ran",
+                          (double) (g_get_monotonic_time() - t0) / 1000.0);
+                if (ret < 0) {
+                        if (ret_failed)
+                                *ret_failed = i;
+                        return ret;
+                }
+                steps_fault_point(t->op, st->name, true);
+                r->last_done = st->name;
+                if (r->journal_only) {
+                        ret = record(r, t->op, NULL, error);
+                        if (ret < 0) {
+                                if (ret_failed)
+                                        *ret_failed = i;
+                                return ret;
+                        }
+                }
+        }
+        return 0;
+}
+
+int steps_undo(StepRunner *r, const StepTable *t, size_t upto, GError **error) {
+        int ret = 0;
+        for (size_t i = MIN(upto + 1, t->n); i-- > 0;) {
+                const Step *st = &t->steps[i];
+                if (!st->undo)
+                        continue;
+                g_autoptr(GError) err = NULL;
+                int q = st->undo(r->op, &err);
+                /* The journal says what happened to every undo, whatever happened. */
+                g_autoptr(GError) jerr = NULL;
+                int j = state_journal_add(r->state, r->row->name, t->op, st->name, q < 0 ? "fail" : "undo",
+                                          q < 0 ? err->message : NULL, &jerr);
+                if (ret == 0 && q < 0)
+                        ret = np_fail_prefix(error, g_steal_pointer(&err), "undo of step %s", st->name);
+                else if (ret == 0 && j < 0)
+                        ret = np_fail_prefix(error, g_steal_pointer(&jerr), "undo of step %s", st->name);
+        }
+        return ret;
+}
+
+int steps_finish(StepRunner *r, const char *op, GError **error) {
+        if (r->journal_only)
+                return r->last_done ? record(r, op, NULL, error) : 0;
+        r->row->step_done = true;
+        int ret = state_step_advance(r->state, r->row, op, r->last_done, NULL, error);
+        if (ret < 0)
+                return ret;
+        r->last_done = NULL;
+        return 0;
+}

@@ -1,0 +1,809 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engine without root: a fake disk backend, a fake export server and a fake host
+ * filesystem (the three tables of EngineSystem) record every call the engine makes, and can be
+ * told to fail one. The state is a real SQLite database in a temporary directory. Checked: the
+ * order of the steps and of their undo after a failure at each step, what reconcile does for
+ * each recorded state, the progress totals, and what is recorded in the journal.
+ * (The real backends, server and filesystem are tested against real loop devices, mounts and
+ * exportfs in tests/integration.)
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "engine.h"
+#include "error.h"
+#include "unit.h"
+
+/* ---- the fakes ---- */
+
+typedef struct FakeDisk {
+        bool exists, attached;
+        uint64_t size;
+        char *formatted; /* the UUID mkfs gave it */
+} FakeDisk;
+
+static struct {
+        GPtrArray *calls;        /* "disk.allocate S1", "fs.mount S1", ... in order */
+        GHashTable *disks;       /* share name -> FakeDisk */
+        GHashTable *mounted;     /* share name -> 1 */
+        GHashTable *listed;      /* path -> 1: what the export server was told */
+        GHashTable *served;      /* path -> 1: what it serves (after apply) */
+        GHashTable *fstab;       /* share name -> uuid */
+        const char *fail;        /* the fake call that fails ("fs.mount"), NULL: none */
+        int fail_errno;
+        unsigned files;          /* names at the share root (delete's check) */
+        uint64_t next_ino;       /* the inode of the next directory make_dir makes */
+        GPtrArray *progress;     /* "create mkfs 2/8" */
+} fake;
+
+static void call(const char *what, const char *name) {
+        g_ptr_array_add(fake.calls, g_strdup_printf("%s %s", what, name));
+}
+
+/* The call `what` fails once when the test asked for it. */
+static int maybe_fail(const char *what, GError **error) {
+        if (!fake.fail || strcmp(fake.fail, what) != 0)
+                return 0;
+        fake.fail = NULL;
+        return np_fail(error, fake.fail_errno ? fake.fail_errno : EIO, "%s failed (fake)", what);
+}
+
+static FakeDisk *disk_of(const char *name) {
+        return g_hash_table_lookup(fake.disks, name);
+}
+
+/* The share's name from a fake source "/fake/NAME.img" or device "/dev/fake-NAME". */
+static char *name_of(const char *s) {
+        const char *p = strrchr(s, '/');
+        p = p ? p + 1 : s;
+        if (g_str_has_prefix(p, "fake-"))
+                p += 5;
+        char *n = g_strdup(p);
+        char *dot = strchr(n, '.');
+        if (dot)
+                *dot = '\0';
+        return n;
+}
+
+static int fd_validate(const DiskContext *ctx, const DiskRequest *req, char **ret_source, GError **error) {
+        call("disk.validate", req->share);
+        if (req->size == 0)
+                return np_fail(error, EINVAL, "a size is required");
+        int r = maybe_fail("disk.validate", error);
+        if (r < 0)
+                return r;
+        *ret_source = g_strdup_printf("/fake/%s.img", req->share);
+        return 0;
+}
+
+static int fd_allocate(const DiskContext *ctx, const DiskRequest *req, char **ret_source, uint64_t *ret_ino,
+                       char **ret_device, GError **error) {
+        call("disk.allocate", req->share);
+        int r = maybe_fail("disk.allocate", error);
+        if (r < 0)
+                return r;
+        FakeDisk *d = g_new0(FakeDisk, 1);
+        d->exists = d->attached = true;
+        d->size = req->size;
+        g_hash_table_replace(fake.disks, g_strdup(req->share), d);
+        *ret_source = g_strdup_printf("/fake/%s.img", req->share);
+        *ret_ino = 42;
+        *ret_device = g_strdup_printf("/dev/fake-%s", req->share);
+        return 0;
+}
+
+static int fd_attach(const DiskContext *ctx, const DiskRef *ref, char **ret_device, char **ret_source,
+                     GError **error) {
+        FakeDisk *d = disk_of(ref->share);
+        if (!d || !d->exists)
+                return np_fail(error, ENOENT, "no disk for %s", ref->share);
+        if (!d->attached) {
+                call("disk.attach", ref->share);
+                int r = maybe_fail("disk.attach", error);
+                if (r < 0)
+                        return r;
+                d->attached = true;
+        }
+        *ret_device = g_strdup_printf("/dev/fake-%s", ref->share);
+        if (ret_source)
+                *ret_source = g_strdup(ref->source);
+        return 0;
+}
+
+static int fd_device_now(const DiskContext *ctx, const DiskRef *ref, char **ret_device, GError **error) {
+        FakeDisk *d = disk_of(ref->share);
+        if (!d || !d->attached)
+                return np_fail(error, ENXIO, "not attached");
+        *ret_device = g_strdup_printf("/dev/fake-%s", ref->share);
+        return 0;
+}
+
+static int fd_grow(const DiskContext *ctx, const DiskRef *ref, const char *device, uint64_t new_size, GError **error) {
+        call("disk.grow", ref->share);
+        int r = maybe_fail("disk.grow", error);
+        if (r < 0)
+                return r;
+        disk_of(ref->share)->size = new_size;
+        return 0;
+}
+
+static int fd_release(const DiskContext *ctx, const DiskRef *ref, bool wipe, GError **error) {
+        call(wipe ? "disk.release+wipe" : "disk.release", ref->share);
+        int r = maybe_fail("disk.release", error);
+        if (r < 0)
+                return r;
+        g_hash_table_remove(fake.disks, ref->share);
+        return 0;
+}
+
+static int fd_size(const DiskContext *ctx, const DiskRef *ref, uint64_t *ret, GError **error) {
+        FakeDisk *d = disk_of(ref->share);
+        if (!d)
+                return np_fail(error, ENOENT, "no disk");
+        *ret = d->size;
+        return 0;
+}
+
+static const DiskBackend fake_disk = {
+        .name = "image", /* the state accepts "image" and "disk" */
+        .flags = DISK_NEEDS_SIZE | DISK_GROWS,
+        .validate = fd_validate,
+        .allocate = fd_allocate,
+        .attach = fd_attach,
+        .device_now = fd_device_now,
+        .grow = fd_grow,
+        .release = fd_release,
+        .size = fd_size,
+};
+
+static const DiskBackend *fake_lookup(const char *name) {
+        return g_strcmp0(name, "image") == 0 ? &fake_disk : NULL;
+}
+
+static int fx_config(const Config *c, bool apply, ExportServerConfig *ret, GError **error) {
+        *ret = (ExportServerConfig) { .file = g_strdup("/fake/nfs.conf"), .vers3 = true, .ok = true };
+        return 0;
+}
+
+static int fx_set(const Config *c, const ExportSpec *spec, bool *ret_changed, GError **error) {
+        g_autofree char *n = name_of(spec->path);
+        call("exports.set", n);
+        int r = maybe_fail("exports.set", error);
+        if (r < 0)
+                return r;
+        g_hash_table_add(fake.listed, g_strdup(spec->path));
+        return 0;
+}
+
+static int fx_remove(const Config *c, const char *path, bool *ret_changed, GError **error) {
+        g_autofree char *n = name_of(path);
+        call("exports.remove", n);
+        int r = maybe_fail("exports.remove", error);
+        if (r < 0)
+                return r;
+        g_hash_table_remove(fake.listed, path);
+        return 0;
+}
+
+static int fx_apply(const Config *c, GError **error) {
+        call("exports.apply", "-");
+        int r = maybe_fail("exports.apply", error);
+        if (r < 0)
+                return r;
+        g_hash_table_remove_all(fake.served);
+        GHashTableIter it;
+        gpointer k;
+        g_hash_table_iter_init(&it, fake.listed);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+                g_hash_table_add(fake.served, g_strdup(k));
+        return 0;
+}
+
+static GPtrArray *sorted_keys(GHashTable *t) {
+        GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer k;
+        g_hash_table_iter_init(&it, t);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+                g_ptr_array_add(a, g_strdup(k));
+        return a;
+}
+
+static int fx_listed(const Config *c, GPtrArray **ret, GError **error) {
+        *ret = sorted_keys(fake.listed);
+        return 0;
+}
+
+static int fx_served(const Config *c, GPtrArray **ret, GError **error) {
+        *ret = sorted_keys(fake.served);
+        return 0;
+}
+
+static const ExportServer fake_exports = {
+        .name = "fake",
+        .description = "a fake export server",
+        .config = fx_config,
+        .set = fx_set,
+        .remove = fx_remove,
+        .apply = fx_apply,
+        .listed = fx_listed,
+        .served = fx_served,
+};
+
+static int ff_format(const char *device, const char *name, const char *uuid, bool force, GError **error) {
+        call("fs.format", name);
+        int r = maybe_fail("fs.format", error);
+        if (r < 0)
+                return r;
+        g_free(disk_of(name)->formatted);
+        disk_of(name)->formatted = g_strdup(uuid);
+        return 0;
+}
+
+static int ff_check_dir(const Config *c, const char *name, GError **error) {
+        return maybe_fail("fs.check_dir", error);
+}
+
+static int ff_make_dir(const Config *c, const char *name, uint64_t *ret_made, GError **error) {
+        call("fs.make_dir", name);
+        int r = maybe_fail("fs.make_dir", error);
+        if (r < 0)
+                return r;
+        *ret_made = fake.next_ino++;
+        return 0;
+}
+
+static int ff_remove_dir(const Config *c, const char *name, uint64_t made, GError **error) {
+        call(made ? "fs.remove_dir" : "fs.remove_dir(not made)", name);
+        return maybe_fail("fs.remove_dir", error);
+}
+
+static bool ff_mounted(const Config *c, const char *name, const char *device) {
+        return g_hash_table_contains(fake.mounted, name);
+}
+
+static int ff_mount(const Config *c, const char *name, const char *device, const char *uuid, GError **error) {
+        call("fs.mount", name);
+        int r = maybe_fail("fs.mount", error);
+        if (r < 0)
+                return r;
+        if (g_strcmp0(disk_of(name)->formatted, uuid) != 0)
+                return np_fail(error, ESTALE, "%s does not carry %s", device, uuid);
+        g_hash_table_add(fake.mounted, g_strdup(name));
+        return 0;
+}
+
+static int ff_umount(const Config *c, const char *name, const char *device, GError **error) {
+        call("fs.umount", name);
+        int r = maybe_fail("fs.umount", error);
+        if (r < 0)
+                return r;
+        g_hash_table_remove(fake.mounted, name);
+        return 0;
+}
+
+static int ff_set_owner(const Config *c, const char *name, GError **error) {
+        call("fs.set_owner", name);
+        return maybe_fail("fs.set_owner", error);
+}
+
+static int ff_list(const Config *c, const char *name, unsigned max, GPtrArray **ret, bool *ret_more, GError **error) {
+        GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+        for (unsigned i = 0; i < fake.files && i < max; i++)
+                g_ptr_array_add(a, g_strdup_printf("file%u", i));
+        *ret = a;
+        if (ret_more)
+                *ret_more = fake.files > max;
+        return 0;
+}
+
+static int ff_usage(const Config *c, const char *name, ShareUsage *ret, GError **error) {
+        *ret = (ShareUsage) { .capacity = disk_of(name)->size, .used = 0, .available = disk_of(name)->size };
+        return 0;
+}
+
+static int ff_fstab_set(const Config *c, const char *name, const char *uuid, bool *ret_changed, GError **error) {
+        call("fs.fstab_set", name);
+        int r = maybe_fail("fs.fstab_set", error);
+        if (r < 0)
+                return r;
+        if (ret_changed)
+                *ret_changed = !g_hash_table_contains(fake.fstab, name);
+        g_hash_table_replace(fake.fstab, g_strdup(name), g_strdup(uuid));
+        return 0;
+}
+
+static bool ff_fstab_has(const Config *c, const char *name, const char *uuid) {
+        return g_strcmp0(g_hash_table_lookup(fake.fstab, name), uuid) == 0;
+}
+
+static int ff_fstab_remove(const Config *c, const char *name, const char *uuid, GError **error) {
+        call("fs.fstab_remove", name);
+        int r = maybe_fail("fs.fstab_remove", error);
+        if (r < 0)
+                return r;
+        g_hash_table_remove(fake.fstab, name);
+        return 0;
+}
+
+static int ff_grow_online(const Config *c, const char *name, const char *device, GError **error) {
+        call("fs.grow_online", name);
+        return maybe_fail("fs.grow_online", error);
+}
+
+static int ff_check(const char *device, GError **error) {
+        g_autofree char *n = name_of(device);
+        call("fs.check", n);
+        return maybe_fail("fs.check", error);
+}
+
+static int ff_grow_offline(const char *device, GError **error) {
+        g_autofree char *n = name_of(device);
+        call("fs.grow_offline", n);
+        return maybe_fail("fs.grow_offline", error);
+}
+
+static const ShareFs fake_fs = {
+        .format = ff_format,
+        .check_dir = ff_check_dir,
+        .make_dir = ff_make_dir,
+        .remove_dir = ff_remove_dir,
+        .mounted = ff_mounted,
+        .mount = ff_mount,
+        .umount = ff_umount,
+        .set_owner = ff_set_owner,
+        .list = ff_list,
+        .usage = ff_usage,
+        .fstab_set = ff_fstab_set,
+        .fstab_has = ff_fstab_has,
+        .fstab_remove = ff_fstab_remove,
+        .grow_online = ff_grow_online,
+        .check = ff_check,
+        .grow_offline = ff_grow_offline,
+};
+
+static const EngineSystem fake_system = { .disk_backend = fake_lookup, .exports = &fake_exports, .fs = &fake_fs };
+
+/* ---- fixture ---- */
+
+static char *root;
+static Engine *engine;
+
+static void fake_disk_free(gpointer p) {
+        FakeDisk *d = p;
+        g_free(d->formatted);
+        g_free(d);
+}
+
+static void on_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
+        g_ptr_array_add(fake.progress, g_strdup_printf("%s %s %u/%u", op, step, index, total));
+}
+
+static Config *test_config(void) {
+        Config *c = config_new_default();
+        g_free(c->state_dir);
+        c->state_dir = g_build_filename(root, "state", NULL);
+        g_free(c->base);
+        c->base = g_build_filename(root, "NFS", NULL);
+        return c;
+}
+
+static Engine *open_engine(void) {
+        Engine *e = NULL;
+        g_autoptr(GError) err = NULL;
+        Config *c = test_config();
+        int r = engine_new_with(c, &fake_system, &e, &err);
+        ck_assert_msg(r == 0, "engine_new_with: %s", err ? err->message : "");
+        engine_set_progress(e, on_progress, NULL);
+        return e;
+}
+
+static void setup(void) {
+        root = unit_mkdtemp();
+        fake.calls = g_ptr_array_new_with_free_func(g_free);
+        fake.progress = g_ptr_array_new_with_free_func(g_free);
+        fake.disks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, fake_disk_free);
+        fake.mounted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        fake.listed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        fake.served = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        fake.fstab = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        fake.fail = NULL;
+        fake.fail_errno = 0;
+        fake.files = 0;
+        fake.next_ino = 7;
+        engine = open_engine();
+}
+
+static void teardown(void) {
+        engine_free(engine);
+        engine = NULL;
+        g_ptr_array_unref(fake.calls);
+        g_ptr_array_unref(fake.progress);
+        g_hash_table_unref(fake.disks);
+        g_hash_table_unref(fake.mounted);
+        g_hash_table_unref(fake.listed);
+        g_hash_table_unref(fake.served);
+        g_hash_table_unref(fake.fstab);
+        unit_rm_rf(root);
+        g_clear_pointer(&root, g_free);
+}
+
+/* The calls made since the last time, joined with "; ", and forget them. */
+static char *calls(void) {
+        g_ptr_array_add(fake.calls, NULL);
+        char *s = g_strjoinv("; ", (char **) fake.calls->pdata);
+        g_ptr_array_set_size(fake.calls, 0);
+        return s;
+}
+
+/* Forget the calls and progress so far. */
+static void forget(void) {
+        g_ptr_array_set_size(fake.calls, 0);
+        g_ptr_array_set_size(fake.progress, 0);
+}
+
+static char *progress(void) {
+        g_ptr_array_add(fake.progress, NULL);
+        char *s = g_strjoinv("; ", (char **) fake.progress->pdata);
+        g_ptr_array_set_size(fake.progress, 0);
+        return s;
+}
+
+static void create_ok(const char *name) {
+        ShareSpec spec = { .name = name, .size = 64 << 20 };
+        g_autoptr(GError) err = NULL;
+        g_autoptr(ShareInfo) info = NULL;
+        bool created = false;
+        int r = engine_create(engine, &spec, &info, &created, &err);
+        ck_assert_msg(r == 0, "create %s: %s", name, err ? err->message : "");
+        ck_assert(created);
+        ck_assert_int_eq(info->share->status, SHARE_READY);
+}
+
+#define CREATE_CALLS(N)                                                                                         \
+        "disk.validate " N "; disk.allocate " N "; fs.format " N "; fs.make_dir " N "; fs.mount " N           \
+        "; fs.set_owner " N "; fs.fstab_set " N "; exports.set " N "; exports.apply -"
+
+/* ---- create ---- */
+
+START_TEST(test_create_steps_in_order) {
+        create_ok("S1");
+        g_autofree char *c = calls();
+        ck_assert_str_eq(c, CREATE_CALLS("S1"));
+        g_autofree char *p = progress();
+        ck_assert_str_eq(p, "create allocate 1/8; create mkfs 2/8; create mkdir 3/8; create mount 4/8; "
+                            "create chown 5/8; create fstab 6/8; create export 7/8; create apply 8/8");
+        ck_assert_uint_eq(engine_op_total("create"), 8);
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert(info->mounted);
+        ck_assert(info->exported);
+        ck_assert_str_eq(info->device, "/dev/fake-S1");
+        ck_assert_uint_eq(info->share->source_ino, 42);
+        ck_assert_uint_eq(info->share->dir_ino, 7);
+        ck_assert_ptr_null(info->share->operation);
+        ck_assert(info->share->step_done);
+
+        /* the same create again changes nothing */
+        ShareSpec spec = { .name = "S1", .size = 64 << 20 };
+        bool created = true;
+        ck_assert_int_eq(engine_create(engine, &spec, NULL, &created, NULL), 0);
+        ck_assert(!created);
+        g_autofree char *again = calls();
+        ck_assert_str_eq(again, "");
+}
+END_TEST
+
+/* The journal: every step begun and done, in order (a step's "done" and the next "begin" are
+ * one commit). */
+START_TEST(test_create_journal) {
+        create_ok("S1");
+        g_autoptr(State) st = NULL;
+        g_autofree char *dir = g_build_filename(root, "state", NULL);
+        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
+        g_autoptr(GPtrArray) j = NULL;
+        ck_assert_int_eq(state_journal_list(st, "S1", &j, NULL), 0);
+        g_autoptr(GString) s = g_string_new(NULL);
+        for (guint i = 0; i < j->len; i++) {
+                JournalEntry *x = g_ptr_array_index(j, i);
+                g_string_append_printf(s, "%s%s:%s", i ? " " : "", x->phase, x->step);
+        }
+        ck_assert_str_eq(s->str, "begin:allocate done:allocate begin:mkfs done:mkfs begin:mkdir done:mkdir "
+                                 "begin:mount done:mount begin:chown done:chown begin:fstab done:fstab "
+                                 "begin:export done:export begin:apply done:apply");
+}
+END_TEST
+
+/* A failure at each step undoes, in reverse, exactly the steps that began; the disk is wiped
+ * only once mkfs began; nothing is left. */
+START_TEST(test_create_failure_at_each_step) {
+        static const struct {
+                const char *fail;
+                const char *step;
+                const char *undo; /* the calls after the failing one */
+        } cases[] = {
+                { "disk.allocate", "allocate", "disk.release S1" },
+                { "fs.format", "mkfs", "disk.release+wipe S1" },
+                { "fs.make_dir", "mkdir", "fs.remove_dir(not made) S1; disk.release+wipe S1" },
+                { "fs.mount", "mount", "fs.umount S1; fs.remove_dir S1; disk.release+wipe S1" },
+                { "fs.set_owner", "chown", "fs.umount S1; fs.remove_dir S1; disk.release+wipe S1" },
+                { "fs.fstab_set", "fstab",
+                  "fs.fstab_remove S1; fs.umount S1; fs.remove_dir S1; disk.release+wipe S1" },
+                { "exports.set", "export",
+                  "exports.remove S1; exports.apply -; fs.fstab_remove S1; fs.umount S1; fs.remove_dir S1; "
+                  "disk.release+wipe S1" },
+                { "exports.apply", "apply",
+                  "exports.remove S1; exports.apply -; fs.fstab_remove S1; fs.umount S1; fs.remove_dir S1; "
+                  "disk.release+wipe S1" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                fake.fail = cases[i].fail;
+                ShareSpec spec = { .name = "S1", .size = 64 << 20 };
+                g_autoptr(GError) err = NULL;
+                ck_assert_int_lt(engine_create(engine, &spec, NULL, NULL, &err), 0);
+                g_autofree char *want = g_strdup_printf("create S1: step %s failed: %s failed (fake); undone",
+                                                        cases[i].step, cases[i].fail);
+                ck_assert_str_eq(err->message, want);
+                /* the calls end with the failing one, then the undo, in reverse */
+                g_autofree char *c = calls();
+                const char *failing = strcmp(cases[i].fail, "exports.apply") == 0 ? "exports.apply -" : NULL;
+                g_autofree char *failing_s1 = g_strdup_printf("%s S1", cases[i].fail);
+                g_autofree char *want_tail = g_strdup_printf("%s; %s", failing ? failing : failing_s1, cases[i].undo);
+                ck_assert_msg(g_str_has_suffix(c, want_tail), "fail at %s: calls %s", cases[i].fail, c);
+                /* nothing left: no row, no disk, no mount, no fstab entry, no export */
+                g_autoptr(ShareInfo) info = NULL;
+                ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), -ENOENT);
+                ck_assert_uint_eq(g_hash_table_size(fake.disks), 0);
+                ck_assert_uint_eq(g_hash_table_size(fake.mounted), 0);
+                ck_assert_uint_eq(g_hash_table_size(fake.fstab), 0);
+                ck_assert_uint_eq(g_hash_table_size(fake.listed), 0);
+                fake.fail = NULL;
+                g_ptr_array_set_size(fake.progress, 0);
+        }
+        /* and the same create then succeeds */
+        create_ok("S1");
+}
+END_TEST
+
+/* Refused before anything is recorded: nothing is called but the checks. */
+START_TEST(test_create_refused_changes_nothing) {
+        ShareSpec nosize = { .name = "S1" };
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_eq(engine_create(engine, &nosize, NULL, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err->message, "create S1: a size is required");
+        g_clear_error(&err);
+        ShareSpec bad = { .name = "S 1", .size = 64 << 20 };
+        ck_assert_int_eq(engine_create(engine, &bad, NULL, NULL, &err), -EINVAL);
+        g_clear_error(&err);
+        fake.fail = "fs.check_dir";
+        ShareSpec ok = { .name = "S1", .size = 64 << 20 };
+        ck_assert_int_lt(engine_create(engine, &ok, NULL, NULL, &err), 0);
+        g_autofree char *c = calls();
+        ck_assert_str_eq(c, "disk.validate S1; disk.validate S1");
+        g_autoptr(GPtrArray) all = NULL;
+        ck_assert_int_eq(engine_list(engine, &all, NULL), 0);
+        ck_assert_uint_eq(all->len, 0);
+}
+END_TEST
+
+/* ---- delete ---- */
+
+START_TEST(test_delete_steps_and_checks) {
+        create_ok("S1");
+        forget();
+        fake.files = 5;
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_eq(engine_delete(engine, "S1", false, &err), -ENOTEMPTY);
+        ck_assert_str_eq(err->message,
+                         "delete S1: the share holds files (file0, file1, file2, ...); delete them first or use --force");
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "");
+        ck_assert_int_eq(engine_delete(engine, "S1", true, NULL), 0);
+        g_autofree char *c2 = calls();
+        ck_assert_str_eq(c2, "exports.remove S1; exports.apply -; fs.umount S1; fs.fstab_remove S1; "
+                             "disk.release+wipe S1; fs.remove_dir S1");
+        g_autofree char *p = progress();
+        ck_assert(g_str_has_suffix(p, "delete unexport 1/5; delete umount 2/5; delete fstab 3/5; "
+                                      "delete release 4/5; delete rmdir 5/5"));
+        ck_assert_int_eq(engine_delete(engine, "S1", false, &err), -ENOENT);
+}
+END_TEST
+
+/* A delete that fails half way stays "deleting"; reconcile finishes it from that step. */
+START_TEST(test_delete_failure_rolls_forward) {
+        create_ok("S1");
+        forget();
+        fake.fail = "disk.release";
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_lt(engine_delete(engine, "S1", true, &err), 0);
+        ck_assert_ptr_nonnull(strstr(err->message, "delete S1: step release failed: disk.release failed (fake)"));
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert_int_eq(info->share->status, SHARE_DELETING);
+        ck_assert_str_eq(info->share->step, "release");
+        fake.fail = NULL;
+        forget();
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c2 = calls();
+        ck_assert_str_eq(c2, "disk.release+wipe S1; fs.remove_dir S1; exports.apply -");
+        ck_assert_uint_eq(rep->changes->len, 1);
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 0), "S1: finished a delete that stopped at step release");
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), -ENOENT);
+}
+END_TEST
+
+/* ---- resize ---- */
+
+START_TEST(test_resize_online_and_offline) {
+        create_ok("S1");
+        forget();
+        bool offline = true;
+        ck_assert_int_eq(engine_resize(engine, "S1", 128 << 20, NULL, &offline, NULL), 0);
+        ck_assert(!offline);
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "disk.grow S1; fs.grow_online S1");
+        g_autofree char *p1 = progress();
+        ck_assert_str_eq(p1, "resize grow 1/2; resize resize-online 2/2");
+
+        /* the kernel refuses the online resize: offline, and the total grows to 8 */
+        fake.fail = "fs.grow_online";
+        fake.fail_errno = EPERM;
+        ck_assert_int_eq(engine_resize(engine, "S1", 256 << 20, NULL, &offline, NULL), 0);
+        ck_assert(offline);
+        g_autofree char *c2 = calls();
+        ck_assert_str_eq(c2, "disk.grow S1; fs.grow_online S1; exports.remove S1; exports.apply -; fs.umount S1; "
+                             "fs.check S1; fs.grow_offline S1; fs.mount S1; exports.set S1; exports.apply -");
+        g_autofree char *p2 = progress();
+        ck_assert_str_eq(p2, "resize grow 1/2; resize resize-online 2/2; resize unexport 3/8; resize umount 4/8; "
+                             "resize e2fsck 5/8; resize resize2fs 6/8; resize mount 7/8; resize export 8/8");
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert_uint_eq(info->share->size, 256 << 20);
+        ck_assert(info->mounted && info->exported);
+
+        /* another error of the online resize is an error (decided on the errno, not on text) */
+        fake.fail = "fs.grow_online";
+        fake.fail_errno = EIO;
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_lt(engine_resize(engine, "S1", 512 << 20, NULL, &offline, &err), 0);
+        ck_assert_ptr_nonnull(strstr(err->message, "fs.grow_online failed (fake)"));
+}
+END_TEST
+
+/* ---- reconcile ---- */
+
+/* After a "reboot" (detached, unmounted, fstab entry and exports gone) reconcile repairs each,
+ * in order, and only what is missing. */
+START_TEST(test_reconcile_repairs_ready_share) {
+        create_ok("S1");
+        create_ok("S2");
+        forget();
+        disk_of("S1")->attached = false;
+        g_hash_table_remove(fake.mounted, "S1");
+        g_hash_table_remove(fake.fstab, "S1");
+        g_hash_table_remove_all(fake.served);
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "disk.attach S1; fs.make_dir S1; fs.mount S1; fs.fstab_set S1; exports.set S1; "
+                             "exports.set S2; exports.apply -");
+        ck_assert_uint_eq(rep->problems->len, 0);
+        g_autofree char *path1 = g_build_filename(root, "NFS", "S1", NULL);
+        g_autofree char *path2 = g_build_filename(root, "NFS", "S2", NULL);
+        g_autofree char *mnt = g_strdup_printf("S1: mounted /dev/fake-S1 (UUID=");
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 0), "S1: attached /fake/S1.img as /dev/fake-S1");
+        ck_assert(g_str_has_prefix(g_ptr_array_index(rep->changes, 1), mnt));
+        ck_assert(g_str_has_prefix(g_ptr_array_index(rep->changes, 2), "S1: wrote its fstab entry"));
+        g_autofree char *e1 = g_strdup_printf("exported %s", path1);
+        g_autofree char *e2 = g_strdup_printf("exported %s", path2);
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 3), e1);
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 4), e2);
+        ck_assert_uint_eq(rep->changes->len, 5);
+        /* the directory the repair made again is recorded: delete removes it */
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert_uint_eq(info->share->dir_ino, 9);
+
+        /* healthy now: a second reconcile repairs nothing */
+        g_autoptr(ReconcileReport) rep2 = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep2, NULL), 0);
+        g_autofree char *c2 = calls();
+        ck_assert_str_eq(c2, "exports.set S1; exports.set S2; exports.apply -");
+        ck_assert_uint_eq(rep2->changes->len, 0);
+}
+END_TEST
+
+/* A share that is not mounted (a repair that fails) is never exported. */
+START_TEST(test_reconcile_never_exports_unmounted) {
+        create_ok("S1");
+        forget();
+        g_hash_table_remove(fake.mounted, "S1");
+        fake.fail = "fs.mount";
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "fs.make_dir S1; fs.mount S1; exports.remove S1; exports.apply -");
+        ck_assert_uint_eq(rep->problems->len, 1);
+        ck_assert_ptr_nonnull(strstr(g_ptr_array_index(rep->problems, 0), "S1: cannot mount"));
+        ck_assert_uint_eq(g_hash_table_size(fake.served), 0);
+}
+END_TEST
+
+/* What reconcile does for a create that stopped at each step: undo exactly what began. */
+START_TEST(test_reconcile_undoes_unfinished_create) {
+        create_ok("S1");
+        forget();
+        /* make the row say the create stopped at "mount" (as a crash there would leave it) */
+        g_autoptr(State) st = NULL;
+        g_autofree char *dir = g_build_filename(root, "state", NULL);
+        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
+        g_autoptr(Share) s = NULL;
+        ck_assert_int_eq(state_share_get(st, "S1", &s, NULL), 0);
+        s->status = SHARE_CREATING;
+        g_free(s->operation);
+        s->operation = g_strdup("create");
+        g_free(s->step);
+        s->step = g_strdup("mount");
+        s->step_done = false;
+        ck_assert_int_eq(state_share_update(st, s, NULL), 0);
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "fs.umount S1; fs.remove_dir S1; disk.release+wipe S1; exports.remove S1; exports.apply -");
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 0), "S1: undid a create that stopped at step mount");
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), -ENOENT);
+}
+END_TEST
+
+/* A resize that stopped is finished: repaired (mounted again), then grown. */
+START_TEST(test_reconcile_finishes_resize) {
+        create_ok("S1");
+        forget();
+        g_autoptr(State) st = NULL;
+        g_autofree char *dir = g_build_filename(root, "state", NULL);
+        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
+        g_autoptr(Share) s = NULL;
+        ck_assert_int_eq(state_share_get(st, "S1", &s, NULL), 0);
+        s->status = SHARE_RESIZING;
+        s->target_size = 128 << 20;
+        g_free(s->operation);
+        s->operation = g_strdup("resize");
+        g_free(s->step);
+        s->step = g_strdup("e2fsck");
+        ck_assert_int_eq(state_share_update(st, s, NULL), 0);
+        g_hash_table_remove(fake.mounted, "S1"); /* stopped while unmounted */
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "fs.make_dir S1; fs.mount S1; disk.grow S1; fs.grow_online S1; exports.set S1; "
+                             "exports.apply -");
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert_int_eq(info->share->status, SHARE_READY);
+        ck_assert_uint_eq(info->share->size, 128 << 20);
+}
+END_TEST
+
+Suite *unit_suite(void) {
+        Suite *s = suite_create("engine");
+        TCase *tc = tcase_create("engine");
+        tcase_set_timeout(tc, 30);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_create_steps_in_order);
+        tcase_add_test(tc, test_create_journal);
+        tcase_add_test(tc, test_create_failure_at_each_step);
+        tcase_add_test(tc, test_create_refused_changes_nothing);
+        tcase_add_test(tc, test_delete_steps_and_checks);
+        tcase_add_test(tc, test_delete_failure_rolls_forward);
+        tcase_add_test(tc, test_resize_online_and_offline);
+        tcase_add_test(tc, test_reconcile_repairs_ready_share);
+        tcase_add_test(tc, test_reconcile_never_exports_unmounted);
+        tcase_add_test(tc, test_reconcile_undoes_unfinished_create);
+        tcase_add_test(tc, test_reconcile_finishes_resize);
+        suite_add_tcase(s, tc);
+        return s;
+}
