@@ -14,6 +14,7 @@
 #include "share_json.h"
 #include "api_body.h"
 #include "error.h"
+#include "exports_client.h"
 #include "log.h"
 #include "macro.h"
 #include "name.h"
@@ -31,7 +32,7 @@ typedef struct SnapPool {
         char *name;
         PoolDef *def;        /* host is a placeholder when no address is configured */
         char *status;
-        char **clients;
+        GPtrArray *clients;  /* ExportsClientSpec*: the share's export clients that parse */
         char *json;          /* the pool's JSON for the configured address, rendered once per
                               * snapshot; NULL when the host depends on the asking client */
 } SnapPool;
@@ -53,7 +54,7 @@ static void snap_pool_free(SnapPool *p) {
         g_free(p->name);
         pooldef_free(p->def);
         g_free(p->status);
-        g_strfreev(p->clients);
+        g_ptr_array_unref(p->clients);
         g_free(p);
 }
 
@@ -195,7 +196,12 @@ static Snapshot *snapshot_build(Api *a) {
                 sp->name = g_strdup(info->share->name);
                 sp->def = p;
                 sp->status = g_strdup(share_status_to_string(info->share->status));
-                sp->clients = g_strsplit_set(info->share->clients ? info->share->clients : "", " ", -1);
+                sp->clients = g_ptr_array_new_with_free_func((GDestroyNotify) exports_client_spec_free);
+                for (char **cl = info->clients; cl && *cl; cl++) {
+                        ExportsClientSpec *spec = NULL;
+                        if (exports_client_parse(*cl, &spec, NULL) >= 0)
+                                g_ptr_array_add(sp->clients, spec);
+                }
                 /* With a configured address every client gets the same text: render it once
                  * here, not on every GET /v1/pools (100 pools: 12x fewer requests/s than
                  * nginx serving the same file before this). */
@@ -323,55 +329,23 @@ static void note_reconcile(Api *a, const ReconcileReport *rep) {
         g_mutex_unlock(&a->op_lock);
 }
 
-/* Whether the exports(5) client spec admits addr (numeric). Host names, wildcards and netgroups
- * admit nobody here: the API does not resolve names. */
-static bool client_admits(const char *spec, GInetAddress *addr) {
-        if (strcmp(spec, "*") == 0)
-                return true;
-        if (strchr(spec, '/')) {
-                g_autoptr(GInetAddressMask) m = g_inet_address_mask_new_from_string(spec, NULL);
-                if (!m) {
-                        /* IPv4ADDRESS/NETMASK */
-                        g_autofree char *host = g_strndup(spec, strchr(spec, '/') - spec);
-                        g_autoptr(GInetAddress) net = g_inet_address_new_from_string(host);
-                        g_autoptr(GInetAddress) mask = g_inet_address_new_from_string(strchr(spec, '/') + 1);
-                        if (!net || !mask || g_inet_address_get_family(net) != G_SOCKET_FAMILY_IPV4 ||
-                            g_inet_address_get_family(mask) != G_SOCKET_FAMILY_IPV4 ||
-                            g_inet_address_get_family(addr) != G_SOCKET_FAMILY_IPV4)
-                                return false;
-                        const guint8 *n = g_inet_address_to_bytes(net), *k = g_inet_address_to_bytes(mask),
-                                     *x = g_inet_address_to_bytes(addr);
-                        for (int i = 0; i < 4; i++)
-                                if ((n[i] & k[i]) != (x[i] & k[i]))
-                                        return false;
-                        return true;
-                }
-                return g_inet_address_mask_matches(m, addr);
-        }
-        g_autoptr(GInetAddress) one = g_inet_address_new_from_string(spec);
-        return one && g_inet_address_equal(one, addr);
-}
-
-/* The peer's address, with an IPv4-mapped IPv6 address turned into IPv4. NULL on the socket. */
-static GInetAddress *peer_inet(HttpRequest *req) {
-        const char *peer = http_request_peer_address(req);
-        if (!peer)
-                return NULL;
-        if (g_str_has_prefix(peer, "::ffff:") && strchr(peer + 7, '.'))
-                peer += 7;
-        return g_inet_address_new_from_string(peer);
-}
-
-/* Whether the asking host may see this pool (everyone on the Unix socket). */
-static bool pool_visible(HttpRequest *req, GInetAddress *peer, const SnapPool *p) {
+/* Whether the asking host may see this pool (everyone on the Unix socket). peer: NULL when the
+ * peer's address is unknown. Host names, wildcards and netgroups admit nobody here (see
+ * exports_client.h): the API does not resolve names. */
+static bool pool_visible(HttpRequest *req, const ExportsAddress *peer, const SnapPool *p) {
         if (http_request_is_unix(req))
                 return true;
         if (!peer)
                 return false;
-        for (char **c = p->clients; c && *c; c++)
-                if (client_admits(*c, peer))
+        for (guint i = 0; i < p->clients->len; i++)
+                if (exports_client_match(g_ptr_array_index(p->clients, i), peer))
                         return true;
         return false;
+}
+
+/* The peer's address (an IPv4-mapped IPv6 address as IPv4) in *buf; NULL on the Unix socket. */
+static const ExportsAddress *peer_address(HttpRequest *req, ExportsAddress *buf) {
+        return exports_address_parse(http_request_peer_address(req), buf) == 0 ? buf : NULL;
 }
 
 static char *local_host(HttpRequest *req) {
@@ -972,7 +946,8 @@ static int h_pools_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
         g_autoptr(Snapshot) s = snapshot_get(a);
         if (snapshot_failed(s, resp))
                 return 0;
-        g_autoptr(GInetAddress) peer = peer_inet(req);
+        ExportsAddress peer_buf;
+        const ExportsAddress *peer = peer_address(req, &peer_buf);
         if (s->address) {
                 /* Pre-rendered pools: join the texts the asking host may see. */
                 g_autoptr(GString) body = g_string_new("{\"pools\":[");
@@ -1029,7 +1004,8 @@ static int h_pool_get(HttpRequest *req, HttpResponse *resp, void *userdata) {
         g_autoptr(Snapshot) s = snapshot_get(a);
         if (snapshot_failed(s, resp))
                 return 0;
-        g_autoptr(GInetAddress) peer = peer_inet(req);
+        ExportsAddress peer_buf;
+        const ExportsAddress *peer = peer_address(req, &peer_buf);
         g_autofree char *hint = local_host(req);
         const SnapPool *p = NULL;
         for (guint i = 0; i < s->pools->len && !p; i++)

@@ -10,9 +10,9 @@
 
 #include "api_body.h"
 #include "error.h"
+#include "exports_client.h"
 #include "json_autoptr.h"
 #include "name.h"
-#include "settings.h"
 #include "size.h"
 
 void api_share_request_free(ApiShareRequest *r) {
@@ -160,7 +160,7 @@ static int get_clients(json_object *body, char ***ret, GError **error) {
                 const char *s = json_object_get_string(c);
                 if (strlen(s) != (size_t) json_object_get_string_len(c))
                         return np_fail(error, EINVAL, "\"clients\" item %zu contains a NUL character", i + 1);
-                int r = config_check_client(s, error);
+                int r = exports_client_check(s, error);
                 if (r < 0)
                         return r;
                 clients[i] = g_strdup(s);

@@ -13,7 +13,7 @@
  *     API_BODY_CREATE: "name" (required, a valid share name, name_validate_share), "size" (text
  *                      like "50G" (size_parse) or a positive integer of bytes), "disk" (a
  *                      non-empty string), "clients" (a non-empty array of exports(5) client
- *                      specifications, each checked with config_check_client), "force" (bool).
+ *                      specifications, each checked with exports_client_check), "force" (bool).
  *     API_BODY_RESIZE: "size" (required, as above).
  *   A key given as null counts as absent. Strings must not contain NUL characters.
  * - Result: name is NULL for API_BODY_RESIZE; size 0 when absent; disk NULL when absent;

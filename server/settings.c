@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 
 #include "error.h"
+#include "exports_client.h"
 #include "macro.h"
 #include "name.h"
 #include "show.h"
@@ -200,116 +201,9 @@ static int check_account(const char *what, const char *v, GError **error) {
                        shown, what);
 }
 
-/* A host name made of RFC 1123 labels (letters, digits, '-' not at either end of a label, 1-63
- * characters each, at most 253 in all); with wildcards, labels may also hold '*' and '?' as
- * exports(5) allows. A name whose last label is all digits looks like a broken IPv4 address and
- * is refused. */
-static bool hostname_valid(const char *v, bool wildcards) {
-        size_t n = strlen(v);
-        if (n == 0 || n > 253)
-                return false;
-
-        g_auto(GStrv) labels = g_strsplit(v, ".", -1);
-        const char *last = NULL;
-        for (char **l = labels; *l; l++) {
-                size_t len = strlen(*l);
-                if (len == 0 || len > 63)
-                        return false;
-                for (const char *p = *l; *p; p++) {
-                        if (g_ascii_isalnum(*p) || *p == '-')
-                                continue;
-                        if (wildcards && (*p == '*' || *p == '?'))
-                                continue;
-                        return false;
-                }
-                if ((*l)[0] == '-' || (*l)[len - 1] == '-')
-                        return false;
-                last = *l;
-        }
-        return last && strspn(last, "0123456789") != strlen(last);
-}
-
-/* The prefix length of a contiguous IPv4 netmask in dotted form, or -1. */
-static int ipv4_mask_prefix(const char *mask) {
-        g_autoptr(GInetAddress) a = g_inet_address_new_from_string(mask);
-        if (!a || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV4)
-                return -1;
-        const guint8 *b = g_inet_address_to_bytes(a);
-        uint32_t m = ((uint32_t) b[0] << 24) | ((uint32_t) b[1] << 16) | ((uint32_t) b[2] << 8) | b[3];
-        int len = 0;
-        while (len < 32 && (m & (UINT32_C(1) << (31 - len))))
-                len++;
-        if (len < 32 && (m & (UINT32_MAX >> len)) != 0) /* bits after the ones: not contiguous */
-                return -1;
-        return len;
-}
-
-#define CLIENT_ALLOWED                                                                                \
-        "allowed: *, an IPv4 or IPv6 address, ADDRESS/PREFIX or IPv4ADDRESS/NETMASK, a host name (RFC " \
-        "1123, wildcards * and ? allowed) or @netgroup"
-
+/* [shares] clients and the clients given per share: exports/exports_client.h. */
 int config_check_client(const char *v, GError **error) {
-        if (!v)
-                return np_fail(error, EINVAL, "client is missing; %s", CLIENT_ALLOWED);
-        g_autofree char *shown = show_text(v);
-
-        if (streq(v, "*"))
-                return 0;
-
-        if (v[0] == '@') {
-                const char *g = v + 1;
-                if (*g && strlen(g) <= 255 && strspn(g, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                        "0123456789_.-") == strlen(g))
-                        return 0;
-                return np_fail(error, EINVAL,
-                               "client \"%s\" is not a valid netgroup; allowed: @ followed by letters, digits, "
-                               "_ . -",
-                               shown);
-        }
-
-        const char *slash = strchr(v, '/');
-        if (slash) {
-                g_autofree char *addr = g_strndup(v, slash - v);
-                const char *len = slash + 1;
-                g_autofree char *spec = NULL;
-
-                g_autoptr(GInetAddress) a = g_inet_address_new_from_string(addr);
-                if (!a)
-                        return np_fail(error, EINVAL,
-                                       "client \"%s\": the part before the / is not an IPv4 or IPv6 address; %s",
-                                       shown, CLIENT_ALLOWED);
-                if (strchr(len, '.')) {
-                        int prefix = ipv4_mask_prefix(len);
-                        if (prefix < 0 || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV4)
-                                return np_fail(error, EINVAL,
-                                               "client \"%s\": the part after the / is not a contiguous IPv4 netmask; %s",
-                                               shown, CLIENT_ALLOWED);
-                        spec = g_strdup_printf("%s/%d", addr, prefix);
-                } else {
-                        if (*len == 0 || strlen(len) > 3 || strspn(len, "0123456789") != strlen(len))
-                                return np_fail(error, EINVAL,
-                                               "client \"%s\": the part after the / is not a prefix length; %s", shown,
-                                               CLIENT_ALLOWED);
-                        spec = g_strdup(v);
-                }
-
-                g_autoptr(GError) e = NULL;
-                g_autoptr(GInetAddressMask) m = g_inet_address_mask_new_from_string(spec, &e);
-                if (!m)
-                        return np_fail(error, EINVAL, "client \"%s\": %s; %s", shown, e->message,
-                                       CLIENT_ALLOWED);
-                return 0;
-        }
-
-        g_autoptr(GInetAddress) a = g_inet_address_new_from_string(v);
-        if (a)
-                return 0;
-        if (strchr(v, ':'))
-                return np_fail(error, EINVAL, "client \"%s\" is not a valid IPv6 address; %s", shown,
-                               CLIENT_ALLOWED);
-        if (hostname_valid(v, true))
-                return 0;
-        return np_fail(error, EINVAL, "client \"%s\" is not a valid client; %s", shown, CLIENT_ALLOWED);
+        return exports_client_check(v, error);
 }
 
 /* ---- export options (exports(5)) ---- */
@@ -581,7 +475,7 @@ static int parse_listen(Config *c, const char *v, GError **error) {
                         return np_fail(error, EINVAL, "\"%s\" lacks the host before \":\"; %s", shown,
                                        LISTEN_ALLOWED);
                 g_autoptr(GInetAddress) a = g_inet_address_new_from_string(host);
-                if (!a && !hostname_valid(host, false)) {
+                if (!a && !exports_hostname_valid(host, false)) {
                         g_autofree char *shown_host = show_text(host);
                         return np_fail(error, EINVAL, "\"%s\": \"%s\" is neither an IPv4 address nor a host name; %s",
                                        shown, shown_host, LISTEN_ALLOWED);
@@ -653,7 +547,7 @@ static int parse_clients(Config *c, const char *v, GError **error) {
         if (!clients[0])
                 return np_fail(error, EINVAL,
                                "must name at least one client; %s (separated by spaces; * admits every host)",
-                               CLIENT_ALLOWED);
+                               EXPORTS_CLIENT_ALLOWED);
         for (char **cl = clients; *cl; cl++) {
                 int r = config_check_client(*cl, error);
                 if (r < 0)
