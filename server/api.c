@@ -876,13 +876,11 @@ static bool query_wait(HttpRequest *req, HttpResponse *resp, bool *ret) {
 static int h_share_create(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(GError) error = NULL;
-        size_t len;
-        const char *body = http_request_body(req, &len);
         g_autoptr(ApiShareRequest) r = NULL;
         bool wait;
         if (!query_wait(req, resp, &wait))
                 return 0;
-        if (api_body_parse(API_BODY_CREATE, body, len, &r, &error) < 0)
+        if (api_body_parse(API_BODY_CREATE, http_request_json(req), &r, &error) < 0)
                 return reply_invalid(resp, error);
         g_autoptr(Snapshot) s = snapshot_get(a);
         bool exists = find_share(s, r->name) != NULL;
@@ -896,13 +894,12 @@ static int h_share_resize(HttpRequest *req, HttpResponse *resp, void *userdata) 
         Api *a = userdata;
         g_autoptr(GError) error = NULL;
         const char *name;
-        size_t len;
-        const char *body = http_request_body(req, &len);
         g_autoptr(ApiShareRequest) r = NULL;
         bool wait;
         if (!query_wait(req, resp, &wait))
                 return 0;
-        if (path_name(req, &name, &error) < 0 || api_body_parse(API_BODY_RESIZE, body, len, &r, &error) < 0)
+        if (path_name(req, &name, &error) < 0 ||
+            api_body_parse(API_BODY_RESIZE, http_request_json(req), &r, &error) < 0)
                 return reply_invalid(resp, error);
         g_autoptr(Operation) o = op_submit(a, "resize", name, g_steal_pointer(&r), false, req);
         return reply_op(a, resp, o, wait);
