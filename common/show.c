@@ -7,11 +7,11 @@
 
 #include "show.h"
 
-char *show_text(const char *v) {
+char *show_text_max(const char *v, size_t max_chars) {
         GString *s = g_string_new(NULL);
         size_t n = 0;
         for (const char *p = v; *p; n++) {
-                if (n >= SHOW_MAX) {
+                if (n >= max_chars) {
                         g_string_append(s, "...");
                         break;
                 }
@@ -32,4 +32,8 @@ char *show_text(const char *v) {
                 }
         }
         return g_string_free(s, false);
+}
+
+char *show_text(const char *v) {
+        return show_text_max(v, SHOW_MAX);
 }
