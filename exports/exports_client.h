@@ -20,7 +20,9 @@
  * of letters, digits, _ . -. Options ("(rw)") are not part of a client specification.
  *
  * Matching an address (the API's allowlist): "*" admits everyone; an address admits itself; a
- * network admits the addresses of its family under its prefix. A host name, a wildcard name or a
+ * network admits the addresses of its family under its prefix. Peers are compared as
+ * exports_address_parse() reads them (an IPv4 peer on an IPv6 socket as IPv4), so a client
+ * written as an IPv4-mapped IPv6 address (::ffff:10.1.2.3) admits no peer. A host name, a wildcard name or a
  * netgroup admits nobody: telling whether an address belongs to them needs DNS or NIS, which
  * the allowlist does not ask (a share exported only to names is not offered to any host over the
  * API; its pool is still served over the Unix socket).
