@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "show.h"
 #include "size.h"
 
 #define SIZE_ALLOWED \
@@ -27,41 +28,8 @@ static const struct {
         { 'E', 60, "EiB" },
 };
 
-/* Text for a message, on one line: control characters and bytes that are not UTF-8 as \xNN. */
-static char *show_text(const char *text, size_t max_chars) {
-        GString *s = g_string_new(NULL);
-        const char *end = text + strlen(text);
-        size_t n = 0;
-
-        for (const char *p = text; p < end; n++) {
-                unsigned char b = (unsigned char) *p;
-                if (n >= max_chars) {
-                        g_string_append(s, "...");
-                        break;
-                }
-                if (b < 0x20 || b == 0x7f) {
-                        g_string_append_printf(s, "\\x%02x", (unsigned) b);
-                        p++;
-                } else if (b < 0x80) {
-                        g_string_append_c(s, (char) b);
-                        p++;
-                } else {
-                        gunichar c = g_utf8_get_char_validated(p, end - p);
-                        if (c == (gunichar) -1 || c == (gunichar) -2) {
-                                g_string_append_printf(s, "\\x%02x", (unsigned) b);
-                                p++;
-                        } else {
-                                const char *next = g_utf8_next_char(p);
-                                g_string_append_len(s, p, next - p);
-                                p = next;
-                        }
-                }
-        }
-        return g_string_free(s, false);
-}
-
 static int size_fail(GError **error, int errnum, const char *text, const char *what) {
-        g_autofree char *shown = show_text(text, SHOW_CHARS);
+        g_autofree char *shown = show_text_max(text, SHOW_CHARS);
         return np_fail(error, errnum, "invalid size \"%s\": %s; " SIZE_ALLOWED, shown, what);
 }
 
@@ -168,7 +136,7 @@ int size_parse(const char *text, uint64_t *ret_bytes, GError **error) {
 
         unsigned shift;
         if (parse_unit(unit, &shift) < 0) {
-                g_autofree char *u = show_text(unit, SHOW_CHARS);
+                g_autofree char *u = show_text_max(unit, SHOW_CHARS);
                 g_autofree char *what = g_strdup_printf("unknown unit \"%s\"", u);
                 return size_fail(error, EINVAL, t, what);
         }

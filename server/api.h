@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nfsprovd's API: the HTTP routes (server/http.h) mapped onto the engine (server/engine.h).
+ * api.c holds the route table and the handlers; the pieces they stand on have a file each:
+ * snapshot.h (what reads are served from), opqueue.h (the operations and their progress),
+ * auth.h (who may ask), metrics.h (/metrics), api_body.h (request bodies), share_json.h.
  *
  * Contract:
  * - Operations that change shares (POST /v1/shares for a new share, resize, delete) run one at a
@@ -8,11 +11,13 @@
  *   an operation resource and "Location: /v1/operations/ID" at once, unless it asked ?wait=true:
  *   then it answers when the operation ended, exactly as a synchronous call would (201/200 or the
  *   error). An operation is kept (GET /v1/operations/ID) for 15 minutes after it ended (at most
- *   1000 are kept). Reconcile and nfs-config run synchronously under the same engine lock.
+ *   1000 are kept) (server/opqueue.h). Reconcile and nfs-config run synchronously under the same
+ *   engine lock.
  * - Reads (GET /v1/shares, /v1/pools, /v1/health, /metrics) never wait for an operation: they are
  *   served from a snapshot, an immutable refcounted document of every share and pool definition
  *   published under a short lock after every operation and reconcile, and refreshed on a read
- *   when it is older than one second and the engine is idle (so sizes stay live).
+ *   when it is older than one second and the engine is idle (so sizes stay live)
+ *   (server/snapshot.h).
  * - Create is idempotent and stays synchronous for a share that exists: the same spec answers
  *   200 with the share, another spec 409. Bad input answers 400 before anything runs
  *   (api_body_parse, name_validate_share in paths).
@@ -21,8 +26,9 @@
  *   name, wildcard or @netgroup admits nobody over the API): a pool the peer may not mount is left
  *   out of GET /v1/pools and answers 403 for GET /v1/pools/NAME. Everything else (admin endpoints
  *   and /metrics) needs "Authorization: Bearer TOKEN" with the token of [server] token_file,
- *   compared in constant time: 401 when missing or wrong, 403 when no token is configured. On the
- *   Unix socket http.c checks the peer's credentials and every share is visible.
+ *   compared in constant time: 401 when missing or wrong, 403 when no token is configured
+ *   (server/auth.h). On the Unix socket http.c checks the peer's credentials and every share is
+ *   visible. Client specifications are read by exports/exports_client.h.
  * - The pool host is the configured [server] address, else the local address the client reached
  *   (over the Unix socket without an address: 400).
  * - Mutating requests are logged with who asked and how they ended; reads are not logged.

@@ -3,16 +3,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "api_body.h"
 #include "error.h"
-#include "json_autoptr.h"
+#include "exports_client.h"
 #include "name.h"
-#include "settings.h"
 #include "size.h"
 
 void api_share_request_free(ApiShareRequest *r) {
@@ -22,40 +20,6 @@ void api_share_request_free(ApiShareRequest *r) {
         g_free(r->disk);
         g_strfreev(r->clients);
         g_free(r);
-}
-
-/* One JSON value, strict, nothing but white space after it. */
-static int parse_json(const char *body, size_t len, json_object **ret, GError **error) {
-        if (len == 0)
-                return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
-        if (len > INT_MAX - 1)
-                return np_fail(error, EINVAL, "the request body is too large");
-        if (memchr(body, '\0', len))
-                return np_fail(error, EINVAL, "malformed JSON in the request body: it contains a NUL byte");
-        /* A NUL-terminated copy, so that a bare number at the very end is complete. */
-        g_autofree char *text = g_strndup(body, len);
-        json_tokener *tok = json_tokener_new();
-        if (!tok)
-                return np_fail(error, ENOMEM, "out of memory");
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        json_object *o = json_tokener_parse_ex(tok, text, (int) len + 1);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (jerr != json_tokener_success || !o) {
-                json_object_put(o);
-                return np_fail(error, EINVAL, "malformed JSON in the request body at byte %zu: %s", end,
-                               jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
-        }
-        for (size_t i = end; i < len; i++)
-                if (!g_ascii_isspace(text[i])) {
-                        json_object_put(o);
-                        return np_fail(error, EINVAL,
-                                       "malformed JSON in the request body at byte %zu: unexpected text after the value",
-                                       i);
-                }
-        *ret = o;
-        return 0;
 }
 
 static int check_keys(json_object *body, const char *const *allowed, GError **error) {
@@ -160,7 +124,7 @@ static int get_clients(json_object *body, char ***ret, GError **error) {
                 const char *s = json_object_get_string(c);
                 if (strlen(s) != (size_t) json_object_get_string_len(c))
                         return np_fail(error, EINVAL, "\"clients\" item %zu contains a NUL character", i + 1);
-                int r = config_check_client(s, error);
+                int r = exports_client_check(s, error);
                 if (r < 0)
                         return r;
                 clients[i] = g_strdup(s);
@@ -169,17 +133,13 @@ static int get_clients(json_object *body, char ***ret, GError **error) {
         return 0;
 }
 
-int api_body_parse(ApiBodyKind kind, const char *body, size_t len, ApiShareRequest **ret, GError **error) {
+int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GError **error) {
         static const char *const create_keys[] = { "name", "size", "disk", "clients", "force", NULL };
         static const char *const resize_keys[] = { "size", NULL };
-        g_autoptr(json_object) o = NULL;
         int r;
 
-        if (!body && len > 0)
+        if (!o)
                 return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
-        r = parse_json(body, len, &o, error);
-        if (r < 0)
-                return r;
         r = check_keys(o, kind == API_BODY_RESIZE ? resize_keys : create_keys, error);
         if (r < 0)
                 return r;

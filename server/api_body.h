@@ -4,16 +4,15 @@
  * (pure: no engine, no I/O, no logging), so that it can be fuzzed on its own.
  *
  * Contract:
- * - api_body_parse() takes the raw bytes of a body (not necessarily NUL-terminated, possibly
- *   with embedded NULs, any length) and either fills a new ApiShareRequest or fails with -EINVAL
- *   and one line in error saying what is wrong and what is allowed. It never crashes and never
- *   leaks on any input.
- * - The body must be one JSON object (nothing after it but white space) whose keys are all
- *   allowed for the kind:
+ * - The bytes of a body are read once, by http.c with json_body_parse() (server/json_body.h: one
+ *   strict JSON value); api_body_parse() takes that value (borrowed; NULL for an empty body) and
+ *   either fills a new ApiShareRequest or fails with -EINVAL and one line in error saying what is
+ *   wrong and what is allowed. It never crashes and never leaks on any value.
+ * - The body must be a JSON object whose keys are all allowed for the kind:
  *     API_BODY_CREATE: "name" (required, a valid share name, name_validate_share), "size" (text
  *                      like "50G" (size_parse) or a positive integer of bytes), "disk" (a
  *                      non-empty string), "clients" (a non-empty array of exports(5) client
- *                      specifications, each checked with config_check_client), "force" (bool).
+ *                      specifications, each checked with exports_client_check), "force" (bool).
  *     API_BODY_RESIZE: "size" (required, as above).
  *   A key given as null counts as absent. Strings must not contain NUL characters.
  * - Result: name is NULL for API_BODY_RESIZE; size 0 when absent; disk NULL when absent;
@@ -26,6 +25,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <json-c/json.h>
 
 typedef struct ApiShareRequest {
         char *name;
@@ -43,7 +43,7 @@ typedef enum ApiBodyKind {
         API_BODY_RESIZE, /* POST /v1/shares/NAME/resize: only "size" */
 } ApiBodyKind;
 
-/* Parse and validate the JSON body of POST /v1/shares (kind API_BODY_CREATE) or POST
- * /v1/shares/NAME/resize (API_BODY_RESIZE: only "size"). 0, or -EINVAL with one line; never
- * crashes on any input. */
-int api_body_parse(ApiBodyKind kind, const char *body, size_t len, ApiShareRequest **ret, GError **error);
+/* Validate the JSON body of POST /v1/shares (kind API_BODY_CREATE) or POST
+ * /v1/shares/NAME/resize (API_BODY_RESIZE: only "size"); body as http_request_json() gives it.
+ * 0, or -EINVAL with one line; never crashes on any value. */
+int api_body_parse(ApiBodyKind kind, json_object *body, ApiShareRequest **ret, GError **error);

@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "json_body.h"
 #include "macro.h"
 
 #ifndef SO_PEERGROUPS
@@ -494,39 +495,6 @@ static enum MHD_Result queue_error(HttpRequest *req, unsigned status, const char
         return r;
 }
 
-/* Parse a non-empty body as JSON into req->json. Returns NULL, or the message for a 400. */
-static char *parse_body(HttpRequest *req) {
-        size_t len = req->body->len;
-        if (len == 0)
-                return NULL;
-        const char *text = (const char *) req->body->data;
-        if (strlen(text) != len)
-                return g_strdup("malformed JSON in the request body: it contains a NUL byte");
-
-        json_tokener *tok = json_tokener_new();
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        /* Include the terminating NUL so that a bare number at the very end is complete. */
-        json_object *o = json_tokener_parse_ex(tok, text, (int) len + 1);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (jerr != json_tokener_success || !o) {
-                json_object_put(o);
-                return g_strdup_printf("malformed JSON in the request body at byte %zu: %s", end,
-                                       jerr != json_tokener_success ? json_tokener_error_desc(jerr)
-                                                                    : "no value");
-        }
-        for (size_t i = end; i < len; i++)
-                if (!g_ascii_isspace(text[i])) {
-                        json_object_put(o);
-                        return g_strdup_printf(
-                                        "malformed JSON in the request body at byte %zu: unexpected text after the value",
-                                        i);
-                }
-        req->json = o;
-        return NULL;
-}
-
 static void request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                               enum MHD_RequestTerminationCode toe) {
         Listener *l = cls;
@@ -638,9 +606,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
         /* NUL-terminate the body (not counted in its length). */
         g_byte_array_append(req->body, (const guint8 *) "", 1);
         g_byte_array_set_size(req->body, req->body->len - 1);
-        g_autofree char *bad = parse_body(req);
-        if (bad)
-                return queue_error(req, 400, NULL, "%s", bad);
+        /* The one read of the body: handlers get the value (http_request_json()). */
+        g_autoptr(GError) bad = NULL;
+        if (json_body_parse((const char *) req->body->data, req->body->len, &req->json, &bad) < 0)
+                return queue_error(req, 400, NULL, "%s", bad->message);
 
         HttpResponse resp;
         response_init(&resp);

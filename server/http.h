@@ -24,8 +24,9 @@
  *   (MHD_OPTION_CONNECTION_MEMORY_LIMIT; measured: a 56 KiB header passes, a 64 KiB one gets 431).
  * - TLS on the TCP listener when a certificate and key are given (libmicrohttpd with GnuTLS).
  * - Request bodies are read up to max_body bytes (default 1 MiB); a bigger one gets 413 (at once
- *   when Content-Length announces it). A non-empty body must be JSON: a malformed one gets 400
- *   before the handler runs; the handler gets the parsed value (http_request_json()).
+ *   when Content-Length announces it). A non-empty body must be JSON (server/json_body.h): it is
+ *   read once, here; a malformed one gets 400 before the handler runs; the handler gets the parsed
+ *   value (http_request_json()).
  * - Responses: a handler fills the HttpResponse with http_response_json() / _text() / _error()
  *   and returns 0. A handler that returns a negative errno without having set a response gets
  *   500. Errors have the body {"error":{"code":CODE,"message":"one line"}} with CODE one of

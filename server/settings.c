@@ -16,8 +16,10 @@
 #include <gio/gio.h>
 
 #include "error.h"
+#include "exports_client.h"
 #include "macro.h"
 #include "name.h"
+#include "show.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/nfsprov"
 #define DEFAULT_SOCKET "/run/nfsprov/nfsprovd.sock"
@@ -31,8 +33,6 @@
 
 /* A configuration file larger than this is surely not one. */
 #define CONFIG_MAX_SIZE (1024 * 1024)
-/* How many characters of a value a message shows. */
-#define SHOW_MAX 200
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
@@ -105,37 +105,6 @@ const char *config_backend_to_string(ConfigBackend b) {
         return b == CONFIG_BACKEND_DISK ? "disk" : "image";
 }
 
-/* ---- showing values in messages ---- */
-
-/* A value as a message shows it: control characters and bytes that are not UTF-8 as \xNN (so
- * the message stays one valid line), cut after SHOW_MAX characters. */
-static char *show(const char *v) {
-        GString *s = g_string_new(NULL);
-        size_t n = 0;
-        for (const char *p = v; *p; n++) {
-                if (n >= SHOW_MAX) {
-                        g_string_append(s, "...");
-                        break;
-                }
-                unsigned char ch = (unsigned char) *p;
-                if (ch < 0x20 || ch == 0x7f) {
-                        g_string_append_printf(s, "\\x%02x", ch);
-                        p++;
-                } else if (ch < 0x80) {
-                        g_string_append_c(s, (char) ch);
-                        p++;
-                } else if ((gint32) g_utf8_get_char_validated(p, -1) < 0) {
-                        g_string_append_printf(s, "\\x%02x", ch); /* not UTF-8 */
-                        p++;
-                } else {
-                        const char *next = g_utf8_next_char(p);
-                        g_string_append_len(s, p, next - p);
-                        p = next;
-                }
-        }
-        return g_string_free(s, false);
-}
-
 /* ---- syntax checks; each returns 0 or -EINVAL with a message that the caller prefixes with
  * "FILE: [group] key: " ---- */
 
@@ -149,7 +118,7 @@ static bool has_control(const char *v) {
 /* An absolute, normalized path that is not "/": no empty, "." or ".." component, no trailing
  * slash, no control characters, shorter than PATH_MAX. */
 static int check_path(const char *v, GError **error) {
-        g_autofree char *shown = show(v);
+        g_autofree char *shown = show_text(v);
 
         if (!*v)
                 return np_fail(error, EINVAL, "must not be empty; allowed: an absolute path");
@@ -179,7 +148,7 @@ static int check_path(const char *v, GError **error) {
                 return np_fail(error, EINVAL, "\"%s\" is the root directory; allowed: an absolute path below /",
                                shown);
         if (!streq(norm->str, v)) {
-                g_autofree char *shown_norm = show(norm->str);
+                g_autofree char *shown_norm = show_text(norm->str);
                 return np_fail(error, EINVAL,
                                "\"%s\" is not a normalized path (empty or \".\" component, or trailing /); "
                                "write \"%s\"",
@@ -225,123 +194,16 @@ static bool account_valid(const char *v) {
 static int check_account(const char *what, const char *v, GError **error) {
         if (account_valid(v))
                 return 0;
-        g_autofree char *shown = show(v);
+        g_autofree char *shown = show_text(v);
         return np_fail(error, EINVAL,
                        "\"%s\" is not a %s name or number; allowed: letters, digits, _ . - (starting with a "
                        "letter or _, at most 32 characters, optionally ending in $) or a number below 4294967295",
                        shown, what);
 }
 
-/* A host name made of RFC 1123 labels (letters, digits, '-' not at either end of a label, 1-63
- * characters each, at most 253 in all); with wildcards, labels may also hold '*' and '?' as
- * exports(5) allows. A name whose last label is all digits looks like a broken IPv4 address and
- * is refused. */
-static bool hostname_valid(const char *v, bool wildcards) {
-        size_t n = strlen(v);
-        if (n == 0 || n > 253)
-                return false;
-
-        g_auto(GStrv) labels = g_strsplit(v, ".", -1);
-        const char *last = NULL;
-        for (char **l = labels; *l; l++) {
-                size_t len = strlen(*l);
-                if (len == 0 || len > 63)
-                        return false;
-                for (const char *p = *l; *p; p++) {
-                        if (g_ascii_isalnum(*p) || *p == '-')
-                                continue;
-                        if (wildcards && (*p == '*' || *p == '?'))
-                                continue;
-                        return false;
-                }
-                if ((*l)[0] == '-' || (*l)[len - 1] == '-')
-                        return false;
-                last = *l;
-        }
-        return last && strspn(last, "0123456789") != strlen(last);
-}
-
-/* The prefix length of a contiguous IPv4 netmask in dotted form, or -1. */
-static int ipv4_mask_prefix(const char *mask) {
-        g_autoptr(GInetAddress) a = g_inet_address_new_from_string(mask);
-        if (!a || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV4)
-                return -1;
-        const guint8 *b = g_inet_address_to_bytes(a);
-        uint32_t m = ((uint32_t) b[0] << 24) | ((uint32_t) b[1] << 16) | ((uint32_t) b[2] << 8) | b[3];
-        int len = 0;
-        while (len < 32 && (m & (UINT32_C(1) << (31 - len))))
-                len++;
-        if (len < 32 && (m & (UINT32_MAX >> len)) != 0) /* bits after the ones: not contiguous */
-                return -1;
-        return len;
-}
-
-#define CLIENT_ALLOWED                                                                                \
-        "allowed: *, an IPv4 or IPv6 address, ADDRESS/PREFIX or IPv4ADDRESS/NETMASK, a host name (RFC " \
-        "1123, wildcards * and ? allowed) or @netgroup"
-
+/* [shares] clients and the clients given per share: exports/exports_client.h. */
 int config_check_client(const char *v, GError **error) {
-        if (!v)
-                return np_fail(error, EINVAL, "client is missing; %s", CLIENT_ALLOWED);
-        g_autofree char *shown = show(v);
-
-        if (streq(v, "*"))
-                return 0;
-
-        if (v[0] == '@') {
-                const char *g = v + 1;
-                if (*g && strlen(g) <= 255 && strspn(g, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                        "0123456789_.-") == strlen(g))
-                        return 0;
-                return np_fail(error, EINVAL,
-                               "client \"%s\" is not a valid netgroup; allowed: @ followed by letters, digits, "
-                               "_ . -",
-                               shown);
-        }
-
-        const char *slash = strchr(v, '/');
-        if (slash) {
-                g_autofree char *addr = g_strndup(v, slash - v);
-                const char *len = slash + 1;
-                g_autofree char *spec = NULL;
-
-                g_autoptr(GInetAddress) a = g_inet_address_new_from_string(addr);
-                if (!a)
-                        return np_fail(error, EINVAL,
-                                       "client \"%s\": the part before the / is not an IPv4 or IPv6 address; %s",
-                                       shown, CLIENT_ALLOWED);
-                if (strchr(len, '.')) {
-                        int prefix = ipv4_mask_prefix(len);
-                        if (prefix < 0 || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV4)
-                                return np_fail(error, EINVAL,
-                                               "client \"%s\": the part after the / is not a contiguous IPv4 netmask; %s",
-                                               shown, CLIENT_ALLOWED);
-                        spec = g_strdup_printf("%s/%d", addr, prefix);
-                } else {
-                        if (*len == 0 || strlen(len) > 3 || strspn(len, "0123456789") != strlen(len))
-                                return np_fail(error, EINVAL,
-                                               "client \"%s\": the part after the / is not a prefix length; %s", shown,
-                                               CLIENT_ALLOWED);
-                        spec = g_strdup(v);
-                }
-
-                g_autoptr(GError) e = NULL;
-                g_autoptr(GInetAddressMask) m = g_inet_address_mask_new_from_string(spec, &e);
-                if (!m)
-                        return np_fail(error, EINVAL, "client \"%s\": %s; %s", shown, e->message,
-                                       CLIENT_ALLOWED);
-                return 0;
-        }
-
-        g_autoptr(GInetAddress) a = g_inet_address_new_from_string(v);
-        if (a)
-                return 0;
-        if (strchr(v, ':'))
-                return np_fail(error, EINVAL, "client \"%s\" is not a valid IPv6 address; %s", shown,
-                               CLIENT_ALLOWED);
-        if (hostname_valid(v, true))
-                return 0;
-        return np_fail(error, EINVAL, "client \"%s\" is not a valid client; %s", shown, CLIENT_ALLOWED);
+        return exports_client_check(v, error);
 }
 
 /* ---- export options (exports(5)) ---- */
@@ -377,7 +239,7 @@ static char *known_options_text(void) {
 }
 
 static int check_option_value(const char *name, const char *value, GError **error) {
-        g_autofree char *shown = show(value);
+        g_autofree char *shown = show_text(value);
 
         if (!*value)
                 return np_fail(error, EINVAL, "export option %s= needs a value", name);
@@ -413,7 +275,7 @@ static int check_option_value(const char *name, const char *value, GError **erro
 }
 
 static int check_options(const char *v, GError **error) {
-        g_autofree char *shown = show(v);
+        g_autofree char *shown = show_text(v);
 
         if (!*v)
                 return np_fail(error, EINVAL, "must not be empty; %s", SEED_OPTIONS_WHY);
@@ -427,7 +289,7 @@ static int check_options(const char *v, GError **error) {
         g_auto(GStrv) items = g_strsplit(v, ",", -1);
         for (char **i = items; *i; i++) {
                 const char *item = *i;
-                g_autofree char *shown_item = show(item);
+                g_autofree char *shown_item = show_text(item);
                 if (!*item)
                         return np_fail(error, EINVAL, "\"%s\" has an empty option; separate options with one comma",
                                        shown);
@@ -472,7 +334,7 @@ static int parse_address(Config *c, const char *v, GError **error) {
                 g_clear_pointer(&c->address, g_free);
                 return 0;
         }
-        g_autofree char *shown = show(v);
+        g_autofree char *shown = show_text(v);
         if (strchr(v, '%'))
                 return np_fail(error, EINVAL,
                                "\"%s\" has a scope (%%...); allowed: an IPv4 or IPv6 address without scope, the "
@@ -549,7 +411,7 @@ static int parse_exports_file(Config *c, const char *v, GError **error) {
         g_autofree char *dir = g_path_get_dirname(v);
         g_autofree char *dirbase = g_path_get_basename(dir);
         if (streq(dirbase, "exports.d") && !g_str_has_suffix(v, ".exports")) {
-                g_autofree char *shown = show(v);
+                g_autofree char *shown = show_text(v);
                 return np_fail(error, EINVAL,
                                "\"%s\" is in an exports.d directory but does not end in .exports, so exportfs "
                                "would not read it; allowed: /etc/exports or a NAME.exports file in /etc/exports.d",
@@ -585,7 +447,7 @@ static int parse_listen(Config *c, const char *v, GError **error) {
                 return 0;
         }
 
-        g_autofree char *shown = show(v);
+        g_autofree char *shown = show_text(v);
         g_autofree char *host = NULL;
         const char *port;
 
@@ -613,8 +475,8 @@ static int parse_listen(Config *c, const char *v, GError **error) {
                         return np_fail(error, EINVAL, "\"%s\" lacks the host before \":\"; %s", shown,
                                        LISTEN_ALLOWED);
                 g_autoptr(GInetAddress) a = g_inet_address_new_from_string(host);
-                if (!a && !hostname_valid(host, false)) {
-                        g_autofree char *shown_host = show(host);
+                if (!a && !exports_hostname_valid(host, false)) {
+                        g_autofree char *shown_host = show_text(host);
                         return np_fail(error, EINVAL, "\"%s\": \"%s\" is neither an IPv4 address nor a host name; %s",
                                        shown, shown_host, LISTEN_ALLOWED);
                 }
@@ -624,7 +486,7 @@ static int parse_listen(Config *c, const char *v, GError **error) {
         if (*port && strlen(port) <= 5 && strspn(port, "0123456789") == strlen(port))
                 p = strtoul(port, NULL, 10);
         if (p < 1 || p > 65535) {
-                g_autofree char *shown_port = show(port);
+                g_autofree char *shown_port = show_text(port);
                 return np_fail(error, EINVAL, "\"%s\": \"%s\" is not a port number 1-65535; %s", shown,
                                shown_port, LISTEN_ALLOWED);
         }
@@ -643,7 +505,7 @@ static int parse_backend(Config *c, const char *v, GError **error) {
         else if (streq(v, "disk"))
                 c->backend = CONFIG_BACKEND_DISK;
         else {
-                g_autofree char *shown = show(v);
+                g_autofree char *shown = show_text(v);
                 return np_fail(error, EINVAL, "\"%s\" is not a backend; allowed: image, disk", shown);
         }
         return 0;
@@ -662,7 +524,7 @@ static char **split_words(const char *v) {
 static int parse_disks(Config *c, const char *v, GError **error) {
         g_auto(GStrv) disks = split_words(v);
         for (char **d = disks; *d; d++) {
-                g_autofree char *shown = show(*d);
+                g_autofree char *shown = show_text(*d);
                 g_autoptr(GError) e = NULL;
                 if (check_path(*d, &e) < 0)
                         return np_fail(error, EINVAL, "device %s", e->message);
@@ -685,14 +547,14 @@ static int parse_clients(Config *c, const char *v, GError **error) {
         if (!clients[0])
                 return np_fail(error, EINVAL,
                                "must name at least one client; %s (separated by spaces; * admits every host)",
-                               CLIENT_ALLOWED);
+                               EXPORTS_CLIENT_ALLOWED);
         for (char **cl = clients; *cl; cl++) {
                 int r = config_check_client(*cl, error);
                 if (r < 0)
                         return r;
                 for (char **o = clients; o < cl; o++)
                         if (streq(*o, *cl)) {
-                                g_autofree char *shown = show(*cl);
+                                g_autofree char *shown = show_text(*cl);
                                 return np_fail(error, EINVAL, "client \"%s\" is listed twice; list each client once",
                                                shown);
                         }
@@ -735,7 +597,7 @@ static int parse_mode(Config *c, const char *v, GError **error) {
         if (n > 0 && n <= 6 && strspn(v, "01234567") == n)
                 m = strtoul(v, NULL, 8);
         if (n == 0 || n > 6 || strspn(v, "01234567") != n || m > 07777) {
-                g_autofree char *shown = show(v);
+                g_autofree char *shown = show_text(v);
                 return np_fail(error, EINVAL, "\"%s\" is not an octal mode; allowed: octal digits, 0 to 07777 (e.g. 0755)",
                                shown);
         }
@@ -874,7 +736,7 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
         g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
         for (char **g = groups; *g; g++) {
                 if (!in_list(known_groups, *g)) {
-                        g_autofree char *shown = show(*g);
+                        g_autofree char *shown = show_text(*g);
                         return np_fail(error, EINVAL,
                                        "%s: unknown group [%s]; known groups: [server] [shares] [exports] [pools] "
                                        "[system]",
@@ -885,7 +747,7 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
                 for (char **k = keys; k && *k; k++) {
                         const KeyDef *def = find_key(*g, *k);
                         if (!def) {
-                                g_autofree char *shown = show(*k);
+                                g_autofree char *shown = show_text(*k);
                                 g_autofree char *known = keys_of_group(*g);
                                 return np_fail(error, EINVAL, "%s: [%s] unknown key \"%s\"; known keys in [%s]: %s",
                                                path, *g, shown, *g, known);
@@ -898,7 +760,7 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
                         g_strstrip(value);
 
                         if (strstr(value, " #") || strstr(value, "\t#")) {
-                                g_autofree char *shown = show(value);
+                                g_autofree char *shown = show_text(value);
                                 return np_fail(error, EINVAL,
                                                "%s: [%s] %s: \"%s\" holds a comment; comments must be on a line "
                                                "of their own, starting with #",

@@ -89,8 +89,7 @@ char *config_share_path(const Config *c, const char *name);
 char *config_target_path(const Config *c, const char *name);
 
 /* Check one exports(5) client as [shares] clients allows it (also for clients given per share):
- * "*", an IPv4 or IPv6 address, ADDRESS/PREFIX, IPv4ADDRESS/NETMASK (no bits beyond the
- * prefix), a host name of RFC 1123 labels (wildcards * and ? allowed) or @netgroup. Returns 0 or
+ * exports_client_check() of exports/exports_client.h, where the grammar lives. Returns 0 or
  * -EINVAL with one line: client "x" is not ...; allowed: ... */
 int config_check_client(const char *client, GError **error);
 

@@ -6,10 +6,19 @@
 
 #include "api_body.h"
 #include "error.h"
+#include "json_autoptr.h"
+#include "json_body.h"
 #include "unit.h"
 
+/* A body as nfsprovd reads it: json_body_parse() in http.c, then api_body_parse(). */
+static int parse_bytes(ApiBodyKind kind, const char *text, size_t len, ApiShareRequest **ret, GError **error) {
+        g_autoptr(json_object) o = NULL;
+        int r = json_body_parse(text, len, &o, error);
+        return r < 0 ? r : api_body_parse(kind, o, ret, error);
+}
+
 static int parse(ApiBodyKind kind, const char *text, ApiShareRequest **ret, GError **error) {
-        return api_body_parse(kind, text, strlen(text), ret, error);
+        return parse_bytes(kind, text, strlen(text), ret, error);
 }
 
 START_TEST(test_create_full) {
@@ -98,7 +107,7 @@ START_TEST(test_bad) {
         const Bad *b = &bad[_i];
         g_autoptr(ApiShareRequest) r = NULL;
         g_autoptr(GError) error = NULL;
-        int ret = api_body_parse(b->kind, b->body, b->len ? b->len : strlen(b->body), &r, &error);
+        int ret = parse_bytes(b->kind, b->body, b->len ? b->len : strlen(b->body), &r, &error);
         ck_assert_msg(ret == -EINVAL, "%s: returned %d", b->body, ret);
         ck_assert_ptr_null(r);
         ck_assert_ptr_nonnull(error);
@@ -116,16 +125,16 @@ START_TEST(test_unterminated_and_truncated) {
                 char *copy = g_memdup2(full, n ? n : 1);
                 g_autoptr(ApiShareRequest) r = NULL;
                 g_autoptr(GError) error = NULL;
-                ck_assert_int_eq(api_body_parse(API_BODY_CREATE, copy, n, &r, &error), -EINVAL);
+                ck_assert_int_eq(parse_bytes(API_BODY_CREATE, copy, n, &r, &error), -EINVAL);
                 g_free(copy);
         }
         char *copy = g_memdup2(full, strlen(full));
         g_autoptr(ApiShareRequest) r = NULL;
-        ck_assert_int_eq(api_body_parse(API_BODY_CREATE, copy, strlen(full), &r, NULL), 0);
+        ck_assert_int_eq(parse_bytes(API_BODY_CREATE, copy, strlen(full), &r, NULL), 0);
         g_free(copy);
         /* NULL body */
         g_autoptr(ApiShareRequest) q = NULL;
-        ck_assert_int_eq(api_body_parse(API_BODY_RESIZE, NULL, 0, &q, NULL), -EINVAL);
+        ck_assert_int_eq(api_body_parse(API_BODY_RESIZE, NULL, &q, NULL), -EINVAL);
 }
 END_TEST
 
@@ -136,8 +145,43 @@ START_TEST(test_deep_nesting) {
                 g_string_append_c(s, '[');
         g_autoptr(ApiShareRequest) r = NULL;
         g_autoptr(GError) error = NULL;
-        ck_assert_int_eq(api_body_parse(API_BODY_CREATE, s->str, s->len, &r, &error), -EINVAL);
+        ck_assert_int_eq(parse_bytes(API_BODY_CREATE, s->str, s->len, &r, &error), -EINVAL);
         g_string_free(s, true);
+}
+END_TEST
+
+/* The grammar of a body (json_body.h), which http.c reads every body with. */
+START_TEST(test_json_body) {
+        json_object *const sentinel = (json_object *) (uintptr_t) 0x1;
+        json_object *o = sentinel;
+        ck_assert_int_eq(json_body_parse("", 0, &o, NULL), 0);
+        ck_assert_ptr_null(o); /* no body */
+        ck_assert_int_eq(json_body_parse("42", 2, &o, NULL), 0); /* a bare number at the very end */
+        ck_assert_int_eq(json_object_get_int(o), 42);
+        json_object_put(o);
+        ck_assert_int_eq(json_body_parse(" [1] \r\n\t", 8, &o, NULL), 0);
+        ck_assert(json_object_is_type(o, json_type_array));
+        json_object_put(o);
+
+        static const struct {
+                const char *text;
+                size_t len;
+                const char *want;
+        } bad_json[] = {
+                { " ", 1, "at byte 1: " },
+                { "{} x", 4, "malformed JSON in the request body at byte 3" },
+                { "{\"a\":1,}", 8, "malformed JSON in the request body at byte" },
+                { "/* c */ {}", 10, "malformed JSON in the request body at byte" },
+                { "{}\0", 3, "it contains a NUL byte" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_json); i++) {
+                g_autoptr(GError) error = NULL;
+                o = sentinel;
+                ck_assert_int_eq(json_body_parse(bad_json[i].text, bad_json[i].len, &o, &error), -EINVAL);
+                ck_assert_ptr_eq(o, sentinel);
+                ck_assert_msg(strstr(error->message, bad_json[i].want), "%s: %s", bad_json[i].text, error->message);
+                ck_assert(!strchr(error->message, '\n'));
+        }
 }
 END_TEST
 
@@ -150,6 +194,7 @@ Suite *unit_suite(void) {
         tcase_add_loop_test(tc, test_bad, 0, G_N_ELEMENTS(bad));
         tcase_add_test(tc, test_unterminated_and_truncated);
         tcase_add_test(tc, test_deep_nesting);
+        tcase_add_test(tc, test_json_body);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <inttypes.h>
+
+#include "metrics.h"
+
+typedef struct UsageMetric {
+        const char *metric, *help;
+        size_t offset; /* of the uint64_t in ShareInfo */
+} UsageMetric;
+
+static const UsageMetric usage_metrics[] = {
+        { "nfsprov_share_capacity_bytes", "Size of the share's filesystem.", G_STRUCT_OFFSET(ShareInfo, capacity) },
+        { "nfsprov_share_used_bytes", "Bytes used on the share's filesystem.", G_STRUCT_OFFSET(ShareInfo, used) },
+        { "nfsprov_share_available_bytes", "Bytes available on the share's filesystem.",
+          G_STRUCT_OFFSET(ShareInfo, available) },
+};
+
+static void append_usage(GString *m, const Snapshot *s) {
+        for (size_t k = 0; k < G_N_ELEMENTS(usage_metrics); k++) {
+                const UsageMetric *u = &usage_metrics[k];
+                g_string_append_printf(m, "# HELP %s %s\n# TYPE %s gauge\n", u->metric, u->help, u->metric);
+                for (guint i = 0; i < s->shares->len; i++) {
+                        const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                        if (info->has_usage)
+                                g_string_append_printf(m, "%s{share=\"%s\"} %" PRIu64 "\n", u->metric,
+                                                       info->share->name,
+                                                       G_STRUCT_MEMBER(uint64_t, info, u->offset));
+                }
+        }
+}
+
+static void append_states(GString *m, const Snapshot *s) {
+        unsigned count[_SHARE_STATUS_MAX] = { 0 };
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (info->share->status < _SHARE_STATUS_MAX)
+                        count[info->share->status]++;
+        }
+        g_string_append(m, "# HELP nfsprov_shares Number of shares by state.\n# TYPE nfsprov_shares gauge\n");
+        for (ShareStatus st = 0; st < _SHARE_STATUS_MAX; st++)
+                g_string_append_printf(m, "nfsprov_shares{state=\"%s\"} %u\n", share_status_to_string(st), count[st]);
+}
+
+static void append_operations(GString *m, const OpStats *ops) {
+        g_string_append(m, "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
+                           "# TYPE nfsprov_operations_total counter\n");
+        for (OpKind k = 0; k < _OP_KIND_MAX; k++)
+                for (int r = 0; r < 2; r++)
+                        g_string_append_printf(m, "nfsprov_operations_total{kind=\"%s\",result=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                               op_kind_to_string(k), r ? "failed" : "succeeded", ops->ended[k][r]);
+        g_string_append_printf(m,
+                               "# HELP nfsprov_operations_running Operations running or queued.\n"
+                               "# TYPE nfsprov_operations_running gauge\nnfsprov_operations_running %u\n",
+                               ops->pending);
+}
+
+static void append_reconcile(GString *m, const MetricsReconcile *rec) {
+        g_string_append_printf(m,
+                               "# HELP nfsprov_last_reconcile_timestamp_seconds When the last reconcile finished.\n"
+                               "# TYPE nfsprov_last_reconcile_timestamp_seconds gauge\n"
+                               "nfsprov_last_reconcile_timestamp_seconds %" PRId64 "\n"
+                               "# HELP nfsprov_last_reconcile_drift Changes the last reconcile had to make.\n"
+                               "# TYPE nfsprov_last_reconcile_drift gauge\nnfsprov_last_reconcile_drift %u\n"
+                               "# HELP nfsprov_last_reconcile_problems Problems the last reconcile could not fix.\n"
+                               "# TYPE nfsprov_last_reconcile_problems gauge\nnfsprov_last_reconcile_problems %u\n",
+                               rec->finished_at, rec->drift, rec->problems);
+}
+
+char *metrics_text(const Snapshot *s, const OpStats *ops, const MetricsReconcile *reconcile) {
+        GString *m = g_string_new(NULL);
+        append_usage(m, s);
+        append_states(m, s);
+        append_operations(m, ops);
+        append_reconcile(m, reconcile);
+        return g_string_free(m, false);
+}

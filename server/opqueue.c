@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "opqueue.h"
+#include "share_json.h"
+
+#define OPERATION_KEEP_US (15 * 60 * G_USEC_PER_SEC)
+#define OPERATIONS_MAX 1000
+
+typedef enum OpState { OP_RUNNING, OP_SUCCEEDED, OP_FAILED } OpState;
+static const char *const op_state_names[] = { "running", "succeeded", "failed" };
+
+struct Operation {
+        gint refs;
+        char *id;
+        OpKind kind;
+        char *share;
+        OpState state;
+        char *step;
+        unsigned done, total;
+        unsigned status;      /* HTTP status of the result (or error) */
+        char *error;
+        json_object *result;
+        gint64 ended;         /* monotonic, 0 while running */
+        /* input */
+        ApiShareRequest *req; /* create: the spec; resize: size */
+        bool force;
+        char *by;
+};
+
+struct OpQueue {
+        Engine *engine;
+        GMutex *engine_lock;    /* borrowed: held around every engine call */
+        SnapshotStore *snapshots;
+
+        GMutex lock;            /* everything below */
+        GCond cond;             /* the queue changed, an operation ended, stopping */
+        GHashTable *ops;        /* id -> Operation */
+        GQueue queue;           /* Operation* waiting */
+        Operation *current;     /* taken from the queue by the worker */
+        Operation *in_engine;   /* current, once it holds the engine lock (for on_progress) */
+        GThread *worker;
+        bool stopping;
+        guint64 next_id;
+        guint64 ended[_OP_KIND_MAX][2];
+};
+
+/* ---- the kinds ---- */
+
+/* What an operation that succeeded gives. */
+typedef struct OpOutcome {
+        json_object *result;
+        unsigned status;      /* 200 unless run says otherwise */
+        const char *verb;     /* for the log; the kind's unless run says otherwise */
+} OpOutcome;
+
+/* Run the operation (engine lock held): 0 with *out filled, or a negative errno. */
+typedef int (*OpRun)(Engine *e, const Operation *o, OpOutcome *out, GError **error);
+
+typedef struct OpKindInfo {
+        const char *name;     /* op_kind_to_string() */
+        OpRun run;
+        const char *verb;     /* the log line of a success: "create NAME (by WHO): created" */
+} OpKindInfo;
+
+static int run_create(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        ShareSpec spec = { .name = o->req->name, .size = o->req->size, .disk = o->req->disk,
+                           .clients = o->req->clients, .force = o->req->force };
+        g_autoptr(ShareInfo) info = NULL;
+        bool created = false;
+        int r = engine_create(e, &spec, &info, &created, error);
+        if (r < 0)
+                return r;
+        out->result = share_json(info);
+        if (created)
+                out->status = 201;
+        else
+                out->verb = "already exists with the same spec";
+        return 0;
+}
+
+static int run_resize(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(ShareInfo) info = NULL;
+        bool offline = false;
+        int r = engine_resize(e, o->share, o->req->size, &info, &offline, error);
+        if (r < 0)
+                return r;
+        out->result = json_object_new_object();
+        json_object_object_add(out->result, "share", share_json(info));
+        json_object_object_add(out->result, "offline", json_object_new_boolean(offline));
+        return 0;
+}
+
+static int run_delete(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        int r = engine_delete(e, o->share, o->force, error);
+        if (r < 0)
+                return r;
+        out->result = json_object_new_object();
+        json_object_object_add(out->result, "deleted", json_object_new_string(o->share));
+        return 0;
+}
+
+static const OpKindInfo op_kinds[_OP_KIND_MAX] = {
+        [OP_CREATE] = { "create", run_create, "created" },
+        [OP_RESIZE] = { "resize", run_resize, "grown" },
+        [OP_DELETE] = { "delete", run_delete, "deleted" },
+};
+
+/* The number of steps of an operation of this kind, from the engine's step tables (a resize
+ * that goes offline raises it as it runs: see on_progress). */
+static unsigned op_total(OpKind kind) {
+        return engine_op_total(op_kinds[kind].name);
+}
+
+const char *op_kind_to_string(OpKind kind) {
+        return kind < _OP_KIND_MAX ? op_kinds[kind].name : NULL;
+}
+
+/* ---- operations ---- */
+
+static Operation *operation_ref(Operation *o) {
+        g_atomic_int_inc(&o->refs);
+        return o;
+}
+
+void operation_unref(Operation *o) {
+        if (!o || !g_atomic_int_dec_and_test(&o->refs))
+                return;
+        g_free(o->id);
+        g_free(o->share);
+        g_free(o->step);
+        g_free(o->error);
+        json_object_put(o->result);
+        api_share_request_free(o->req);
+        g_free(o->by);
+        g_free(o);
+}
+
+/* End an operation that never ran (q->lock held). */
+static void operation_not_run(Operation *o) {
+        o->state = OP_FAILED;
+        o->status = 500;
+        o->error = g_strdup_printf("%s %s: not run: nfsprovd is stopping", op_kinds[o->kind].name, o->share);
+        o->ended = g_get_monotonic_time();
+}
+
+/* OPERATION (q->lock held). */
+static json_object *operation_json(const Operation *o) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "id", json_object_new_string(o->id));
+        json_object_object_add(j, "kind", json_object_new_string(op_kinds[o->kind].name));
+        json_object_object_add(j, "share", json_object_new_string(o->share));
+        json_object_object_add(j, "state", json_object_new_string(op_state_names[o->state]));
+        json_object_object_add(j, "step", o->step ? json_object_new_string(o->step) : NULL);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "done", json_object_new_int64(o->done));
+        json_object_object_add(p, "total", json_object_new_int64(o->total));
+        json_object_object_add(j, "progress", p);
+        if (o->state == OP_FAILED) {
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "code", json_object_new_string(http_error_code(o->status)));
+                json_object_object_add(e, "message", json_object_new_string(o->error ? o->error : ""));
+                json_object_object_add(j, "error", e);
+        } else
+                json_object_object_add(j, "error", NULL);
+        json_object_object_add(j, "result", o->result ? json_object_get(o->result) : NULL);
+        json_object_object_add(j, "status", o->state == OP_RUNNING ? NULL : json_object_new_int64(o->status));
+        return j;
+}
+
+/* engine_set_progress: a step of the operation in the engine started. */
+static void on_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
+        OpQueue *q = userdata;
+        g_mutex_lock(&q->lock);
+        Operation *o = q->in_engine;
+        if (o && strcmp(op_kinds[o->kind].name, op) == 0) {
+                g_free(o->step);
+                o->step = g_strdup(step);
+                /* The steps before this one are done; the total is the engine's table's. */
+                o->total = total;
+                o->done = index - 1;
+        }
+        g_mutex_unlock(&q->lock);
+}
+
+static void set_in_engine(OpQueue *q, Operation *o) {
+        g_mutex_lock(&q->lock);
+        q->in_engine = o;
+        g_mutex_unlock(&q->lock);
+}
+
+/* Run one operation (worker thread). */
+static void operation_run(OpQueue *q, Operation *o) {
+        const OpKindInfo *k = &op_kinds[o->kind];
+        g_autoptr(GError) error = NULL;
+        OpOutcome out = { .status = 200, .verb = k->verb };
+
+        g_mutex_lock(q->engine_lock);
+        set_in_engine(q, o);
+        int r = k->run(q->engine, o, &out, &error);
+        set_in_engine(q, NULL);
+        snapshot_store_publish(q->snapshots);
+        g_mutex_unlock(q->engine_lock);
+
+        if (r < 0)
+                log_warning("%s %s (by %s) failed: %s", k->name, o->share, o->by, error ? error->message : g_strerror(-r));
+        else
+                log_info("%s %s (by %s): %s", k->name, o->share, o->by, out.verb);
+
+        g_mutex_lock(&q->lock);
+        if (r < 0) {
+                o->state = OP_FAILED;
+                o->status = error_http_status(r);
+                o->error = g_strdup(error && error->message ? error->message : g_strerror(-r));
+        } else {
+                o->state = OP_SUCCEEDED;
+                o->status = out.status;
+                o->result = out.result;
+                o->done = o->total;
+        }
+        o->ended = g_get_monotonic_time();
+        q->ended[o->kind][r < 0 ? 1 : 0]++;
+        q->current = NULL;
+        g_cond_broadcast(&q->cond);
+        g_mutex_unlock(&q->lock);
+        snapshot_store_release(q->snapshots);
+}
+
+static gpointer worker_main(gpointer userdata) {
+        OpQueue *q = userdata;
+        g_mutex_lock(&q->lock);
+        for (;;) {
+                while (!q->stopping && g_queue_is_empty(&q->queue))
+                        g_cond_wait(&q->cond, &q->lock);
+                if (q->stopping)
+                        break;
+                Operation *o = g_queue_pop_head(&q->queue);
+                q->current = o;
+                g_mutex_unlock(&q->lock);
+                operation_run(q, o);
+                operation_unref(o);
+                g_mutex_lock(&q->lock);
+        }
+        /* Queued operations never ran: fail them so that waiters return. */
+        Operation *o;
+        while ((o = g_queue_pop_head(&q->queue))) {
+                operation_not_run(o);
+                operation_unref(o);
+                snapshot_store_release(q->snapshots);
+        }
+        g_cond_broadcast(&q->cond);
+        g_mutex_unlock(&q->lock);
+        return NULL;
+}
+
+/* Drop ended operations that are old, or the oldest ended ones beyond the maximum (q->lock held). */
+static void ops_expire(OpQueue *q) {
+        gint64 now = g_get_monotonic_time();
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, q->ops);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                Operation *o = v;
+                if (o->ended && (now - o->ended > OPERATION_KEEP_US || g_hash_table_size(q->ops) > OPERATIONS_MAX))
+                        g_hash_table_iter_remove(&it);
+        }
+}
+
+Operation *opqueue_submit(OpQueue *q, OpKind kind, const char *share, ApiShareRequest *req, bool force,
+                          const char *by) {
+        Operation *o = g_new0(Operation, 1);
+        o->refs = 1;
+        o->kind = kind;
+        o->share = g_strdup(share);
+        o->req = req;
+        o->force = force;
+        o->by = g_strdup(by);
+        o->total = op_total(kind);
+        g_mutex_lock(&q->lock);
+        ops_expire(q);
+        o->id = g_strdup_printf("%" G_GUINT64_FORMAT, ++q->next_id);
+        g_hash_table_insert(q->ops, g_strdup(o->id), operation_ref(o));
+        if (q->stopping)
+                operation_not_run(o);
+        else {
+                snapshot_store_hold(q->snapshots);
+                g_queue_push_tail(&q->queue, operation_ref(o));
+                g_cond_broadcast(&q->cond);
+        }
+        g_mutex_unlock(&q->lock);
+        return o;
+}
+
+/* The answer of an ended operation, as the synchronous call gave it (q->lock held). */
+static void reply_result(const Operation *o, HttpResponse *resp) {
+        if (o->state == OP_FAILED) {
+                http_response_error(resp, o->status, "%s", o->error);
+                return;
+        }
+        if (o->status == 201) {
+                g_autofree char *location = g_strdup_printf("/v1/shares/%s", o->share);
+                http_response_header(resp, "Location", location);
+        }
+        http_response_json(resp, o->status, json_object_get(o->result));
+}
+
+void opqueue_reply(OpQueue *q, Operation *o, bool wait, HttpResponse *resp) {
+        g_mutex_lock(&q->lock);
+        if (wait) {
+                while (o->state == OP_RUNNING)
+                        g_cond_wait(&q->cond, &q->lock);
+                reply_result(o, resp);
+        } else {
+                g_autofree char *location = g_strdup_printf("/v1/operations/%s", o->id);
+                http_response_header(resp, "Location", location);
+                http_response_json(resp, 202, operation_json(o));
+        }
+        g_mutex_unlock(&q->lock);
+}
+
+void opqueue_reply_get(OpQueue *q, const char *id, HttpResponse *resp) {
+        g_mutex_lock(&q->lock);
+        Operation *o = g_hash_table_lookup(q->ops, id);
+        json_object *j = o ? operation_json(o) : NULL;
+        g_mutex_unlock(&q->lock);
+        if (!j) {
+                g_autofree char *shown = g_strescape(id, NULL);
+                if (strlen(shown) > 64)
+                        strcpy(shown + 61, "...");
+                http_response_error(resp, 404, "no operation %s (operations are kept 15 minutes after they end)", shown);
+                return;
+        }
+        http_response_json(resp, 200, j);
+}
+
+void opqueue_stats(OpQueue *q, OpStats *ret) {
+        g_mutex_lock(&q->lock);
+        memcpy(ret->ended, q->ended, sizeof ret->ended);
+        ret->pending = g_queue_get_length(&q->queue) + (q->current ? 1 : 0);
+        g_mutex_unlock(&q->lock);
+}
+
+OpQueue *opqueue_new(Engine *engine, GMutex *engine_lock, SnapshotStore *snapshots) {
+        OpQueue *q = g_new0(OpQueue, 1);
+        q->engine = engine;
+        q->engine_lock = engine_lock;
+        q->snapshots = snapshots;
+        g_mutex_init(&q->lock);
+        g_cond_init(&q->cond);
+        q->ops = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) operation_unref);
+        g_queue_init(&q->queue);
+        g_mutex_lock(engine_lock);
+        engine_set_progress(engine, on_progress, q);
+        g_mutex_unlock(engine_lock);
+        q->worker = g_thread_new("nfsprovd-ops", worker_main, q);
+        return q;
+}
+
+void opqueue_shutdown(OpQueue *q) {
+        if (!q || !q->worker)
+                return;
+        g_mutex_lock(&q->lock);
+        q->stopping = true;
+        g_cond_broadcast(&q->cond);
+        g_mutex_unlock(&q->lock);
+        g_thread_join(q->worker);
+        q->worker = NULL;
+}
+
+void opqueue_free(OpQueue *q) {
+        if (!q)
+                return;
+        opqueue_shutdown(q);
+        g_mutex_lock(q->engine_lock);
+        engine_set_progress(q->engine, NULL, NULL);
+        g_mutex_unlock(q->engine_lock);
+        g_hash_table_unref(q->ops);
+        g_mutex_clear(&q->lock);
+        g_cond_clear(&q->cond);
+        g_free(q);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* metrics.c: the Prometheus text of a snapshot, the operation counters and the last reconcile. */
+#include "config.h"
+
+#include <string.h>
+
+#include "metrics.h"
+#include "unit.h"
+
+START_TEST(test_text) {
+        Share s1 = { .name = (char *) "A1", .status = SHARE_READY };
+        Share s2 = { .name = (char *) "B2", .status = SHARE_CREATING };
+        Share s3 = { .name = (char *) "C3", .status = SHARE_READY };
+        ShareInfo i1 = { .share = &s1, .has_usage = true, .capacity = 1000, .used = 10, .available = 990 };
+        ShareInfo i2 = { .share = &s2 };
+        ShareInfo i3 = { .share = &s3, .has_usage = true, .capacity = 5368709120, .used = 0, .available = 5 };
+        g_autoptr(GPtrArray) shares = g_ptr_array_new();
+        g_ptr_array_add(shares, &i1);
+        g_ptr_array_add(shares, &i2);
+        g_ptr_array_add(shares, &i3);
+        Snapshot snap = { .shares = shares };
+        OpStats ops = { .pending = 2 };
+        ops.ended[OP_CREATE][0] = 4;
+        ops.ended[OP_RESIZE][1] = 1;
+        ops.ended[OP_DELETE][0] = 7;
+        MetricsReconcile rec = { .finished_at = 1700000000, .drift = 3, .problems = 1 };
+
+        g_autofree char *text = metrics_text(&snap, &ops, &rec);
+        static const char want[] =
+                "# HELP nfsprov_share_capacity_bytes Size of the share's filesystem.\n"
+                "# TYPE nfsprov_share_capacity_bytes gauge\n"
+                "nfsprov_share_capacity_bytes{share=\"A1\"} 1000\n"
+                "nfsprov_share_capacity_bytes{share=\"C3\"} 5368709120\n"
+                "# HELP nfsprov_share_used_bytes Bytes used on the share's filesystem.\n"
+                "# TYPE nfsprov_share_used_bytes gauge\n"
+                "nfsprov_share_used_bytes{share=\"A1\"} 10\n"
+                "nfsprov_share_used_bytes{share=\"C3\"} 0\n"
+                "# HELP nfsprov_share_available_bytes Bytes available on the share's filesystem.\n"
+                "# TYPE nfsprov_share_available_bytes gauge\n"
+                "nfsprov_share_available_bytes{share=\"A1\"} 990\n"
+                "nfsprov_share_available_bytes{share=\"C3\"} 5\n"
+                "# HELP nfsprov_shares Number of shares by state.\n"
+                "# TYPE nfsprov_shares gauge\n"
+                "nfsprov_shares{state=\"creating\"} 1\n"
+                "nfsprov_shares{state=\"ready\"} 2\n"
+                "nfsprov_shares{state=\"resizing\"} 0\n"
+                "nfsprov_shares{state=\"deleting\"} 0\n"
+                "nfsprov_shares{state=\"failed\"} 0\n"
+                "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
+                "# TYPE nfsprov_operations_total counter\n"
+                "nfsprov_operations_total{kind=\"create\",result=\"succeeded\"} 4\n"
+                "nfsprov_operations_total{kind=\"create\",result=\"failed\"} 0\n"
+                "nfsprov_operations_total{kind=\"resize\",result=\"succeeded\"} 0\n"
+                "nfsprov_operations_total{kind=\"resize\",result=\"failed\"} 1\n"
+                "nfsprov_operations_total{kind=\"delete\",result=\"succeeded\"} 7\n"
+                "nfsprov_operations_total{kind=\"delete\",result=\"failed\"} 0\n"
+                "# HELP nfsprov_operations_running Operations running or queued.\n"
+                "# TYPE nfsprov_operations_running gauge\n"
+                "nfsprov_operations_running 2\n"
+                "# HELP nfsprov_last_reconcile_timestamp_seconds When the last reconcile finished.\n"
+                "# TYPE nfsprov_last_reconcile_timestamp_seconds gauge\n"
+                "nfsprov_last_reconcile_timestamp_seconds 1700000000\n"
+                "# HELP nfsprov_last_reconcile_drift Changes the last reconcile had to make.\n"
+                "# TYPE nfsprov_last_reconcile_drift gauge\n"
+                "nfsprov_last_reconcile_drift 3\n"
+                "# HELP nfsprov_last_reconcile_problems Problems the last reconcile could not fix.\n"
+                "# TYPE nfsprov_last_reconcile_problems gauge\n"
+                "nfsprov_last_reconcile_problems 1\n";
+        ck_assert_str_eq(text, want);
+}
+END_TEST
+
+START_TEST(test_empty) {
+        g_autoptr(GPtrArray) shares = g_ptr_array_new();
+        Snapshot snap = { .shares = shares };
+        OpStats ops = { 0 };
+        MetricsReconcile rec = { 0 };
+        g_autofree char *text = metrics_text(&snap, &ops, &rec);
+        ck_assert_ptr_nonnull(strstr(text, "nfsprov_shares{state=\"ready\"} 0\n"));
+        ck_assert_ptr_nonnull(strstr(text, "nfsprov_last_reconcile_timestamp_seconds 0\n"));
+        ck_assert_ptr_null(strstr(text, "{share="));
+}
+END_TEST
+
+Suite *unit_suite(void) {
+        Suite *s = suite_create("metrics");
+        TCase *tc = tcase_create("metrics");
+        tcase_add_test(tc, test_text);
+        tcase_add_test(tc, test_empty);
+        suite_add_tcase(s, tc);
+        return s;
+}
