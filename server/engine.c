@@ -710,7 +710,7 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
                 r = name_validate_share(spec->name, error);
                 if (r < 0)
                         return r;
-                bool same = same_clients(old, clients) && g_strcmp0(old->backend, disk->name) == 0 &&
+                bool same = same_clients(old, clients) && e->sys.disk_backend(old->backend) == disk &&
                             (spec->size == 0 || spec->size == old->size) &&
                             (!spec->disk || (old->source && disk_same_source(old->source, spec->disk)));
                 if (old->status != SHARE_READY)

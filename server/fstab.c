@@ -234,8 +234,9 @@ static int check_target(const char *path, const char *target, GError **error) {
         return 0;
 }
 
-int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, GError **error) {
-        g_return_val_if_fail(fstab_path, -EINVAL);
+/* Check the uuid and target, and load the file: what fstab_set() and fstab_remove() start with. */
+static int load_for_edit(const char *fstab_path, const char *fs_uuid, const char *target, Fstab **ret,
+                         GError **error) {
         if (!fs_uuid || !g_uuid_string_is_valid(fs_uuid))
                 return np_fail(error, EINVAL,
                                "%s: invalid filesystem uuid \"%s\"; use the 8-4-4-4-12 hex form "
@@ -244,9 +245,13 @@ int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, G
         int r = check_target(fstab_path, target, error);
         if (r < 0)
                 return r;
+        return fstab_load(fstab_path, ret, error);
+}
 
+int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, GError **error) {
+        g_return_val_if_fail(fstab_path, -EINVAL);
         g_autoptr(Fstab) f = NULL;
-        r = fstab_load(fstab_path, &f, error);
+        int r = load_for_edit(fstab_path, fs_uuid, target, &f, error);
         if (r < 0)
                 return r;
 
@@ -305,15 +310,8 @@ int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, G
 
 int fstab_remove(const char *fstab_path, const char *fs_uuid, const char *target, GError **error) {
         g_return_val_if_fail(fstab_path, -EINVAL);
-        if (!fs_uuid || !g_uuid_string_is_valid(fs_uuid))
-                return np_fail(error, EINVAL, "%s: invalid filesystem uuid \"%s\"; use the 8-4-4-4-12 hex form", fstab_path,
-                               fs_uuid ? fs_uuid : "");
-        int r = check_target(fstab_path, target, error);
-        if (r < 0)
-                return r;
-
         g_autoptr(Fstab) f = NULL;
-        r = fstab_load(fstab_path, &f, error);
+        int r = load_for_edit(fstab_path, fs_uuid, target, &f, error);
         if (r < 0)
                 return r;
 

@@ -270,7 +270,7 @@ static int host_usage(const Config *c, const char *name, ShareUsage *ret, GError
         int r = open_root(c, name, &root, error);
         if (r < 0)
                 return r;
-        ShareUsage u;
+        ShareUsage u = { 0 };
         r = fs_usage_fd(root, &u.capacity, &u.used, &u.available, error);
         if (r < 0)
                 return r;
