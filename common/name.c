@@ -7,12 +7,14 @@
 #include "name.h"
 
 #define SHARE_ALLOWED "allowed: A-Z a-z 0-9 _ - (1-64 characters)"
+#define VOLUME_ALLOWED "allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with a dot)"
 #define SEED_FORBIDDEN                                                                            \
         "not allowed: blank space, double-byte characters, yen marks and backslashes, double and " \
         "single quotes, semicolons, parentheses and control characters"
 
 /* How many characters of a value a message shows before it cuts it off with "...". */
 #define SHOW_SHARE_CHARS NAME_MAX_LEN
+#define SHOW_VOLUME_CHARS 64
 #define SHOW_VALUE_CHARS 256
 
 /* One character of a string that may not be valid UTF-8: an invalid byte counts as one
@@ -79,6 +81,12 @@ static NameCharClass classify_share(const Char *ch) {
         if (g_ascii_isalnum((char) ch->c) || ch->c == '_' || ch->c == '-')
                 return NAME_CHAR_OK;
         return NAME_CHAR_OTHER;
+}
+
+static NameCharClass classify_volume(const Char *ch) {
+        if (ch->valid && ch->c == '.')
+                return NAME_CHAR_OK;
+        return classify_share(ch);
 }
 
 /* Append one character so that it is visible and stays on one line: control characters and
@@ -201,6 +209,53 @@ int name_validate_share(const char *name, GError **error) {
                 return np_fail(error, EINVAL,
                                "invalid share name \"%s\": too long (%zu characters, at most %d); " SHARE_ALLOWED,
                                shown, n, NAME_MAX_LEN);
+        }
+        return 0;
+}
+
+int name_validate_volume(const char *name, GError **error) {
+        if (!name || !*name)
+                return np_fail(error, EINVAL, "invalid volume name \"\": the name is empty; " VOLUME_ALLOWED);
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return np_fail(error, EINVAL,
+                               "invalid volume name \"%s\": it names a directory, not a volume; " VOLUME_ALLOWED,
+                               name);
+        if (strcmp(name, "lost+found") == 0)
+                return np_fail(error, EINVAL,
+                               "invalid volume name \"lost+found\": it is the file system's own directory; "
+                               VOLUME_ALLOWED);
+
+        const char *end = name + strlen(name);
+        size_t n = 0;
+        Char ch;
+        for (const char *p = name; p < end; p += ch.len) {
+                char_next(p, end, &ch);
+                n++;
+
+                NameCharClass k = classify_volume(&ch);
+                if (k != NAME_CHAR_OK) {
+                        g_autofree char *shown = show_value(name, SHOW_VOLUME_CHARS);
+                        g_autofree char *c = show_char(p, &ch);
+                        const char *what = ch.valid && ch.c == '/'
+                                ? "is a slash (a volume is named without a directory)"
+                                : describe_char(k, &ch);
+                        return np_fail(error, EINVAL,
+                                       "invalid volume name \"%s\": character %zu (%s) %s; " VOLUME_ALLOWED, shown,
+                                       n, c, what);
+                }
+        }
+
+        if (name[0] == '.') {
+                g_autofree char *shown = show_value(name, SHOW_VOLUME_CHARS);
+                return np_fail(error, EINVAL,
+                               "invalid volume name \"%s\": it starts with a dot (a hidden file); " VOLUME_ALLOWED,
+                               shown);
+        }
+        if (n > NAME_VOLUME_MAX_LEN) {
+                g_autofree char *shown = show_value(name, SHOW_VOLUME_CHARS);
+                return np_fail(error, EINVAL,
+                               "invalid volume name \"%s\": too long (%zu characters, at most %d); " VOLUME_ALLOWED,
+                               shown, n, NAME_VOLUME_MAX_LEN);
         }
         return 0;
 }

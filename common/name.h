@@ -6,6 +6,9 @@
  * orchestrator's resource name. Names, paths and host addresses given to client hosts must not
  * contain what seed 000 forbids: blank space, double-byte characters, the yen mark or backslash,
  * double quotes, single quotes, semicolons, parentheses.
+ *
+ * A volume name (a VM disk image, a file at the root of a share) is 1-255 characters from
+ * [A-Za-z0-9_.-], not starting with a dot (so never "." or ".."), and not "lost+found".
  */
 #pragma once
 
@@ -15,6 +18,7 @@
 #include <glib.h>
 
 #define NAME_MAX_LEN 64
+#define NAME_VOLUME_MAX_LEN 255
 
 /* How seed 000 classifies a character that is not allowed. */
 typedef enum NameCharClass {
@@ -39,6 +43,15 @@ const char *name_char_class_to_string(NameCharClass c);
  *   invalid share name "a b": character 2 (" ") is a blank space; allowed: A-Z a-z 0-9 _ - (1-64 characters)
  * Empty and over-long names get their own message. */
 int name_validate_share(const char *name, GError **error);
+
+/* Check a volume name: a bare file name at the root of a share, never a path. Returns 0 if
+ * valid, else -EINVAL and sets error to one line saying what is wrong and what is allowed, in
+ * the style of name_validate_share (seed 000's forbidden characters get the same words), e.g.:
+ *   invalid volume name "/etc/shadow": character 1 ("/") is a slash (a volume is named without
+ *   a directory); allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with a dot)
+ * Empty, ".", "..", other names starting with a dot, "lost+found" and over-long names get their
+ * own messages. */
+int name_validate_volume(const char *name, GError **error);
 
 /* Check a string that goes into a pool definition (a path or a host): it may contain anything
  * but the characters seed 000 forbids (classes BLANK .. PARENTHESIS) and control characters.

@@ -342,6 +342,100 @@ START_TEST(test_resource_of_valid_share) {
 }
 END_TEST
 
+/* ---- name_validate_volume ---- */
+
+static const char *const valid_volume[] = {
+        "a",
+        "vm01.qcow2",
+        "base-image_2024.01.qcow2",
+        "x.",
+        "a..b",
+        "-",
+        "_",
+        "0",
+        "lost-found",
+        "NFSStorage_01",
+};
+
+START_TEST(test_volume_valid) {
+        g_autoptr(GError) error = NULL;
+        int r = name_validate_volume(valid_volume[_i], &error);
+        ck_assert_msg(r == 0, "%s: %d %s", valid_volume[_i], r, error ? error->message : "");
+        ck_assert_ptr_null(error);
+}
+END_TEST
+
+static const struct {
+        const char *input;
+        const char *want1, *want2;
+} bad_volume[] = {
+        { "", "the name is empty", NULL },
+        { ".", "\".\": it names a directory, not a volume", NULL },
+        { "..", "\"..\": it names a directory, not a volume", NULL },
+        { ".hidden", "it starts with a dot (a hidden file)", NULL },
+        { ".qcow2", "it starts with a dot", NULL },
+        { "lost+found", "\"lost+found\": it is the file system's own directory", NULL },
+        { "/etc/shadow", "character 1 (\"/\") is a slash (a volume is named without a directory)", NULL },
+        { "../base.qcow2", "character 3 (\"/\") is a slash", NULL },
+        { "dir/vm.qcow2", "character 4 (\"/\") is a slash", NULL },
+        { "a+b", "character 2 (\"+\") is not allowed", NULL },
+        { "a b", "character 2 (\" \") is a blank space", NULL },
+        { "vm\t", "character 3 (\"\\x09\") is a blank space", NULL },
+        { "vm\x01", "character 3 (\"\\x01\") is a control character", NULL },
+        { "vm\x7f", "character 3 (\"\\x7f\") is a control character", NULL },
+        { "vm\xff.qcow2", "character 3 (\"\\xff\") is not valid UTF-8", NULL },
+        { "vm\xc3", "character 3 (\"\\xc3\") is not valid UTF-8", NULL },
+        { "日本.qcow2", "character 1 (\"日\") is a double-byte character", NULL },
+        { "a\\b", "is a yen mark or backslash", NULL },
+        { "a\xc2\xa5", "is a yen mark or backslash", NULL },
+        { "a\"b", "character 2 ('\"') is a double quote", NULL },
+        { "a'b", "is a single quote", NULL },
+        { "a;b", "is a semicolon", NULL },
+        { "a(b)", "is a parenthesis", NULL },
+        { "a:b", "character 2 (\":\") is not allowed", NULL },
+};
+
+START_TEST(test_volume_bad) {
+        g_autoptr(GError) error = NULL;
+        const char *const want[] = { "invalid volume name", bad_volume[_i].want1,
+                                     "allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with a dot)", NULL };
+        int r = name_validate_volume(bad_volume[_i].input, &error);
+        assert_error(_i, bad_volume[_i].input, r, error, want);
+        ck_assert_msg(g_utf8_validate(error->message, -1, NULL), "row %d: message is not UTF-8", _i);
+        ck_assert_int_eq(name_validate_volume(bad_volume[_i].input, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_volume_exact_message) {
+        g_autoptr(GError) error = NULL;
+        ck_assert_int_eq(name_validate_volume("/etc/shadow", &error), -EINVAL);
+        ck_assert_str_eq(error->message,
+                         "invalid volume name \"/etc/shadow\": character 1 (\"/\") is a slash (a volume is named "
+                         "without a directory); allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with a dot)");
+}
+END_TEST
+
+START_TEST(test_volume_length_null) {
+        g_autofree char *n255 = g_strnfill(255, 'v');
+        g_autofree char *n256 = g_strnfill(256, 'v');
+        g_autoptr(GError) error = NULL, enull = NULL;
+        ck_assert_int_eq(name_validate_volume(n255, NULL), 0);
+        const char *const want[] = { "too long", "256 characters", "at most 255", "...", NULL };
+        int r = name_validate_volume(n256, &error);
+        assert_error(0, "256 v", r, error, want);
+        ck_assert_ptr_null(strstr(error->message, n255));
+        const char *const wantnull[] = { "the name is empty", NULL };
+        r = name_validate_volume(NULL, &enull);
+        assert_error(1, "NULL", r, enull, wantnull);
+}
+END_TEST
+
+/* A share name is always a valid volume name (the volume grammar only adds the dot). */
+START_TEST(test_volume_of_valid_share) {
+        ck_assert_int_eq(name_validate_volume(valid_share[_i], NULL), 0);
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("name");
 
@@ -369,6 +463,14 @@ Suite *unit_suite(void) {
         tcase_add_loop_test(tc, test_resource_bad, 0, ELEMENTSOF(resource_bad));
         tcase_add_test(tc, test_resource_null);
         tcase_add_loop_test(tc, test_resource_of_valid_share, 0, ELEMENTSOF(valid_share));
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("volume");
+        tcase_add_loop_test(tc, test_volume_valid, 0, ELEMENTSOF(valid_volume));
+        tcase_add_loop_test(tc, test_volume_bad, 0, ELEMENTSOF(bad_volume));
+        tcase_add_test(tc, test_volume_exact_message);
+        tcase_add_test(tc, test_volume_length_null);
+        tcase_add_loop_test(tc, test_volume_of_valid_share, 0, ELEMENTSOF(valid_share));
         suite_add_tcase(s, tc);
 
         return s;
