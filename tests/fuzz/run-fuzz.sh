@@ -63,3 +63,25 @@ runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
 [ -n "$runs" ] && [ "$runs" -gt 0 ] || { report; fail "fuzz_api_body ran no inputs"; }
 cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1)
 echo "PASS: $name: $n_seeds seeds and $runs inputs in $seconds s, each parsed as create and resize ($cov), no failure"
+
+# fuzz_qcow2 (tests/fuzz/fuzz_qcow2.c): the qcow2 header reader and check (server/qcow2.c) on
+# arbitrary files, seeded with headers made by qemu-img (cut to their first 4 KiB) and tricky
+# ones (tests/fuzz/corpus/qcow2), the same way for NP_FUZZ_QCOW2_SECONDS (default 8) seconds.
+q_target=$build/tests/fuzz/fuzz_qcow2
+q_seeds=$src/tests/fuzz/corpus/qcow2
+q_seconds=${NP_FUZZ_QCOW2_SECONDS:-8}
+[ -x "$q_target" ] || fail "$q_target was not built (it is built with fuzz_api_body)"
+[ -d "$q_seeds" ] && [ -n "$(ls -A "$q_seeds")" ] || fail "the seed corpus $q_seeds is missing or empty"
+mkdir "$work/qcow2-corpus"
+"$q_target" -runs=0 -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$work/artifacts/" "$q_seeds" > "$work/log" 2>&1 ||
+    { report; fail "a seed input of $q_seeds fails"; }
+"$q_target" -max_total_time="$q_seconds" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=8192 \
+    -dict="$src/tests/fuzz/qcow2.dict" -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+    "$work/qcow2-corpus" "$q_seeds" > "$work/log" 2>&1
+rc=$?
+[ "$rc" = 0 ] || { report; fail "fuzz_qcow2 failed (exit $rc) within $q_seconds s"; }
+ls "$work"/artifacts/* >/dev/null 2>&1 && { report; fail "fuzz_qcow2 left a crash input"; }
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
+[ -n "$runs" ] && [ "$runs" -gt 0 ] || { report; fail "fuzz_qcow2 ran no inputs"; }
+cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1)
+echo "PASS: $name: fuzz_qcow2: $(ls -1 "$q_seeds" | wc -l) seeds and $runs inputs in $q_seconds s, each read as a file and checked ($cov), no failure"
