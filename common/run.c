@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "error.h"
@@ -31,7 +33,28 @@ static char *find_program(const char *name) {
         return NULL;
 }
 
+/* In the child, after GLib marked every descriptor but 0-2 close-on-exec: keep the given ones
+ * open; set the memory limit. */
+static void child_setup(gpointer data) {
+        const RunOptions *o = data;
+        for (size_t i = 0; i < o->n_fds; i++)
+                (void) fcntl(o->fds[i], F_SETFD, 0);
+        if (o->max_memory) {
+                struct rlimit rl = { .rlim_cur = o->max_memory, .rlim_max = o->max_memory };
+                (void) setrlimit(RLIMIT_AS, &rl);
+        }
+}
+
 int run_argv(const char *const *argv, RunResult **ret_result, GError **error) {
+        return run_argv_fds(argv, NULL, 0, ret_result, error);
+}
+
+int run_argv_fds(const char *const *argv, const int *fds, size_t n_fds, RunResult **ret_result, GError **error) {
+        RunOptions o = { .fds = fds, .n_fds = n_fds };
+        return run_argv_opts(argv, &o, ret_result, error);
+}
+
+int run_argv_opts(const char *const *argv, const RunOptions *o, RunResult **ret_result, GError **error) {
         g_return_val_if_fail(argv && argv[0], -EINVAL);
 
         g_autofree char *prog = find_program(argv[0]);
@@ -48,8 +71,10 @@ int run_argv(const char *const *argv, RunResult **ret_result, GError **error) {
         g_autofree char *out = NULL, *err = NULL;
         g_autoptr(GError) spawn_error = NULL;
         int wait_status = 0;
-        if (!g_spawn_sync(NULL, args, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &wait_status,
-                          &spawn_error))
+        bool setup = o->n_fds || o->max_memory;
+        if (!g_spawn_sync(NULL, args, NULL, o->discard_stderr ? G_SPAWN_STDERR_TO_DEV_NULL : G_SPAWN_DEFAULT,
+                          setup ? child_setup : NULL, (gpointer) o, &out, o->discard_stderr ? NULL : &err,
+                          &wait_status, &spawn_error))
                 return np_fail(error, spawn_error->code == G_SPAWN_ERROR_NOENT ? ENOENT : EIO,
                                "%s: cannot run: %s", argv[0], spawn_error->message);
 

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Run an external program from an argv array (never through a shell) and capture what it
- * printed. Used for mkfs.ext4, resize2fs, e2fsck and exportfs.
+ * printed. Used for mkfs.ext4, resize2fs, e2fsck, exportfs and qemu-img.
  */
 #pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <glib.h>
 
@@ -23,6 +26,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RunResult, run_result_free)
  * Returns 0 when the program ran, whatever its exit status (*ret_result says how it ended),
  * or -errno when it could not be started (error says which program and why). */
 int run_argv(const char *const *argv, RunResult **ret_result, GError **error);
+
+/* run_argv(), and the child inherits fds[0..n_fds) (same numbers), so that an argument can name
+ * a file the parent opened as /proc/self/fd/N: the program reaches exactly that file (or, for a
+ * directory, an entry under exactly that directory), whatever happens to its path. */
+int run_argv_fds(const char *const *argv, const int *fds, size_t n_fds, RunResult **ret_result, GError **error);
+
+/* How a program runs beyond its argv (run_argv_opts). */
+typedef struct RunOptions {
+        const int *fds;          /* inherited, as for run_argv_fds */
+        size_t n_fds;
+        uint64_t max_memory;     /* RLIMIT_AS of the child in bytes; 0: unchanged */
+        bool discard_stderr;     /* stderr to /dev/null (a program that may print without bound);
+                                  * RunResult.err is then "" */
+} RunOptions;
+
+int run_argv_opts(const char *const *argv, const RunOptions *options, RunResult **ret_result, GError **error);
 
 /* The first non-empty line of text, trimmed (for one-line error messages); "" if none.
  * The returned string is newly allocated. */

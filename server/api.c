@@ -7,11 +7,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "api_body.h"
+#include "error.h"
+#include "macro.h"
 #include "auth.h"
 #include "exports_client.h"
 #include "log.h"
@@ -455,20 +460,300 @@ static int h_nfs_config_post(HttpRequest *req, HttpResponse *resp, void *userdat
         return nfs_config(userdata, req, resp, apply);
 }
 
+
+/* ---- volumes ---- */
+
+/* The {name} and {volume} of the path, validated. */
+static int path_volume(HttpRequest *req, const char **ret_share, const char **ret_volume, GError **error) {
+        int r = path_name(req, ret_share, error);
+        if (r < 0)
+                return r;
+        const char *v = http_request_param(req, "volume");
+        r = name_validate_volume(v, error);
+        if (r < 0)
+                return r;
+        *ret_volume = v;
+        return 0;
+}
+
+static int submit_volume(Api *a, HttpRequest *req, HttpResponse *resp, OpKind kind, const char *share,
+                         const char *volume, ApiVolumeRequest *body, bool wait) {
+        g_autofree char *by = auth_who(req);
+        g_autoptr(Operation) o = opqueue_submit_volume(a->ops, kind, share, volume, body, by);
+        opqueue_reply(a->ops, o, wait, resp);
+        return 0;
+}
+
+static int h_volumes_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *share;
+        if (path_name(req, &share, &error) < 0)
+                return reply_invalid(resp, error);
+        g_autoptr(GPtrArray) list = NULL;
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_volume_list(a->engine, share, &list, &error);
+        g_mutex_unlock(&a->engine_lock);
+        if (r < 0)
+                return reply_engine_error(resp, r, error);
+        json_object *arr = json_object_new_array();
+        for (guint i = 0; i < list->len; i++)
+                json_object_array_add(arr, volume_json(g_ptr_array_index(list, i)));
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "volumes", arr);
+        http_response_json(resp, 200, o);
+        return 0;
+}
+
+static int h_volume_get(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *share, *volume;
+        if (path_volume(req, &share, &volume, &error) < 0)
+                return reply_invalid(resp, error);
+        g_autoptr(VolumeInfo) info = NULL;
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_volume_get(a->engine, share, volume, &info, &error);
+        g_mutex_unlock(&a->engine_lock);
+        if (r < 0)
+                return reply_engine_error(resp, r, error);
+        http_response_json(resp, 200, volume_json(info));
+        return 0;
+}
+
+static int h_volume_create(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        g_autoptr(GError) error = NULL;
+        const char *share;
+        g_autoptr(ApiVolumeRequest) r = NULL;
+        bool wait;
+        if (!query_wait(req, resp, &wait))
+                return 0;
+        if (path_name(req, &share, &error) < 0 ||
+            api_volume_body_parse(API_BODY_VOL_CREATE, http_request_json(req), &r, &error) < 0)
+                return reply_invalid(resp, error);
+        return submit_volume(userdata, req, resp, OP_VOL_CREATE, share, NULL, g_steal_pointer(&r), wait);
+}
+
+/* resize, clone: a body; wipe, delete: none. */
+static int volume_op(HttpRequest *req, HttpResponse *resp, void *userdata, OpKind kind, int body_kind) {
+        g_autoptr(GError) error = NULL;
+        const char *share, *volume;
+        g_autoptr(ApiVolumeRequest) r = NULL;
+        bool wait;
+        if (!query_wait(req, resp, &wait))
+                return 0;
+        if (path_volume(req, &share, &volume, &error) < 0 ||
+            (body_kind >= 0 && api_volume_body_parse(body_kind, http_request_json(req), &r, &error) < 0))
+                return reply_invalid(resp, error);
+        return submit_volume(userdata, req, resp, kind, share, volume, g_steal_pointer(&r), wait);
+}
+
+static int h_volume_resize(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return volume_op(req, resp, userdata, OP_VOL_RESIZE, API_BODY_VOL_RESIZE);
+}
+
+static int h_volume_clone(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return volume_op(req, resp, userdata, OP_VOL_CLONE, API_BODY_VOL_CLONE);
+}
+
+static int h_volume_wipe(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return volume_op(req, resp, userdata, OP_VOL_WIPE, -1);
+}
+
+static int h_volume_delete(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return volume_op(req, resp, userdata, OP_VOL_DELETE, -1);
+}
+
+/* PUT .../content: the body streams into the volume's temporary file. */
+typedef struct Upload {
+        Api *api;
+        VolumeUpload *u;
+        char *target, *by;
+        uint64_t length;
+} Upload;
+
+static int upload_write(void *sink, const char *data, size_t len, GError **error) {
+        Upload *up = sink;
+        return engine_volume_upload_write(up->u, data, len, error);
+}
+
+static void upload_finish(void *sink, bool complete, const GError *write_error, HttpResponse *resp) {
+        Upload *up = sink;
+        Api *a = up->api;
+        g_autoptr(VolumeInfo) info = NULL;
+        g_autoptr(GError) error = NULL;
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_volume_upload_finish(a->engine, up->u, complete && !write_error, &info, &error);
+        snapshot_store_publish(a->snapshots);
+        g_mutex_unlock(&a->engine_lock);
+        if (write_error) {
+                /* what went wrong while the body arrived says it best */
+                r = np_error_errno(write_error);
+                g_clear_error(&error);
+                error = g_error_copy(write_error);
+        }
+        if (r < 0)
+                log_warning("vol-upload %s (by %s) failed: %s", up->target, up->by, error->message);
+        else
+                log_info("vol-upload %s (by %s): %" G_GUINT64_FORMAT " bytes, a volume of %" G_GUINT64_FORMAT " bytes",
+                         up->target, up->by, up->length, info->volume->capacity);
+        if (!resp)
+                return; /* the client is gone */
+        if (r < 0) {
+                reply_engine_error(resp, r, error);
+                return;
+        }
+        g_autofree char *location = g_strdup_printf("/v1/shares/%s/volumes/%s", info->volume->share, info->volume->name);
+        http_response_header(resp, "Location", location);
+        http_response_json(resp, 201, volume_json(info));
+}
+
+static void upload_free(void *sink) {
+        Upload *up = sink;
+        volume_upload_free(up->u);
+        g_free(up->target);
+        g_free(up->by);
+        g_free(up);
+}
+
+static int h_volume_upload(HttpRequest *req, HttpResponse *resp, HttpStream *ret_stream, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *share, *volume;
+        if (path_volume(req, &share, &volume, &error) < 0)
+                return reply_invalid(resp, error);
+        const char *cl = http_request_header(req, "Content-Length");
+        char *end = NULL;
+        errno = 0;
+        guint64 length = cl ? g_ascii_strtoull(cl, &end, 10) : 0;
+        if (!cl || errno || !end || *end || end == cl) {
+                http_response_error(resp, 411, "vol-upload %s/%s: the length of the body must be announced "
+                                               "(Content-Length); chunked uploads are not taken",
+                                    share, volume);
+                return 0;
+        }
+        g_autoptr(VolumeUpload) u = NULL;
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_volume_upload_begin(a->engine, share, volume, length, &u, &error);
+        g_mutex_unlock(&a->engine_lock);
+        if (r < 0)
+                return reply_engine_error(resp, r, error);
+        Upload *up = g_new0(Upload, 1);
+        up->api = a;
+        up->u = TAKE_PTR(u);
+        up->target = g_strdup_printf("%s/%s", share, volume);
+        up->by = auth_who(req);
+        up->length = length;
+        *ret_stream = (HttpStream) { upload_write, upload_finish, upload_free, up };
+        return 0;
+}
+
+/* "bytes=START-" or "bytes=START-END" (one range) against size: 1 and the range, 0 when there is
+ * no Range header, -1 when it cannot be served (416). */
+static int parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64_t *ret_end) {
+        if (!h)
+                return 0;
+        if (!g_str_has_prefix(h, "bytes="))
+                return -1;
+        const char *p = h + 6;
+        char *end = NULL;
+        if (!g_ascii_isdigit(*p))
+                return -1;
+        errno = 0;
+        guint64 start = g_ascii_strtoull(p, &end, 10);
+        if (errno || *end != '-')
+                return -1;
+        p = end + 1;
+        guint64 last = size ? size - 1 : 0;
+        if (*p) {
+                if (!g_ascii_isdigit(*p))
+                        return -1;
+                last = g_ascii_strtoull(p, &end, 10);
+                if (errno || *end)
+                        return -1;
+                if (last >= size)
+                        last = size - 1;
+        }
+        if (start >= size || start > last)
+                return -1;
+        *ret_start = start;
+        *ret_end = last;
+        return 1;
+}
+
+static int h_volume_download(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *share, *volume;
+        if (path_volume(req, &share, &volume, &error) < 0)
+                return reply_invalid(resp, error);
+        int fd = -1;
+        uint64_t size = 0;
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_volume_open(a->engine, share, volume, &fd, &size, &error);
+        g_mutex_unlock(&a->engine_lock);
+        if (r < 0)
+                return reply_engine_error(resp, r, error);
+        /* The validator a resumed download sends back (If-Range): the same file, unchanged. */
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+                close(fd);
+                http_response_error(resp, 500, "%s/%s: cannot stat the volume: %s", share, volume, g_strerror(e));
+                return 0;
+        }
+        g_autofree char *etag = g_strdup_printf("\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".%09ld\"", (uint64_t) st.st_ino,
+                                                (uint64_t) st.st_size, (uint64_t) st.st_mtim.tv_sec,
+                                                st.st_mtim.tv_nsec);
+        http_response_header(resp, "ETag", etag);
+        const char *range = http_request_header(req, "Range");
+        const char *if_range = http_request_header(req, "If-Range");
+        if (range && if_range && strcmp(if_range, etag) != 0)
+                range = NULL; /* changed since: the whole content */
+        uint64_t start = 0, last = size ? size - 1 : 0;
+        int ranged = parse_range(range, size, &start, &last);
+        if (ranged < 0) {
+                close(fd);
+                g_autofree char *cr = g_strdup_printf("bytes */%" G_GUINT64_FORMAT, size);
+                http_response_header(resp, "Content-Range", cr);
+                http_response_error(resp, 416, "%s/%s: the range %s is not within the volume's %" G_GUINT64_FORMAT " bytes",
+                                    share, volume, range, size);
+                return 0;
+        }
+        http_response_header(resp, "Accept-Ranges", "bytes");
+        if (ranged) {
+                g_autofree char *cr = g_strdup_printf("bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
+                                                      start, last, size);
+                http_response_header(resp, "Content-Range", cr);
+                http_response_file(resp, 206, "application/octet-stream", fd, start, last - start + 1);
+        } else
+                http_response_file(resp, 200, "application/octet-stream", fd, 0, size);
+        return 0;
+}
+
 static const HttpRoute routes[] = {
-        { "GET", "/v1/health", h_health },
-        { "GET", "/metrics", h_metrics },
-        { "GET", "/v1/operations/{id}", h_operation_get },
-        { "GET", "/v1/shares", h_shares_list },
-        { "POST", "/v1/shares", h_share_create },
-        { "GET", "/v1/shares/{name}", h_share_get },
-        { "DELETE", "/v1/shares/{name}", h_share_delete },
-        { "POST", "/v1/shares/{name}/resize", h_share_resize },
-        { "GET", "/v1/pools", h_pools_list },
-        { "GET", "/v1/pools/{name}", h_pool_get },
-        { "POST", "/v1/reconcile", h_reconcile },
-        { "GET", "/v1/nfs-config", h_nfs_config_get },
-        { "POST", "/v1/nfs-config", h_nfs_config_post },
+        { .method = "GET", .pattern = "/v1/health", .handler = h_health },
+        { .method = "GET", .pattern = "/metrics", .handler = h_metrics },
+        { .method = "GET", .pattern = "/v1/operations/{id}", .handler = h_operation_get },
+        { .method = "GET", .pattern = "/v1/shares", .handler = h_shares_list },
+        { .method = "POST", .pattern = "/v1/shares", .handler = h_share_create },
+        { .method = "GET", .pattern = "/v1/shares/{name}", .handler = h_share_get },
+        { .method = "DELETE", .pattern = "/v1/shares/{name}", .handler = h_share_delete },
+        { .method = "POST", .pattern = "/v1/shares/{name}/resize", .handler = h_share_resize },
+        { .method = "GET", .pattern = "/v1/shares/{name}/volumes", .handler = h_volumes_list },
+        { .method = "POST", .pattern = "/v1/shares/{name}/volumes", .handler = h_volume_create },
+        { .method = "GET", .pattern = "/v1/shares/{name}/volumes/{volume}", .handler = h_volume_get },
+        { .method = "DELETE", .pattern = "/v1/shares/{name}/volumes/{volume}", .handler = h_volume_delete },
+        { .method = "POST", .pattern = "/v1/shares/{name}/volumes/{volume}/resize", .handler = h_volume_resize },
+        { .method = "POST", .pattern = "/v1/shares/{name}/volumes/{volume}/clone", .handler = h_volume_clone },
+        { .method = "POST", .pattern = "/v1/shares/{name}/volumes/{volume}/wipe", .handler = h_volume_wipe },
+        { .method = "PUT", .pattern = "/v1/shares/{name}/volumes/{volume}/content", .stream = h_volume_upload },
+        { .method = "GET", .pattern = "/v1/shares/{name}/volumes/{volume}/content", .handler = h_volume_download },
+        { .method = "GET", .pattern = "/v1/pools", .handler = h_pools_list },
+        { .method = "GET", .pattern = "/v1/pools/{name}", .handler = h_pool_get },
+        { .method = "POST", .pattern = "/v1/reconcile", .handler = h_reconcile },
+        { .method = "GET", .pattern = "/v1/nfs-config", .handler = h_nfs_config_get },
+        { .method = "POST", .pattern = "/v1/nfs-config", .handler = h_nfs_config_post },
 };
 
 const HttpRoute *api_routes(size_t *ret_n) {

@@ -10,6 +10,7 @@
 #include "api_body.h"
 #include "error.h"
 #include "exports_client.h"
+#include "macro.h"
 #include "name.h"
 #include "size.h"
 
@@ -62,8 +63,8 @@ static int get_string(json_object *body, const char *key, char **ret, GError **e
         return 0;
 }
 
-static int get_size(json_object *body, uint64_t *ret, GError **error) {
-        json_object *v = get(body, "size");
+static int get_size_key(json_object *body, const char *key, uint64_t *ret, GError **error) {
+        json_object *v = get(body, key);
         if (!v) {
                 *ret = 0;
                 return 0;
@@ -71,7 +72,7 @@ static int get_size(json_object *body, uint64_t *ret, GError **error) {
         if (json_object_is_type(v, json_type_string)) {
                 const char *s = json_object_get_string(v);
                 if (strlen(s) != (size_t) json_object_get_string_len(v))
-                        return np_fail(error, EINVAL, "\"size\" contains a NUL character");
+                        return np_fail(error, EINVAL, "\"%s\" contains a NUL character", key);
                 /* size_parse() says -ERANGE for an overflow; the API's contract is -EINVAL. */
                 g_autoptr(GError) e = NULL;
                 if (size_parse(s, ret, &e) < 0)
@@ -91,6 +92,10 @@ static int get_size(json_object *body, uint64_t *ret, GError **error) {
                                json_object_to_json_string(v), INT64_MAX - 1);
         }
         return np_fail(error, EINVAL, "\"size\" must be text like \"50G\" or a whole number of bytes");
+}
+
+static int get_size(json_object *body, uint64_t *ret, GError **error) {
+        return get_size_key(body, "size", ret, error);
 }
 
 static int get_bool(json_object *body, const char *key, bool *ret, GError **error) {
@@ -169,5 +174,66 @@ int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GErr
         if (req->disk && !*req->disk)
                 return np_fail(error, EINVAL, "\"disk\" is empty; give a device path like /dev/sdb or leave it out");
         *ret = g_steal_pointer(&req);
+        return 0;
+}
+
+void api_volume_request_free(ApiVolumeRequest *r) {
+        if (!r)
+                return;
+        g_free(r->name);
+        g_free(r->backing);
+        g_free(r);
+}
+
+/* A volume name in the body (a key): required when `required`. */
+static int get_volume_name(json_object *o, const char *key, bool required, char **ret, GError **error) {
+        int r = get_string(o, key, ret, error);
+        if (r < 0)
+                return r;
+        if (!*ret)
+                return required ? np_fail(error, EINVAL, "the request body has no \"%s\" (a volume name)", key) : 0;
+        return name_validate_volume(*ret, error);
+}
+
+int api_volume_body_parse(ApiVolumeBodyKind kind, json_object *o, ApiVolumeRequest **ret, GError **error) {
+        static const char *const create_keys[] = { "name", "capacity", "backing", NULL };
+        static const char *const clone_keys[] = { "name", "linked", NULL };
+        static const char *const resize_keys[] = { "capacity", "shrink", NULL };
+        static const char *const *const keys[] = {
+                [API_BODY_VOL_CREATE] = create_keys,
+                [API_BODY_VOL_CLONE] = clone_keys,
+                [API_BODY_VOL_RESIZE] = resize_keys,
+        };
+        if (!o)
+                return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
+        if ((unsigned) kind >= G_N_ELEMENTS(keys))
+                return np_fail(error, EINVAL, "unknown kind of volume request");
+        int r = check_keys(o, keys[kind], error);
+        if (r < 0)
+                return r;
+        g_autoptr(ApiVolumeRequest) req = g_new0(ApiVolumeRequest, 1);
+        switch (kind) {
+        case API_BODY_VOL_CREATE:
+                if ((r = get_volume_name(o, "name", true, &req->name, error)) < 0 ||
+                    (r = get_size_key(o, "capacity", &req->capacity, error)) < 0 ||
+                    (r = get_volume_name(o, "backing", false, &req->backing, error)) < 0)
+                        return r;
+                if (!req->capacity && !req->backing)
+                        return np_fail(error, EINVAL, "the request body has no \"capacity\" (e.g. \"20G\")");
+                break;
+        case API_BODY_VOL_CLONE:
+                if ((r = get_volume_name(o, "name", true, &req->name, error)) < 0 ||
+                    (r = get_bool(o, "linked", &req->linked, error)) < 0)
+                        return r;
+                break;
+        case API_BODY_VOL_RESIZE:
+                if ((r = get_size_key(o, "capacity", &req->capacity, error)) < 0 ||
+                    (r = get_bool(o, "shrink", &req->shrink, error)) < 0)
+                        return r;
+                if (!req->capacity)
+                        return np_fail(error, EINVAL, "the request body has no \"capacity\" (the new capacity, e.g. \"40G\")");
+                break;
+        }
+        *ret = TAKE_PTR(req);
         return 0;
 }

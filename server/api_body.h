@@ -47,3 +47,28 @@ typedef enum ApiBodyKind {
  * /v1/shares/NAME/resize (API_BODY_RESIZE: only "size"); body as http_request_json() gives it.
  * 0, or -EINVAL with one line; never crashes on any value. */
 int api_body_parse(ApiBodyKind kind, json_object *body, ApiShareRequest **ret, GError **error);
+
+/* Volumes:
+ *     API_BODY_VOL_CREATE: "name" (required, name_validate_volume), "capacity" (a size as "size"
+ *                          above; required unless "backing"), "backing" (a volume name).
+ *     API_BODY_VOL_CLONE:  "name" (required: the new volume), "linked" (bool).
+ *     API_BODY_VOL_RESIZE: "capacity" (required), "shrink" (bool).
+ * Same rules as above: unknown keys refused, null is absent, -EINVAL with one line. */
+typedef struct ApiVolumeRequest {
+        char *name;
+        uint64_t capacity;
+        char *backing;
+        bool linked;
+        bool shrink;
+} ApiVolumeRequest;
+
+void api_volume_request_free(ApiVolumeRequest *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiVolumeRequest, api_volume_request_free)
+
+typedef enum ApiVolumeBodyKind {
+        API_BODY_VOL_CREATE, /* POST /v1/shares/NAME/volumes */
+        API_BODY_VOL_CLONE,  /* POST /v1/shares/NAME/volumes/VOL/clone */
+        API_BODY_VOL_RESIZE, /* POST /v1/shares/NAME/volumes/VOL/resize */
+} ApiVolumeBodyKind;
+
+int api_volume_body_parse(ApiVolumeBodyKind kind, json_object *body, ApiVolumeRequest **ret, GError **error);

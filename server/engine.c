@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "engine_internal.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -17,14 +18,6 @@
 /* Smallest share: ext4 with a journal and room for a few qcow2 headers. */
 #define SHARE_MIN_SIZE (16ULL << 20)
 #define SHARE_SIZE_ALIGN 4096ULL
-
-struct Engine {
-        Config *config;
-        State *state;
-        EngineSystem sys;
-        EngineProgress progress;
-        void *progress_userdata;
-};
 
 void engine_set_progress(Engine *e, EngineProgress cb, void *userdata) {
         e->progress = cb;
@@ -447,6 +440,7 @@ void engine_steps(GPtrArray **ret_lines) {
                         g_string_append_printf(l, " %s", tables[t]->steps[i].name);
                 g_ptr_array_add(lines, g_string_free(g_steal_pointer(&l), FALSE));
         }
+        engine_volume_steps(lines);
         *ret_lines = lines;
 }
 
@@ -456,10 +450,10 @@ unsigned engine_op_total(const char *op) {
         for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
                 if (g_strcmp0(tables[t]->op, op) == 0)
                         return (unsigned) tables[t]->n;
-        return 0;
+        return engine_volume_op_total(op);
 }
 
-static void runner_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
+void engine_runner_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
         Engine *e = userdata;
         if (e->progress)
                 e->progress(op, step, index, total, e->progress_userdata);
@@ -470,7 +464,7 @@ static StepRunner runner_for(Op *op, unsigned total) {
                 .state = op->e->state,
                 .row = op->s,
                 .op = op,
-                .progress = runner_progress,
+                .progress = engine_runner_progress,
                 .userdata = op->e,
                 .total = total,
         };
@@ -482,6 +476,8 @@ void share_info_free(ShareInfo *i) {
         if (!i)
                 return;
         share_free(i->share);
+        if (i->volumes)
+                g_ptr_array_unref(i->volumes);
         g_strfreev(i->clients);
         g_free(i->export_path);
         g_free(i->device);
@@ -505,6 +501,9 @@ static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported)
                 op_done(&op);
         }
         i->exported = in_list(exported, i->export_path);
+        if (state_volume_list(e->state, s->name, &i->volumes, NULL) >= 0)
+                for (guint k = 0; k < i->volumes->len; k++)
+                        i->provisioned += ((Volume *) g_ptr_array_index(i->volumes, k))->capacity;
         ShareUsage u;
         if (i->mounted && e->sys.fs->usage(e->config, s->name, &u, NULL) >= 0) {
                 i->has_usage = true;
@@ -616,7 +615,7 @@ int engine_set_config(Engine *e, Config *config, GError **error) {
 
 /* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as
  * it is (an error of the server, never "not found"). */
-static int get_share(Engine *e, const char *op, const char *name, Share **ret, GError **error) {
+int engine_get_share(Engine *e, const char *op, const char *name, Share **ret, GError **error) {
         g_autoptr(GError) err = NULL;
         int r = state_share_get(e->state, name, ret, &err);
         if (r == -ENOENT)
@@ -812,7 +811,7 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = get_share(e, "delete", name, &s, error);
+        r = engine_get_share(e, "delete", name, &s, error);
         if (r < 0)
                 return r;
         if (s->status == SHARE_CREATING || s->status == SHARE_RESIZING)
@@ -827,6 +826,20 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
                 return finish_delete(&op, at < 0 ? 0 : (size_t) at, error);
         }
         if (!force) {
+                /* Volumes first: the manifest names them. */
+                g_autoptr(GPtrArray) vols = NULL;
+                r = engine_volumes_of(e, name, NULL, &vols, error);
+                if (r < 0)
+                        return r;
+                if (vols->len > 0) {
+                        guint n = vols->len;
+                        g_ptr_array_set_size(vols, MIN(n, 5));
+                        g_ptr_array_add(vols, NULL);
+                        g_autofree char *list = g_strjoinv(", ", (char **) vols->pdata);
+                        return np_fail(error, ENOTEMPTY,
+                                       "delete %s: the share holds %u volume%s (%s%s); delete them first or use --force",
+                                       name, n, n == 1 ? "" : "s", list, n > 5 ? ", ..." : "");
+                }
                 /* Check what the share holds before anything changes: the share must be mounted. */
                 if (!mounted(&op))
                         return np_fail(error, EBUSY, "delete %s: the share is not mounted, so its content cannot be "
@@ -907,7 +920,7 @@ int engine_resize(Engine *e, const char *name, uint64_t new_size, ShareInfo **re
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = get_share(e, "resize", name, &s, error);
+        r = engine_get_share(e, "resize", name, &s, error);
         if (r < 0)
                 return r;
         if (s->status != SHARE_READY)
@@ -946,7 +959,7 @@ int engine_get(Engine *e, const char *name, ShareInfo **ret, GError **error) {
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = get_share(e, NULL, name, &s, error);
+        r = engine_get_share(e, NULL, name, &s, error);
         if (r < 0)
                 return r;
         *ret = share_info_read(e, s);
@@ -1156,6 +1169,7 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
                 }
                 default:
                         repair(&op, rep);
+                        engine_volumes_reconcile(e, s, rep->changes, rep->problems);
                         break;
                 }
         }

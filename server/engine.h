@@ -95,6 +95,8 @@ typedef struct ShareInfo {
         bool exported;          /* in nfsprov's exports block */
         bool has_usage;         /* statvfs numbers below are valid (mounted) */
         uint64_t capacity, used, available;
+        GPtrArray *volumes;     /* Volume*: the manifest of the share, by name (NULL: unreadable) */
+        uint64_t provisioned;   /* the sum of their virtual sizes */
 } ShareInfo;
 void share_info_free(ShareInfo *i);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShareInfo, share_info_free)
@@ -136,8 +138,66 @@ int engine_nfs_config(Engine *e, bool apply, ExportServerConfig *ret, GError **e
 /* What serves the shares (for show, nfs-config and metrics). */
 const ExportServer *engine_export_server(const Engine *e);
 
-/* The step tables, one line each: "create: allocate mkfs ...". */
+/* The step tables, one line each: "create: allocate mkfs ...", the volumes' too. */
 void engine_steps(GPtrArray **ret_lines);
 /* How many steps an operation ("create", "delete", "resize") runs; for resize, the online
  * path's (the offline path raises the total as it is taken). */
 unsigned engine_op_total(const char *op);
+
+/* ---- volumes (server/engine_volumes.c) ----
+ *
+ * A volume is a qcow2 file (version 3, thin) at the root of a share, made only by these
+ * operations and recorded in the manifest. Each is a step table with fault points (`nfsprovd
+ * --steps`); the file is made under a temporary name and renamed into place once checked. The
+ * share must be ready and mounted. Errors as for shares, and -EDQUOT when the share would pass
+ * [volumes] max_overcommit (the numbers in the message). */
+
+typedef struct VolumeSpec {
+        const char *share, *name;
+        uint64_t capacity;   /* bytes, a multiple of 512, <= [volumes] max_capacity; 0 with a backing: its capacity */
+        const char *backing; /* a ready volume of the same share (a linked volume), or NULL */
+} VolumeSpec;
+
+typedef struct VolumeInfo {
+        Volume *volume;      /* the manifest's row */
+        bool present;        /* the file is there (the inode recorded) */
+        uint64_t allocation; /* bytes it takes on the filesystem */
+        uint64_t size;       /* bytes of the file */
+} VolumeInfo;
+void volume_info_free(VolumeInfo *i);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VolumeInfo, volume_info_free)
+
+int engine_volume_create(Engine *e, const VolumeSpec *spec, VolumeInfo **ret, GError **error);
+/* A full thin copy (qemu-img convert), or with linked, a new volume whose backing is source. */
+int engine_volume_clone(Engine *e, const char *share, const char *source, const char *name, bool linked,
+                        VolumeInfo **ret, GError **error);
+/* Grow; shrinking needs shrink (and qemu-img may refuse it). */
+int engine_volume_resize(Engine *e, const char *share, const char *name, uint64_t capacity, bool shrink,
+                         VolumeInfo **ret, GError **error);
+/* Refused (-EBUSY, naming them) while another volume has it as its backing. */
+int engine_volume_delete(Engine *e, const char *share, const char *name, GError **error);
+/* Afterwards a valid empty qcow2 of the same capacity (no backing) that reads as zeros; the old
+ * data was overwritten with zeros and punched out before the replacement took its name. */
+int engine_volume_wipe(Engine *e, const char *share, const char *name, VolumeInfo **ret, GError **error);
+int engine_volume_get(Engine *e, const char *share, const char *name, VolumeInfo **ret, GError **error);
+/* VolumeInfo*, by name. */
+int engine_volume_list(Engine *e, const char *share, GPtrArray **ret, GError **error);
+
+/* Upload: begin records the volume (creating) and makes its temporary file; the body goes in
+ * with write (no engine call: may run while other operations do) and must be exactly `length`
+ * bytes; finish checks it (a qcow2 nfsprov accepts: see server/qcow2.h) and puts it in place, or,
+ * when incomplete or refused, removes everything (nothing is kept). free releases the handle. */
+typedef struct VolumeUpload VolumeUpload;
+int engine_volume_upload_begin(Engine *e, const char *share, const char *name, uint64_t length, VolumeUpload **ret,
+                               GError **error);
+int engine_volume_upload_write(VolumeUpload *u, const void *data, size_t len, GError **error);
+int engine_volume_upload_finish(Engine *e, VolumeUpload *u, bool complete, VolumeInfo **ret, GError **error);
+void volume_upload_free(VolumeUpload *u);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VolumeUpload, volume_upload_free)
+
+/* Download: the volume's file, opened read-only (the recorded inode), and its size. */
+int engine_volume_open(Engine *e, const char *share, const char *name, int *ret_fd, uint64_t *ret_size,
+                       GError **error);
+
+/* How many steps a volume operation ("vol-create", ...) runs. */
+unsigned engine_volume_op_total(const char *op);

@@ -81,6 +81,10 @@ struct HttpRequest {
         bool too_large;
         json_object *json;
 
+        bool streaming;        /* the route's stream took the body */
+        HttpStream stream;
+        GError *stream_error;  /* a write failed: the rest is dropped */
+
         bool has_cred;
         struct ucred cred;
         char *peer_address;
@@ -99,6 +103,8 @@ struct HttpResponse {
         char *body;
         size_t len;
         GArray *headers;   /* ResponseHeader */
+        int fd;            /* a file body (http_response_file), -1: none */
+        uint64_t offset, length;
 };
 
 /* ---- responses ---- */
@@ -123,7 +129,7 @@ const char *http_error_code(unsigned status) {
 }
 
 static void response_init(HttpResponse *resp) {
-        *resp = (HttpResponse) {};
+        *resp = (HttpResponse) { .fd = -1 };
         resp->headers = g_array_new(false, true, sizeof(ResponseHeader));
 }
 
@@ -131,6 +137,9 @@ static void response_clear_body(HttpResponse *resp) {
         g_clear_pointer(&resp->content_type, g_free);
         g_clear_pointer(&resp->body, g_free);
         resp->len = 0;
+        if (resp->fd >= 0)
+                close(resp->fd);
+        resp->fd = -1;
 }
 
 static void response_done(HttpResponse *resp) {
@@ -180,6 +189,17 @@ void http_response_error(HttpResponse *resp, unsigned status, const char *fmt, .
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", err);
         http_response_json(resp, status, o);
+}
+
+void http_response_file(HttpResponse *resp, unsigned status, const char *content_type, int fd, uint64_t offset,
+                        uint64_t length) {
+        response_clear_body(resp);
+        resp->set = true;
+        resp->status = status;
+        resp->content_type = g_strdup(content_type ? content_type : "application/octet-stream");
+        resp->fd = fd;
+        resp->offset = offset;
+        resp->length = length;
 }
 
 void http_response_header(HttpResponse *resp, const char *name, const char *value) {
@@ -284,6 +304,12 @@ static void request_free(HttpRequest *req) {
                 g_byte_array_free(req->body, true);
         if (req->json)
                 json_object_put(req->json);
+        if (req->streaming) {
+                /* the client went away before the body ended: the stream learns it had no end */
+                req->stream.finish(req->stream.sink, false, NULL, NULL);
+                req->stream.free(req->stream.sink);
+        }
+        g_clear_error(&req->stream_error);
         g_free(req->peer_address);
         g_free(req->local_address);
         g_free(req);
@@ -455,8 +481,15 @@ static unsigned route_find(HttpServer *s, HttpRequest *req, char **ret_allow) {
 /* ---- libmicrohttpd glue ---- */
 
 static enum MHD_Result queue(HttpRequest *req, HttpResponse *resp, const char *allow) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body ? resp->body : (char *) "",
-                                                                 MHD_RESPMEM_MUST_COPY);
+        struct MHD_Response *r;
+        if (resp->fd >= 0) {
+                /* libmicrohttpd sends it from the file (sendfile where it can) and closes fd */
+                r = MHD_create_response_from_fd_at_offset64(resp->length, resp->fd, resp->offset);
+                if (r)
+                        resp->fd = -1;
+        } else
+                r = MHD_create_response_from_buffer(resp->len, resp->body ? resp->body : (char *) "",
+                                                    MHD_RESPMEM_MUST_COPY);
         if (!r)
                 return MHD_NO;
         if (resp->content_type)
@@ -546,6 +579,25 @@ static enum MHD_Result first_call(Listener *l, HttpRequest *req) {
                         return queue_error(req, st_auth, NULL, "%s", msg ? msg : "access denied");
         }
 
+        if (req->route->stream) {
+                /* A streamed body: the route decides now, before any of it arrives. */
+                HttpResponse resp;
+                response_init(&resp);
+                HttpStream opened = { 0 };
+                int q = req->route->stream(req, &resp, &opened, s->userdata);
+                if (q >= 0 && !resp.set && opened.write) {
+                        req->stream = opened;
+                        req->streaming = true;
+                        response_done(&resp);
+                        return MHD_YES;
+                }
+                if (!resp.set)
+                        http_response_error(&resp, 500, "internal error: %s", g_strerror(q < 0 ? -q : EIO));
+                enum MHD_Result ret = queue(req, &resp, NULL);
+                response_done(&resp);
+                return ret;
+        }
+
         const char *cl = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -579,6 +631,27 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
                 s->in_flight++;
                 g_mutex_unlock(&s->lock);
                 return first_call(l, req);
+        }
+
+        if (req->streaming) {
+                if (*upload_data_size > 0) {
+                        if (!req->stream_error)
+                                (void) req->stream.write(req->stream.sink, upload_data, *upload_data_size,
+                                                         &req->stream_error);
+                        *upload_data_size = 0;
+                        return MHD_YES;
+                }
+                /* the end of the body */
+                HttpResponse resp;
+                response_init(&resp);
+                req->streaming = false;
+                req->stream.finish(req->stream.sink, !req->stream_error, req->stream_error, &resp);
+                req->stream.free(req->stream.sink);
+                if (!resp.set)
+                        http_response_error(&resp, 500, "internal error: the stream gave no response");
+                enum MHD_Result ret = queue(req, &resp, NULL);
+                response_done(&resp);
+                return ret;
         }
 
         if (!req->body) {
@@ -841,7 +914,7 @@ int http_server_start(const HttpServerOptions *o, const HttpRoute *routes, size_
         int r = 0;
         for (size_t i = 0; i < n_routes; i++) {
                 s->routes[i].route = &routes[i];
-                if (!routes[i].pattern || routes[i].pattern[0] != '/' || !routes[i].method || !routes[i].handler) {
+                if (!routes[i].pattern || routes[i].pattern[0] != '/' || !routes[i].method || (!routes[i].handler == !routes[i].stream)) {
                         r = np_fail(error, EINVAL, "invalid route %zu", i);
                         goto fail;
                 }

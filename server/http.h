@@ -24,7 +24,8 @@
  *   (MHD_OPTION_CONNECTION_MEMORY_LIMIT; measured: a 56 KiB header passes, a 64 KiB one gets 431).
  * - TLS on the TCP listener when a certificate and key are given (libmicrohttpd with GnuTLS).
  * - Request bodies are read up to max_body bytes (default 1 MiB); a bigger one gets 413 (at once
- *   when Content-Length announces it). A non-empty body must be JSON (server/json_body.h): it is
+ *   when Content-Length announces it); a streaming route (HttpRoute.stream) gets its body in
+ *   chunks instead, with no bound here. A non-empty body must be JSON (server/json_body.h): it is
  *   read once, here; a malformed one gets 400 before the handler runs; the handler gets the parsed
  *   value (http_request_json()).
  * - Responses: a handler fills the HttpResponse with http_response_json() / _text() / _error()
@@ -42,6 +43,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <glib.h>
@@ -56,10 +58,27 @@ typedef struct HttpResponse HttpResponse;
 /* Returns 0 when resp was filled, or a negative errno (500 unless resp was filled). */
 typedef int (*HttpHandler)(HttpRequest *req, HttpResponse *resp, void *userdata);
 
+/* A streamed request body (the upload of a file: never held in memory). write gets every chunk
+ * in order (a negative errno stops it: the rest of the body is read and dropped); finish runs
+ * once: after the body ended (complete = true unless a write failed: write_error) with resp to
+ * fill, or, when the client went away first, with complete = false and resp NULL (nobody to
+ * answer). Then free. */
+typedef struct HttpStream {
+        int (*write)(void *sink, const char *data, size_t len, GError **error);
+        void (*finish)(void *sink, bool complete, const GError *write_error, HttpResponse *resp);
+        void (*free)(void *sink);
+        void *sink;
+} HttpStream;
+
+/* A streaming route's opening, once the headers arrived and the request was authorized, before
+ * any of the body: either fill resp (refused: the body is dropped) or *ret_stream. */
+typedef int (*HttpStreamOpen)(HttpRequest *req, HttpResponse *resp, HttpStream *ret_stream, void *userdata);
+
 typedef struct HttpRoute {
         const char *method;    /* "GET", "POST", "PUT", "DELETE", ... */
         const char *pattern;   /* "/v1/shares/{name}/resize" */
         HttpHandler handler;
+        HttpStreamOpen stream; /* instead of handler: the body is streamed (no max_body) */
 } HttpRoute;
 
 /* TCP requests: return 0 to let the request through, else the status to refuse it with (401 or
@@ -130,6 +149,10 @@ void http_response_json(HttpResponse *resp, unsigned status, json_object *body);
 void http_response_text(HttpResponse *resp, unsigned status, const char *content_type, const char *text);
 /* An error response: {"error":{"code":http_error_code(status),"message":...}}. */
 void http_response_error(HttpResponse *resp, unsigned status, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* A response whose body is `length` bytes of the file open at fd, from offset; fd is taken (the
+ * server closes it) and sent from the file (sendfile where possible), never read into memory. */
+void http_response_file(HttpResponse *resp, unsigned status, const char *content_type, int fd, uint64_t offset,
+                        uint64_t length);
 /* Add a header to the response (e.g. Location). */
 void http_response_header(HttpResponse *resp, const char *name, const char *value);
 /* Whether a response was set. */

@@ -31,6 +31,35 @@ static void append_usage(GString *m, const Snapshot *s) {
         }
 }
 
+/* Thin provisioning: the volumes' virtual sizes against the filesystem. */
+static void append_volumes(GString *m, const Snapshot *s) {
+        g_string_append(m, "# HELP nfsprov_share_volumes Volumes recorded in the share.\n"
+                           "# TYPE nfsprov_share_volumes gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (info->volumes)
+                        g_string_append_printf(m, "nfsprov_share_volumes{share=\"%s\"} %u\n", info->share->name,
+                                               info->volumes->len);
+        }
+        g_string_append(m, "# HELP nfsprov_share_provisioned_bytes Sum of the virtual sizes of the share's volumes.\n"
+                           "# TYPE nfsprov_share_provisioned_bytes gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (info->volumes)
+                        g_string_append_printf(m, "nfsprov_share_provisioned_bytes{share=\"%s\"} %" PRIu64 "\n",
+                                               info->share->name, info->provisioned);
+        }
+        g_string_append(m, "# HELP nfsprov_share_overcommit_ratio Provisioned bytes over the filesystem's capacity.\n"
+                           "# TYPE nfsprov_share_overcommit_ratio gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (info->volumes && info->has_usage && info->capacity)
+                        g_string_append_printf(m, "nfsprov_share_overcommit_ratio{share=\"%s\"} %.6g\n",
+                                               info->share->name,
+                                               (double) info->provisioned / (double) info->capacity);
+        }
+}
+
 static void append_states(GString *m, const Snapshot *s) {
         unsigned count[_SHARE_STATUS_MAX] = { 0 };
         for (guint i = 0; i < s->shares->len; i++) {
@@ -71,6 +100,7 @@ static void append_reconcile(GString *m, const MetricsReconcile *rec) {
 char *metrics_text(const Snapshot *s, const OpStats *ops, const MetricsReconcile *reconcile) {
         GString *m = g_string_new(NULL);
         append_usage(m, s);
+        append_volumes(m, s);
         append_states(m, s);
         append_operations(m, ops);
         append_reconcile(m, reconcile);

@@ -11,18 +11,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "cli_api.h"
+#include "cli_volumes.h"
 #include "json_autoptr.h"
 #include "log.h"
 #include "macro.h"
@@ -32,31 +31,13 @@
 #include "size.h"
 #include "token_file.h"
 
-#define EXIT_INVALID 2
-
-static const char *arg_config = NULL;
-static const char *arg_socket = NULL;
-static bool arg_json = false;
-static const char *arg_size = NULL;
-static const char *arg_disk = NULL;
-static const char *arg_clients = NULL;
-static bool arg_force = false;
-static bool arg_apply = false;
-
-static const char *arg_url = NULL;        /* --url: the API over TCP instead of the socket */
-static const char *arg_token_file = NULL;
-static const char *arg_ca_file = NULL;
-
-static const char *socket_path = NULL;
-static char *api_token = NULL;            /* from --token-file */
-static const char *where = NULL;          /* the socket path or the URL, for messages */
-
 static void help(void) {
         printf("Usage: nfsprov [--config FILE] [--socket PATH] [--json] COMMAND ...\n"
                "\n"
-               "Manage the shares of nfsprovd: one disk per NFS share, mounted and exported.\n"
+               "Manage the shares of nfsprovd (one disk per NFS share, mounted and exported) and the\n"
+               "qcow2 volumes in them.\n"
                "\n"
-               "Commands:\n"
+               "Share commands:\n"
                "  create NAME [--size SIZE] [--disk DEV] [--clients \"SPEC ...\"] [--force]\n"
                "                          create a share (image backend: --size; disk backend: --disk\n"
                "                          or the first blank disk of the inventory)\n"
@@ -64,9 +45,23 @@ static void help(void) {
                "  show NAME               show a share and its libvirt pool definition\n"
                "  pool-xml NAME           print the libvirt pool XML of a share\n"
                "  resize NAME --size SIZE grow a share\n"
-               "  delete NAME [--force]   delete a share (--force: even when it holds files)\n"
+               "  delete NAME [--force]   delete a share (--force: even when it holds files or volumes)\n"
                "  reconcile               make the shares match the recorded state now\n"
                "  nfs-config [--apply]    check (or set) NFSv3 on, NFSv4 off in the NFS server config\n"
+               "\n"
+               "Volume commands (thin qcow2 files at the root of a share):\n"
+               "  vol-create SHARE VOL --capacity SIZE [--backing VOL]\n"
+               "  vol-list SHARE          name, status, capacity, allocation, format, backing\n"
+               "  vol-info SHARE VOL\n"
+               "  vol-clone SHARE SRC NEW [--linked]\n"
+               "                          a full thin copy, or (--linked) a new volume backed by SRC\n"
+               "  vol-resize SHARE VOL --capacity SIZE [--shrink]\n"
+               "  vol-delete SHARE VOL\n"
+               "  vol-upload SHARE VOL FILE [--limit-rate RATE]\n"
+               "                          a new volume from a local qcow2 file (streamed)\n"
+               "  vol-download SHARE VOL FILE [--limit-rate RATE]\n"
+               "                          the volume into FILE (continues an interrupted download)\n"
+               "  vol-wipe SHARE VOL      erase the data: an empty qcow2 of the same capacity\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE  read the socket path from FILE (default %s)\n"
@@ -79,170 +74,9 @@ static void help(void) {
                "  -V, --version      show the version\n"
                "\n"
                "SIZE: a number with an optional unit K, M, G, T, P or E (binary), e.g. 512M, 50G.\n"
+               "RATE: bytes a second, written as a SIZE (e.g. 50M).\n"
                "Exit status: 0 done, 2 invalid input (nothing changed), 1 failure.\n",
                CONFIG_DEFAULT_PATH);
-}
-
-/* ---- talking to nfsprovd ---- */
-
-typedef struct Reply {
-        long status;
-        GString *body;
-        json_object *json;
-} Reply;
-
-static void reply_free(Reply *r) {
-        if (!r)
-                return;
-        g_string_free(r->body, true);
-        json_object_put(r->json);
-        g_free(r);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Reply, reply_free)
-
-static size_t write_cb(char *data, size_t size, size_t n, void *userdata) {
-        g_string_append_len(userdata, data, (gssize) (size * n));
-        return size * n;
-}
-
-/* Why connecting to the socket fails, as errno text (curl's own message does not say). */
-static char *connect_error(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(socket_path) >= sizeof sa.sun_path)
-                return g_strdup(g_strerror(ENAMETOOLONG));
-        strcpy(sa.sun_path, socket_path);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return g_strdup(g_strerror(errno));
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return g_strdup(g_strerror(errno));
-        return NULL;
-}
-
-/* Send one request. Returns 0 when nfsprovd answered (any status), or the exit status after
- * printing why it could not be reached. */
-static int call(const char *method, const char *path, json_object *body, const char *accept, Reply **ret) {
-        g_autoptr(Reply) r = g_new0(Reply, 1);
-        r->body = g_string_new(NULL);
-
-        CURL *c = curl_easy_init();
-        if (!c)
-                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
-        char errbuf[CURL_ERROR_SIZE] = "";
-        g_autofree char *url = NULL;
-        if (arg_url) {
-                url = g_strdup_printf("%s%s", arg_url, path);
-                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-                if (arg_ca_file)
-                        curl_easy_setopt(c, CURLOPT_CAINFO, arg_ca_file);
-        } else {
-                url = g_strdup_printf("http://localhost%s", path);
-                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-        }
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-        struct curl_slist *headers = NULL;
-        headers = curl_slist_append(headers, accept ? accept : "Accept: application/json");
-        headers = curl_slist_append(headers, "Expect:");
-        g_autofree char *auth = api_token ? g_strdup_printf("Authorization: Bearer %s", api_token) : NULL;
-        if (auth)
-                headers = curl_slist_append(headers, auth);
-        if (body) {
-                const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-                headers = curl_slist_append(headers, "Content-Type: application/json");
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(text));
-        }
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-        CURLcode code = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-        curl_easy_cleanup(c);
-        curl_slist_free_all(headers);
-
-        if (code == CURLE_COULDNT_CONNECT) {
-                g_autofree char *why = arg_url ? NULL : connect_error();
-                return log_exit(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", where,
-                            why ? why : (*errbuf ? errbuf : curl_easy_strerror(code)));
-        }
-        if (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_PARTIAL_FILE)
-                return log_exit(EXIT_FAILURE,
-                            "nfsprovd at %s closed the connection without a complete answer (did it stop? see its log)",
-                            where);
-        if (code != CURLE_OK)
-                return log_exit(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", where,
-                            *errbuf ? errbuf : curl_easy_strerror(code));
-
-        if (r->body->len > 0 && (!accept || !strstr(accept, "xml")))
-                r->json = json_tokener_parse(r->body->str);
-        *ret = g_steal_pointer(&r);
-        return 0;
-}
-
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static bool jbool(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
-}
-
-static bool jint(json_object *o, const char *key, int64_t *ret) {
-        json_object *v;
-        if (!o || !json_object_object_get_ex(o, key, &v) || !v || !json_object_is_type(v, json_type_int))
-                return false;
-        *ret = json_object_get_int64(v);
-        return true;
-}
-
-/* An answer that is not 2xx: print nfsprovd's message, return the exit status. */
-static int reply_failed(const Reply *r) {
-        json_object *e = NULL;
-        const char *msg = NULL;
-        if (r->json && json_object_object_get_ex(r->json, "error", &e))
-                msg = jstr(e, "message");
-        int status = r->status == 400 ? EXIT_INVALID : EXIT_FAILURE;
-        if (msg)
-                return log_exit(status, "%s", msg);
-        return log_exit(status, "nfsprovd answered with HTTP status %ld", r->status);
-}
-
-static bool reply_ok(const Reply *r) {
-        return r->status >= 200 && r->status < 300;
-}
-
-/* GET/POST... that must answer 2xx with JSON. Returns 0 or the exit status (already printed). */
-static int call_json(const char *method, const char *path, json_object *body, Reply **ret) {
-        g_autoptr(Reply) r = NULL;
-        int st = call(method, path, body, NULL, &r);
-        if (st != 0)
-                return st;
-        if (!reply_ok(r))
-                return reply_failed(r);
-        if (!r->json)
-                return log_exit(EXIT_FAILURE, "nfsprovd answered without valid JSON (HTTP status %ld)", r->status);
-        *ret = g_steal_pointer(&r);
-        return 0;
-}
-
-static void print_json(json_object *o) {
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-static char *format_bytes(json_object *o, const char *key) {
-        int64_t n;
-        if (!jint(o, key, &n) || n < 0)
-                return g_strdup("-");
-        return size_format((uint64_t) n);
 }
 
 static char *clients_text(json_object *share, const char *sep) {
@@ -258,48 +92,31 @@ static char *clients_text(json_object *share, const char *sep) {
         return g_strjoinv(sep, (char **) parts->pdata);
 }
 
-/* ---- local checks ---- */
-
-static int check_name(const char *name) {
-        g_autoptr(GError) error = NULL;
-        if (name_validate_share(name, &error) < 0)
-                return log_exit(EXIT_INVALID, "%s", error->message);
-        return 0;
-}
-
-static int check_size(const char *text, uint64_t *ret) {
-        g_autoptr(GError) error = NULL;
-        if (size_parse(text, ret, &error) < 0)
-                return log_exit(EXIT_INVALID, "%s", error->message);
-        return 0;
-}
-
 /* ---- commands ---- */
 
-static int cmd_create(const char *name) {
-        int st = check_name(name);
-        if (st)
-                return st;
+static int cmd_create(const CliArgs *a, char *const *args) {
+        const char *name = args[0];
+        int st;
         json_object *body = json_object_new_object();
         json_object_object_add(body, "name", json_object_new_string(name));
-        if (arg_size) {
+        if (a->size) {
                 uint64_t size;
-                st = check_size(arg_size, &size);
+                st = cli_parse_size(NULL, a->size, &size);
                 if (st) {
                         json_object_put(body);
                         return st;
                 }
                 json_object_object_add(body, "size", json_object_new_int64((int64_t) size));
         }
-        if (arg_disk) {
-                if (!*arg_disk) {
+        if (a->disk) {
+                if (!*a->disk) {
                         json_object_put(body);
-                        return log_exit(EXIT_INVALID, "--disk is empty; give a device path like /dev/sdb");
+                        return log_exit(CLI_EXIT_INVALID, "--disk is empty; give a device path like /dev/sdb");
                 }
-                json_object_object_add(body, "disk", json_object_new_string(arg_disk));
+                json_object_object_add(body, "disk", json_object_new_string(a->disk));
         }
-        if (arg_clients) {
-                g_auto(GStrv) specs = g_strsplit_set(arg_clients, " \t\n", -1);
+        if (a->clients) {
+                g_auto(GStrv) specs = g_strsplit_set(a->clients, " \t\n", -1);
                 json_object *arr = json_object_new_array();
                 for (char **s = specs; *s; s++)
                         if (**s)
@@ -307,20 +124,20 @@ static int cmd_create(const char *name) {
                 if (json_object_array_length(arr) == 0) {
                         json_object_put(arr);
                         json_object_put(body);
-                        return log_exit(EXIT_INVALID,
+                        return log_exit(CLI_EXIT_INVALID,
                                     "--clients is empty; give exports(5) client specifications like \"192.168.1.0/24\"");
                 }
                 json_object_object_add(body, "clients", arr);
         }
-        if (arg_force)
+        if (a->force)
                 json_object_object_add(body, "force", json_object_new_boolean(true));
 
         g_autoptr(Reply) r = NULL;
-        st = call_json("POST", "/v1/shares?wait=true", body, &r);
+        st = cli_call_json("POST", "/v1/shares?wait=true", body, &r);
         json_object_put(body);
         if (st)
                 return st;
-        if (arg_json) {
+        if (a->json) {
                 print_json(r->json);
                 return 0;
         }
@@ -334,17 +151,13 @@ static int cmd_create(const char *name) {
         return 0;
 }
 
-typedef struct Column {
-        const char *title;
-        size_t width;
-} Column;
-
-static int cmd_list(void) {
+static int cmd_list(const CliArgs *a, char *const *args) {
+        (void) args;
         g_autoptr(Reply) r = NULL;
-        int st = call_json("GET", "/v1/shares", NULL, &r);
+        int st = cli_call_json("GET", "/v1/shares", NULL, &r);
         if (st)
                 return st;
-        if (arg_json) {
+        if (a->json) {
                 print_json(r->json);
                 return 0;
         }
@@ -352,39 +165,27 @@ static int cmd_list(void) {
         if (!json_object_object_get_ex(r->json, "shares", &shares) || !json_object_is_type(shares, json_type_array))
                 return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"shares\" list");
 
-        Column cols[] = { { "NAME", 0 },  { "STATE", 0 },  { "SIZE", 0 },    { "USED", 0 },
-                          { "AVAIL", 0 }, { "EXPORT", 0 }, { "CLIENTS", 0 } };
-        enum { N_COLS = G_N_ELEMENTS(cols) };
-        size_t n = json_object_array_length(shares);
+        static const char *const titles[] = { "NAME",        "STATE",     "SIZE",   "USED",   "AVAIL",
+                                              "PROVISIONED", "OVERCOMMIT", "VOLUMES", "EXPORT", "CLIENTS" };
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < json_object_array_length(shares); i++) {
                 json_object *s = json_object_array_get_idx(shares, i);
+                int64_t n_volumes = -1;
+                json_object *oc = NULL;
+                jint(s, "volume_count", &n_volumes);
+                json_object_object_get_ex(s, "overcommit", &oc);
                 g_ptr_array_add(cells, g_strdup(jstr(s, "name") ?: "?"));
                 g_ptr_array_add(cells, g_strdup(jstr(s, "status") ?: "?"));
                 g_ptr_array_add(cells, format_bytes(s, "size"));
                 g_ptr_array_add(cells, format_bytes(s, "used"));
                 g_ptr_array_add(cells, format_bytes(s, "available"));
+                g_ptr_array_add(cells, format_bytes(s, "provisioned"));
+                g_ptr_array_add(cells, oc ? g_strdup_printf("%.2f", json_object_get_double(oc)) : g_strdup("-"));
+                g_ptr_array_add(cells, n_volumes >= 0 ? g_strdup_printf("%" PRId64, n_volumes) : g_strdup("-"));
                 g_ptr_array_add(cells, g_strdup(jstr(s, "export_path") ?: "-"));
                 g_ptr_array_add(cells, clients_text(s, ","));
         }
-        for (size_t c = 0; c < N_COLS; c++) {
-                cols[c].width = strlen(cols[c].title);
-                for (size_t i = 0; i < n; i++)
-                        cols[c].width = MAX(cols[c].width, strlen(g_ptr_array_index(cells, i * N_COLS + c)));
-        }
-        for (size_t c = 0; c < N_COLS; c++)
-                if (c + 1 < N_COLS)
-                        printf("%-*s  ", (int) cols[c].width, cols[c].title);
-                else
-                        printf("%s\n", cols[c].title);
-        for (size_t i = 0; i < n; i++)
-                for (size_t c = 0; c < N_COLS; c++) {
-                        const char *cell = g_ptr_array_index(cells, i * N_COLS + c);
-                        if (c + 1 < N_COLS)
-                                printf("%-*s  ", (int) cols[c].width, cell);
-                        else
-                                printf("%s\n", cell);
-                }
+        print_columns(titles, G_N_ELEMENTS(titles), cells);
         return 0;
 }
 
@@ -392,16 +193,15 @@ static void show_line(const char *key, const char *value) {
         printf("%-13s %s\n", key, value ? value : "-");
 }
 
-static int cmd_show(const char *name) {
-        int st = check_name(name);
-        if (st)
-                return st;
+static int cmd_show(const CliArgs *a, char *const *args) {
+        const char *name = args[0];
+        int st;
         g_autofree char *path = g_strdup_printf("/v1/shares/%s", name);
         g_autoptr(Reply) r = NULL;
-        st = call_json("GET", path, NULL, &r);
+        st = cli_call_json("GET", path, NULL, &r);
         if (st)
                 return st;
-        if (arg_json) {
+        if (a->json) {
                 print_json(r->json);
                 return 0;
         }
@@ -433,6 +233,18 @@ static int cmd_show(const char *name) {
                 show_line("used:", used);
                 show_line("available:", avail);
         }
+        int64_t n_volumes;
+        if (jint(s, "volume_count", &n_volumes)) {
+                g_autofree char *prov = format_bytes(s, "provisioned");
+                json_object *oc = NULL;
+                json_object_object_get_ex(s, "overcommit", &oc);
+                g_autofree char *line = oc ? g_strdup_printf("%s in %" PRId64 " volume%s (over-commit %.2f)", prov,
+                                                             n_volumes, n_volumes == 1 ? "" : "s",
+                                                             json_object_get_double(oc))
+                                           : g_strdup_printf("%s in %" PRId64 " volume%s", prov, n_volumes,
+                                                             n_volumes == 1 ? "" : "s");
+                show_line("provisioned:", line);
+        }
         if (jstr(s, "operation")) {
                 g_autofree char *op = g_strdup_printf("%s (step %s)", jstr(s, "operation"),
                                                       jstr(s, "step") ?: "-");
@@ -444,7 +256,7 @@ static int cmd_show(const char *name) {
         /* The pool definition client hosts get. */
         g_autofree char *pool_path = g_strdup_printf("/v1/pools/%s", name);
         g_autoptr(Reply) p = NULL;
-        st = call("GET", pool_path, NULL, "Accept: application/xml", &p);
+        st = cli_call("GET", pool_path, NULL, "Accept: application/xml", &p);
         if (st)
                 return st;
         if (reply_ok(p)) {
@@ -459,20 +271,19 @@ static int cmd_show(const char *name) {
         return 0;
 }
 
-static int cmd_pool_xml(const char *name) {
-        int st = check_name(name);
-        if (st)
-                return st;
+static int cmd_pool_xml(const CliArgs *a, char *const *args) {
+        const char *name = args[0];
+        int st;
         g_autofree char *path = g_strdup_printf("/v1/pools/%s", name);
         g_autoptr(Reply) r = NULL;
-        if (arg_json) {
-                st = call_json("GET", path, NULL, &r);
+        if (a->json) {
+                st = cli_call_json("GET", path, NULL, &r);
                 if (st)
                         return st;
                 print_json(r->json);
                 return 0;
         }
-        st = call("GET", path, NULL, "Accept: application/xml", &r);
+        st = cli_call("GET", path, NULL, "Accept: application/xml", &r);
         if (st)
                 return st;
         if (!reply_ok(r)) {
@@ -483,24 +294,23 @@ static int cmd_pool_xml(const char *name) {
         return 0;
 }
 
-static int cmd_resize(const char *name) {
-        int st = check_name(name);
-        if (st)
-                return st;
-        if (!arg_size)
-                return log_exit(EXIT_INVALID, "resize needs --size SIZE (the new, larger size)");
+static int cmd_resize(const CliArgs *a, char *const *args) {
+        const char *name = args[0];
+        int st;
+        if (!a->size)
+                return log_exit(CLI_EXIT_INVALID, "resize needs --size SIZE (the new, larger size)");
         uint64_t size;
-        st = check_size(arg_size, &size);
+        st = cli_parse_size(NULL, a->size, &size);
         if (st)
                 return st;
         g_autoptr(json_object) body = json_object_new_object();
         json_object_object_add(body, "size", json_object_new_int64((int64_t) size));
         g_autofree char *path = g_strdup_printf("/v1/shares/%s/resize?wait=true", name);
         g_autoptr(Reply) r = NULL;
-        st = call_json("POST", path, body, &r);
+        st = cli_call_json("POST", path, body, &r);
         if (st)
                 return st;
-        if (arg_json) {
+        if (a->json) {
                 print_json(r->json);
                 return 0;
         }
@@ -514,25 +324,25 @@ static int cmd_resize(const char *name) {
         return 0;
 }
 
-static int cmd_delete(const char *name) {
-        int st = check_name(name);
-        if (st)
-                return st;
-        g_autofree char *path = g_strdup_printf("/v1/shares/%s?wait=true%s", name, arg_force ? "&force=true" : "");
+static int cmd_delete(const CliArgs *a, char *const *args) {
+        const char *name = args[0];
+        int st;
+        g_autofree char *path = g_strdup_printf("/v1/shares/%s?wait=true%s", name, a->force ? "&force=true" : "");
         g_autoptr(Reply) r = NULL;
-        st = call_json("DELETE", path, NULL, &r);
+        st = cli_call_json("DELETE", path, NULL, &r);
         if (st)
                 return st;
-        if (arg_json)
+        if (a->json)
                 print_json(r->json);
         else
                 printf("deleted %s\n", name);
         return 0;
 }
 
-static int cmd_reconcile(void) {
+static int cmd_reconcile(const CliArgs *a, char *const *args) {
+        (void) args;
         g_autoptr(Reply) r = NULL;
-        int st = call_json("POST", "/v1/reconcile", NULL, &r);
+        int st = cli_call_json("POST", "/v1/reconcile", NULL, &r);
         if (st)
                 return st;
         json_object *changes = NULL, *problems = NULL;
@@ -540,7 +350,7 @@ static int cmd_reconcile(void) {
         json_object_object_get_ex(r->json, "problems", &problems);
         size_t n_changes = changes ? json_object_array_length(changes) : 0;
         size_t n_problems = problems ? json_object_array_length(problems) : 0;
-        if (arg_json)
+        if (a->json)
                 print_json(r->json);
         else {
                 for (size_t i = 0; i < n_changes; i++)
@@ -556,13 +366,14 @@ static int cmd_reconcile(void) {
         return 0;
 }
 
-static int cmd_nfs_config(void) {
+static int cmd_nfs_config(const CliArgs *a, char *const *args) {
+        (void) args;
         g_autoptr(Reply) r = NULL;
-        int st = arg_apply ? call_json("POST", "/v1/nfs-config?apply=true", NULL, &r)
-                           : call_json("GET", "/v1/nfs-config", NULL, &r);
+        int st = a->apply ? cli_call_json("POST", "/v1/nfs-config?apply=true", NULL, &r)
+                           : cli_call_json("GET", "/v1/nfs-config", NULL, &r);
         if (st)
                 return st;
-        if (arg_json) {
+        if (a->json) {
                 print_json(r->json);
                 return 0;
         }
@@ -573,7 +384,7 @@ static int cmd_nfs_config(void) {
         show_line("changed:", jbool(r->json, "changed") ? "yes" : "no");
         if (jstr(r->json, "proc_versions"))
                 show_line("running:", jstr(r->json, "proc_versions"));
-        if (!jbool(r->json, "ok") && !arg_apply)
+        if (!jbool(r->json, "ok") && !a->apply)
                 printf("NFSv3 on and NFSv4 off are not both set; 'nfsprov nfs-config --apply' sets them\n");
         return 0;
 }
@@ -586,52 +397,95 @@ typedef enum Opt {
         OPT_CLIENTS = 1 << 2,
         OPT_FORCE = 1 << 3,
         OPT_APPLY = 1 << 4,
+        OPT_CAPACITY = 1 << 5,
+        OPT_BACKING = 1 << 6,
+        OPT_LINKED = 1 << 7,
+        OPT_SHRINK = 1 << 8,
+        OPT_LIMIT_RATE = 1 << 9,
+        _OPT_LAST = OPT_LIMIT_RATE,
 } Opt;
+
+static const char *const opt_names[] = {
+        "--size", "--disk", "--clients", "--force", "--apply", "--capacity", "--backing", "--linked", "--shrink", "--limit-rate",
+};
+
+/* The positional arguments a command takes, in order: each is checked before anything is
+ * sent. */
+typedef enum ArgKind {
+        ARG_END = 0,
+        ARG_SHARE,   /* a share name */
+        ARG_VOLUME,  /* a volume name */
+        ARG_FILE,    /* a local file */
+} ArgKind;
 
 typedef struct Command {
         const char *name;
-        bool takes_name;
-        unsigned options;   /* Opt */
+        ArgKind args[4];
+        const char *usage;   /* the positional arguments, for messages */
+        unsigned options;    /* Opt */
+        int (*run)(const CliArgs *a, char *const *args);
 } Command;
 
 static const Command commands[] = {
-        { "create", true, OPT_SIZE | OPT_DISK | OPT_CLIENTS | OPT_FORCE },
-        { "list", false, 0 },
-        { "show", true, 0 },
-        { "pool-xml", true, 0 },
-        { "resize", true, OPT_SIZE },
-        { "delete", true, OPT_FORCE },
-        { "reconcile", false, 0 },
-        { "nfs-config", false, OPT_APPLY },
+        { "create", { ARG_SHARE }, "NAME", OPT_SIZE | OPT_DISK | OPT_CLIENTS | OPT_FORCE, cmd_create },
+        { "list", {}, "", 0, cmd_list },
+        { "show", { ARG_SHARE }, "NAME", 0, cmd_show },
+        { "pool-xml", { ARG_SHARE }, "NAME", 0, cmd_pool_xml },
+        { "resize", { ARG_SHARE }, "NAME", OPT_SIZE, cmd_resize },
+        { "delete", { ARG_SHARE }, "NAME", OPT_FORCE, cmd_delete },
+        { "reconcile", {}, "", 0, cmd_reconcile },
+        { "nfs-config", {}, "", OPT_APPLY, cmd_nfs_config },
+        { "vol-create", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", OPT_CAPACITY | OPT_BACKING, cli_vol_create },
+        { "vol-list", { ARG_SHARE }, "SHARE", 0, cli_vol_list },
+        { "vol-info", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", 0, cli_vol_info },
+        { "vol-clone", { ARG_SHARE, ARG_VOLUME, ARG_VOLUME }, "SHARE SRC NEW", OPT_LINKED, cli_vol_clone },
+        { "vol-resize", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", OPT_CAPACITY | OPT_SHRINK, cli_vol_resize },
+        { "vol-delete", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", 0, cli_vol_delete },
+        { "vol-upload", { ARG_SHARE, ARG_VOLUME, ARG_FILE }, "SHARE VOL FILE", OPT_LIMIT_RATE, cli_vol_upload },
+        { "vol-download", { ARG_SHARE, ARG_VOLUME, ARG_FILE }, "SHARE VOL FILE", OPT_LIMIT_RATE, cli_vol_download },
+        { "vol-wipe", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", 0, cli_vol_wipe },
 };
 
-static const char *opt_name(Opt o) {
-        switch (o) {
-        case OPT_SIZE:
-                return "--size";
-        case OPT_DISK:
-                return "--disk";
-        case OPT_CLIENTS:
-                return "--clients";
-        case OPT_FORCE:
-                return "--force";
-        case OPT_APPLY:
-                return "--apply";
+static char *command_names(void) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+                g_string_append_printf(s, "%s%s", i ? ", " : "", commands[i].name);
+        return g_string_free(TAKE_PTR(s), false);
+}
+
+static int check_arg(ArgKind kind, const char *value) {
+        g_autoptr(GError) error = NULL;
+        int r = 0;
+        switch (kind) {
+        case ARG_SHARE:
+                r = name_validate_share(value, &error);
+                break;
+        case ARG_VOLUME:
+                r = name_validate_volume(value, &error);
+                break;
+        case ARG_FILE:
+                if (!*value)
+                        return log_exit(CLI_EXIT_INVALID, "the FILE argument is empty; give a local file path");
+                break;
+        case ARG_END:
+                break;
         }
-        return "?";
+        if (r < 0)
+                return log_exit(CLI_EXIT_INVALID, "%s", error->message);
+        return 0;
 }
 
 /* The socket: --socket, else [server] socket of the configuration file, else the default. */
-static int find_socket(char **ret) {
-        if (arg_socket) {
-                *ret = g_strdup(arg_socket);
+static int find_socket(const char *config_path, const char *socket_path, char **ret) {
+        if (socket_path) {
+                *ret = g_strdup(socket_path);
                 return 0;
         }
         const char *env = getenv(CONFIG_ENV_PATH);
-        bool must_exist = arg_config || (env && *env);
+        bool must_exist = config_path || (env && *env);
         g_autoptr(Config) config = NULL;
         g_autoptr(GError) error = NULL;
-        if (config_load(arg_config, must_exist, &config, &error) < 0)
+        if (config_load(config_path, must_exist, &config, &error) < 0)
                 return log_exit(EXIT_FAILURE, "%s", error ? error->message : "cannot read the configuration");
         *ret = g_strdup(config->socket);
         return 0;
@@ -639,7 +493,7 @@ static int find_socket(char **ret) {
 
 int main(int argc, char **argv) {
         log_setup("nfsprov");
-        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE };
+        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE, ARG_CAPACITY, ARG_BACKING, ARG_LINKED, ARG_SHRINK, ARG_LIMIT_RATE };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
@@ -652,10 +506,19 @@ int main(int argc, char **argv) {
                 { "clients", required_argument, NULL, 'C' },
                 { "force", no_argument, NULL, 'f' },
                 { "apply", no_argument, NULL, ARG_APPLY },
+                { "capacity", required_argument, NULL, ARG_CAPACITY },
+                { "backing", required_argument, NULL, ARG_BACKING },
+                { "linked", no_argument, NULL, ARG_LINKED },
+                { "shrink", no_argument, NULL, ARG_SHRINK },
+                { "limit-rate", required_argument, NULL, ARG_LIMIT_RATE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
+        const char *arg_config = NULL, *arg_socket = NULL, *arg_url = NULL, *arg_token_file = NULL,
+                   *arg_ca_file = NULL;
+        CliArgs a = { 0 };
+        const char *limit_rate = NULL;
         unsigned given = 0;
         int c;
 
@@ -678,27 +541,47 @@ int main(int argc, char **argv) {
                         arg_ca_file = optarg;
                         break;
                 case 'j':
-                        arg_json = true;
+                        a.json = true;
                         break;
                 case 'S':
-                        arg_size = optarg;
+                        a.size = optarg;
                         given |= OPT_SIZE;
                         break;
                 case 'd':
-                        arg_disk = optarg;
+                        a.disk = optarg;
                         given |= OPT_DISK;
                         break;
                 case 'C':
-                        arg_clients = optarg;
+                        a.clients = optarg;
                         given |= OPT_CLIENTS;
                         break;
                 case 'f':
-                        arg_force = true;
+                        a.force = true;
                         given |= OPT_FORCE;
                         break;
                 case ARG_APPLY:
-                        arg_apply = true;
+                        a.apply = true;
                         given |= OPT_APPLY;
+                        break;
+                case ARG_CAPACITY:
+                        a.capacity = optarg;
+                        given |= OPT_CAPACITY;
+                        break;
+                case ARG_BACKING:
+                        a.backing = optarg;
+                        given |= OPT_BACKING;
+                        break;
+                case ARG_LINKED:
+                        a.linked = true;
+                        given |= OPT_LINKED;
+                        break;
+                case ARG_SHRINK:
+                        a.shrink = true;
+                        given |= OPT_SHRINK;
+                        break;
+                case ARG_LIMIT_RATE:
+                        limit_rate = optarg;
+                        given |= OPT_LIMIT_RATE;
                         break;
                 case 'h':
                         help();
@@ -707,92 +590,81 @@ int main(int argc, char **argv) {
                         printf("nfsprov %s\n", PACKAGE_VERSION);
                         return EXIT_SUCCESS;
                 case ':':
-                        return log_exit(EXIT_INVALID, "option %s needs a value (see nfsprov --help)", argv[optind - 1]);
+                        return log_exit(CLI_EXIT_INVALID, "option %s needs a value (see nfsprov --help)", argv[optind - 1]);
                 default:
-                        return log_exit(EXIT_INVALID, "unknown option %s (see nfsprov --help)", argv[optind - 1]);
+                        return log_exit(CLI_EXIT_INVALID, "unknown option %s (see nfsprov --help)", argv[optind - 1]);
                 }
 
+        g_autofree char *names = command_names();
         if (optind >= argc)
-                return log_exit(EXIT_INVALID, "no command given; commands: create, list, show, pool-xml, resize, delete, "
-                                          "reconcile, nfs-config (see nfsprov --help)");
+                return log_exit(CLI_EXIT_INVALID, "no command given; commands: %s (see nfsprov --help)", names);
         const char *verb = argv[optind++];
         const Command *cmd = NULL;
         for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
                 if (strcmp(commands[i].name, verb) == 0)
                         cmd = &commands[i];
         if (!cmd)
-                return log_exit(EXIT_INVALID, "unknown command \"%s\"; commands: create, list, show, pool-xml, resize, "
-                                          "delete, reconcile, nfs-config",
-                            verb);
-        for (unsigned o = 1; o <= OPT_APPLY; o <<= 1)
-                if ((given & o) && !(cmd->options & o))
-                        return log_exit(EXIT_INVALID, "option %s does not apply to %s", opt_name(o), cmd->name);
-        const char *name = NULL;
-        if (cmd->takes_name) {
-                if (optind >= argc)
-                        return log_exit(EXIT_INVALID, "%s needs a share NAME", cmd->name);
-                name = argv[optind++];
-        }
-        if (optind < argc)
-                return log_exit(EXIT_INVALID, "unexpected argument \"%s\" after %s%s%s", argv[optind], cmd->name,
-                            name ? " " : "", name ? name : "");
+                return log_exit(CLI_EXIT_INVALID, "unknown command \"%s\"; commands: %s", verb, names);
+        for (unsigned o = 0; (1u << o) <= _OPT_LAST; o++)
+                if ((given & (1u << o)) && !(cmd->options & (1u << o)))
+                        return log_exit(CLI_EXIT_INVALID, "option %s does not apply to %s", opt_names[o], cmd->name);
 
         /* Check what can be checked here before anything is sent. */
+        char *const *args = argv + optind;
+        size_t n_args = 0;
+        while (cmd->args[n_args] != ARG_END)
+                n_args++;
+        if ((size_t) (argc - optind) < n_args)
+                return log_exit(CLI_EXIT_INVALID, "%s needs %s (see nfsprov --help)", cmd->name, cmd->usage);
+        if ((size_t) (argc - optind) > n_args) {
+                return log_exit(CLI_EXIT_INVALID, "unexpected argument \"%s\" after %s (it takes %s)", args[n_args],
+                                cmd->name, n_args ? cmd->usage : "no arguments");
+        }
         int st = 0;
-        if (name)
-                st = check_name(name);
+        for (size_t i = 0; i < n_args && !st; i++)
+                st = check_arg(cmd->args[i], args[i]);
         uint64_t size;
-        if (!st && arg_size)
-                st = check_size(arg_size, &size);
+        if (!st && a.size)
+                st = cli_parse_size(NULL, a.size, &size);
+        if (!st && a.capacity)
+                st = cli_parse_size("--capacity", a.capacity, &size);
+        if (!st && limit_rate)
+                st = cli_parse_size("--limit-rate", limit_rate, &a.limit_rate);
+        if (!st && a.backing)
+                st = check_arg(ARG_VOLUME, a.backing);
         if (st)
                 return st;
 
         g_autofree char *sock = NULL;
         g_autofree char *token = NULL;
+        CliTarget target = { 0 };
         if (arg_url) {
                 if (arg_socket)
-                        return log_exit(EXIT_INVALID, "--url and --socket exclude each other: one nfsprovd at a time");
+                        return log_exit(CLI_EXIT_INVALID, "--url and --socket exclude each other: one nfsprovd at a time");
                 g_autoptr(GError) ue = NULL;
                 if (server_url_check(arg_url, &ue) < 0)
-                        return log_exit(EXIT_INVALID, "--url: %s", ue->message);
+                        return log_exit(CLI_EXIT_INVALID, "--url: %s", ue->message);
                 if (g_str_has_suffix(arg_url, "/"))
                         arg_url = sock = g_strndup(arg_url, strlen(arg_url) - 1);
                 if (arg_token_file) {
                         g_autoptr(GError) e = NULL;
                         if (token_file_read(arg_token_file, &token, &e) < 0)
-                                return log_exit(EXIT_INVALID, "%s", e->message);
-                        api_token = token;
+                                return log_exit(CLI_EXIT_INVALID, "%s", e->message);
                 }
-                where = arg_url;
+                target = (CliTarget) { .url = arg_url, .token = token, .ca_file = arg_ca_file };
         } else {
                 if (arg_token_file || arg_ca_file)
-                        return log_exit(EXIT_INVALID, "--token-file and --ca-file go with --url; the socket needs no token");
-                st = find_socket(&sock);
+                        return log_exit(CLI_EXIT_INVALID, "--token-file and --ca-file go with --url; the socket needs no token");
+                st = find_socket(arg_config, arg_socket, &sock);
                 if (st)
                         return st;
-                socket_path = where = sock;
+                target = (CliTarget) { .socket_path = sock };
         }
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
-
-        if (strcmp(verb, "create") == 0)
-                st = cmd_create(name);
-        else if (strcmp(verb, "list") == 0)
-                st = cmd_list();
-        else if (strcmp(verb, "show") == 0)
-                st = cmd_show(name);
-        else if (strcmp(verb, "pool-xml") == 0)
-                st = cmd_pool_xml(name);
-        else if (strcmp(verb, "resize") == 0)
-                st = cmd_resize(name);
-        else if (strcmp(verb, "delete") == 0)
-                st = cmd_delete(name);
-        else if (strcmp(verb, "reconcile") == 0)
-                st = cmd_reconcile();
-        else
-                st = cmd_nfs_config();
-
+        cli_target_set(&target);
+        st = cmd->run(&a, args);
         curl_global_cleanup();
         if (fflush(stdout) != 0)
                 return log_exit(EXIT_FAILURE, "cannot write the output: %s", g_strerror(errno));

@@ -27,6 +27,8 @@ struct Operation {
         gint64 ended;         /* monotonic, 0 while running */
         /* input */
         ApiShareRequest *req; /* create: the spec; resize: size */
+        char *volume;         /* volume operations: the volume */
+        ApiVolumeRequest *vreq; /* vol-create, vol-clone, vol-resize: the request */
         bool force;
         char *by;
 };
@@ -103,11 +105,67 @@ static int run_delete(Engine *e, const Operation *o, OpOutcome *out, GError **er
         return 0;
 }
 
+static int vol_result(VolumeInfo *info, OpOutcome *out) {
+        out->result = volume_json(info);
+        return 0;
+}
+
+static int run_vol_create(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        VolumeSpec spec = { .share = o->share, .name = o->vreq->name, .capacity = o->vreq->capacity,
+                            .backing = o->vreq->backing };
+        g_autoptr(VolumeInfo) info = NULL;
+        int r = engine_volume_create(e, &spec, &info, error);
+        if (r < 0)
+                return r;
+        out->status = 201;
+        return vol_result(info, out);
+}
+
+static int run_vol_clone(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(VolumeInfo) info = NULL;
+        int r = engine_volume_clone(e, o->share, o->volume, o->vreq->name, o->vreq->linked, &info, error);
+        if (r < 0)
+                return r;
+        out->status = 201;
+        return vol_result(info, out);
+}
+
+static int run_vol_resize(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(VolumeInfo) info = NULL;
+        int r = engine_volume_resize(e, o->share, o->volume, o->vreq->capacity, o->vreq->shrink, &info, error);
+        return r < 0 ? r : vol_result(info, out);
+}
+
+static int run_vol_wipe(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(VolumeInfo) info = NULL;
+        int r = engine_volume_wipe(e, o->share, o->volume, &info, error);
+        return r < 0 ? r : vol_result(info, out);
+}
+
+static int run_vol_delete(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        int r = engine_volume_delete(e, o->share, o->volume, error);
+        if (r < 0)
+                return r;
+        out->result = json_object_new_object();
+        json_object_object_add(out->result, "deleted", json_object_new_string(o->volume));
+        return 0;
+}
+
 static const OpKindInfo op_kinds[_OP_KIND_MAX] = {
         [OP_CREATE] = { "create", run_create, "created" },
         [OP_RESIZE] = { "resize", run_resize, "grown" },
         [OP_DELETE] = { "delete", run_delete, "deleted" },
+        [OP_VOL_CREATE] = { "vol-create", run_vol_create, "created" },
+        [OP_VOL_CLONE] = { "vol-clone", run_vol_clone, "cloned" },
+        [OP_VOL_RESIZE] = { "vol-resize", run_vol_resize, "resized" },
+        [OP_VOL_WIPE] = { "vol-wipe", run_vol_wipe, "wiped" },
+        [OP_VOL_DELETE] = { "vol-delete", run_vol_delete, "deleted" },
 };
+
+/* "SHARE" or "SHARE/VOLUME": what the log and messages name. */
+static char *target_of(const Operation *o) {
+        return o->volume ? g_strdup_printf("%s/%s", o->share, o->volume) : g_strdup(o->share);
+}
 
 /* The number of steps of an operation of this kind, from the engine's step tables (a resize
  * that goes offline raises it as it runs: see on_progress). */
@@ -135,6 +193,8 @@ void operation_unref(Operation *o) {
         g_free(o->error);
         json_object_put(o->result);
         api_share_request_free(o->req);
+        g_free(o->volume);
+        api_volume_request_free(o->vreq);
         g_free(o->by);
         g_free(o);
 }
@@ -143,7 +203,8 @@ void operation_unref(Operation *o) {
 static void operation_not_run(Operation *o) {
         o->state = OP_FAILED;
         o->status = 500;
-        o->error = g_strdup_printf("%s %s: not run: nfsprovd is stopping", op_kinds[o->kind].name, o->share);
+        g_autofree char *target = target_of(o);
+        o->error = g_strdup_printf("%s %s: not run: nfsprovd is stopping", op_kinds[o->kind].name, target);
         o->ended = g_get_monotonic_time();
 }
 
@@ -153,6 +214,8 @@ static json_object *operation_json(const Operation *o) {
         json_object_object_add(j, "id", json_object_new_string(o->id));
         json_object_object_add(j, "kind", json_object_new_string(op_kinds[o->kind].name));
         json_object_object_add(j, "share", json_object_new_string(o->share));
+        if (o->volume)
+                json_object_object_add(j, "volume", json_object_new_string(o->volume));
         json_object_object_add(j, "state", json_object_new_string(op_state_names[o->state]));
         json_object_object_add(j, "step", o->step ? json_object_new_string(o->step) : NULL);
         json_object *p = json_object_new_object();
@@ -205,10 +268,11 @@ static void operation_run(OpQueue *q, Operation *o) {
         snapshot_store_publish(q->snapshots);
         g_mutex_unlock(q->engine_lock);
 
+        g_autofree char *target = target_of(o);
         if (r < 0)
-                log_warning("%s %s (by %s) failed: %s", k->name, o->share, o->by, error ? error->message : g_strerror(-r));
+                log_warning("%s %s (by %s) failed: %s", k->name, target, o->by, error ? error->message : g_strerror(-r));
         else
-                log_info("%s %s (by %s): %s", k->name, o->share, o->by, out.verb);
+                log_info("%s %s (by %s): %s", k->name, target, o->by, out.verb);
 
         g_mutex_lock(&q->lock);
         if (r < 0) {
@@ -269,16 +333,33 @@ static void ops_expire(OpQueue *q) {
         }
 }
 
+static Operation *submit(OpQueue *q, Operation *o);
+
 Operation *opqueue_submit(OpQueue *q, OpKind kind, const char *share, ApiShareRequest *req, bool force,
                           const char *by) {
         Operation *o = g_new0(Operation, 1);
-        o->refs = 1;
         o->kind = kind;
         o->share = g_strdup(share);
         o->req = req;
         o->force = force;
         o->by = g_strdup(by);
-        o->total = op_total(kind);
+        return submit(q, o);
+}
+
+Operation *opqueue_submit_volume(OpQueue *q, OpKind kind, const char *share, const char *volume,
+                                 ApiVolumeRequest *vreq, const char *by) {
+        Operation *o = g_new0(Operation, 1);
+        o->kind = kind;
+        o->share = g_strdup(share);
+        o->volume = g_strdup(volume ? volume : vreq ? vreq->name : NULL); /* create names the new one */
+        o->vreq = vreq;
+        o->by = g_strdup(by);
+        return submit(q, o);
+}
+
+static Operation *submit(OpQueue *q, Operation *o) {
+        o->refs = 1;
+        o->total = op_total(o->kind);
         g_mutex_lock(&q->lock);
         ops_expire(q);
         o->id = g_strdup_printf("%" G_GUINT64_FORMAT, ++q->next_id);
@@ -301,7 +382,9 @@ static void reply_result(const Operation *o, HttpResponse *resp) {
                 return;
         }
         if (o->status == 201) {
-                g_autofree char *location = g_strdup_printf("/v1/shares/%s", o->share);
+                const char *vol = o->vreq ? o->vreq->name : NULL;
+                g_autofree char *location = vol ? g_strdup_printf("/v1/shares/%s/volumes/%s", o->share, vol)
+                                                : g_strdup_printf("/v1/shares/%s", o->share);
                 http_response_header(resp, "Location", location);
         }
         http_response_json(resp, o->status, json_object_get(o->result));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The operations that change shares (create, resize, delete): queued, run one at a time in a
+ * The operations that change shares (create, resize, delete) and their volumes (vol-create,
+ * vol-clone, vol-resize, vol-wipe, vol-delete): queued, run one at a time in a
  * worker thread under the engine lock (the engine is not thread-safe), and answered as the API's
  * asynchronous operations.
  *
@@ -8,7 +9,7 @@
  * - opqueue_submit() queues an operation and returns at once; opqueue_reply() answers with
  *   202, "Location: /v1/operations/ID" and the operation resource, or, with wait, once it ended,
  *   exactly as a synchronous call would have (201/200 and the result, or the error).
- * - OPERATION = {"id","kind","share","state":"running|succeeded|failed","step","progress":
+ * - OPERATION = {"id","kind","share","volume"?,"state":"running|succeeded|failed","step","progress":
  *   {"done","total"},"error":{"code","message"}|null,"result"|null,"status"} where status is
  *   the HTTP status of the result (null while running). Progress follows the engine's steps
  *   (engine_set_progress: the steps before the one that started are done); total is the kind's
@@ -38,10 +39,16 @@ typedef enum OpKind {
         OP_CREATE,
         OP_RESIZE,
         OP_DELETE,
+        OP_VOL_CREATE,
+        OP_VOL_CLONE,
+        OP_VOL_RESIZE,
+        OP_VOL_WIPE,
+        OP_VOL_DELETE,
         _OP_KIND_MAX,
 } OpKind;
 
-/* "create", "resize", "delete": the API's "kind", the engine's operation name, the metrics label. */
+/* "create", "resize", "delete", "vol-create", ...: the API's "kind", the engine's operation name,
+ * the metrics label. */
 const char *op_kind_to_string(OpKind kind);
 
 typedef struct OpQueue OpQueue;
@@ -60,6 +67,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(OpQueue, opqueue_free)
  * delete's ?force; by: who asked, for the log (copied). Returns a new reference. */
 Operation *opqueue_submit(OpQueue *q, OpKind kind, const char *share, ApiShareRequest *req, bool force,
                           const char *by);
+/* Queue an operation on volume `volume` of share (vol-clone: the source; vol-create: NULL, the
+ * name is in vreq). vreq: the request (taken; NULL for delete and wipe). */
+Operation *opqueue_submit_volume(OpQueue *q, OpKind kind, const char *share, const char *volume,
+                                 ApiVolumeRequest *vreq, const char *by);
 void operation_unref(Operation *o);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Operation, operation_unref)
 

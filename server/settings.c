@@ -20,6 +20,7 @@
 #include "macro.h"
 #include "name.h"
 #include "show.h"
+#include "size.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/nfsprov"
 #define DEFAULT_SOCKET "/run/nfsprov/nfsprovd.sock"
@@ -28,6 +29,8 @@
 #define DEFAULT_OPTIONS "rw,no_root_squash,sync,no_subtree_check"
 #define DEFAULT_EXPORTS_FILE "/etc/exports"
 #define DEFAULT_TARGET_BASE "/var/lib/libvirt/nfsprov"
+#define DEFAULT_MAX_CAPACITY (16ULL << 40) /* 16 TiB: ext4's largest file with 4 KiB blocks */
+#define DEFAULT_MAX_OVERCOMMIT 4.0
 #define DEFAULT_FSTAB "/etc/fstab"
 #define DEFAULT_NFS_CONF "/etc/nfs.conf"
 
@@ -54,6 +57,11 @@ Config *config_new_default(void) {
         c->owner = g_strdup("root");
         c->group = g_strdup("root");
         c->mode = 0755;
+        c->vol_owner = g_strdup("root");
+        c->vol_group = g_strdup("root");
+        c->vol_mode = 0600;
+        c->max_capacity = DEFAULT_MAX_CAPACITY;
+        c->max_overcommit = DEFAULT_MAX_OVERCOMMIT;
         c->exports_file = g_strdup(DEFAULT_EXPORTS_FILE);
         c->target_base = g_strdup(DEFAULT_TARGET_BASE);
         c->fstab = g_strdup(DEFAULT_FSTAB);
@@ -83,6 +91,8 @@ void config_free(Config *c) {
         g_free(c->group);
         g_free(c->exports_file);
         g_free(c->target_base);
+        g_free(c->vol_owner);
+        g_free(c->vol_group);
         g_free(c->fstab);
         g_free(c->nfs_conf);
         g_free(c);
@@ -573,25 +583,16 @@ static int parse_options(Config *c, const char *v, GError **error) {
         return 0;
 }
 
-static int parse_owner(Config *c, const char *v, GError **error) {
-        int r = check_account("user", v, error);
+static int set_account(char **field, const char *kind, const char *v, GError **error) {
+        int r = check_account(kind, v, error);
         if (r < 0)
                 return r;
-        g_free(c->owner);
-        c->owner = g_strdup(v);
+        g_free(*field);
+        *field = g_strdup(v);
         return 0;
 }
 
-static int parse_group(Config *c, const char *v, GError **error) {
-        int r = check_account("group", v, error);
-        if (r < 0)
-                return r;
-        g_free(c->group);
-        c->group = g_strdup(v);
-        return 0;
-}
-
-static int parse_mode(Config *c, const char *v, GError **error) {
+static int set_mode(unsigned *field, const char *v, GError **error) {
         size_t n = strlen(v);
         unsigned long m = 0;
         if (n > 0 && n <= 6 && strspn(v, "01234567") == n)
@@ -601,7 +602,56 @@ static int parse_mode(Config *c, const char *v, GError **error) {
                 return np_fail(error, EINVAL, "\"%s\" is not an octal mode; allowed: octal digits, 0 to 07777 (e.g. 0755)",
                                shown);
         }
-        c->mode = (unsigned) m;
+        *field = (unsigned) m;
+        return 0;
+}
+
+static int parse_owner(Config *c, const char *v, GError **error) {
+        return set_account(&c->owner, "user", v, error);
+}
+
+static int parse_group(Config *c, const char *v, GError **error) {
+        return set_account(&c->group, "group", v, error);
+}
+
+static int parse_mode(Config *c, const char *v, GError **error) {
+        return set_mode(&c->mode, v, error);
+}
+
+static int parse_vol_owner(Config *c, const char *v, GError **error) {
+        return set_account(&c->vol_owner, "user", v, error);
+}
+
+static int parse_vol_group(Config *c, const char *v, GError **error) {
+        return set_account(&c->vol_group, "group", v, error);
+}
+
+static int parse_vol_mode(Config *c, const char *v, GError **error) {
+        return set_mode(&c->vol_mode, v, error);
+}
+
+static int parse_max_capacity(Config *c, const char *v, GError **error) {
+        uint64_t size = 0;
+        g_autoptr(GError) e = NULL;
+        if (size_parse(v, &size, &e) < 0 || size == 0)
+                return np_fail(error, EINVAL, "%s; allowed: a size above 0 with an optional unit (e.g. 2T, 500G)",
+                               e ? e->message : "0 is no volume size");
+        c->max_capacity = size;
+        return 0;
+}
+
+static int parse_max_overcommit(Config *c, const char *v, GError **error) {
+        char *end = NULL;
+        errno = 0;
+        double d = g_ascii_strtod(v, &end);
+        if (!*v || errno || !end || *end || !(d >= 0) || d > 1000) {
+                g_autofree char *shown = show_text(v);
+                return np_fail(error, EINVAL,
+                               "\"%s\" is not an over-commit ratio; allowed: a number from 0 (no limit) to 1000, "
+                               "e.g. 4 or 1.5",
+                               shown);
+        }
+        c->max_overcommit = d;
         return 0;
 }
 
@@ -613,7 +663,7 @@ typedef struct KeyDef {
         KeyParser parse;
 } KeyDef;
 
-static const char *const known_groups[] = { "server", "shares", "exports", "pools", "system", NULL };
+static const char *const known_groups[] = { "server", "shares", "volumes", "exports", "pools", "system", NULL };
 
 static const KeyDef known_keys[] = {
         { "server", "address", parse_address },
@@ -633,6 +683,11 @@ static const KeyDef known_keys[] = {
         { "shares", "owner", parse_owner },
         { "shares", "group", parse_group },
         { "shares", "mode", parse_mode },
+        { "volumes", "owner", parse_vol_owner },
+        { "volumes", "group", parse_vol_group },
+        { "volumes", "mode", parse_vol_mode },
+        { "volumes", "max_capacity", parse_max_capacity },
+        { "volumes", "max_overcommit", parse_max_overcommit },
         { "exports", "file", parse_exports_file },
         { "pools", "target_base", parse_target_base },
         { "system", "fstab", parse_fstab },
@@ -738,7 +793,7 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
                 if (!in_list(known_groups, *g)) {
                         g_autofree char *shown = show_text(*g);
                         return np_fail(error, EINVAL,
-                                       "%s: unknown group [%s]; known groups: [server] [shares] [exports] [pools] "
+                                       "%s: unknown group [%s]; known groups: [server] [shares] [volumes] [exports] [pools] "
                                        "[system]",
                                        path, shown);
                 }

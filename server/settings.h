@@ -15,6 +15,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <glib.h>
 
@@ -54,6 +55,13 @@ typedef struct Config {
         char *owner;         /* owner of each share root: user name or number ("root") */
         char *group;         /* group of each share root: group name or number ("root") */
         unsigned mode;       /* mode of each share root, <= 07777 (0755) */
+
+        /* [volumes] */
+        char *vol_owner;     /* owner of each new volume file: user name or number ("root") */
+        char *vol_group;     /* its group ("root") */
+        unsigned vol_mode;   /* its mode (0600) */
+        uint64_t max_capacity; /* the largest virtual size of a volume, bytes (16 TiB) */
+        double max_overcommit; /* provisioned / capacity a share may reach; 0 = no limit (4) */
 
         /* [exports] */
         char *exports_file;  /* key "file": "/etc/exports" */

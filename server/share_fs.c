@@ -340,6 +340,7 @@ const ShareFs share_fs_host = {
         .mount = host_mount,
         .umount = host_umount,
         .set_owner = host_set_owner,
+        .open_root = open_root,
         .list = host_list,
         .usage = host_usage,
         .fstab_set = host_fstab_set,

@@ -48,6 +48,9 @@ typedef struct ShareFs {
         int (*umount)(const Config *c, const char *name, const char *device, GError **error);
         /* Owner, group and mode of the mounted share root ([shares] owner, group, mode). */
         int (*set_owner)(const Config *c, const char *name, GError **error);
+        /* The mounted share root, opened O_RDONLY|O_DIRECTORY without following a symbolic link:
+         * where volumes are made (-ENOENT when the share is not mounted). */
+        int (*open_root)(const Config *c, const char *name, int *ret_fd, GError **error);
         /* The names at the mounted share root besides lost+found, at most max of them (for
          * delete's "the share holds files"); ret_more: there were more. */
         int (*list)(const Config *c, const char *name, unsigned max, GPtrArray **ret_names, bool *ret_more,

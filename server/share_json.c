@@ -53,12 +53,44 @@ json_object *share_json(const ShareInfo *i) {
                 add_u64(o, "used", i->used);
                 add_u64(o, "available", i->available);
         }
+        if (i->volumes) {
+                add_u64(o, "volume_count", i->volumes->len);
+                add_u64(o, "provisioned", i->provisioned);
+                if (i->has_usage && i->capacity)
+                        json_object_object_add(o, "overcommit",
+                                               json_object_new_double((double) i->provisioned / (double) i->capacity));
+        }
         if (s->operation)
                 add_str(o, "operation", s->operation);
         if (s->step)
                 add_str(o, "step", s->step);
         if (s->error)
                 add_str(o, "error", s->error);
+        return o;
+}
+
+json_object *volume_json(const VolumeInfo *i) {
+        const Volume *v = i->volume;
+        json_object *o = json_object_new_object();
+        add_str(o, "name", v->name);
+        add_str(o, "share", v->share);
+        add_str(o, "status", volume_status_to_string(v->status));
+        add_u64(o, "capacity", v->capacity);
+        add_str(o, "format", v->format);
+        add_str(o, "backing", v->backing);
+        add_bool(o, "present", i->present);
+        if (i->present) {
+                add_u64(o, "allocation", i->allocation);
+                add_u64(o, "size", i->size);
+        }
+        json_object_object_add(o, "created_at", json_object_new_int64(v->created_at));
+        if (v->operation) {
+                add_str(o, "operation", v->operation);
+                if (v->step)
+                        add_str(o, "step", v->step);
+        }
+        if (v->error)
+                add_str(o, "error", v->error);
         return o;
 }
 
@@ -98,6 +130,7 @@ unsigned error_http_status(int r) {
         case ENOTEMPTY:
         case EBUSY:
         case ESTALE:
+        case EDQUOT:
                 return 409;
         default:
                 return 500;

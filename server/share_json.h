@@ -11,8 +11,13 @@
 
 /* {"name","status","size","backend","source","device","fs_uuid","pool_uuid","export_path",
  *  "clients":[...],"options","mounted","exported","capacity","used","available",
- *  "operation","step","error"} (usage keys only when has_usage; operation/step/error only when set) */
+ *  "volume_count","provisioned","overcommit","operation","step","error"} (usage keys only when
+ *  has_usage; overcommit = provisioned / capacity; operation/step/error only when set) */
 json_object *share_json(const ShareInfo *i);
+
+/* {"name","share","status","capacity","format","backing","present","allocation","size",
+ *  "created_at","operation"?,"step"?,"error"?} (allocation and size only when present) */
+json_object *volume_json(const VolumeInfo *i);
 
 /* {"changes":[...],"problems":[...],"finished_at":UNIXTIME} */
 json_object *reconcile_report_json(const ReconcileReport *r);
@@ -21,5 +26,5 @@ json_object *reconcile_report_json(const ReconcileReport *r);
  *  "sysconfig_nfs_v4_disabled"?} */
 json_object *nfs_config_json(const ExportServer *server, const ExportServerConfig *c);
 
-/* 400 -EINVAL, 404 -ENOENT, 409 -EEXIST/-ENOTEMPTY/-EBUSY/-ESTALE, 500 otherwise. */
+/* 400 -EINVAL, 404 -ENOENT, 409 -EEXIST/-ENOTEMPTY/-EBUSY/-ESTALE/-EDQUOT, 500 otherwise. */
 unsigned error_http_status(int r);

@@ -80,6 +80,26 @@ static const Migration migrations[] = {
           "ALTER TABLE shares ADD COLUMN source_ino INTEGER NOT NULL DEFAULT 0 CHECK (source_ino >= 0);"
           "ALTER TABLE shares ADD COLUMN dir_ino INTEGER NOT NULL DEFAULT 0 CHECK (dir_ino >= 0);"
           "PRAGMA user_version = 2;" },
+        { 3,
+          /* The manifest: every volume (a qcow2 file at a share's root) nfsprov made. */
+          "CREATE TABLE volumes ("
+          "  share      TEXT NOT NULL REFERENCES shares (name) ON DELETE CASCADE ON UPDATE CASCADE,"
+          "  name       TEXT NOT NULL CHECK (name <> ''),"
+          "  capacity   INTEGER NOT NULL CHECK (capacity >= 0),"
+          "  format     TEXT NOT NULL CHECK (format IN ('qcow2')),"
+          "  backing    TEXT,"
+          "  ino        INTEGER NOT NULL DEFAULT 0 CHECK (ino >= 0),"
+          "  status     TEXT NOT NULL CHECK (status IN ('creating', 'ready', 'deleting')),"
+          "  operation  TEXT,"
+          "  step       TEXT,"
+          "  step_done  INTEGER NOT NULL DEFAULT 0 CHECK (step_done IN (0, 1)),"
+          "  error      TEXT,"
+          "  created_at INTEGER NOT NULL,"
+          "  updated_at INTEGER NOT NULL,"
+          "  PRIMARY KEY (share, name)"
+          ");"
+          "ALTER TABLE journal ADD COLUMN volume TEXT;"
+          "PRAGMA user_version = 3;" },
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) > 0);
@@ -308,6 +328,7 @@ void journal_entry_free(JournalEntry *entry) {
         if (!entry)
                 return;
         g_free(entry->share);
+        g_free(entry->volume);
         g_free(entry->operation);
         g_free(entry->step);
         g_free(entry->phase);
@@ -607,13 +628,14 @@ typedef struct StepArgs {
         const char *step;
         const char *phase;
         const char *message;
+        const char *volume; /* a volume's step; NULL for the share's own */
 } StepArgs;
 
 static int journal_append(State *s, const StepArgs *a, int64_t now, GError **error) {
         g_autoptr(sqlite3_stmt) stmt = NULL;
         int r = prepare(s,
-                        "INSERT INTO journal (share, operation, step, phase, message, at) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO journal (share, operation, step, phase, message, at, volume) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         "cannot append to the journal", &stmt, error);
         if (r < 0)
                 return r;
@@ -623,6 +645,7 @@ static int journal_append(State *s, const StepArgs *a, int64_t now, GError **err
         bind_text(stmt, 4, a->phase);
         bind_text(stmt, 5, a->message);
         sqlite3_bind_int64(stmt, 6, now);
+        bind_text(stmt, 7, a->volume);
         g_autofree char *what = g_strdup_printf("cannot append to the journal of share \"%s\"", a->name);
         return exec_stmt(s, stmt, error, what);
 }
@@ -679,7 +702,7 @@ static int record_step(State *s, const char *name, const char *operation, const 
                                operation ?: "(null)");
         if (!step || !*step)
                 return np_fail(error, EINVAL, "share \"%s\": no step name given for %s", name, operation);
-        StepArgs a = { name, operation, step, phase, message };
+        StepArgs a = { name, operation, step, phase, message, NULL };
         return in_transaction(s, do_step, &a, error);
 }
 
@@ -695,13 +718,13 @@ static int do_advance(State *s, void *data, GError **error) {
                 return r;
         int64_t now = now_seconds();
         if (a->done_step) {
-                StepArgs j = { a->share->name, a->operation, a->done_step, "done", NULL };
+                StepArgs j = { a->share->name, a->operation, a->done_step, "done", NULL, NULL };
                 r = journal_append(s, &j, now, error);
                 if (r < 0)
                         return r;
         }
         if (a->begin_step) {
-                StepArgs j = { a->share->name, a->operation, a->begin_step, "begin", NULL };
+                StepArgs j = { a->share->name, a->operation, a->begin_step, "begin", NULL, NULL };
                 r = journal_append(s, &j, now, error);
         }
         return r;
@@ -731,14 +754,14 @@ static int do_journal(State *s, void *data, GError **error) {
         return journal_append(s, a, now_seconds(), error);
 }
 
-int state_journal_add(State *s, const char *name, const char *operation, const char *step, const char *phase,
-                      const char *message, GError **error) {
+int state_journal_add(State *s, const char *name, const char *volume, const char *operation, const char *step,
+                      const char *phase, const char *message, GError **error) {
         if (!name || !operation || !step || !phase)
                 return np_fail(error, EINVAL, "journal entry without a share, operation, step or phase");
         if (strcmp(phase, "begin") != 0 && strcmp(phase, "done") != 0 && strcmp(phase, "undo") != 0 &&
             strcmp(phase, "fail") != 0)
                 return np_fail(error, EINVAL, "journal phase \"%s\" is not begin, done, undo or fail", phase);
-        StepArgs a = { name, operation, step, phase, message };
+        StepArgs a = { name, operation, step, phase, message, volume };
         return in_transaction(s, do_journal, &a, error);
 }
 
@@ -766,7 +789,7 @@ int state_journal_list(State *s, const char *name, GPtrArray **ret, GError **err
                 return np_fail(error, EINVAL, "no share name given");
         g_autoptr(sqlite3_stmt) stmt = NULL;
         int r = prepare(s,
-                        "SELECT id, share, operation, step, phase, message, at FROM journal "
+                        "SELECT id, share, operation, step, phase, message, at, volume FROM journal "
                         "WHERE share = ?1 ORDER BY id",
                         "cannot read the journal", &stmt, error);
         if (r < 0)
@@ -787,10 +810,271 @@ int state_journal_list(State *s, const char *name, GPtrArray **ret, GError **err
                 e->phase = column_strdup(stmt, 4);
                 e->message = column_strdup(stmt, 5);
                 e->at = sqlite3_column_int64(stmt, 6);
+                e->volume = column_strdup(stmt, 7);
                 g_ptr_array_add(list, e);
         }
         *ret = TAKE_PTR(list);
         return 0;
+}
+
+/* ---- volumes: the manifest ---- */
+
+static const char *const volume_status_names[_VOLUME_STATUS_MAX] = {
+        [VOLUME_CREATING] = "creating",
+        [VOLUME_READY] = "ready",
+        [VOLUME_DELETING] = "deleting",
+};
+
+const char *volume_status_to_string(VolumeStatus status) {
+        return (unsigned) status < _VOLUME_STATUS_MAX ? volume_status_names[status] : NULL;
+}
+
+static int volume_status_from_string(const char *text, VolumeStatus *ret) {
+        for (unsigned i = 0; text && i < _VOLUME_STATUS_MAX; i++)
+                if (strcmp(text, volume_status_names[i]) == 0) {
+                        *ret = (VolumeStatus) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+void volume_free(Volume *v) {
+        if (!v)
+                return;
+        g_free(v->share);
+        g_free(v->name);
+        g_free(v->format);
+        g_free(v->backing);
+        g_free(v->operation);
+        g_free(v->step);
+        g_free(v->error);
+        g_free(v);
+}
+
+Volume *volume_copy(const Volume *v) {
+        if (!v)
+                return NULL;
+        Volume *c = g_new(Volume, 1);
+        *c = *v;
+        c->share = g_strdup(v->share);
+        c->name = g_strdup(v->name);
+        c->format = g_strdup(v->format);
+        c->backing = g_strdup(v->backing);
+        c->operation = g_strdup(v->operation);
+        c->step = g_strdup(v->step);
+        c->error = g_strdup(v->error);
+        return c;
+}
+
+#define VOLUME_COLUMNS                                                                                           \
+        "share, name, capacity, format, backing, ino, status, operation, step, step_done, error, created_at, " \
+        "updated_at"
+
+static int volume_from_row(State *s, sqlite3_stmt *stmt, Volume **ret, GError **error) {
+        g_autoptr(Volume) v = g_new0(Volume, 1);
+        v->share = column_strdup(stmt, 0);
+        v->name = column_strdup(stmt, 1);
+        v->capacity = (uint64_t) sqlite3_column_int64(stmt, 2);
+        v->format = column_strdup(stmt, 3);
+        v->backing = column_strdup(stmt, 4);
+        v->ino = (uint64_t) sqlite3_column_int64(stmt, 5);
+        if (volume_status_from_string((const char *) sqlite3_column_text(stmt, 6), &v->status) < 0)
+                return np_fail(error, EBADMSG, "state database %s: volume \"%s\" of share \"%s\" has an unknown status",
+                               s->path, v->name, v->share);
+        v->operation = column_strdup(stmt, 7);
+        v->step = column_strdup(stmt, 8);
+        v->step_done = sqlite3_column_int(stmt, 9) != 0;
+        v->error = column_strdup(stmt, 10);
+        v->created_at = sqlite3_column_int64(stmt, 11);
+        v->updated_at = sqlite3_column_int64(stmt, 12);
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int validate_volume(const Volume *v, GError **error) {
+        if (!v || !v->share || !*v->share || !v->name || !*v->name)
+                return np_fail(error, EINVAL, "cannot record a volume without a share and a name");
+        if (g_strcmp0(v->format, "qcow2") != 0)
+                return np_fail(error, EINVAL, "volume \"%s\": format \"%s\" is not qcow2", v->name,
+                               v->format ? v->format : "(null)");
+        if (v->capacity > INT64_MAX || v->ino > INT64_MAX)
+                return np_fail(error, ERANGE, "volume \"%s\": capacity or inode out of range", v->name);
+        if (!volume_status_to_string(v->status))
+                return np_fail(error, EINVAL, "volume \"%s\": invalid status %d", v->name, (int) v->status);
+        return 0;
+}
+
+static void bind_volume(sqlite3_stmt *stmt, const Volume *v, int64_t now) {
+        /* the order of VOLUME_COLUMNS */
+        bind_text(stmt, 1, v->share);
+        bind_text(stmt, 2, v->name);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64) v->capacity);
+        bind_text(stmt, 4, v->format);
+        bind_text(stmt, 5, v->backing);
+        sqlite3_bind_int64(stmt, 6, (sqlite3_int64) v->ino);
+        bind_text(stmt, 7, volume_status_to_string(v->status));
+        bind_text(stmt, 8, v->operation);
+        bind_text(stmt, 9, v->step);
+        sqlite3_bind_int(stmt, 10, v->step_done ? 1 : 0);
+        bind_text(stmt, 11, v->error);
+        sqlite3_bind_int64(stmt, 12, now);
+        sqlite3_bind_int64(stmt, 13, now);
+}
+
+static int do_volume_insert(State *s, void *data, GError **error) {
+        const Volume *v = data;
+        bool exists;
+        int r = share_exists(s, v->share, &exists, error);
+        if (r < 0)
+                return r;
+        if (!exists)
+                return np_fail(error, ENOENT, "share \"%s\" does not exist", v->share);
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        r = prepare(s, "INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    "cannot insert a volume", &stmt, error);
+        if (r < 0)
+                return r;
+        bind_volume(stmt, v, now_seconds());
+        int rc = sqlite3_step(stmt);
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
+                return np_fail(error, EEXIST, "volume \"%s\" of share \"%s\" exists", v->name, v->share);
+        if (rc != SQLITE_DONE)
+                return sql_fail(s, error, rc, "cannot insert volume \"%s\"", v->name);
+        return 0;
+}
+
+int state_volume_insert(State *s, const Volume *v, GError **error) {
+        int r = validate_volume(v, error);
+        if (r < 0)
+                return r;
+        return in_transaction(s, do_volume_insert, (void *) v, error);
+}
+
+int state_volume_get(State *s, const char *share, const char *name, Volume **ret, GError **error) {
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE share = ?1 AND name = ?2", "cannot read a volume",
+                        &stmt, error);
+        if (r < 0)
+                return r;
+        bind_text(stmt, 1, share);
+        bind_text(stmt, 2, name);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE)
+                return np_fail(error, ENOENT, "volume \"%s\" of share \"%s\" does not exist", name, share);
+        if (rc != SQLITE_ROW)
+                return sql_fail(s, error, rc, "cannot read volume \"%s\"", name);
+        return volume_from_row(s, stmt, ret, error);
+}
+
+int state_volume_list(State *s, const char *share, GPtrArray **ret, GError **error) {
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s,
+                        share ? "SELECT " VOLUME_COLUMNS " FROM volumes WHERE share = ?1 ORDER BY name"
+                              : "SELECT " VOLUME_COLUMNS " FROM volumes ORDER BY share, name",
+                        "cannot list volumes", &stmt, error);
+        if (r < 0)
+                return r;
+        if (share)
+                bind_text(stmt, 1, share);
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) volume_free);
+        for (;;) {
+                int rc = sqlite3_step(stmt);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW)
+                        return sql_fail(s, error, rc, "cannot list volumes");
+                Volume *v;
+                r = volume_from_row(s, stmt, &v, error);
+                if (r < 0)
+                        return r;
+                g_ptr_array_add(list, v);
+        }
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static int do_volume_update(State *s, void *data, GError **error) {
+        const Volume *v = data;
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s,
+                        "UPDATE volumes SET capacity = ?3, format = ?4, backing = ?5, ino = ?6, status = ?7, "
+                        "operation = ?8, step = ?9, step_done = ?10, error = ?11, updated_at = ?13 "
+                        "WHERE share = ?1 AND name = ?2",
+                        "cannot update a volume", &stmt, error);
+        if (r < 0)
+                return r;
+        bind_volume(stmt, v, now_seconds());
+        r = exec_stmt(s, stmt, error, "cannot update a volume");
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return np_fail(error, ENOENT, "volume \"%s\" of share \"%s\" does not exist", v->name, v->share);
+        return 0;
+}
+
+int state_volume_update(State *s, const Volume *v, GError **error) {
+        int r = validate_volume(v, error);
+        if (r < 0)
+                return r;
+        return in_transaction(s, do_volume_update, (void *) v, error);
+}
+
+typedef struct VolumeKey {
+        const char *share, *name;
+} VolumeKey;
+
+static int do_volume_delete(State *s, void *data, GError **error) {
+        const VolumeKey *k = data;
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s, "DELETE FROM volumes WHERE share = ?1 AND name = ?2", "cannot delete a volume", &stmt, error);
+        if (r < 0)
+                return r;
+        bind_text(stmt, 1, k->share);
+        bind_text(stmt, 2, k->name);
+        r = exec_stmt(s, stmt, error, "cannot delete a volume");
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return np_fail(error, ENOENT, "volume \"%s\" of share \"%s\" does not exist", k->name, k->share);
+        return 0;
+}
+
+int state_volume_delete(State *s, const char *share, const char *name, GError **error) {
+        VolumeKey k = { share, name };
+        return in_transaction(s, do_volume_delete, &k, error);
+}
+
+typedef struct VolumeAdvance {
+        const Volume *v;
+        const char *operation, *done_step, *begin_step;
+} VolumeAdvance;
+
+static int do_volume_advance(State *s, void *data, GError **error) {
+        const VolumeAdvance *a = data;
+        int r = do_volume_update(s, (void *) a->v, error);
+        if (r < 0)
+                return r;
+        int64_t now = now_seconds();
+        if (a->done_step) {
+                StepArgs j = { a->v->share, a->operation, a->done_step, "done", NULL, a->v->name };
+                r = journal_append(s, &j, now, error);
+                if (r < 0)
+                        return r;
+        }
+        if (a->begin_step) {
+                StepArgs j = { a->v->share, a->operation, a->begin_step, "begin", NULL, a->v->name };
+                r = journal_append(s, &j, now, error);
+        }
+        return r;
+}
+
+int state_volume_advance(State *s, const Volume *v, const char *operation, const char *done_step,
+                         const char *begin_step, GError **error) {
+        int r = validate_volume(v, error);
+        if (r < 0)
+                return r;
+        VolumeAdvance a = { v, operation, done_step, begin_step };
+        return in_transaction(s, do_volume_advance, &a, error);
 }
 
 /* ---- caller transactions ---- */

@@ -28,7 +28,7 @@
 
 #define STATE_DB_NAME "nfsprov.db"
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 typedef enum ShareStatus {
         SHARE_CREATING,
@@ -68,10 +68,41 @@ void share_free(Share *share);
 Share *share_copy(const Share *share);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Share, share_free)
 
+/* A volume of a share: a qcow2 file at the share's root that nfsprov made (the manifest). */
+typedef enum VolumeStatus {
+        VOLUME_CREATING,
+        VOLUME_READY,
+        VOLUME_DELETING,
+        _VOLUME_STATUS_MAX,
+} VolumeStatus;
+
+/* "creating", "ready", "deleting"; NULL out of range. */
+const char *volume_status_to_string(VolumeStatus status);
+
+typedef struct Volume {
+        char *share;          /* the share it lives in (primary key with name) */
+        char *name;           /* its file name at the share's root */
+        uint64_t capacity;    /* virtual size, bytes */
+        char *format;         /* "qcow2" */
+        char *backing;        /* the backing volume's name (a linked clone), NULL when none */
+        uint64_t ino;         /* the file's inode once it is in place; 0 before */
+        VolumeStatus status;
+        char *operation;      /* "vol-create", "vol-clone", ... NULL when idle */
+        char *step;
+        bool step_done;
+        char *error;
+        int64_t created_at, updated_at;
+} Volume;
+
+void volume_free(Volume *v);
+Volume *volume_copy(const Volume *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Volume, volume_free)
+
 /* One line of the step journal. phase is "begin", "done", "undo" or "fail". */
 typedef struct JournalEntry {
         int64_t id;        /* increasing: the order in which entries were written */
         char *share;
+        char *volume;      /* a volume's step; NULL for the share's own */
         char *operation;
         char *step;
         char *phase;
@@ -143,10 +174,22 @@ int state_step_advance(State *state, const Share *share, const char *operation, 
                        const char *begin_step, GError **error);
 
 /* Append one journal entry without touching the row (reconcile's repairs of a ready share are
- * recorded this way: the row keeps saying it is ready). phase: "begin", "done", "undo", "fail".
- * -ENOENT for an unknown share. */
-int state_journal_add(State *state, const char *name, const char *operation, const char *step, const char *phase,
-                      const char *message, GError **error);
+ * recorded this way: the row keeps saying it is ready). volume: a volume's step, or NULL.
+ * phase: "begin", "done", "undo", "fail". -ENOENT for an unknown share. */
+int state_journal_add(State *state, const char *name, const char *volume, const char *operation, const char *step,
+                      const char *phase, const char *message, GError **error);
+
+/* The manifest. Insert: -EEXIST for a volume of that name in the share, -ENOENT for an unknown
+ * share. Get/update/delete: -ENOENT for an unknown volume. List: ordered by name; share NULL:
+ * every share's (ordered by share, name). A share's volumes go with its row. */
+int state_volume_insert(State *state, const Volume *v, GError **error);
+int state_volume_get(State *state, const char *share, const char *name, Volume **ret, GError **error);
+int state_volume_list(State *state, const char *share, GPtrArray **ret, GError **error);
+int state_volume_update(State *state, const Volume *v, GError **error);
+int state_volume_delete(State *state, const char *share, const char *name, GError **error);
+/* The step runner's record for a volume's operation (as state_step_advance for a share). */
+int state_volume_advance(State *state, const Volume *v, const char *operation, const char *done_step,
+                         const char *begin_step, GError **error);
 
 /* The journal of one share, oldest first: a GPtrArray of JournalEntry* that frees them.
  * An unknown share has an empty journal. */

@@ -33,28 +33,31 @@ static int record(StepRunner *r, const char *op, const char *begin, GError **err
         int ret;
         if (r->journal_only) {
                 if (r->last_done) {
-                        ret = state_journal_add(r->state, r->row->name, op, r->last_done, "done", NULL, error);
+                        ret = state_journal_add(r->state, r->row->name, NULL, op, r->last_done, "done", NULL, error);
                         if (ret < 0)
                                 return ret;
                 }
                 if (begin) {
-                        ret = state_journal_add(r->state, r->row->name, op, begin, "begin", NULL, error);
+                        ret = state_journal_add(r->state, r->row->name, NULL, op, begin, "begin", NULL, error);
                         if (ret < 0)
                                 return ret;
                 }
         } else {
-                Share *row = r->row;
-                if (g_strcmp0(row->operation, op) != 0) {
-                        g_free(row->operation);
-                        row->operation = g_strdup(op);
+                char **operation = r->vol ? &r->vol->operation : &r->row->operation;
+                char **step = r->vol ? &r->vol->step : &r->row->step;
+                bool *step_done = r->vol ? &r->vol->step_done : &r->row->step_done;
+                if (g_strcmp0(*operation, op) != 0) {
+                        g_free(*operation);
+                        *operation = g_strdup(op);
                 }
                 if (begin) {
-                        g_free(row->step);
-                        row->step = g_strdup(begin);
-                        row->step_done = false;
+                        g_free(*step);
+                        *step = g_strdup(begin);
+                        *step_done = false;
                 } else
-                        row->step_done = true;
-                ret = state_step_advance(r->state, row, op, r->last_done, begin, error);
+                        *step_done = true;
+                ret = r->vol ? state_volume_advance(r->state, r->vol, op, r->last_done, begin, error)
+                             : state_step_advance(r->state, r->row, op, r->last_done, begin, error);
                 if (ret < 0)
                         return ret;
         }
@@ -79,7 +82,8 @@ int steps_run(StepRunner *r, const StepTable *t, size_t from, size_t to, size_t 
                 steps_fault_point(t->op, st->name, false);
                 gint64 t0 = g_get_monotonic_time();
                 ret = st->run(r->op, error);
-                log_debug("%s %s: step %s %s in %.1f ms", t->op, r->row->name, st->name, ret < 0 ? "failed" : "ran",
+                log_debug("%s %s: step %s %s in %.1f ms", t->op, r->vol ? r->vol->name : r->row->name, st->name,
+                          ret < 0 ? "failed" : "ran",
                           (double) (g_get_monotonic_time() - t0) / 1000.0);
                 if (ret < 0) {
                         if (ret_failed)
@@ -110,8 +114,8 @@ int steps_undo(StepRunner *r, const StepTable *t, size_t upto, GError **error) {
                 int q = st->undo(r->op, &err);
                 /* The journal says what happened to every undo, whatever happened. */
                 g_autoptr(GError) jerr = NULL;
-                int j = state_journal_add(r->state, r->row->name, t->op, st->name, q < 0 ? "fail" : "undo",
-                                          q < 0 ? err->message : NULL, &jerr);
+                int j = state_journal_add(r->state, r->row ? r->row->name : r->vol->share, r->vol ? r->vol->name : NULL,
+                                          t->op, st->name, q < 0 ? "fail" : "undo", q < 0 ? err->message : NULL, &jerr);
                 if (ret == 0 && q < 0)
                         ret = np_fail_prefix(error, g_steal_pointer(&err), "undo of step %s", st->name);
                 else if (ret == 0 && j < 0)
@@ -123,8 +127,14 @@ int steps_undo(StepRunner *r, const StepTable *t, size_t upto, GError **error) {
 int steps_finish(StepRunner *r, const char *op, GError **error) {
         if (r->journal_only)
                 return r->last_done ? record(r, op, NULL, error) : 0;
-        r->row->step_done = true;
-        int ret = state_step_advance(r->state, r->row, op, r->last_done, NULL, error);
+        int ret;
+        if (r->vol) {
+                r->vol->step_done = true;
+                ret = state_volume_advance(r->state, r->vol, op, r->last_done, NULL, error);
+        } else {
+                r->row->step_done = true;
+                ret = state_step_advance(r->state, r->row, op, r->last_done, NULL, error);
+        }
         if (ret < 0)
                 return ret;
         r->last_done = NULL;

@@ -12,7 +12,8 @@
  *       fault point OP:STEP:after
  *   the caller records the last step done together with the operation's end (steps_finish).
  *
- * Recorded operations write the share's row (operation, step, step_done) with each record;
+ * Recorded operations write the share's (or the volume's) row (operation, step, step_done) with
+ * each record;
  * journal-only runs (reconcile's repairs of a ready share) append to the share's journal and
  * leave the row as it is, and record a step only when its check says there is something to do.
  * Journal errors are errors: a step whose start cannot be recorded is not run.
@@ -46,7 +47,8 @@ typedef void (*StepProgress)(const char *op, const char *step, unsigned index, u
 
 typedef struct StepRunner {
         State *state;
-        Share *row;            /* the share's row, kept as the database has it */
+        Share *row;            /* the share's row, kept as the database has it (share operations) */
+        Volume *vol;           /* or the volume's row (volume operations: row is NULL) */
         bool journal_only;     /* repairs: journal entries, the row untouched */
         void *op;              /* passed to every step */
         StepProgress progress; /* may be NULL */

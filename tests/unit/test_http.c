@@ -125,14 +125,14 @@ static int h_slow(HttpRequest *req, HttpResponse *resp, void *userdata) {
 }
 
 static const HttpRoute test_routes[] = {
-        { "GET", "/t/items/{id}", h_item },
-        { "PUT", "/t/items/{id}", h_item_put },
-        { "POST", "/t/items/{a}/sub/{b}", h_sub },
-        { "POST", "/t/echo", h_echo },
-        { "GET", "/t/text", h_text },
-        { "GET", "/t/fail", h_fail },
-        { "GET", "/t/peer", h_peer },
-        { "GET", "/t/slow/{id}", h_slow },
+        { .method = "GET", .pattern = "/t/items/{id}", .handler = h_item },
+        { .method = "PUT", .pattern = "/t/items/{id}", .handler = h_item_put },
+        { .method = "POST", .pattern = "/t/items/{a}/sub/{b}", .handler = h_sub },
+        { .method = "POST", .pattern = "/t/echo", .handler = h_echo },
+        { .method = "GET", .pattern = "/t/text", .handler = h_text },
+        { .method = "GET", .pattern = "/t/fail", .handler = h_fail },
+        { .method = "GET", .pattern = "/t/peer", .handler = h_peer },
+        { .method = "GET", .pattern = "/t/slow/{id}", .handler = h_slow },
 };
 
 /* ---- a test server ---- */

@@ -14,6 +14,14 @@ START_TEST(test_text) {
         ShareInfo i1 = { .share = &s1, .has_usage = true, .capacity = 1000, .used = 10, .available = 990 };
         ShareInfo i2 = { .share = &s2 };
         ShareInfo i3 = { .share = &s3, .has_usage = true, .capacity = 5368709120, .used = 0, .available = 5 };
+        Volume v1 = { .name = (char *) "vm1", .capacity = 2000 }, v2 = { .name = (char *) "vm2", .capacity = 500 };
+        g_autoptr(GPtrArray) vols1 = g_ptr_array_new();
+        g_ptr_array_add(vols1, &v1);
+        g_ptr_array_add(vols1, &v2);
+        g_autoptr(GPtrArray) vols3 = g_ptr_array_new();
+        i1.volumes = vols1;
+        i1.provisioned = 2500;
+        i3.volumes = vols3;
         g_autoptr(GPtrArray) shares = g_ptr_array_new();
         g_ptr_array_add(shares, &i1);
         g_ptr_array_add(shares, &i2);
@@ -23,6 +31,8 @@ START_TEST(test_text) {
         ops.ended[OP_CREATE][0] = 4;
         ops.ended[OP_RESIZE][1] = 1;
         ops.ended[OP_DELETE][0] = 7;
+        ops.ended[OP_VOL_CREATE][0] = 3;
+        ops.ended[OP_VOL_RESIZE][1] = 2;
         MetricsReconcile rec = { .finished_at = 1700000000, .drift = 3, .problems = 1 };
 
         g_autofree char *text = metrics_text(&snap, &ops, &rec);
@@ -39,6 +49,18 @@ START_TEST(test_text) {
                 "# TYPE nfsprov_share_available_bytes gauge\n"
                 "nfsprov_share_available_bytes{share=\"A1\"} 990\n"
                 "nfsprov_share_available_bytes{share=\"C3\"} 5\n"
+                "# HELP nfsprov_share_volumes Volumes recorded in the share.\n"
+                "# TYPE nfsprov_share_volumes gauge\n"
+                "nfsprov_share_volumes{share=\"A1\"} 2\n"
+                "nfsprov_share_volumes{share=\"C3\"} 0\n"
+                "# HELP nfsprov_share_provisioned_bytes Sum of the virtual sizes of the share's volumes.\n"
+                "# TYPE nfsprov_share_provisioned_bytes gauge\n"
+                "nfsprov_share_provisioned_bytes{share=\"A1\"} 2500\n"
+                "nfsprov_share_provisioned_bytes{share=\"C3\"} 0\n"
+                "# HELP nfsprov_share_overcommit_ratio Provisioned bytes over the filesystem's capacity.\n"
+                "# TYPE nfsprov_share_overcommit_ratio gauge\n"
+                "nfsprov_share_overcommit_ratio{share=\"A1\"} 2.5\n"
+                "nfsprov_share_overcommit_ratio{share=\"C3\"} 0\n"
                 "# HELP nfsprov_shares Number of shares by state.\n"
                 "# TYPE nfsprov_shares gauge\n"
                 "nfsprov_shares{state=\"creating\"} 1\n"
@@ -54,6 +76,16 @@ START_TEST(test_text) {
                 "nfsprov_operations_total{kind=\"resize\",result=\"failed\"} 1\n"
                 "nfsprov_operations_total{kind=\"delete\",result=\"succeeded\"} 7\n"
                 "nfsprov_operations_total{kind=\"delete\",result=\"failed\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-create\",result=\"succeeded\"} 3\n"
+                "nfsprov_operations_total{kind=\"vol-create\",result=\"failed\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-clone\",result=\"succeeded\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-clone\",result=\"failed\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-resize\",result=\"succeeded\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-resize\",result=\"failed\"} 2\n"
+                "nfsprov_operations_total{kind=\"vol-wipe\",result=\"succeeded\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-wipe\",result=\"failed\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-delete\",result=\"succeeded\"} 0\n"
+                "nfsprov_operations_total{kind=\"vol-delete\",result=\"failed\"} 0\n"
                 "# HELP nfsprov_operations_running Operations running or queued.\n"
                 "# TYPE nfsprov_operations_running gauge\n"
                 "nfsprov_operations_running 2\n"

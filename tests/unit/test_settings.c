@@ -463,7 +463,7 @@ END_TEST
 START_TEST(test_unknown_group) {
         assert_load_fails("[server]\n[share]\nbase = /x\n", -EINVAL,
                           (const char *const[]){ "unknown group [share]",
-                                                 "known groups: [server] [shares] [exports] [pools] [system]", NULL });
+                                                 "known groups: [server] [shares] [volumes] [exports] [pools] [system]", NULL });
 }
 END_TEST
 

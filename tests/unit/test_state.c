@@ -158,7 +158,7 @@ START_TEST(test_schema_created_with_modes_and_pragmas) {
         g_autofree char *tables = raw_text(db, "SELECT group_concat(name, ',') FROM "
                                                "(SELECT name FROM sqlite_master WHERE type = 'table' "
                                                "AND name NOT LIKE 'sqlite_%' ORDER BY name)");
-        ck_assert_str_eq(tables, "journal,shares");
+        ck_assert_str_eq(tables, "journal,shares,volumes");
         g_autofree char *indexes = raw_text(db, "SELECT group_concat(name, ',') FROM "
                                                 "(SELECT name FROM sqlite_master WHERE type = 'index' "
                                                 "AND name LIKE 'shares_%' ORDER BY name)");
@@ -304,6 +304,98 @@ START_TEST(test_crud) {
         ck_assert_int_eq(state_share_list(s, &list, NULL), 0);
         ck_assert_uint_eq(list->len, 1);
         ck_assert_str_eq(((Share *) g_ptr_array_index(list, 0))->name, "b_share");
+}
+END_TEST
+
+/* The manifest: a share's volumes by name, their fields kept, one name once per share, gone
+ * with their share; a volume's steps go to the journal under its name. */
+START_TEST(test_volumes) {
+        g_autoptr(State) s = open_ok();
+        g_autoptr(Share) web = sample("web", NULL);
+        g_autoptr(Share) db = sample("db", "/dev/sdc");
+        ck_assert_int_eq(state_share_insert(s, web, NULL), 0);
+        ck_assert_int_eq(state_share_insert(s, db, NULL), 0);
+
+        Volume v = { .share = (char *) "web", .name = (char *) "vm2", .capacity = 21474836480ULL,
+                     .format = (char *) "qcow2", .status = VOLUME_CREATING, .created_at = 5, .updated_at = 6 };
+        ck_assert_int_eq(state_volume_insert(s, &v, NULL), 0);
+        Volume linked = v;
+        linked.name = (char *) "vm1";
+        linked.backing = (char *) "vm2";
+        linked.ino = 77;
+        linked.status = VOLUME_READY;
+        ck_assert_int_eq(state_volume_insert(s, &linked, NULL), 0);
+        Volume other = v;
+        other.share = (char *) "db";
+        ck_assert_int_eq(state_volume_insert(s, &other, NULL), 0); /* the same name in another share */
+
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(state_volume_insert(s, &v, &e), -EEXIST);
+        ck_assert_ptr_nonnull(e);
+        g_clear_error(&e);
+        Volume orphan = v;
+        orphan.share = (char *) "nosuch";
+        ck_assert_int_eq(state_volume_insert(s, &orphan, &e), -ENOENT);
+        g_clear_error(&e);
+
+        g_autoptr(Volume) got = NULL;
+        ck_assert_int_eq(state_volume_get(s, "web", "vm1", &got, NULL), 0);
+        ck_assert_str_eq(got->backing, "vm2");
+        ck_assert_uint_eq(got->ino, 77);
+        ck_assert_uint_eq(got->capacity, 21474836480ULL);
+        ck_assert_str_eq(got->format, "qcow2");
+        ck_assert_int_eq(got->status, VOLUME_READY);
+        ck_assert_int_gt(got->created_at, 1700000000); /* set by the insert */
+
+        g_autoptr(GPtrArray) list = NULL;
+        ck_assert_int_eq(state_volume_list(s, "web", &list, NULL), 0);
+        ck_assert_uint_eq(list->len, 2);
+        ck_assert_str_eq(((Volume *) g_ptr_array_index(list, 0))->name, "vm1");
+        ck_assert_str_eq(((Volume *) g_ptr_array_index(list, 1))->name, "vm2");
+        g_autoptr(GPtrArray) all = NULL;
+        ck_assert_int_eq(state_volume_list(s, NULL, &all, NULL), 0);
+        ck_assert_uint_eq(all->len, 3);
+        ck_assert_str_eq(((Volume *) g_ptr_array_index(all, 0))->share, "db");
+
+        /* the runner's record (the row as given, and the journal), then the update of the row */
+        v.operation = (char *) "vol-create";
+        v.step = (char *) "make";
+        ck_assert_int_eq(state_volume_advance(s, &v, "vol-create", NULL, "make", NULL), 0);
+        g_autoptr(Volume) mid = NULL;
+        ck_assert_int_eq(state_volume_get(s, "web", "vm2", &mid, NULL), 0);
+        ck_assert_str_eq(mid->operation, "vol-create");
+        ck_assert_str_eq(mid->step, "make");
+        ck_assert(!mid->step_done);
+        mid->status = VOLUME_READY;
+        mid->ino = 99;
+        ck_assert_int_eq(state_volume_update(s, mid, NULL), 0);
+        g_autoptr(Volume) after = NULL;
+        ck_assert_int_eq(state_volume_get(s, "web", "vm2", &after, NULL), 0);
+        ck_assert_int_eq(after->status, VOLUME_READY);
+        ck_assert_uint_eq(after->ino, 99);
+        g_autoptr(GPtrArray) journal = NULL;
+        ck_assert_int_eq(state_journal_list(s, "web", &journal, NULL), 0);
+        gboolean seen = false;
+        for (guint i = 0; i < journal->len; i++) {
+                JournalEntry *j = g_ptr_array_index(journal, i);
+                if (g_strcmp0(j->volume, "vm2") == 0 && g_strcmp0(j->step, "make") == 0)
+                        seen = true;
+        }
+        ck_assert(seen);
+
+        ck_assert_int_eq(state_volume_delete(s, "web", "vm2", NULL), 0);
+        ck_assert_int_eq(state_volume_delete(s, "web", "vm2", &e), -ENOENT);
+        g_clear_error(&e);
+        g_autoptr(Volume) gone = NULL;
+        ck_assert_int_eq(state_volume_get(s, "web", "vm2", &gone, &e), -ENOENT);
+        g_clear_error(&e);
+
+        /* a share's volumes go with its row */
+        ck_assert_int_eq(state_share_delete(s, "web", NULL), 0);
+        g_autoptr(GPtrArray) left = NULL;
+        ck_assert_int_eq(state_volume_list(s, NULL, &left, NULL), 0);
+        ck_assert_uint_eq(left->len, 1);
+        ck_assert_str_eq(((Volume *) g_ptr_array_index(left, 0))->share, "db");
 }
 END_TEST
 
@@ -802,6 +894,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_migrate_from_schema_1);
         tcase_add_test(tc, test_reopen_keeps_data);
         tcase_add_test(tc, test_crud);
+        tcase_add_test(tc, test_volumes);
         tcase_add_test(tc, test_duplicates);
         tcase_add_test(tc, test_invalid_fields);
         tcase_add_test(tc, test_steps_durable);

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "cli_api.h"
+#include "fdio.h"
+#include "json_autoptr.h"
+#include "log.h"
+#include "macro.h"
+#include "size.h"
+
+#define ETAG_XATTR "user.nfsprov.etag"
+
+static CliTarget target;
+
+void cli_target_set(const CliTarget *t) {
+        target = *t;
+}
+
+static const char *where(void) {
+        return target.url ? target.url : target.socket_path;
+}
+
+void reply_free(Reply *r) {
+        if (!r)
+                return;
+        g_string_free(r->body, true);
+        json_object_put(r->json);
+        g_free(r);
+}
+
+static Reply *reply_new(void) {
+        Reply *r = g_new0(Reply, 1);
+        r->body = g_string_new(NULL);
+        return r;
+}
+
+/* Why connecting to the socket fails, as errno text (curl's own message does not say). */
+static char *connect_error(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(target.socket_path) >= sizeof sa.sun_path)
+                return g_strdup(g_strerror(ENAMETOOLONG));
+        strcpy(sa.sun_path, target.socket_path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return g_strdup(g_strerror(errno));
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return g_strdup(g_strerror(errno));
+        return NULL;
+}
+
+static void curl_cleanup(CURL **c) {
+        if (*c)
+                curl_easy_cleanup(*c);
+}
+static void slist_cleanup(struct curl_slist **l) {
+        curl_slist_free_all(*l);
+}
+#define _cleanup_curl_ __attribute__((cleanup(curl_cleanup)))
+#define _cleanup_slist_ __attribute__((cleanup(slist_cleanup)))
+
+/* A handle for method and path with the target, the token and our headers set; extra header
+ * lines are added to *headers (which the caller frees after the transfer). */
+static CURL *handle_new(const char *method, const char *path, const char *accept, struct curl_slist **headers,
+                        char *errbuf) {
+        CURL *c = curl_easy_init();
+        if (!c)
+                return NULL;
+        g_autofree char *url = NULL;
+        if (target.url) {
+                url = g_strdup_printf("%s%s", target.url, path);
+                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+                if (target.ca_file)
+                        curl_easy_setopt(c, CURLOPT_CAINFO, target.ca_file);
+        } else {
+                url = g_strdup_printf("http://localhost%s", path);
+                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, target.socket_path);
+        }
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+        *headers = curl_slist_append(*headers, accept ? accept : "Accept: application/json");
+        if (target.token) {
+                g_autofree char *auth = g_strdup_printf("Authorization: Bearer %s", target.token);
+                *headers = curl_slist_append(*headers, auth);
+        }
+        return c;
+}
+
+/* curl's result as the exit status, printed. */
+static int transfer_failed(CURLcode code, const char *errbuf) {
+        if (code == CURLE_COULDNT_CONNECT) {
+                g_autofree char *why = target.url ? NULL : connect_error();
+                return log_exit(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", where(),
+                                why ? why : (*errbuf ? errbuf : curl_easy_strerror(code)));
+        }
+        if (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_PARTIAL_FILE ||
+            code == CURLE_SEND_ERROR)
+                return log_exit(EXIT_FAILURE,
+                                "nfsprovd at %s closed the connection without a complete answer (did it stop? see its log)",
+                                where());
+        return log_exit(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", where(),
+                        *errbuf ? errbuf : curl_easy_strerror(code));
+}
+
+static size_t body_cb(char *data, size_t size, size_t n, void *userdata) {
+        g_string_append_len(userdata, data, (gssize) (size * n));
+        return size * n;
+}
+
+static void parse_body(Reply *r, const char *accept) {
+        if (r->body->len > 0 && (!accept || !strstr(accept, "xml")))
+                r->json = json_tokener_parse(r->body->str);
+}
+
+int cli_call(const char *method, const char *path, json_object *body, const char *accept, Reply **ret) {
+        g_autoptr(Reply) r = reply_new();
+        char errbuf[CURL_ERROR_SIZE] = "";
+        _cleanup_slist_ struct curl_slist *headers = NULL;
+        _cleanup_curl_ CURL *c = handle_new(method, path, accept, &headers, errbuf);
+        if (!c)
+                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
+        headers = curl_slist_append(headers, "Expect:");
+        if (body) {
+                const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+                headers = curl_slist_append(headers, "Content-Type: application/json");
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(text));
+        }
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        CURLcode code = curl_easy_perform(c);
+        if (code != CURLE_OK)
+                return transfer_failed(code, errbuf);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        parse_body(r, accept);
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+        if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+                return NULL;
+        return json_object_get_string(v);
+}
+
+bool jbool(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
+}
+
+bool jint(json_object *o, const char *key, int64_t *ret) {
+        json_object *v;
+        if (!o || !json_object_object_get_ex(o, key, &v) || !v || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+static int failed_with(json_object *error_object, long status) {
+        const char *msg = jstr(error_object, "message");
+        int st = status == 400 ? CLI_EXIT_INVALID : EXIT_FAILURE;
+        if (msg)
+                return log_exit(st, "%s", msg);
+        return log_exit(st, "nfsprovd answered with HTTP status %ld", status);
+}
+
+int reply_failed(const Reply *r) {
+        json_object *e = NULL;
+        if (r->json)
+                json_object_object_get_ex(r->json, "error", &e);
+        return failed_with(e, r->status);
+}
+
+bool reply_ok(const Reply *r) {
+        return r->status >= 200 && r->status < 300;
+}
+
+static int must_be_json(Reply *r) {
+        if (!reply_ok(r))
+                return reply_failed(r);
+        if (!r->json)
+                return log_exit(EXIT_FAILURE, "nfsprovd answered without valid JSON (HTTP status %ld)", r->status);
+        return 0;
+}
+
+int cli_call_json(const char *method, const char *path, json_object *body, Reply **ret) {
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call(method, path, body, NULL, &r);
+        if (st == 0)
+                st = must_be_json(r);
+        if (st)
+                return st;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+/* ---- progress on a terminal ---- */
+
+typedef struct Progress {
+        bool shown;             /* stderr is a terminal */
+        const char *what;
+        int64_t started_us;
+        int64_t last_us;
+        bool drawn;
+} Progress;
+
+static void progress_init(Progress *p, const char *what) {
+        *p = (Progress) { .shown = isatty(STDERR_FILENO), .what = what, .started_us = g_get_monotonic_time() };
+}
+
+static void progress_line(Progress *p, const char *fmt, ...) _printf_(2, 3);
+static void progress_line(Progress *p, const char *fmt, ...) {
+        if (!p->shown)
+                return;
+        int64_t now = g_get_monotonic_time();
+        if (p->drawn && now - p->last_us < 200000)
+                return;
+        p->last_us = now;
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *text = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\r\033[K%s: %s", p->what, text);
+        fflush(stderr);
+        p->drawn = true;
+}
+
+static void progress_end(Progress *p) {
+        if (p->shown && p->drawn) {
+                fputs("\r\033[K", stderr);
+                fflush(stderr);
+        }
+}
+
+static void progress_bytes(Progress *p, uint64_t done, uint64_t total) {
+        if (!p->shown)
+                return;
+        double secs = (double) (g_get_monotonic_time() - p->started_us) / 1e6;
+        g_autofree char *d = size_format(done);
+        g_autofree char *t = size_format(total);
+        g_autofree char *rate = size_format(secs > 0.1 ? (uint64_t) ((double) done / secs) : 0);
+        progress_line(p, "%s of %s (%.0f%%), %s/s", d, t, total ? 100.0 * (double) done / (double) total : 100.0,
+                      rate);
+}
+
+/* ---- operations ---- */
+
+int cli_operation(const char *method, const char *path, json_object *body, const char *what, Reply **ret) {
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call(method, path, body, NULL, &r);
+        if (st == 0)
+                st = must_be_json(r);
+        if (st)
+                return st;
+        if (r->status != 202) {
+                *ret = TAKE_PTR(r);
+                return 0;
+        }
+        const char *id = jstr(r->json, "id");
+        if (!id)
+                return log_exit(EXIT_FAILURE, "nfsprovd accepted the operation without an id");
+        g_autofree char *op_path = g_strdup_printf("/v1/operations/%s", id);
+        Progress p;
+        progress_init(&p, what);
+        unsigned delay_ms = 20;
+        for (;;) {
+                g_autoptr(Reply) o = NULL;
+                st = cli_call_json("GET", op_path, NULL, &o);
+                if (st) {
+                        progress_end(&p);
+                        return st;
+                }
+                const char *state = jstr(o->json, "state");
+                if (state && strcmp(state, "running") != 0 && strcmp(state, "queued") != 0) {
+                        progress_end(&p);
+                        int64_t status = 0;
+                        jint(o->json, "status", &status);
+                        json_object *e = NULL, *result = NULL;
+                        json_object_object_get_ex(o->json, "error", &e);
+                        if (e && !json_object_is_type(e, json_type_null))
+                                return failed_with(e, (long) status);
+                        g_autoptr(Reply) done = reply_new();
+                        done->status = (long) status;
+                        if (json_object_object_get_ex(o->json, "result", &result) && result)
+                                done->json = json_object_get(result);
+                        else
+                                done->json = json_object_new_object();
+                        *ret = TAKE_PTR(done);
+                        return 0;
+                }
+                json_object *prog = NULL;
+                int64_t n = 0, total = 0;
+                if (json_object_object_get_ex(o->json, "progress", &prog)) {
+                        jint(prog, "done", &n);
+                        jint(prog, "total", &total);
+                }
+                progress_line(&p, "step %" PRId64 "/%" PRId64 " %s", MIN(n + 1, total), total,
+                              jstr(o->json, "step") ?: "");
+                g_usleep(delay_ms * 1000);
+                delay_ms = MIN(delay_ms * 2, 500u);
+        }
+}
+
+/* ---- upload ---- */
+
+typedef struct Source {
+        int fd;
+        uint64_t length, sent;
+        int error;
+        Progress progress;
+} Source;
+
+static size_t read_cb(char *buffer, size_t size, size_t n, void *userdata) {
+        Source *s = userdata;
+        size_t want = MIN(size * n, s->length - s->sent);
+        if (want == 0)
+                return 0;
+        ssize_t got;
+        do
+                got = pread(s->fd, buffer, want, (off_t) s->sent);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+                s->error = got < 0 ? errno : ENODATA; /* shorter than it was: it changed under us */
+                return CURL_READFUNC_ABORT;
+        }
+        s->sent += (uint64_t) got;
+        progress_bytes(&s->progress, s->sent, s->length);
+        return (size_t) got;
+}
+
+int cli_upload(const char *path, int fd, uint64_t length, const char *what, uint64_t max_rate, Reply **ret) {
+        g_autoptr(Reply) r = reply_new();
+        Source src = { .fd = fd, .length = length };
+        progress_init(&src.progress, what);
+        char errbuf[CURL_ERROR_SIZE] = "";
+        _cleanup_slist_ struct curl_slist *headers = NULL;
+        _cleanup_curl_ CURL *c = handle_new("PUT", path, NULL, &headers, errbuf);
+        if (!c)
+                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
+        /* Expect: 100-continue stays: a refusal (the volume exists, the share is full...)
+         * comes before the body is sent. */
+        headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, &src);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t) length);
+        if (max_rate)
+                curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t) max_rate);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
+        CURLcode code = curl_easy_perform(c);
+        progress_end(&src.progress);
+        if (src.error)
+                return log_exit(EXIT_FAILURE, "cannot read the file at byte %" PRIu64 ": %s", src.sent,
+                                src.error == ENODATA ? "it became shorter while it was sent" : g_strerror(src.error));
+        if (code != CURLE_OK)
+                return transfer_failed(code, errbuf);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        parse_body(r, NULL);
+        int st = must_be_json(r);
+        if (st)
+                return st;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+/* ---- download ---- */
+
+typedef struct Sink {
+        CURL *curl;
+        int fd;
+        uint64_t offset;      /* where the next byte goes */
+        uint64_t resume_at;   /* the range asked for */
+        uint64_t total;
+        bool started;         /* the status was looked at */
+        bool to_file;         /* 200/206: the body is the content */
+        int error;
+        const char *etag;     /* the answer's ETag (header_cb), when it has one */
+        char *etag_owned;
+        GString *error_body;  /* other statuses: nfsprovd's JSON error */
+        Progress progress;
+} Sink;
+
+static size_t sink_cb(char *data, size_t size, size_t n, void *userdata) {
+        Sink *s = userdata;
+        size_t len = size * n;
+        if (!s->started) {
+                s->started = true;
+                long status = 0;
+                curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+                curl_off_t cl = -1;
+                curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+                if (status == 200 || status == 206) {
+                        s->to_file = true;
+                        if (status == 200 && s->resume_at > 0) {
+                                /* the content changed (If-Range): start over */
+                                s->offset = 0;
+                                if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0) {
+                                        s->error = errno;
+                                        return 0;
+                                }
+                        }
+                        s->total = s->offset + (cl > 0 ? (uint64_t) cl : 0);
+                        /* the validator goes with the part before its first byte, so that a
+                         * download stopped anywhere (even killed) can be continued */
+                        if (s->etag && fsetxattr(s->fd, ETAG_XATTR, s->etag, strlen(s->etag), 0) < 0 &&
+                            errno != ENOTSUP) {
+                                s->error = errno;
+                                return 0;
+                        }
+                }
+        }
+        if (!s->to_file) {
+                g_string_append_len(s->error_body, data, (gssize) len);
+                return len;
+        }
+        int r = fd_write_all(s->fd, data, len);
+        if (r < 0) {
+                s->error = -r;
+                return 0;
+        }
+        s->offset += len;
+        progress_bytes(&s->progress, s->offset, s->total);
+        return len;
+}
+
+/* The header lines we need: ETag. */
+static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
+        Sink *s = userdata;
+        size_t len = size * n;
+        if (len > 5 && g_ascii_strncasecmp(data, "ETag:", 5) == 0) {
+                g_free(s->etag_owned);
+                s->etag = s->etag_owned = g_strstrip(g_strndup(data + 5, len - 5));
+        }
+        return len;
+}
+
+static char *part_etag(int fd) {
+        char buf[256];
+        ssize_t n = fgetxattr(fd, ETAG_XATTR, buf, sizeof buf - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        return g_strdup(buf);
+}
+
+int cli_download(const char *path, const char *file, const char *what, uint64_t max_rate, uint64_t *ret_bytes,
+                 uint64_t *ret_resumed_at) {
+        g_autofree char *part = g_strdup_printf("%s.part", file);
+        _cleanup_close_ int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return log_exit(EXIT_FAILURE, "cannot open %s: %s", part, g_strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return log_exit(EXIT_FAILURE, "cannot stat %s: %s", part, g_strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return log_exit(CLI_EXIT_INVALID, "%s is not a regular file; it holds a partial download", part);
+        g_autofree char *old_etag = part_etag(fd);
+        Sink s = { .fd = fd, .error_body = g_string_new(NULL) };
+        if (old_etag && st.st_size > 0) {
+                s.offset = s.resume_at = (uint64_t) st.st_size;
+                if (lseek(fd, st.st_size, SEEK_SET) < 0)
+                        return log_exit(EXIT_FAILURE, "cannot seek in %s: %s", part, g_strerror(errno));
+        } else if (st.st_size > 0 && ftruncate(fd, 0) < 0)
+                return log_exit(EXIT_FAILURE, "cannot truncate %s: %s", part, g_strerror(errno));
+        progress_init(&s.progress, what);
+
+        char errbuf[CURL_ERROR_SIZE] = "";
+        _cleanup_slist_ struct curl_slist *headers = NULL;
+        _cleanup_curl_ CURL *c = handle_new("GET", path, "Accept: application/octet-stream", &headers, errbuf);
+        if (!c) {
+                g_string_free(s.error_body, true);
+                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
+        }
+        s.curl = c;
+        if (s.resume_at > 0) {
+                g_autofree char *range = g_strdup_printf("Range: bytes=%" PRIu64 "-", s.resume_at);
+                g_autofree char *if_range = g_strdup_printf("If-Range: %s", old_etag);
+                headers = curl_slist_append(headers, range);
+                headers = curl_slist_append(headers, if_range);
+        }
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+        if (max_rate)
+                curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) max_rate);
+        CURLcode code = curl_easy_perform(c);
+        progress_end(&s.progress);
+        g_autoptr(GString) error_body = s.error_body;
+        g_autofree char *etag = TAKE_PTR(s.etag_owned);
+        s.etag = etag; /* freed here from now on */
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if ((s.error || code != CURLE_OK || !s.to_file) && s.offset == 0)
+                (void) unlink(part); /* nothing to continue from */
+        if (s.error)
+                return log_exit(EXIT_FAILURE, "cannot write %s at byte %" PRIu64 ": %s", part, s.offset,
+                                g_strerror(s.error));
+        if (status == 416 && s.resume_at > 0) {
+                /* the part is as long as the content or longer: it cannot be continued */
+                if (ftruncate(fd, 0) < 0 || fremovexattr(fd, ETAG_XATTR) < 0)
+                        return log_exit(EXIT_FAILURE, "cannot reset %s: %s", part, g_strerror(errno));
+                return log_exit(EXIT_FAILURE, "%s does not fit the volume any more; it was emptied, run the download again",
+                                part);
+        }
+        if (code != CURLE_OK)
+                return transfer_failed(code, errbuf);
+        if (!s.to_file) {
+                g_autoptr(Reply) r = reply_new();
+                r->status = status;
+                g_string_append_len(r->body, error_body->str, (gssize) error_body->len);
+                parse_body(r, NULL);
+                return reply_failed(r);
+        }
+        if (fsync(fd) < 0)
+                return log_exit(EXIT_FAILURE, "cannot write %s: %s", part, g_strerror(errno));
+        (void) fremovexattr(fd, ETAG_XATTR);
+        if (rename(part, file) < 0)
+                return log_exit(EXIT_FAILURE, "cannot rename %s to %s: %s", part, file, g_strerror(errno));
+        *ret_bytes = s.offset;
+        *ret_resumed_at = status == 206 ? s.resume_at : 0;
+        return 0;
+}
+
+/* ---- output ---- */
+
+void print_json(json_object *o) {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+char *format_bytes(json_object *o, const char *key) {
+        int64_t n;
+        if (!jint(o, key, &n) || n < 0)
+                return g_strdup("-");
+        return size_format((uint64_t) n);
+}
+
+void print_columns(const char *const *titles, size_t n_cols, GPtrArray *cells) {
+        size_t n_rows = cells->len / n_cols;
+        g_autofree size_t *width = g_new0(size_t, n_cols);
+        for (size_t c = 0; c < n_cols; c++) {
+                width[c] = strlen(titles[c]);
+                for (size_t i = 0; i < n_rows; i++)
+                        width[c] = MAX(width[c], strlen(g_ptr_array_index(cells, i * n_cols + c)));
+        }
+        for (size_t i = 0; i <= n_rows; i++)
+                for (size_t c = 0; c < n_cols; c++) {
+                        const char *cell = i == 0 ? titles[c] : g_ptr_array_index(cells, (i - 1) * n_cols + c);
+                        if (c + 1 < n_cols)
+                                printf("%-*s  ", (int) width[c], cell);
+                        else
+                                printf("%s\n", cell);
+                }
+}
+
+int cli_parse_size(const char *option, const char *text, uint64_t *ret) {
+        g_autoptr(GError) error = NULL;
+        uint64_t n;
+        if (size_parse(text, &n, &error) < 0)
+                return option ? log_exit(CLI_EXIT_INVALID, "%s: %s", option, error->message)
+                              : log_exit(CLI_EXIT_INVALID, "%s", error->message);
+        *ret = n;
+        return 0;
+}
