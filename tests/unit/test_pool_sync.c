@@ -639,6 +639,7 @@ END_TEST
 
 START_TEST(test_users_pool_reference_and_none) {
         g_autoptr(WantedPool) w = synced();
+        ck_assert_str_eq(w->def->name, "P");
         g_autoptr(PoolUse) nobody = use_of("P", 0);
         ck_assert_ptr_null(nobody);
 
@@ -690,6 +691,7 @@ static PoolStatus *verify_one(const WantedPool *w) {
 
 START_TEST(test_host_volumes_listed) {
         g_autoptr(WantedPool) w = synced();
+        ck_assert_str_eq(w->def->name, "P");
         create_volume("P", "vm2.qcow2", 2147483648, "qcow2");
         create_volume("P", "vm1.qcow2", 1073741824, "qcow2");
         create_volume("P", "disk.img", 4096, "raw");

@@ -35,8 +35,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         g_strlcpy(answer.auth, a ? a : "", sizeof answer.auth);
         g_strlcpy(answer.path, url, sizeof answer.path);
+        /* copied: a test may free its body once the client has it, while this thread still returns
+         * from the send that delivered it */
         struct MHD_Response *r =
-                MHD_create_response_from_buffer(strlen(answer.body), (void *) answer.body, MHD_RESPMEM_PERSISTENT);
+                MHD_create_response_from_buffer(strlen(answer.body), (void *) answer.body, MHD_RESPMEM_MUST_COPY);
         enum MHD_Result ret = MHD_queue_response(conn, answer.status, r);
         MHD_destroy_response(r);
         return ret;
