@@ -73,8 +73,8 @@ static bool holds_any(const char *dir, const char *const *dirs) {
         return false;
 }
 
-/* Resolve symbolic links in the absolute, normalised `path` one component at a time, from the
- * root, the way the kernel walks it, but stop as soon as the resolved prefix is one of `stops`:
+/* Resolve symbolic links in the absolute `path` (as written: ".." after a link goes up from where
+ * the link leads) one component at a time, from the root, the way the kernel walks it, but stop as soon as the resolved prefix is one of `stops`:
  * what lies below a stop (the pool's target) is appended as written, never looked at. A component
  * that cannot be looked at (missing, not a directory, no permission) or too many links end the walk
  * the same way: the rest is appended as written. Returns the normalised result. */
@@ -257,12 +257,14 @@ static void resolve_bounded(char **targets, char **paths, int timeout_ms, Resolv
 
 typedef struct DomainPath {
         char *label; /* "disk", "backing file", "filesystem", "kernel", ... */
+        char *raw;   /* as written: what the walk resolves (".." after a link is not lexical) */
         char *path;  /* normalised */
         bool is_dir;
 } DomainPath;
 
 static void domain_path_free(DomainPath *d) {
         g_free(d->label);
+        g_free(d->raw);
         g_free(d->path);
         g_free(d);
 }
@@ -294,6 +296,7 @@ static void add_path(DomainScan *s, const char *label, const char *path, bool is
                 return; /* relative: nothing to compare */
         DomainPath *d = g_new0(DomainPath, 1);
         d->label = g_strdup(label);
+        d->raw = g_strdup(path);
         d->path = norm;
         d->is_dir = is_dir;
         g_ptr_array_add(s->paths, d);
@@ -440,8 +443,8 @@ static PoolUse *find_resolved(GPtrArray *domains, char **targets, int timeout_ms
                 const DomainRefs *d = domains->pdata[i];
                 for (size_t k = 0; k < d->paths->len; k++) {
                         const DomainPath *p = d->paths->pdata[k];
-                        if (!g_ptr_array_find_with_equal_func(all, p->path, g_str_equal, NULL))
-                                g_ptr_array_add(all, p->path);
+                        if (!g_ptr_array_find_with_equal_func(all, p->raw, g_str_equal, NULL))
+                                g_ptr_array_add(all, p->raw);
                 }
         }
         if (all->len == 0)
@@ -458,7 +461,7 @@ static PoolUse *find_resolved(GPtrArray *domains, char **targets, int timeout_ms
                 for (size_t k = 0; k < d->paths->len; k++) {
                         const DomainPath *p = d->paths->pdata[k];
                         guint at = 0;
-                        g_ptr_array_find_with_equal_func(all, p->path, g_str_equal, &at);
+                        g_ptr_array_find_with_equal_func(all, p->raw, g_str_equal, &at);
                         const char *real = r.stops ? r.results[at] : NULL;
                         if (!real) {
                                 if (!unsure_dom) {

@@ -504,6 +504,10 @@ START_TEST(test_users_however_spelled) {
         ck_assert_int_eq(symlink("pools/P", rel), 0);     /* relative link */
         ck_assert_int_eq(symlink(chain2, chain1), 0);     /* two links in a row */
         ck_assert_int_eq(symlink(t, chain2), 0);
+        g_autofree char *deep = g_build_filename(env.dir, "deep", "a", NULL);
+        g_autofree char *up = g_build_filename(env.dir, "up", NULL);
+        ck_assert_int_eq(g_mkdir_with_parents(deep, 0700), 0);
+        ck_assert_int_eq(symlink(deep, up), 0);           /* DIR/up/../.. is DIR, not DIR/.. */
 
         g_autofree char *p_slash = g_strdup_printf("%s//P/./vm.qcow2", pools);
         g_autofree char *p_dotdot = g_strdup_printf("%s/Q/../P/vm.qcow2", pools);
@@ -512,6 +516,7 @@ START_TEST(test_users_however_spelled) {
         g_autofree char *p_plink = g_strdup_printf("%s//P/vm.qcow2", plink);
         g_autofree char *p_rel = g_strdup_printf("%s/vm.qcow2", rel);
         g_autofree char *p_chain = g_strdup_printf("%s/sub/vm.qcow2", chain1);
+        g_autofree char *p_up = g_strdup_printf("%s/../../pools/P/vm.qcow2", up);
         g_autofree char *p_elsewhere = g_build_filename(env.dir, "images", "overlay.qcow2", NULL);
         g_autofree char *p_mid = g_build_filename(env.dir, "images", "mid.qcow2", NULL);
 
@@ -527,6 +532,7 @@ START_TEST(test_users_however_spelled) {
                 { "a symbolic link to its parent", NULL, disk_xml(p_plink), "disk " },
                 { "a relative symbolic link", NULL, disk_xml(p_rel), "disk " },
                 { "a chain of links, below the target", NULL, disk_xml(p_chain), "disk " },
+                { "dot-dot after a symbolic link", NULL, disk_xml(p_up), "disk " },
                 { "9p filesystem of the target", NULL,
                   g_strdup_printf("<filesystem type='mount' accessmode='passthrough'><source dir='%s'/>"
                                   "<target dir='share'/></filesystem>", p_trailing),
