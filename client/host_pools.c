@@ -73,6 +73,11 @@ void host_pool_free(HostPool *p) {
         g_free(p);
 }
 
+virConnectPtr host_connection(Host *h) {
+        g_return_val_if_fail(h, NULL);
+        return h->conn;
+}
+
 int host_open(const char *uri, Host **ret, GError **error) {
         g_return_val_if_fail(uri, -EINVAL);
         g_return_val_if_fail(ret, -EINVAL);
@@ -224,11 +229,11 @@ int host_define(Host *h, const PoolDef *def, GError **error) {
         return 0;
 }
 
-typedef enum PoolOp { OP_AUTOSTART, OP_BUILD, OP_START, OP_STOP } PoolOp;
+typedef enum PoolOp { OP_AUTOSTART, OP_BUILD, OP_START, OP_STOP, OP_REFRESH } PoolOp;
 
 /* One libvirt call on the pool `name`; the error names the operation. */
 static int pool_op(Host *h, const char *name, PoolOp op, GError **error) {
-        static const char *const what[] = { "autostart", "build", "start", "stop" };
+        static const char *const what[] = { "autostart", "build", "start", "stop", "refresh" };
         g_autoptr(StoragePool) pool = NULL;
         int r = lookup(h, name, &pool, error);
         if (r < 0)
@@ -245,6 +250,9 @@ static int pool_op(Host *h, const char *name, PoolOp op, GError **error) {
                 break;
         case OP_STOP:
                 r = virStoragePoolDestroy(pool);
+                break;
+        case OP_REFRESH:
+                r = virStoragePoolRefresh(pool, 0);
                 break;
         }
         return r < 0 ? virt_fail(error, "%s", what[op]) : 0;
@@ -266,94 +274,128 @@ int host_stop(Host *h, const char *name, GError **error) {
         return pool_op(h, name, OP_STOP, error);
 }
 
-/* ---- volumes in use by running domains ---- */
-
-typedef struct DiskScan {
-        const HostPool *pool;
-        unsigned depth;      /* element depth; <domain> is 1 */
-        bool in_disk;        /* inside domain/devices/disk */
-        unsigned disk_depth;
-        bool found;
-} DiskScan;
-
-static bool path_under(const char *path, const char *dir) {
-        size_t n = strlen(dir);
-        while (n > 1 && dir[n - 1] == '/')
-                n--;
-        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+int host_refresh(Host *h, const char *name, GError **error) {
+        return pool_op(h, name, OP_REFRESH, error);
 }
 
-static void disk_start(GMarkupParseContext *ctx, const char *tag, const char **names, const char **values,
-                       gpointer userdata, GError **error) {
-        DiskScan *s = userdata;
+/* ---- volumes ---- */
+
+void host_volume_free(HostVolume *v) {
+        if (!v)
+                return;
+        g_free(v->name);
+        g_free(v->path);
+        g_free(v->format);
+        g_free(v);
+}
+
+static void storage_vol_unref(virStorageVolPtr v) {
+        if (v)
+                virStorageVolFree(v);
+}
+typedef struct _virStorageVol StorageVol;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StorageVol, storage_vol_unref)
+
+/* <volume><target><format type='X'/>: the volume's own format, not its backing store's
+ * (<volume><backingStore><format/>) nor anything deeper. */
+typedef struct FormatScan {
+        unsigned depth;
+        bool in_target; /* in <volume><target> */
+        char *format;
+} FormatScan;
+
+static void format_start(GMarkupParseContext *ctx, const char *tag, const char **names, const char **values,
+                         gpointer userdata, GError **error) {
+        FormatScan *s = userdata;
         s->depth++;
-        if (strcmp(tag, "disk") == 0 && s->depth == 3) {
-                s->in_disk = true;
-                s->disk_depth = s->depth;
-                return;
-        }
-        if (!s->in_disk || strcmp(tag, "source") != 0)
-                return;
-        const PoolDef *defs[] = { s->pool->def, s->pool->live };
-        for (size_t i = 0; names[i]; i++) {
-                if (strcmp(names[i], "pool") == 0 && strcmp(values[i], s->pool->name) == 0)
-                        s->found = true;
-                if (strcmp(names[i], "file") == 0 || strcmp(names[i], "dir") == 0)
-                        for (size_t j = 0; j < ELEMENTSOF(defs); j++)
-                                if (defs[j] && path_under(values[i], defs[j]->target_path))
-                                        s->found = true;
-        }
+        if (s->depth == 2 && strcmp(tag, "target") == 0)
+                s->in_target = true;
+        else if (s->depth == 3 && s->in_target && strcmp(tag, "format") == 0 && !s->format)
+                for (size_t i = 0; names[i]; i++)
+                        if (strcmp(names[i], "type") == 0)
+                                s->format = g_strdup(values[i]);
 }
 
-static void disk_end(GMarkupParseContext *ctx, const char *tag, gpointer userdata, GError **error) {
-        DiskScan *s = userdata;
-        if (s->in_disk && s->depth == s->disk_depth)
-                s->in_disk = false;
+static void format_end(GMarkupParseContext *ctx, const char *tag, gpointer userdata, GError **error) {
+        FormatScan *s = userdata;
+        if (s->depth == 2)
+                s->in_target = false;
         s->depth--;
 }
 
-int host_pool_in_use(Host *h, const HostPool *p, bool *ret_known, char **ret_user, GError **error) {
-        static const GMarkupParser parser = { .start_element = disk_start, .end_element = disk_end };
-        g_return_val_if_fail(h && p && ret_known && ret_user, -EINVAL);
-
-        virDomainPtr *doms = NULL;
-        int n = virConnectListAllDomains(h->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
-        if (n < 0) {
-                virErrorPtr e = virGetLastError();
-                if (e && e->code == VIR_ERR_NO_SUPPORT) {
-                        *ret_known = false;
-                        *ret_user = NULL;
-                        return 0;
-                }
-                return virt_fail(error, "cannot list the running domains");
+static char *volume_format(const char *xml) {
+        static const GMarkupParser parser = { .start_element = format_start, .end_element = format_end };
+        FormatScan s = {};
+        g_autoptr(GMarkupParseContext) ctx = g_markup_parse_context_new(&parser, 0, &s, NULL);
+        if (!g_markup_parse_context_parse(ctx, xml, -1, NULL) || !g_markup_parse_context_end_parse(ctx, NULL)) {
+                g_free(s.format);
+                return NULL;
         }
+        return s.format;
+}
 
-        g_autofree char *user = NULL;
-        int r = 0;
-        for (int i = 0; i < n; i++) {
-                if (!user && r == 0) {
-                        g_autofree char *xml = virDomainGetXMLDesc(doms[i], 0);
-                        if (!xml)
-                                r = virt_fail(error, "cannot read domain %s", virDomainGetName(doms[i]));
-                        else {
-                                DiskScan s = { .pool = p };
-                                g_autoptr(GMarkupParseContext) ctx =
-                                        g_markup_parse_context_new(&parser, 0, &s, NULL);
-                                g_autoptr(GError) perr = NULL;
-                                if (!g_markup_parse_context_parse(ctx, xml, -1, &perr) ||
-                                    !g_markup_parse_context_end_parse(ctx, &perr))
-                                        r = np_fail(error, EIO, "cannot read domain %s: %s",
-                                                    virDomainGetName(doms[i]), perr->message);
-                                else if (s.found)
-                                        user = g_strdup(virDomainGetName(doms[i]));
-                        }
-                }
-                virDomainFree(doms[i]);
-        }
-        free(doms);
+static bool vol_vanished(void) {
+        return virGetLastErrorCode() == VIR_ERR_NO_STORAGE_VOL;
+}
+
+/* 0 and *ret; 1 when the volume vanished while it was read; -errno. */
+static int read_volume(virStorageVolPtr vol, HostVolume **ret, GError **error) {
+        const char *name = virStorageVolGetName(vol);
+        if (!name)
+                return virt_fail(error, "cannot read a volume");
+        g_autoptr(HostVolume) v = g_new0(HostVolume, 1);
+        v->name = g_strdup(name);
+        char *path = virStorageVolGetPath(vol); /* a copy, freed with free() */
+        if (!path)
+                return vol_vanished() ? 1 : virt_fail(error, "cannot read volume %s", name);
+        v->path = g_strdup(path);
+        free(path);
+        virStorageVolInfo info;
+        if (virStorageVolGetInfo(vol, &info) < 0)
+                return vol_vanished() ? 1 : virt_fail(error, "cannot read volume %s", name);
+        v->capacity = info.capacity;
+        v->allocation = info.allocation;
+        g_autofree char *xml = virStorageVolGetXMLDesc(vol, 0);
+        if (!xml)
+                return vol_vanished() ? 1 : virt_fail(error, "cannot read volume %s", name);
+        v->format = volume_format(xml);
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int compare_volumes(gconstpointer a, gconstpointer b) {
+        const HostVolume *x = *(HostVolume *const *) a, *y = *(HostVolume *const *) b;
+        return strcmp(x->name, y->name);
+}
+
+int host_list_volumes(Host *h, const char *name, GPtrArray **ret, GError **error) {
+        g_return_val_if_fail(h && name && ret, -EINVAL);
+        g_autoptr(StoragePool) pool = NULL;
+        int r = lookup(h, name, &pool, error);
         if (r < 0)
                 return r;
-        *ret_known = true;
-        *ret_user = TAKE_PTR(user);
+
+        virStorageVolPtr *vols = NULL;
+        int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+        if (n < 0)
+                return virt_fail(error, "cannot list the volumes of pool %s", name);
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) host_volume_free);
+        r = 0;
+        for (int i = 0; i < n; i++) {
+                g_autoptr(StorageVol) vol = vols[i];
+                HostVolume *v = NULL;
+                if (r < 0)
+                        continue;
+                int q = read_volume(vol, &v, error);
+                if (q < 0)
+                        r = q;
+                else if (q == 0)
+                        g_ptr_array_add(list, v);
+        }
+        free(vols);
+        if (r < 0)
+                return r;
+        g_ptr_array_sort(list, compare_volumes);
+        *ret = TAKE_PTR(list);
         return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <libvirt/libvirt.h>
 
 #include "pooldef.h"
 
@@ -50,6 +51,9 @@ int host_list_pools(Host *h, GPtrArray **ret, GError **error);
 /* Re-read one pool by name. -ENOENT when there is no such pool. */
 int host_get_pool(Host *h, const char *name, HostPool **ret, GError **error);
 
+/* The libvirt connection, for the modules that ask it about more than pools (pool_users). */
+virConnectPtr host_connection(Host *h);
+
 /* Define (or redefine: same name and uuid) a pool persistently from `def` (sizes are not sent).
  * libvirt writes its config dir's storage/NAME.xml. Errors carry libvirt's text, e.g. "operation
  * failed: Storage source conflict with pool: 'X'". */
@@ -63,9 +67,25 @@ int host_start(Host *h, const char *name, GError **error);
  * and the kernel refuses to unmount a busy target; both come back as the error. */
 int host_stop(Host *h, const char *name, GError **error);
 
-/* Whether a running domain on this connection uses a volume of the pool: a disk whose source
- * names the pool, or a file or directory under its target path. *ret_user names the first
- * domain found (NULL when none). When the connection has no domains to ask (a storage-only
- * daemon), *ret_known is false and the answer is "none": the caller then relies on libvirt and
- * the kernel refusing to stop a busy pool. */
-int host_pool_in_use(Host *h, const HostPool *p, bool *ret_known, char **ret_user, GError **error);
+/* virStoragePoolRefresh: libvirt re-reads the pool's target directory, so its volume list is
+ * what is on the share now. libvirt refuses while the pool has jobs running (the error comes
+ * back); note that libvirt stops a pool whose refresh fails. */
+int host_refresh(Host *h, const char *name, GError **error);
+
+/* One volume of a pool as libvirt lists it. */
+typedef struct HostVolume {
+        char *name;
+        char *path;         /* libvirt's key: the file's path under the target */
+        char *format;       /* <target><format type='...'/> of the volume's XML ("qcow2", "raw", "dir"...), or NULL */
+        uint64_t capacity;  /* virStorageVolGetInfo: virtual size for qcow2 */
+        uint64_t allocation;
+} HostVolume;
+
+void host_volume_free(HostVolume *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostVolume, host_volume_free)
+
+/* The volumes libvirt lists for the active pool `name` (virStoragePoolListAllVolumes: libvirt's
+ * view as of its last refresh or start; nothing is re-read here), as a GPtrArray of HostVolume*
+ * sorted by name (byte order). -ENOENT (no such pool), -EBUSY (the pool is not active) or -EIO,
+ * with libvirt's text. A volume deleted while it is being read is left out. */
+int host_list_volumes(Host *h, const char *name, GPtrArray **ret, GError **error);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nfsprov-client: on a KVM host, make the libvirt netfs pools the nfsprovd servers define exist
- * (sync), confirm seed 000's checks (verify), show this host's pools (list) and the
- * orchestrator's view of them (resources). Exit status: 0 everything is as the servers define
+ * (sync), confirm seed 000's checks (verify), show this host's pools (list), the orchestrator's
+ * view of them (resources) and libvirt's volumes beside the servers' (volumes). Exit status: 0 everything is as the servers define
  * it, 1 something is not (drift, conflict, failed start or check), 2 bad usage, configuration or
  * definitions (nothing changed), 3 a server or libvirt cannot be reached.
  */
@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "nfs_probe.h"
 #include "macro.h"
+#include "name.h"
 #include "pool_check.h"
 #include "pool_sync.h"
 #include "resources.h"
@@ -32,6 +34,7 @@
 #include "server_pools.h"
 #include "table.h"
 #include "token_file.h"
+#include "volume_compare.h"
 
 #define EXIT_PROBLEMS 1
 #define EXIT_INVALID 2
@@ -59,6 +62,7 @@ static void help(void) {
                "  verify      check every pool against the servers' definitions (exit 0: all pass)\n"
                "  list        this host's pools with local checks\n"
                "  resources   this host's netfs pools as the orchestrator names them\n"
+               "  volumes [POOL]  libvirt's volumes of each pool beside the server's\n"
                "\n"
                "Options:\n"
                "  -c, --config FILE      configuration file (default %s)\n"
@@ -243,6 +247,7 @@ static json_object *sync_result_json(const SyncResult *r) {
                 json_object_object_add(o, "note", json_object_new_string(r->note));
         if (r->error)
                 json_object_object_add(o, "error", json_object_new_string(r->error));
+        json_object_object_add(o, "refreshed", json_object_new_boolean(r->refreshed));
         return o;
 }
 
@@ -303,7 +308,30 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
 /* ---- verify and list ---- */
 
 static const char *cell(const PoolStatus *s, Check c) {
-        return s->check[c] == CHECK_NA ? "-" : s->check[c] == CHECK_OK ? "ok" : "FAIL";
+        switch (s->check[c]) {
+        case CHECK_NA:
+                return "-";
+        case CHECK_OK:
+                return "ok";
+        case CHECK_UNKNOWN:
+                return "unknown";
+        default:
+                return "FAIL";
+        }
+}
+
+/* The Volumes check of a pool the server defines, when libvirt runs it (a conflict is not ours
+ * to look into). */
+static void check_volumes(Host *h, const WantedPool *wp, PoolStatus *s) {
+        if (wp->conflict || s->conflict || !s->pool || !s->pool->active)
+                return;
+        g_autoptr(GPtrArray) vols = NULL;
+        g_autoptr(GError) e = NULL;
+        if (host_list_volumes(h, wp->def->name, &vols, &e) < 0) {
+                pool_status_set(s, CHECK_VOLUMES, e->message);
+                return;
+        }
+        pool_check_volumes(s, wp->def, vols);
 }
 
 /* The Type column covers type, format and protocol (the kind of pool). */
@@ -369,6 +397,7 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                 g_autoptr(GError) e = NULL;
                 if (pool_check_wanted(wp->def, wp->conflict, host, NULL, &s, &e) < 0)
                         return log_exit(EXIT_UNREACHABLE, "%s", e->message);
+                check_volumes(ses.host, wp, s);
                 if (arg.nfs_check && !wp->conflict) {
                         g_autoptr(GError) pe = NULL;
                         pool_status_set(s, CHECK_NFS3, nfs_probe(wp->def, 0, &pe) < 0 ? pe->message : NULL);
@@ -387,16 +416,17 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                 json_object_object_add(o, "pools", a);
                 print_json(o);
         } else {
-                static const char *const header[] = { "Name",   "State",  "Autostart", "Persistent", "Type",    "UUID",
-                                                      "Host",   "Source", "Target",    "Mounted",    "Verdict", NULL };
-                static const char *const header_nfs[] = { "Name",   "State",   "Autostart", "Persistent", "Type",
-                                                          "UUID",   "Host",    "Source",    "Target",     "Mounted",
-                                                          "NFSv3",  "Verdict", NULL };
+                static const char *const header[] = { "Name",   "State",  "Autostart", "Persistent", "Type",
+                                                      "UUID",   "Host",   "Source",    "Target",     "Mounted",
+                                                      "Volumes", "Verdict", NULL };
+                static const char *const header_nfs[] = { "Name",    "State",   "Autostart", "Persistent", "Type",
+                                                          "UUID",    "Host",    "Source",    "Target",     "Mounted",
+                                                          "Volumes", "NFSv3",   "Verdict",   NULL };
                 g_autoptr(Table) t = table_new(arg.nfs_check ? header_nfs : header);
                 for (size_t i = 0; i < statuses->len; i++) {
                         const PoolStatus *s = statuses->pdata[i];
                         const HostPool *p = s->pool;
-                        const char *row[12];
+                        const char *row[13];
                         size_t k = 0;
                         row[k++] = s->name;
                         row[k++] = state_text(p);
@@ -408,6 +438,7 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
                         row[k++] = cell(s, CHECK_SOURCE);
                         row[k++] = cell(s, CHECK_TARGET);
                         row[k++] = cell(s, CHECK_MOUNTED);
+                        row[k++] = cell(s, CHECK_VOLUMES);
                         if (arg.nfs_check)
                                 row[k++] = cell(s, CHECK_NFS3);
                         row[k++] = pool_status_ok(s) ? "OK" : "FAIL";
@@ -420,6 +451,132 @@ static int cmd_verify(const ClientConf *conf, char **servers) {
         }
         if (w.status)
                 return w.status;
+        return ok ? 0 : EXIT_PROBLEMS;
+}
+
+/* ---- volumes ---- */
+
+static char *bytes_text(const void *v, uint64_t n) {
+        return v ? g_strdup_printf("%" PRIu64, n) : NULL;
+}
+
+/* One pool's part of `volumes`: its rows in the table `t` and a line in `notes` ("POOL: ..."),
+ * or, for JSON, one object in `jpools`. Returns whether all is as the server says (a server that
+ * does not report volumes is not a failure). */
+static bool volumes_of_pool(Host *h, const WantedPool *wp, GPtrArray *host, Table *t, GPtrArray *notes,
+                            json_object *jpools) {
+        const PoolDef *def = wp->def;
+        HostPool *p = NULL;
+        for (size_t i = 0; i < host->len && !p; i++)
+                if (strcmp(((HostPool *) host->pdata[i])->name, def->name) == 0)
+                        p = host->pdata[i];
+        bool known = def->volumes != NULL;
+        g_autofree char *note = NULL;
+        g_autoptr(GPtrArray) vols = NULL;
+        g_autoptr(GPtrArray) rows = NULL;
+        bool ok = true;
+
+        if (wp->conflict) {
+                note = g_strdup_printf("conflict: %s", wp->conflict);
+                ok = false;
+        } else if (p && strcasecmp(p->uuid, def->uuid) != 0) {
+                note = g_strdup_printf("conflict: a pool named %s on this host has uuid %s (the server's is %s)",
+                                       def->name, p->uuid, def->uuid);
+                ok = false;
+        } else if (!p || !p->active) {
+                note = g_strdup_printf("%s on this host: libvirt lists no volumes (nfsprov-client sync starts it)",
+                                       p ? "not active" : "not defined");
+                ok = false;
+        } else {
+                g_autoptr(GError) e = NULL;
+                if (host_list_volumes(h, def->name, &vols, &e) < 0) {
+                        note = g_strdup(e->message);
+                        ok = false;
+                } else {
+                        rows = volumes_compare(def->volumes, vols);
+                        if (!known)
+                                note = g_strdup("the server does not report volumes: libvirt's list only");
+                        else
+                                ok = volumes_all_ok(rows);
+                }
+        }
+
+        json_object *jrows = json_object_new_array();
+        for (size_t i = 0; rows && i < rows->len; i++) {
+                const VolumeRow *r = rows->pdata[i];
+                const char *state = known ? volume_state_to_string(r->state) : "unknown";
+                if (jpools) {
+                        json_object *o = volume_row_json(r);
+                        json_object_object_add(o, "state", json_object_new_string(state));
+                        json_object_array_add(jrows, o);
+                        continue;
+                }
+                g_autofree char *scap = bytes_text(r->server, r->server ? r->server->capacity : 0);
+                g_autofree char *hcap = bytes_text(r->host, r->host ? r->host->capacity : 0);
+                g_autofree char *halloc = bytes_text(r->host, r->host ? r->host->allocation : 0);
+                const char *format = r->host ? r->host->format : r->server ? r->server->format : NULL;
+                const char *cells[] = { def->name, r->name, scap, hcap, halloc, format, state };
+                table_add(t, cells);
+        }
+        if (jpools) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_object_new_string(def->name));
+                json_object_object_add(o, "server", json_object_new_string(wp->server));
+                json_object_object_add(o, "state", json_object_new_string(state_text(p)));
+                json_object_object_add(o, "volumes_known", json_object_new_boolean(known));
+                json_object_object_add(o, "ok", json_object_new_boolean(ok));
+                json_object_object_add(o, "volumes", jrows);
+                json_object_object_add(o, "note", note ? json_object_new_string(note) : NULL);
+                json_object_array_add(jpools, o);
+        } else {
+                json_object_put(jrows);
+                if (note)
+                        g_ptr_array_add(notes, g_strdup_printf("%s: %s", def->name, note));
+        }
+        return ok;
+}
+
+static int cmd_volumes(const ClientConf *conf, char **servers, const char *only) {
+        g_auto(Session) ses = {};
+        int r = session_open(conf, servers, &ses);
+        if (r != 0)
+                return r;
+        GPtrArray *wanted = ses.wanted;
+        bool found = !only;
+        for (size_t i = 0; i < wanted->len && !found; i++)
+                found = strcmp(((WantedPool *) wanted->pdata[i])->def->name, only) == 0;
+        if (!found) {
+                if (ses.server_status)
+                        return log_exit(ses.server_status, "pool %s: not defined by the servers that answered", only);
+                return log_exit(EXIT_INVALID, "no server defines pool %s", only);
+        }
+
+        static const char *const header[] = { "Pool",   "Volume", "Server capacity", "Libvirt capacity",
+                                              "Allocation", "Format", "State", NULL };
+        g_autoptr(Table) t = table_new(header);
+        g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(json_object) jpools = arg.json ? json_object_new_array() : NULL;
+        bool ok = true;
+        for (size_t i = 0; i < wanted->len; i++) {
+                const WantedPool *wp = wanted->pdata[i];
+                if (only && strcmp(wp->def->name, only) != 0)
+                        continue;
+                ok = volumes_of_pool(ses.host, wp, ses.pools, t, notes, jpools) && ok;
+        }
+        if (arg.json) {
+                g_autoptr(json_object) o = json_object_new_object();
+                json_object_object_add(o, "ok", json_object_new_boolean(ok && !ses.server_status));
+                json_object_object_add(o, "pools", json_object_get(jpools));
+                print_json(o);
+        } else {
+                table_print(t, stdout);
+                for (size_t i = 0; i < notes->len; i++)
+                        printf("%s\n", (const char *) notes->pdata[i]);
+                if (wanted->len == 0)
+                        printf("volumes: the servers define no pools\n");
+        }
+        if (ses.server_status)
+                return ses.server_status;
         return ok ? 0 : EXIT_PROBLEMS;
 }
 
@@ -579,14 +736,24 @@ int main(int argc, char **argv) {
                 default:
                         return log_exit(EXIT_INVALID, "see nfsprov-client --help");
                 }
-        if (optind + 1 != argc)
-                return log_exit(EXIT_INVALID, optind == argc ? "no command; use sync, verify, list or resources"
-                                                         : "one command only; use sync, verify, list or resources");
+        if (optind == argc)
+                return log_exit(EXIT_INVALID, "no command; use sync, verify, list, resources or volumes");
         const char *cmd = argv[optind];
         bool is_sync = strcmp(cmd, "sync") == 0, is_verify = strcmp(cmd, "verify") == 0;
         bool is_list = strcmp(cmd, "list") == 0, is_resources = strcmp(cmd, "resources") == 0;
-        if (!is_sync && !is_verify && !is_list && !is_resources)
-                return log_exit(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list or resources", cmd);
+        bool is_volumes = strcmp(cmd, "volumes") == 0;
+        if (!is_sync && !is_verify && !is_list && !is_resources && !is_volumes)
+                return log_exit(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list, resources or volumes",
+                                cmd);
+        const char *only_pool = NULL;
+        if (is_volumes && optind + 2 == argc) {
+                only_pool = argv[optind + 1];
+                g_autoptr(GError) ne = NULL;
+                if (name_validate_share(only_pool, &ne) < 0)
+                        return log_exit(EXIT_INVALID, "volumes: %s", ne->message);
+        } else if (optind + 1 != argc)
+                return log_exit(EXIT_INVALID, is_volumes ? "volumes takes one pool name at most"
+                                                         : "one command only; use sync, verify, list, resources or volumes");
         if ((arg.dry_run || arg.fix) && !is_sync)
                 return log_exit(EXIT_INVALID, "--dry-run and --fix apply to sync only");
         if (arg.nfs_check && !is_sync && !is_verify)
@@ -608,7 +775,7 @@ int main(int argc, char **argv) {
                 return log_exit(EXIT_INVALID, "no server: give --server URL or servers = URL in [client] of %s",
                             arg.config ? arg.config : CLIENT_CONF_DEFAULT);
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        int r = is_sync ? cmd_sync(conf, urls) : cmd_verify(conf, urls);
+        int r = is_sync ? cmd_sync(conf, urls) : is_verify ? cmd_verify(conf, urls) : cmd_volumes(conf, urls, only_pool);
         curl_global_cleanup();
         return r;
 }

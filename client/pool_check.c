@@ -9,13 +9,14 @@
 #include "macro.h"
 #include "pool_check.h"
 #include "target_mount.h"
+#include "volume_compare.h"
 
 static const char *const check_names[_CHECK_MAX] = {
         [CHECK_DEFINED] = "defined",   [CHECK_PERSISTENT] = "persistent", [CHECK_TYPE] = "type",
         [CHECK_UUID] = "uuid",         [CHECK_HOST] = "host",             [CHECK_SOURCE] = "source",
         [CHECK_FORMAT] = "format",     [CHECK_PROTOCOL] = "protocol",     [CHECK_TARGET] = "target",
         [CHECK_AUTOSTART] = "autostart", [CHECK_ACTIVE] = "active",       [CHECK_MOUNTED] = "mounted",
-        [CHECK_NFS3] = "nfs3",
+        [CHECK_VOLUMES] = "volumes",   [CHECK_NFS3] = "nfs3",
 };
 
 const char *check_to_string(Check c) {
@@ -239,6 +240,25 @@ int pool_check_local(const HostPool *p, const char *mountinfo, PoolStatus **ret,
         return 0;
 }
 
+void pool_check_volumes(PoolStatus *s, const PoolDef *want, const GPtrArray *host_volumes) {
+        if (!host_volumes) {
+                s->check[CHECK_VOLUMES] = CHECK_NA;
+                return;
+        }
+        if (!want->volumes) {
+                s->check[CHECK_VOLUMES] = CHECK_UNKNOWN;
+                return;
+        }
+        g_autoptr(GPtrArray) rows = volumes_compare(want->volumes, host_volumes);
+        s->check[CHECK_VOLUMES] = CHECK_OK;
+        for (size_t i = 0; i < rows->len; i++) {
+                const VolumeRow *r = rows->pdata[i];
+                g_autofree char *text = volume_row_problem(r);
+                if (text)
+                        fail_check(s, CHECK_VOLUMES, r->server ? r->name : NULL, r->host ? r->name : NULL, "%s", text);
+        }
+}
+
 void pool_status_set(PoolStatus *s, Check c, const char *failure) {
         if (failure)
                 fail_check(s, c, NULL, NULL, "%s", failure);
@@ -262,8 +282,12 @@ json_object *pool_status_checks_json(const PoolStatus *s) {
         for (Check c = 0; c < _CHECK_MAX; c++) {
                 if (c == CHECK_NFS3 && s->check[c] == CHECK_NA)
                         continue; /* only there when --nfs-check asked for it */
-                json_object_object_add(o, check_names[c],
-                                       s->check[c] == CHECK_NA ? NULL : json_object_new_boolean(s->check[c] == CHECK_OK));
+                json_object *v = NULL;
+                if (s->check[c] == CHECK_UNKNOWN)
+                        v = json_object_new_string("unknown");
+                else if (s->check[c] != CHECK_NA)
+                        v = json_object_new_boolean(s->check[c] == CHECK_OK);
+                json_object_object_add(o, check_names[c], v);
         }
         return o;
 }

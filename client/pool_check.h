@@ -32,6 +32,7 @@ typedef enum Check {
         CHECK_AUTOSTART,
         CHECK_ACTIVE,
         CHECK_MOUNTED,    /* the target has HOST:DIR mounted (in the mount table) */
+        CHECK_VOLUMES,    /* libvirt's volume list of the pool is the server's manifest (pool_check_volumes) */
         CHECK_NFS3,       /* --nfs-check: HOST:DIR served rw to root over NFSv3 (nfs_probe) */
         _CHECK_MAX,
 } Check;
@@ -43,10 +44,11 @@ typedef enum CheckState {
         CHECK_NA = 0, /* not applicable (e.g. the pool is not defined) */
         CHECK_OK,
         CHECK_FAIL,
+        CHECK_UNKNOWN, /* cannot be told, and not a failure (a server that does not report volumes) */
 } CheckState;
 
 /* "defined", "persistent", "type", "uuid", "host", "source", "format", "protocol", "target",
- * "autostart", "active", "mounted", "nfs3" */
+ * "autostart", "active", "mounted", "volumes", "nfs3" */
 const char *check_to_string(Check c);
 
 typedef struct Problem {
@@ -78,6 +80,13 @@ int pool_check_wanted(const PoolDef *want, const char *server_conflict, GPtrArra
  * target has its own source mounted. */
 int pool_check_local(const HostPool *p, const char *mountinfo, PoolStatus **ret, GError **error);
 
+/* The Volumes check, for a pool whose libvirt volume list was read (`host_volumes`: HostVolume*,
+ * NULL when it was not: the pool is not active, so the check does not apply): OK when libvirt
+ * lists exactly the server's volumes with the server's capacity and format (volume_compare.h),
+ * else FAIL with one problem per volume naming it ("volume vm2.qcow2 is on the server but libvirt
+ * does not list it"); UNKNOWN when the server does not report volumes (want->volumes NULL). */
+void pool_check_volumes(PoolStatus *s, const PoolDef *want, const GPtrArray *host_volumes);
+
 /* Record the result of a check made elsewhere (nfs_probe): OK, or FAIL with one line. */
 void pool_status_set(PoolStatus *s, Check c, const char *failure);
 
@@ -86,7 +95,8 @@ bool pool_status_ok(const PoolStatus *s);
 /* Some field of the persistent definition differs from the server's (drift to redefine). */
 bool pool_status_has_drift(const PoolStatus *s);
 
-/* {"defined":true,...} with null for not applicable (new reference). */
+/* {"defined":true,...} with null for not applicable and "unknown" for unknown (new reference);
+ * "nfs3" only when it was checked. */
 json_object *pool_status_checks_json(const PoolStatus *s);
 /* ["not active", ...] (new reference). */
 json_object *pool_status_problems_json(const PoolStatus *s);

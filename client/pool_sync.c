@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "nfs_probe.h"
 #include "pool_sync.h"
+#include "pool_users.h"
 
 static const char *const status_names[] = {
         [SYNC_IN_SYNC] = "in-sync",   [SYNC_CHANGED] = "changed",   [SYNC_WOULD_CHANGE] = "would-change",
@@ -94,15 +95,34 @@ static int run_action(Host *h, const PoolDef *want, Action a, GError **error) {
 }
 
 /* Whether a restart may happen; sets *ret_note to why not. */
-static int may_restart(Host *h, const HostPool *p, char **ret_note, GError **error) {
+static int may_restart(Host *h, const HostPool *p, int timeout_ms, char **ret_note, GError **error) {
         bool known;
-        g_autofree char *user = NULL;
-        int r = host_pool_in_use(h, p, &known, &user, error);
+        g_autoptr(PoolUse) use = NULL;
+        int r = pool_users_find(h, p, timeout_ms, &known, &use, error);
         if (r < 0)
                 return r;
-        if (user)
-                *ret_note = g_strdup_printf("needs a restart, but domain %s uses a volume of it", user);
+        if (use && use->unsure)
+                *ret_note = g_strdup_printf("needs a restart, but running domain %s may use it: %s", use->domain,
+                                            use->what);
+        else if (use)
+                *ret_note = g_strdup_printf("needs a restart, but running domain %s uses it: %s", use->domain,
+                                            use->what);
         return 0;
+}
+
+/* After the actions: a pool that runs and is mounted as defined is refreshed, so libvirt lists
+ * the volumes on the share now (libvirt scans when it starts a pool, never again by itself). */
+static void refresh_volumes(Host *h, SyncResult *res, const PoolStatus *st) {
+        if (res->status == SYNC_CONFLICT || res->status == SYNC_FAILED || !st->pool || !st->pool->active ||
+            st->check[CHECK_MOUNTED] != CHECK_OK)
+                return;
+        g_autoptr(GError) perr = NULL;
+        if (host_refresh(h, res->name, &perr) < 0) {
+                res->status = SYNC_FAILED;
+                res->error = g_strdup(perr->message);
+                return;
+        }
+        res->refreshed = true;
 }
 
 int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOptions *opts, SyncResult **ret,
@@ -151,7 +171,7 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
                         } else if (drift || st->check[CHECK_MOUNTED] == CHECK_FAIL) {
                                 if (!opts->fix)
                                         res->note = g_strdup("run sync --fix to restart it");
-                                else if ((r = may_restart(h, p, &res->note, error)) < 0)
+                                else if ((r = may_restart(h, p, opts->users_timeout_ms, &res->note, error)) < 0)
                                         return r;
                                 else
                                         restart = res->note == NULL;
@@ -180,6 +200,8 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
                         g_ptr_array_add(res->actions, (gpointer) action_names[plan[i]]);
                 if (res->status == SYNC_IN_SYNC)
                         res->status = n > 0 ? SYNC_WOULD_CHANGE : pool_status_ok(st) ? SYNC_IN_SYNC : SYNC_DRIFT;
+                if (!opts->dry_run)
+                        refresh_volumes(h, res, st);
                 st->pool = NULL;
                 res->checks = TAKE_PTR(st);
                 *ret = TAKE_PTR(res);
@@ -217,6 +239,7 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
                 } else
                         res->status = SYNC_DRIFT;
         }
+        refresh_volumes(h, res, st);
         st->pool = NULL;
         res->checks = TAKE_PTR(st);
         *ret = TAKE_PTR(res);

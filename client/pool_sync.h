@@ -11,14 +11,19 @@
  *   autostart off             -> autostart.
  *   inactive                  -> start (build first when the target directory is missing).
  *   active, target not mounted from HOST:DIR -> without fix: reported; with fix: restart.
- * A restart (stop + start) happens only with fix, and only when no running domain uses a volume
- * of the pool (host_pool_in_use); libvirt and the kernel also refuse to stop a busy pool, and that
- * refusal is reported as the failure. After acting, the pool is read back and checked again: a
+ * A restart (stop + start) happens only with fix, and only when no running domain uses the pool
+ * (pool_users_find: disks and their backing chains, filesystems, ... however their paths are
+ * spelled; a domain that may use it counts); libvirt and the kernel also refuse to stop a busy
+ * pool, and that refusal is reported as the failure. After acting, the pool is read back and checked again: a
  * start that libvirt reports done but whose target is not mounted is a failure.
  * A pool whose start fails stays defined and autostarted (libvirtd and the next sync retry it).
  * With nfs_check, a pool that would be defined, started or restarted is first probed over NFSv3
  * from this host (nfs_probe): when the export is not served rw to root, nothing is done to the
  * pool and it is a failure with the probe's line (also under dry_run).
+ * Last, a pool that is active and mounted from HOST:DIR (and not a conflict or a failure) is
+ * refreshed (virStoragePoolRefresh), so libvirt's volume list is what the share holds now; that
+ * is not an action (a pool whose only change is a refresh is in sync), and a refresh that libvirt
+ * refuses is a failure ("refresh: libvirt's text").
  * Under dry_run nothing is changed and the planned actions are returned.
  */
 #pragma once
@@ -36,6 +41,7 @@ typedef struct SyncOptions {
         bool fix;
         const char *mountinfo; /* NULL: /proc/self/mountinfo */
         bool nfs_check;        /* NFSv3 preflight (nfs_probe) before a pool is defined or (re)started */
+        int users_timeout_ms;  /* bound of pool_users_find's path walk; 0: POOL_USERS_TIMEOUT_MS */
 } SyncOptions;
 
 typedef enum SyncStatus {
@@ -59,6 +65,7 @@ typedef struct SyncResult {
         PoolStatus *checks;   /* the checks after the actions (before them, under dry run) */
         char *note;           /* why a needed action was not taken (restart of a busy pool), or NULL */
         char *error;          /* SYNC_FAILED: "ACTION: libvirt's text" or why the check failed */
+        bool refreshed;       /* the pool was refreshed at the end */
 } SyncResult;
 
 void sync_result_free(SyncResult *r);

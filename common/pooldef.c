@@ -13,9 +13,39 @@
 #define POOLDEF_MODE_MAX 07777u
 /* uid_t/gid_t values a pool may name: -1 (libvirt default) or 0 .. 2^32-2 ((uid_t) -1 is not an id). */
 #define POOLDEF_ID_MAX INT64_C(4294967294)
+/* A volume is a file at the root of the share: a file name of at most 255 bytes. */
+#define VOLUME_NAME_MAX 255
+#define VOLUME_ALLOWED "allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with \".\")"
 
 static const char *strempty(const char *s) {
         return s ?: "";
+}
+
+PoolVolume *pool_volume_new(const char *name, uint64_t capacity, const char *format) {
+        PoolVolume *v = g_new0(PoolVolume, 1);
+        v->name = g_strdup(name);
+        v->capacity = capacity;
+        v->format = g_strdup(format);
+        return v;
+}
+
+void pool_volume_free(PoolVolume *v) {
+        if (!v)
+                return;
+        g_free(v->name);
+        g_free(v->format);
+        g_free(v);
+}
+
+static GPtrArray *volumes_copy(const GPtrArray *volumes) {
+        if (!volumes)
+                return NULL;
+        GPtrArray *c = g_ptr_array_new_full(volumes->len, (GDestroyNotify) pool_volume_free);
+        for (size_t i = 0; i < volumes->len; i++) {
+                const PoolVolume *v = volumes->pdata[i];
+                g_ptr_array_add(c, pool_volume_new(v->name, v->capacity, v->format));
+        }
+        return c;
 }
 
 PoolDef *pooldef_new(void) {
@@ -37,6 +67,8 @@ void pooldef_free(PoolDef *p) {
         g_free(p->source_dir);
         g_free(p->format);
         g_free(p->target_path);
+        if (p->volumes)
+                g_ptr_array_unref(p->volumes);
         g_free(p);
 }
 
@@ -51,6 +83,7 @@ PoolDef *pooldef_copy(const PoolDef *p) {
         c->source_dir = g_strdup(p->source_dir);
         c->format = g_strdup(p->format);
         c->target_path = g_strdup(p->target_path);
+        c->volumes = volumes_copy(p->volumes);
         return c;
 }
 
@@ -113,6 +146,57 @@ static int validate_id(const char *what, long id, GError **error) {
         return 0;
 }
 
+/* A volume's file name: seed 000's forbidden characters get the message share names get (through
+ * name_validate_seed_safe); then only [A-Za-z0-9_.-], 1-255 characters, no leading dot, and never
+ * "lost+found" (which the character set already excludes; said for the reader). */
+static int validate_volume_name(const char *name, GError **error) {
+        if (!name || !*name)
+                return np_fail(error, EINVAL, "invalid volume name \"\": the name is empty; " VOLUME_ALLOWED);
+        int r = name_validate_seed_safe("volume name", name, error);
+        if (r < 0)
+                return r;
+        /* Printable ASCII from here on: one byte is one character. */
+        size_t n = strlen(name);
+        g_autofree char *shown = g_strndup(name, VOLUME_NAME_MAX);
+        const char *more = n > VOLUME_NAME_MAX ? "..." : "";
+        for (size_t i = 0; i < n && i < VOLUME_NAME_MAX; i++)
+                if (!g_ascii_isalnum(name[i]) && name[i] != '_' && name[i] != '.' && name[i] != '-')
+                        return np_fail(error, EINVAL,
+                                       "invalid volume name \"%s%s\": character %zu (\"%c\") is not allowed; " VOLUME_ALLOWED,
+                                       shown, more, i + 1, name[i]);
+        if (n > VOLUME_NAME_MAX)
+                return np_fail(error, EINVAL, "invalid volume name \"%s%s\": too long (%zu characters, at most %d); " VOLUME_ALLOWED,
+                               shown, more, n, VOLUME_NAME_MAX);
+        if (name[0] == '.')
+                return np_fail(error, EINVAL, "invalid volume name \"%s\": starts with \".\"; " VOLUME_ALLOWED, name);
+        if (strcmp(name, "lost+found") == 0)
+                return np_fail(error, EINVAL, "invalid volume name \"lost+found\": reserved by the filesystem");
+        return 0;
+}
+
+static int validate_volumes(const GPtrArray *volumes, GError **error) {
+        if (!volumes)
+                return 0;
+        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+        for (size_t i = 0; i < volumes->len; i++) {
+                const PoolVolume *v = volumes->pdata[i];
+                int r = validate_volume_name(v->name, error);
+                if (r < 0)
+                        return r;
+                if (v->capacity == 0)
+                        return np_fail(error, EINVAL, "volume %s: capacity 0 (a volume has a positive size)", v->name);
+                if (!v->format || !*v->format)
+                        return np_fail(error, EINVAL, "volume %s: format is missing", v->name);
+                g_autofree char *what = g_strdup_printf("format of volume %s", v->name);
+                r = name_validate_seed_safe(what, v->format, error);
+                if (r < 0)
+                        return r;
+                if (!g_hash_table_add(seen, v->name))
+                        return np_fail(error, EINVAL, "volume %s is listed twice", v->name);
+        }
+        return 0;
+}
+
 int pooldef_validate(const PoolDef *p, GError **error) {
         int r;
 
@@ -163,7 +247,10 @@ int pooldef_validate(const PoolDef *p, GError **error) {
         r = validate_id("owner", p->owner, error);
         if (r < 0)
                 return r;
-        return validate_id("group", p->group, error);
+        r = validate_id("group", p->group, error);
+        if (r < 0)
+                return r;
+        return validate_volumes(p->volumes, error);
 }
 
 /* ---- rendering ---- */
@@ -645,6 +732,18 @@ json_object *pooldef_to_json(const PoolDef *p) {
                 json_object_object_add(o, "allocation", json_size(p->allocation));
                 json_object_object_add(o, "available", json_size(p->available));
         }
+        if (p->volumes) {
+                json_object *a = json_object_new_array_ext((int) p->volumes->len);
+                for (size_t i = 0; i < p->volumes->len; i++) {
+                        const PoolVolume *v = p->volumes->pdata[i];
+                        json_object *jv = json_object_new_object();
+                        json_object_object_add(jv, "name", json_object_new_string(strempty(v->name)));
+                        json_object_object_add(jv, "capacity", json_size(v->capacity));
+                        json_object_object_add(jv, "format", json_object_new_string(strempty(v->format)));
+                        json_object_array_add(a, jv);
+                }
+                json_object_object_add(o, "volumes", a);
+        }
         return o;
 }
 
@@ -693,6 +792,60 @@ static int json_get_size(json_object *obj, const char *key, bool *found, uint64_
                 return np_fail(error, EINVAL, "pool definition JSON: key \"%s\" must not be negative", key);
         *ret = json_object_get_uint64(v);
         *found = true;
+        return 0;
+}
+
+/* One element of "volumes": {"name": string, "capacity": integer >= 1, "format": string}. `i` is
+ * its 0-based position, named in a message while the name is not known. */
+static int volume_from_json(json_object *o, size_t i, PoolVolume **ret, GError **error) {
+        if (!json_object_is_type(o, json_type_object))
+                return np_fail(error, EINVAL, "pool definition JSON: volume #%zu is not an object", i + 1);
+
+        json_object *name, *cap, *fmt;
+        if (!json_object_object_get_ex(o, "name", &name))
+                return np_fail(error, EINVAL, "pool definition JSON: volume #%zu: missing key \"name\"", i + 1);
+        if (!json_object_is_type(name, json_type_string))
+                return np_fail(error, EINVAL, "pool definition JSON: volume #%zu: key \"name\" must be a string", i + 1);
+        /* Shown only once it is known to be printable, as validation would show it. */
+        g_autoptr(GError) bad_name = NULL;
+        const char *n = json_object_get_string(name);
+        g_autofree char *who = validate_volume_name(n, &bad_name) < 0 ? g_strdup_printf("volume #%zu", i + 1)
+                                                                       : g_strdup_printf("volume %s", n);
+
+        if (!json_object_object_get_ex(o, "capacity", &cap))
+                return np_fail(error, EINVAL, "pool definition JSON: %s: missing key \"capacity\"", who);
+        if (!json_object_is_type(cap, json_type_int))
+                return np_fail(error, EINVAL, "pool definition JSON: %s: key \"capacity\" must be an integer", who);
+        if (json_object_get_int64(cap) < 1)
+                return np_fail(error, EINVAL, "pool definition JSON: %s: key \"capacity\" must be a positive integer", who);
+
+        if (!json_object_object_get_ex(o, "format", &fmt))
+                return np_fail(error, EINVAL, "pool definition JSON: %s: missing key \"format\"", who);
+        if (!json_object_is_type(fmt, json_type_string))
+                return np_fail(error, EINVAL, "pool definition JSON: %s: key \"format\" must be a string", who);
+
+        *ret = pool_volume_new(n, json_object_get_uint64(cap), json_object_get_string(fmt));
+        return 0;
+}
+
+static int json_get_volumes(json_object *obj, GPtrArray **ret, GError **error) {
+        json_object *a;
+        if (!json_object_object_get_ex(obj, "volumes", &a) || !a) {
+                *ret = NULL; /* absent or null: the server does not report volumes */
+                return 0;
+        }
+        if (!json_object_is_type(a, json_type_array))
+                return np_fail(error, EINVAL, "pool definition JSON: key \"volumes\" must be an array");
+        size_t n = json_object_array_length(a);
+        g_autoptr(GPtrArray) volumes = g_ptr_array_new_full(n, (GDestroyNotify) pool_volume_free);
+        for (size_t i = 0; i < n; i++) {
+                PoolVolume *v = NULL;
+                int r = volume_from_json(json_object_array_get_idx(a, i), i, &v, error);
+                if (r < 0)
+                        return r;
+                g_ptr_array_add(volumes, v);
+        }
+        *ret = TAKE_PTR(volumes);
         return 0;
 }
 
@@ -752,6 +905,9 @@ int pooldef_from_json(json_object *obj, PoolDef **ret, GError **error) {
         if (r < 0)
                 return r;
         r = json_get_size(obj, "available", &p->has_sizes, &p->available, error);
+        if (r < 0)
+                return r;
+        r = json_get_volumes(obj, &p->volumes, error);
         if (r < 0)
                 return r;
 

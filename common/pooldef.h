@@ -23,7 +23,13 @@
  *
  * (two-space indentation, a trailing newline, text and attributes XML-escaped), and as JSON:
  * {"name","uuid","host","source_path","target_path","format":"nfs","protocol_version":3,
- *  "mode":"0700","owner":-1,"group":-1[,"capacity","allocation","available"]}.
+ *  "mode":"0700","owner":-1,"group":-1[,"capacity","allocation","available"]
+ *  [,"volumes":[{"name":"vm1.qcow2","capacity":21474836480,"format":"qcow2"},...]]}.
+ *
+ * "volumes" is the share's manifest: the ready volumes the server made, sorted by name. It is
+ * JSON only (never in the XML, which is what libvirt is given), and optional: a server that does
+ * not report volumes leaves the key out, and the definition then has volumes == NULL ("not
+ * known"), which is not the same as an empty list.
  */
 #pragma once
 
@@ -33,6 +39,17 @@
 
 #include <glib.h>
 #include <json-c/json.h>
+
+/* One volume of a share as the server records it. */
+typedef struct PoolVolume {
+        char *name;         /* [A-Za-z0-9_.-]{1,255}, not starting with ".", never "lost+found" */
+        uint64_t capacity;  /* virtual size in bytes, > 0 */
+        char *format;       /* "qcow2" */
+} PoolVolume;
+
+PoolVolume *pool_volume_new(const char *name, uint64_t capacity, const char *format);
+void pool_volume_free(PoolVolume *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PoolVolume, pool_volume_free)
 
 typedef struct PoolDef {
         char *name;         /* share name rules (name_validate_share) */
@@ -47,19 +64,23 @@ typedef struct PoolDef {
         long group;         /* gid, -1 = libvirt default */
         bool has_sizes;     /* capacity/allocation/available are set */
         uint64_t capacity, allocation, available;
+        GPtrArray *volumes; /* PoolVolume*, the server's manifest; NULL when the server does not say */
 } PoolDef;
 
 PoolDef *pooldef_new(void); /* format "nfs", protocol 3, mode 0700, owner/group -1 */
 void pooldef_free(PoolDef *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PoolDef, pooldef_free)
 
-PoolDef *pooldef_copy(const PoolDef *p);
+PoolDef *pooldef_copy(const PoolDef *p); /* deep: the volumes too */
 /* Same name, uuid, host, source_dir, format, protocol_ver, target_path, mode, owner, group
- * (sizes are live numbers and are not compared). */
+ * (sizes and volumes are live data and are not compared). */
 bool pooldef_equal(const PoolDef *a, const PoolDef *b);
 
 /* Check every field: name rules, uuid syntax, host/paths free of seed 000's forbidden characters,
- * paths absolute, format "nfs", protocol 3 (or 0). Returns 0 or -EINVAL with one line. */
+ * paths absolute, format "nfs", protocol 3 (or 0); and each volume (when volumes is not NULL):
+ * its name ([A-Za-z0-9_.-], 1-255 characters, no leading ".", not "lost+found"; the message names
+ * the volume), capacity > 0, a format free of forbidden characters, no name listed twice.
+ * Returns 0 or -EINVAL with one line. */
 int pooldef_validate(const PoolDef *p, GError **error);
 
 /* Render as libvirt XML (the shape above). Returns a newly allocated string. */
@@ -80,6 +101,8 @@ int pooldef_xml_type(const char *xml, char **ret_type, GError **error);
 /* JSON object (new reference) with the keys above. */
 json_object *pooldef_to_json(const PoolDef *p);
 /* From a JSON object with those keys (extra keys ignored; "mode" is an octal string like "0700";
- * missing sizes -> has_sizes false). -EINVAL with one line when a key is missing or of the wrong
- * type. Not validated: call pooldef_validate(). */
+ * missing sizes -> has_sizes false; a missing or null "volumes" -> volumes NULL; each volume an
+ * object with "name" (string), "capacity" (integer, 1 or more) and "format" (string), extra keys
+ * ignored). -EINVAL with one line when a key is missing or of the wrong type (a volume's problem
+ * names the volume or its position). Not validated: call pooldef_validate(). */
 int pooldef_from_json(json_object *obj, PoolDef **ret, GError **error);

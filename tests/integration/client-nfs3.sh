@@ -94,9 +94,9 @@ assert_eq "$(lv_mnt_source A "$TARGETS/Good")" "127.0.0.1:$BASE/Good" "Good moun
 # --- verify --nfs-check: the NFSv3 column ---
 lv_run A --server "$SERVER" verify --nfs-check
 lv_expect_rc 1 "verify --nfs-check"
-assert_eq "$(head -1 <<< "$LV_OUT" | tr -s ' ' | sed 's/^ //')" "Name State Autostart Persistent Type UUID Host Source Target Mounted NFSv3 Verdict" "verify --nfs-check: header"
-assert_eq "$(awk '$1 == "Good" {print $2, $11, $12}' <<< "$LV_OUT")" "active ok OK" "verify --nfs-check: Good"
-assert_eq "$(awk '$1 == "Squashed" {print $2, $11, $12}' <<< "$LV_OUT")" "undefined FAIL FAIL" "verify --nfs-check: Squashed"
+assert_eq "$(head -1 <<< "$LV_OUT" | tr -s ' ' | sed 's/^ //')" "Name State Autostart Persistent Type UUID Host Source Target Mounted Volumes NFSv3 Verdict" "verify --nfs-check: header"
+assert_eq "$(awk '$1 == "Good" {print $2, $12, $13}' <<< "$LV_OUT")" "active ok OK" "verify --nfs-check: Good"
+assert_eq "$(awk '$1 == "Squashed" {print $2, $11, $12, $13}' <<< "$LV_OUT")" "undefined - FAIL FAIL" "verify --nfs-check: Squashed"
 lv_run A --server "$SERVER" --json verify --nfs-check
 assert_eq "$(jq -c '[.pools[] | {(.name): .checks.nfs3}] | add' <<< "$LV_OUT")" \
     '{"Good":true,"ReadOnly":false,"Squashed":false,"Unexported":false}' "verify --json --nfs-check: nfs3 checks"

@@ -19,7 +19,13 @@ sb_require_cmd curl curl
 
 POOLS="NFSStorage_01 NFSStorage_02 NFSStorage_03"
 lv_server $POOLS
-echo "a disk image" > "$BASE/NFSStorage_01/vm1.qcow2"
+curl -sf "$SERVER/v1/pools" -o "$S/pools.json" || sb_fail "GET $SERVER/v1/pools failed"
+VOLS=$(lv_volumes_state "$S/pools.json")   # the Volumes check: ok, or unknown (a server without volumes)
+if [ "$VOLS" = ok ]; then
+    np vol-create NFSStorage_01 vm1.qcow2 --capacity 1M > "$S/out" 2>&1 || { cat "$S/out"; sb_fail "vol-create vm1.qcow2 failed"; }
+else
+    echo "a disk image" > "$BASE/NFSStorage_01/vm1.qcow2"
+fi
 curl -sf "$SERVER/v1/pools" -o "$S/pools.json" || sb_fail "GET $SERVER/v1/pools failed"
 assert_eq "$(jq -r '[.pools[].name] | sort | join(" ")' "$S/pools.json")" "$POOLS" "pools the server offers"
 
@@ -76,10 +82,10 @@ assert_contains "$vols" vm1.qcow2 "volumes of NFSStorage_01 on B (the share's fi
 lv_run A --server "$SERVER" verify
 lv_expect_rc 0 "verify on A"
 hdr=$(head -1 <<< "$LV_OUT")
-assert_eq "$(lv_words "$hdr")" "Name State Autostart Persistent Type UUID Host Source Target Mounted Verdict" "verify: table header"
+assert_eq "$(lv_words "$hdr")" "Name State Autostart Persistent Type UUID Host Source Target Mounted Volumes Verdict" "verify: table header"
 for n in $POOLS; do
     row=$(awk -v n="$n" '$1 == n' <<< "$LV_OUT")
-    assert_eq "$(lv_words "$row")" "$n active yes yes ok ok ok ok ok ok OK" "verify: row of $n"
+    assert_eq "$(lv_words "$row")" "$n active yes yes ok ok ok ok ok ok $VOLS OK" "verify: row of $n"
 done
 assert_eq "$(grep -c ': ' <<< "$LV_OUT")" 0 "verify: lines naming a failed check"
 lv_run B verify --json --server "$SERVER"
@@ -92,7 +98,8 @@ for n in $POOLS; do
     assert_eq "$(jq -c '[.verdict, .state, .autostart, .persistent, .problems]' <<< "$p")" '["OK","active",true,true,[]]' "verify --json: $n"
     assert_eq "$(jq -c '.checks | [.defined, .persistent, .type, .uuid, .host, .source, .target, .autostart, .active, .mounted]' <<< "$p")" \
         '[true,true,true,true,true,true,true,true,true,true]' "verify --json: $n checks"
-    assert_eq "$(jq -c '[.checks[] | select(. != true)]' <<< "$p")" "[]" "verify --json: $n, a check that is not true"
+    assert_eq "$(jq -c '[.checks | del(.volumes)[] | select(. != true)]' <<< "$p")" "[]" "verify --json: $n, a check that is not true"
+    assert_eq "$(jq -c '.checks.volumes' <<< "$p")" "$(lv_volumes_json "$S/pools.json")" "verify --json: $n, the Volumes check"
     assert_eq "$(jq -r .uuid <<< "$p")" "$(lv_server_def "$S/pools.json" "$n" | cut -d' ' -f2)" "verify --json: $n uuid"
     assert_eq "$(jq -r .server <<< "$p")" "$SERVER" "verify --json: $n server"
 done

@@ -32,6 +32,18 @@
 # while nothing a daemon mounts (pool targets, the /run tmpfs, the binds) ever propagates back.
 # libvirtd-harness.sh checks both directions.
 #
+# A host started with LV_QEMU=1 (LV_QEMU=1 lv_start HOST) also loads the qemu driver, so it runs
+# real domains (TCG: qemu-system-x86_64, no /dev/kvm needed) next to its pools: qemu.conf in its
+# etc/ runs qemu as root without cgroups, security driver, ownership changes, per-domain mount
+# namespaces or virtlogd (recipes: "full libvirtd with the qemu driver"); the `libvirt-qemu`
+# account the driver looks up is added to the sandbox's /etc overlay; /var/log/libvirt is the
+# host's own var-log/ (domain logs: var-log/qemu/NAME.log; where /var/lib/libvirt,
+# /var/cache/libvirt or /var/log/libvirt do not exist, their parents get an overlay in the
+# daemon's namespace whose upper layer is the host's, so nothing is created on the machine). Its URI is qemu+unix:///system?socket=...
+# (the same socket; pools and domains on one connection). lv_qemu_check (before the test's first
+# assertion) skips the test when qemu-system-x86_64 or libvirt's qemu driver is missing or
+# qemu cannot run a TCG machine here.
+#
 # Functions:
 #   lv_start HOST        start the daemon, wait until `virsh uri` answers, print the URI
 #   lv_stop HOST         SIGTERM by pid, wait until no process is left in its mount namespace
@@ -46,7 +58,7 @@
 # and for the nfsprov-client tests: lv_free_port, lv_nfsprovd_config PORT TARGET_BASE,
 #   lv_run HOST ARGS (-> LV_OUT, LV_ERR, LV_RC), lv_expect_rc N WHAT, lv_expect_line TEXT LINE WHAT,
 #   lv_pool_def HOST POOL / lv_server_def POOLS.JSON POOL (the fields to compare), lv_pool_info
-#   HOST POOL KEY, lv_snapshot HOST (what a no-op must leave alone).
+#   HOST POOL KEY, lv_snapshot HOST (what a no-op must leave alone), lv_volumes_state POOLS.JSON.
 # Env: LV_ROOT (default $NP_SCRATCH/libvirt), LV_SHARED_DIR (default $BASE), LV_HOST_DIRS
 # (space-separated absolute paths in the sandbox, each private to every host; read by lv_start).
 
@@ -74,7 +86,12 @@ lv__check_name() {
 }
 lv_dir() { lv__check_name "$1"; echo "$LV_ROOT/$1"; }
 lv_etc() { echo "$(lv_dir "$1")/etc"; }
-lv_uri() { echo "storage+unix:///system?socket=$(lv_dir "$1")/sock/libvirt-sock"; }
+lv_uri() {
+    local d
+    d=$(lv_dir "$1")
+    if [ -e "$d/qemu" ]; then echo "qemu+unix:///system?socket=$d/sock/libvirt-sock"
+    else echo "storage+unix:///system?socket=$d/sock/libvirt-sock"; fi
+}
 lv_pid() {
     local f
     f=$(lv_dir "$1")/pid
@@ -103,6 +120,19 @@ LV_SHARED_DIR=${LV_SHARED_DIR:-${BASE:-}}
 LV_SHARED=
 [ -n "$LV_SHARED_DIR" ] && lv_share_dir "$LV_SHARED_DIR"
 
+LV_QEMU_DRIVER=$(dirname "$LV_DRIVER")/libvirt_driver_qemu.so
+
+# lv_qemu_check: skip the test (whole: call it before the first assertion) when this machine
+# cannot run TCG domains under a private libvirtd
+lv_qemu_check() {
+    sb_require_cmd qemu-system-x86_64 qemu-system-x86
+    [ -e "$LV_QEMU_DRIVER" ] || sb_skip "needs libvirt's qemu driver libvirt_driver_qemu.so (Debian package libvirt-daemon-driver-qemu)"
+    local out
+    out=$(printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"quit"}' |
+          timeout 20 qemu-system-x86_64 -machine pc -accel tcg -m 32 -nodefaults -display none -S -qmp stdio 2>&1) ||
+        sb_skip "qemu-system-x86_64 cannot start a TCG machine here: $(tail -1 <<< "$out")"
+}
+
 # the files of one host: etc, run, sock, drivers, an empty lower layer, the mount stand-in
 lv__prepare() {
     local h=$1 d
@@ -110,6 +140,27 @@ lv__prepare() {
     mkdir -p "$d/etc" "$d/run" "$d/sock" "$d/drivers" "$d/empty" "$d/var-lib" "$d/var-cache"
     rm -rf "${d:?}/run/"*       # libvirt autostarts pools once per "boot": when run/ is fresh
     ln -sf "$LV_DRIVER" "$d/drivers/"
+    rm -f "$d/qemu"
+    if [ -n "${LV_QEMU:-}" ]; then
+        [ -e "$LV_QEMU_DRIVER" ] || sb_fail "LV_QEMU: no $LV_QEMU_DRIVER (call lv_qemu_check first)"
+        ln -sf "$LV_QEMU_DRIVER" "$d/drivers/"
+        mkdir -p "$d/var-log/qemu"
+        cat > "$d/etc/qemu.conf" <<EOT
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+EOT
+        # the driver looks the account up at start; /etc is the sandbox's overlay
+        getent group libvirt-qemu > /dev/null || echo "libvirt-qemu:x:64055:" >> /etc/group
+        getent passwd libvirt-qemu > /dev/null ||
+            echo "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin" >> /etc/passwd
+        touch "$d/qemu"
+    fi
     cat > "$d/libvirtd.conf" <<EOT
 unix_sock_dir = "$d/sock"
 unix_sock_rw_perms = "0700"
@@ -165,6 +216,17 @@ lv_start() {
         mount -t tmpfs "nfsprov-lv-run" /run && mkdir -p /run/libvirt &&
         mount --bind "$d/etc" /etc/libvirt &&
         mount --bind "$d/run" /run/libvirt &&
+        if [ -e "$d/qemu" ]; then
+            # the qemu driver creates /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt:
+            # over overlays whose upper layers are the host'"'"'s, where they are missing here
+            for v in lib cache log; do
+                [ ! -d "/var/$v/libvirt" ] || continue
+                mkdir -p "$d/ov-$v/upper" "$d/ov-$v/work" &&
+                mount -t overlay "nfsprov-lv-var-$v" -o "lowerdir=/var/$v,upperdir=$d/ov-$v/upper,workdir=$d/ov-$v/work" "/var/$v" &&
+                mkdir -p "/var/$v/libvirt" || exit 1
+            done
+            mount --bind "$d/var-log" /var/log/libvirt || exit 1
+        fi
         { [ ! -d /var/lib/libvirt ] || mount --bind "$d/var-lib" /var/lib/libvirt; } &&
         { [ ! -d /var/cache/libvirt ] || mount --bind "$d/var-cache" /var/cache/libvirt; } &&
         mount --bind "$d/mount" /usr/bin/mount &&
@@ -368,6 +430,12 @@ lv_server_def() {
     jq -r --arg n "$2" '.pools[] | select(.name == $n) |
         "\(.name) \(.uuid) \(.host) \(.source_path) \(.format) \(.protocol_version) \(.target_path)"' "$1"
 }
+# lv_volumes_state POOLS.JSON: the Volumes cell verify shows for an active pool whose share holds
+# only the server's volumes: "ok" when the server reports volumes (every pool has "volumes"),
+# "unknown" when it does not (an nfsprovd without volumes); lv_volumes_json is the same for
+# --json (true or "unknown")
+lv_volumes_state() { jq -r 'if all(.pools[]; has("volumes")) then "ok" else "unknown" end' "$1"; }
+lv_volumes_json() { jq -c 'if all(.pools[]; has("volumes")) then true else "unknown" end' "$1"; }
 # lv_pool_info HOST POOL KEY: a field of `virsh pool-info --bytes` (State, Autostart, Capacity, ...)
 lv_pool_info() {
     lv_virsh "$1" pool-info --bytes "$2" 2>/dev/null | awk -v k="$3:" '$1 == k {print $2}'

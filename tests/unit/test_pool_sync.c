@@ -10,15 +10,19 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include "error.h"
 #include "host_pools.h"
 #include "pool_check.h"
 #include "pool_sync.h"
+#include "pool_users.h"
 #include "server_pools.h"
 #include "unit.h"
+#include "volume_compare.h"
 
 #define UUID_A "0b6a3c4e-8d1f-4a52-9f63-0123456789ab"
 #define UUID_B "1c7b4d5f-9e20-4b63-8a74-123456789abc"
@@ -316,7 +320,9 @@ START_TEST(test_busy_pool_is_not_restarted) {
         g_autoptr(SyncResult) f = sync_one(w, false, true);
         ck_assert_int_eq(f->status, SYNC_DRIFT);
         ck_assert_uint_eq(f->actions->len, 0);
-        ck_assert_str_eq(f->note, "needs a restart, but domain vm1 uses a volume of it");
+        g_autofree char *note = g_strdup_printf("needs a restart, but running domain vm1 uses it: disk %s/disk0.qcow2",
+                                                w->def->target_path);
+        ck_assert_str_eq(f->note, note);
         virDomainFree(dom);
         virConnectClose(conn);
 }
@@ -429,6 +435,399 @@ START_TEST(test_unreachable_libvirt) {
 }
 END_TEST
 
+
+/* ---- which running domain uses a pool (pool_users) ---- */
+
+START_TEST(test_path_normalize) {
+        static const char *const t[][2] = {
+                { "/", "/" },
+                { "//", "/" },
+                { "/a/b", "/a/b" },
+                { "/a//b/", "/a/b" },
+                { "/a/./b/.", "/a/b" },
+                { "/a/b/../c", "/a/c" },
+                { "/a/b/../../..", "/" },
+                { "/../a", "/a" },
+                { "/var/lib//nfsprov/P/./vm.qcow2", "/var/lib/nfsprov/P/vm.qcow2" },
+                { "/a/..b/c", "/a/..b/c" },
+                { "/a/.../c", "/a/.../c" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(t); i++) {
+                g_autofree char *n = path_normalize(t[i][0]);
+                ck_assert_msg(n && strcmp(n, t[i][1]) == 0, "%s: got %s, expected %s", t[i][0], n, t[i][1]);
+        }
+        ck_assert_ptr_null(path_normalize("relative/path"));
+        ck_assert_ptr_null(path_normalize(""));
+        ck_assert_ptr_null(path_normalize(NULL));
+}
+END_TEST
+
+/* Start a transient test-driver domain with `devices` (and `os`, extra <os> children). */
+static virDomainPtr run_domain(virConnectPtr conn, const char *name, const char *os, const char *devices) {
+        g_autofree char *xml = g_strdup_printf("<domain type='test'><name>%s</name><memory>65536</memory>"
+                                               "<os><type>hvm</type>%s</os><devices>%s</devices></domain>",
+                                               name, os ? os : "", devices);
+        virDomainPtr d = virDomainCreateXML(conn, xml, 0);
+        ck_assert_msg(d, "domain %s did not start: %s", name, virGetLastErrorMessage());
+        return d;
+}
+
+static PoolUse *use_of(const char *pool, int timeout_ms) {
+        g_autoptr(HostPool) p = get(pool);
+        ck_assert_ptr_nonnull(p);
+        bool known = false;
+        PoolUse *use = NULL;
+        g_autoptr(GError) e = NULL;
+        ck_assert_msg(pool_users_find(env.host, p, timeout_ms, &known, &use, &e) == 0, "%s", e ? e->message : "");
+        ck_assert(known);
+        return use;
+}
+
+static char *disk_xml(const char *path) {
+        return g_strdup_printf("<disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk>", path);
+}
+
+START_TEST(test_users_however_spelled) {
+        g_autoptr(WantedPool) w = synced();
+        const char *t = w->def->target_path; /* DIR/pools/P */
+        virConnectPtr conn = virConnectOpen("test:///default");
+
+        g_autofree char *pools = g_build_filename(env.dir, "pools", NULL);
+        g_autofree char *link = g_build_filename(env.dir, "link-to-P", NULL);
+        g_autofree char *plink = g_build_filename(env.dir, "link-to-pools", NULL);
+        g_autofree char *rel = g_build_filename(env.dir, "rel", NULL);
+        g_autofree char *chain1 = g_build_filename(env.dir, "chain1", NULL);
+        g_autofree char *chain2 = g_build_filename(env.dir, "chain2", NULL);
+        ck_assert_int_eq(g_mkdir_with_parents(t, 0700), 0);
+        ck_assert_int_eq(symlink(t, link), 0);
+        ck_assert_int_eq(symlink(pools, plink), 0);
+        ck_assert_int_eq(symlink("pools/P", rel), 0);     /* relative link */
+        ck_assert_int_eq(symlink(chain2, chain1), 0);     /* two links in a row */
+        ck_assert_int_eq(symlink(t, chain2), 0);
+        g_autofree char *deep = g_build_filename(env.dir, "deep", "a", NULL);
+        g_autofree char *up = g_build_filename(env.dir, "up", NULL);
+        ck_assert_int_eq(g_mkdir_with_parents(deep, 0700), 0);
+        ck_assert_int_eq(symlink(deep, up), 0);           /* DIR/up/../.. is DIR, not DIR/.. */
+
+        g_autofree char *p_slash = g_strdup_printf("%s//P/./vm.qcow2", pools);
+        g_autofree char *p_dotdot = g_strdup_printf("%s/Q/../P/vm.qcow2", pools);
+        g_autofree char *p_trailing = g_strdup_printf("%s/", t);
+        g_autofree char *p_link = g_strdup_printf("%s/vm.qcow2", link);
+        g_autofree char *p_plink = g_strdup_printf("%s//P/vm.qcow2", plink);
+        g_autofree char *p_rel = g_strdup_printf("%s/vm.qcow2", rel);
+        g_autofree char *p_chain = g_strdup_printf("%s/sub/vm.qcow2", chain1);
+        g_autofree char *p_up = g_strdup_printf("%s/../../pools/P/vm.qcow2", up);
+        g_autofree char *p_elsewhere = g_build_filename(env.dir, "images", "overlay.qcow2", NULL);
+        g_autofree char *p_mid = g_build_filename(env.dir, "images", "mid.qcow2", NULL);
+
+        struct {
+                const char *what;
+                const char *os;
+                char *devices;
+                const char *expect; /* start of PoolUse.what */
+        } cases[] = {
+                { "doubled slash and dot", NULL, disk_xml(p_slash), "disk " },
+                { "dot-dot", NULL, disk_xml(p_dotdot), "disk " },
+                { "a symbolic link to the target", NULL, disk_xml(p_link), "disk " },
+                { "a symbolic link to its parent", NULL, disk_xml(p_plink), "disk " },
+                { "a relative symbolic link", NULL, disk_xml(p_rel), "disk " },
+                { "a chain of links, below the target", NULL, disk_xml(p_chain), "disk " },
+                { "dot-dot after a symbolic link", NULL, disk_xml(p_up), "disk " },
+                { "9p filesystem of the target", NULL,
+                  g_strdup_printf("<filesystem type='mount' accessmode='passthrough'><source dir='%s'/>"
+                                  "<target dir='share'/></filesystem>", p_trailing),
+                  "filesystem " },
+                { "virtiofs filesystem below the target", NULL,
+                  g_strdup_printf("<filesystem type='mount'><driver type='virtiofs'/><source dir='%s/sub'/>"
+                                  "<target dir='share'/></filesystem>", link),
+                  "filesystem " },
+                { "filesystem of a directory holding the target", NULL,
+                  g_strdup_printf("<filesystem type='mount'><source dir='%s'/><target dir='share'/></filesystem>",
+                                  env.dir),
+                  "filesystem " },
+                { "backing file in the pool", NULL,
+                  g_strdup_printf("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                                  "<source file='%s'/><backingStore type='file'><format type='qcow2'/>"
+                                  "<source file='%s/base.qcow2'/><backingStore/></backingStore>"
+                                  "<target dev='vda'/></disk>",
+                                  p_elsewhere, link),
+                  "backing file " },
+                { "second backing file in the pool", NULL,
+                  g_strdup_printf("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                                  "<source file='%s'/><backingStore type='file'><format type='qcow2'/>"
+                                  "<source file='%s'/><backingStore type='file'><format type='raw'/>"
+                                  "<source file='%s//P/base.raw'/><backingStore/></backingStore></backingStore>"
+                                  "<target dev='vda'/></disk>",
+                                  p_elsewhere, p_mid, pools),
+                  "backing file " },
+                { "a serial log file", NULL,
+                  g_strdup_printf("<serial type='file'><source path='%s/console.log'/><target port='0'/></serial>", link),
+                  "serial " },
+                { "a kernel", g_strdup_printf("<kernel>%s/vmlinuz</kernel>", p_trailing), g_strdup(""), "kernel " },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *name = g_strdup_printf("vm%zu", i);
+                virDomainPtr d = run_domain(conn, name, cases[i].os, cases[i].devices);
+                g_autoptr(PoolUse) use = use_of("P", 0);
+                ck_assert_msg(use, "%s: not seen as a user", cases[i].what);
+                ck_assert_str_eq(use->domain, name);
+                ck_assert(!use->unsure);
+                ck_assert_msg(g_str_has_prefix(use->what, cases[i].expect), "%s: %s", cases[i].what, use->what);
+                ck_assert_int_eq(virDomainDestroy(d), 0);
+                virDomainFree(d);
+                g_free(cases[i].devices);
+                g_free((char *) cases[i].os);
+        }
+
+        /* nothing that only looks alike: a sibling with the target as prefix, another pool's
+         * files, a link elsewhere, a network disk, a relative path */
+        g_autofree char *sibling = g_strdup_printf("%s-other/vm.qcow2", t);
+        g_autofree char *away = g_build_filename(env.dir, "link-away", NULL);
+        ck_assert_int_eq(symlink(env.dir, away), 0);
+        g_autofree char *via_away = g_strdup_printf("%s/images/x.qcow2", away);
+        g_autofree char *devices = g_strdup_printf(
+                "<disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk>"
+                "<disk type='file' device='disk'><source file='%s'/><target dev='vdb'/></disk>"
+                "<disk type='network' device='disk'><source protocol='nfs' name='%s/vm.qcow2'>"
+                "<host name='192.0.2.10'/></source><target dev='vdc'/></disk>"
+                "<disk type='file' device='disk'><source file='rel/vm.qcow2'/><target dev='vdd'/></disk>",
+                sibling, via_away, w->def->source_dir);
+        virDomainPtr other = run_domain(conn, "bystander", NULL, devices);
+        g_autoptr(PoolUse) none = use_of("P", 0);
+        ck_assert_msg(!none, "bystander seen as a user: %s", none ? none->what : "");
+        virDomainFree(other);
+        virConnectClose(conn);
+}
+END_TEST
+
+/* A walk that never ends in time: a dead NFS mount on the way. */
+static char *slow_resolver(const char *path, const char *const *stops) {
+        g_usleep(2 * G_USEC_PER_SEC);
+        return g_strdup(path);
+}
+
+START_TEST(test_users_unresolved_in_time_count) {
+        g_autoptr(WantedPool) w = synced();
+        virConnectPtr conn = virConnectOpen("test:///default");
+        virDomainPtr builtin = virDomainLookupByName(conn, "test"); /* the driver's own, with a disk */
+        ck_assert_ptr_nonnull(builtin);
+        ck_assert_int_eq(virDomainDestroy(builtin), 0);
+        virDomainFree(builtin);
+        g_autofree char *devices = disk_xml("/elsewhere/vm.qcow2");
+        virDomainPtr d = run_domain(conn, "slow", NULL, devices);
+
+        pool_users_set_resolver(slow_resolver);
+        gint64 t0 = g_get_monotonic_time();
+        g_autoptr(PoolUse) use = use_of("P", 100);
+        pool_users_set_resolver(NULL);
+        ck_assert_ptr_nonnull(use);
+        ck_assert(use->unsure);
+        ck_assert_str_eq(use->domain, "slow");
+        ck_assert_str_eq(use->what, "a path that could not be resolved within 100 ms: /elsewhere/vm.qcow2");
+        ck_assert_int_lt(g_get_monotonic_time() - t0, 2 * G_USEC_PER_SEC); /* the deadline, not the walk */
+
+        /* sync --fix does not restart the pool then, and says why */
+        ck_assert(g_file_set_contents(env.mountinfo, "", 0, NULL));
+        pool_users_set_resolver(slow_resolver);
+        g_autoptr(GPtrArray) list = host_pools();
+        SyncOptions o = { .fix = true, .mountinfo = env.mountinfo, .users_timeout_ms = 100 };
+        g_autoptr(SyncResult) f = NULL;
+        ck_assert_int_eq(pool_sync(env.host, w, list, &o, &f, NULL), 0);
+        pool_users_set_resolver(NULL);
+        ck_assert_int_eq(f->status, SYNC_DRIFT);
+        ck_assert_uint_eq(f->actions->len, 0);
+        ck_assert_str_eq(f->note, "needs a restart, but running domain slow may use it: a path that could not be "
+                                  "resolved within 100 ms: /elsewhere/vm.qcow2");
+        virDomainFree(d);
+        virConnectClose(conn);
+}
+END_TEST
+
+START_TEST(test_users_pool_reference_and_none) {
+        g_autoptr(WantedPool) w = synced();
+        ck_assert_str_eq(w->def->name, "P");
+        g_autoptr(PoolUse) nobody = use_of("P", 0);
+        ck_assert_ptr_null(nobody);
+
+        virConnectPtr conn = virConnectOpen("test:///default");
+        virDomainPtr d = run_domain(conn, "byref", NULL,
+                                    "<disk type='volume' device='disk'><source pool='P' volume='vm.qcow2'/>"
+                                    "<target dev='vda'/></disk>");
+        g_autoptr(PoolUse) use = use_of("P", 0);
+        ck_assert_ptr_nonnull(use);
+        ck_assert_str_eq(use->what, "volume P/vm.qcow2");
+        virDomainFree(d);
+        virConnectClose(conn);
+}
+END_TEST
+
+/* ---- volumes: libvirt's list beside the server's manifest ---- */
+
+static void create_volume(const char *pool, const char *name, uint64_t capacity, const char *format) {
+        virConnectPtr conn = virConnectOpen("test:///default");
+        virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+        ck_assert_ptr_nonnull(p);
+        g_autofree char *xml = g_strdup_printf("<volume><name>%s</name><capacity unit='bytes'>%" G_GUINT64_FORMAT
+                                               "</capacity><allocation>0</allocation>"
+                                               "<target><format type='%s'/></target></volume>",
+                                               name, capacity, format);
+        virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
+        ck_assert_msg(v, "volume %s: %s", name, virGetLastErrorMessage());
+        virStorageVolFree(v);
+        virStoragePoolFree(p);
+        virConnectClose(conn);
+}
+
+static void manifest_add(WantedPool *w, const char *name, uint64_t capacity) {
+        if (!w->def->volumes)
+                w->def->volumes = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+        g_ptr_array_add(w->def->volumes, pool_volume_new(name, capacity, "qcow2"));
+}
+
+static PoolStatus *verify_one(const WantedPool *w) {
+        g_autoptr(GPtrArray) list = host_pools();
+        PoolStatus *s = NULL;
+        ck_assert_int_eq(pool_check_wanted(w->def, w->conflict, list, env.mountinfo, &s, NULL), 0);
+        g_autoptr(GPtrArray) vols = NULL;
+        ck_assert_int_eq(host_list_volumes(env.host, w->def->name, &vols, NULL), 0);
+        pool_check_volumes(s, w->def, vols);
+        s->pool = NULL; /* the list is gone */
+        return s;
+}
+
+START_TEST(test_host_volumes_listed) {
+        g_autoptr(WantedPool) w = synced();
+        ck_assert_str_eq(w->def->name, "P");
+        create_volume("P", "vm2.qcow2", 2147483648, "qcow2");
+        create_volume("P", "vm1.qcow2", 1073741824, "qcow2");
+        create_volume("P", "disk.img", 4096, "raw");
+        g_autoptr(GPtrArray) vols = NULL;
+        g_autoptr(GError) e = NULL;
+        ck_assert_msg(host_list_volumes(env.host, "P", &vols, &e) == 0, "%s", e ? e->message : "");
+        ck_assert_uint_eq(vols->len, 3);
+        const HostVolume *v0 = vols->pdata[0], *v1 = vols->pdata[1];
+        ck_assert_str_eq(v0->name, "disk.img"); /* by name */
+        ck_assert_str_eq(v0->format, "raw");
+        ck_assert_str_eq(v1->name, "vm1.qcow2");
+        ck_assert_str_eq(v1->format, "qcow2");
+        ck_assert_uint_eq(v1->capacity, 1073741824);
+        ck_assert_ptr_nonnull(strstr(v1->path, "vm1.qcow2"));
+
+        /* an inactive pool has no list; an unknown one neither */
+        GPtrArray *none = NULL;
+        g_autoptr(GError) e2 = NULL;
+        ck_assert_int_eq(host_list_volumes(env.host, "nonexistent", &none, &e2), -ENOENT);
+        ck_assert_ptr_null(none);
+        define_raw("Idle", UUID_B, "/srv/NFS/Idle", "/nonexistent/Idle");
+        g_autoptr(GError) e3 = NULL;
+        ck_assert_int_eq(host_list_volumes(env.host, "Idle", &none, &e3), -EBUSY);
+        ck_assert_ptr_nonnull(strstr(e3->message, "cannot list the volumes of pool Idle"));
+}
+END_TEST
+
+START_TEST(test_volumes_check) {
+        g_autoptr(WantedPool) w = synced();
+        create_volume("P", "vm1.qcow2", 1073741824, "qcow2");
+        create_volume("P", "vm3.qcow2", 3221225472, "qcow2");
+
+        /* the server does not report volumes: unknown, not a failure */
+        g_autoptr(PoolStatus) u = verify_one(w);
+        ck_assert_int_eq(u->check[CHECK_VOLUMES], CHECK_UNKNOWN);
+        ck_assert(pool_status_ok(u));
+        json_object *cj = pool_status_checks_json(u);
+        ck_assert_str_eq(json_object_to_json_string_ext(json_object_object_get(cj, "volumes"), JSON_C_TO_STRING_PLAIN),
+                         "\"unknown\"");
+        json_object_put(cj);
+
+        /* the same list: ok */
+        manifest_add(w, "vm1.qcow2", 1073741824);
+        manifest_add(w, "vm3.qcow2", 3221225472);
+        g_autoptr(PoolStatus) ok = verify_one(w);
+        ck_assert_int_eq(ok->check[CHECK_VOLUMES], CHECK_OK);
+        ck_assert(pool_status_ok(ok));
+
+        /* one more on the server, one foreign file on the host, a capacity that differs */
+        manifest_add(w, "vm2.qcow2", 2147483648);
+        ((PoolVolume *) w->def->volumes->pdata[1])->capacity = 4294967296;
+        create_volume("P", "foreign.img", 4096, "raw");
+        g_autoptr(PoolStatus) bad = verify_one(w);
+        ck_assert_int_eq(bad->check[CHECK_VOLUMES], CHECK_FAIL);
+        ck_assert(!pool_status_ok(bad));
+        g_autoptr(GString) all = g_string_new(NULL);
+        for (size_t i = 0; i < bad->problems->len; i++)
+                g_string_append_printf(all, "%s|", ((Problem *) bad->problems->pdata[i])->text);
+        ck_assert_str_eq(all->str, "volume foreign.img is listed by libvirt but not on the server|"
+                                   "volume vm2.qcow2 is on the server but libvirt does not list it|"
+                                   "volume vm3.qcow2 differs: capacity: server has 4294967296, libvirt has 3221225472|");
+        ck_assert(!pool_status_has_drift(bad)); /* not a definition difference */
+}
+END_TEST
+
+START_TEST(test_volumes_compare_rows) {
+        g_autoptr(GPtrArray) server = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+        g_ptr_array_add(server, pool_volume_new("b.qcow2", 10, "qcow2"));
+        g_ptr_array_add(server, pool_volume_new("a.qcow2", 10, "qcow2"));
+        g_ptr_array_add(server, pool_volume_new("c.qcow2", 10, "qcow2"));
+        g_autoptr(GPtrArray) host = g_ptr_array_new_with_free_func((GDestroyNotify) host_volume_free);
+        const struct {
+                const char *name, *format;
+                uint64_t capacity;
+        } hv[] = { { "a.qcow2", "qcow2", 10 }, { "c.qcow2", "raw", 10 }, { "lost+found", "dir", 16384 }, { "z", NULL, 1 } };
+        for (size_t i = 0; i < G_N_ELEMENTS(hv); i++) {
+                HostVolume *v = g_new0(HostVolume, 1);
+                v->name = g_strdup(hv[i].name);
+                v->format = g_strdup(hv[i].format);
+                v->capacity = hv[i].capacity;
+                v->path = g_strdup_printf("/t/%s", hv[i].name);
+                g_ptr_array_add(host, v);
+        }
+        g_autoptr(GPtrArray) rows = volumes_compare(server, host);
+        ck_assert_uint_eq(rows->len, 4); /* lost+found is not a volume */
+        const char *expect[][2] = {
+                { "a.qcow2", "ok" }, { "b.qcow2", "missing on host" }, { "c.qcow2", "differs" }, { "z", "not on server" },
+        };
+        for (size_t i = 0; i < rows->len; i++) {
+                const VolumeRow *r = rows->pdata[i];
+                ck_assert_str_eq(r->name, expect[i][0]);
+                ck_assert_str_eq(volume_state_to_string(r->state), expect[i][1]);
+        }
+        ck_assert_str_eq(((VolumeRow *) rows->pdata[2])->why, "format: server has qcow2, libvirt has raw");
+        ck_assert(!volumes_all_ok(rows));
+        json_object *j = volume_row_json(rows->pdata[2]);
+        ck_assert_str_eq(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                         "{\"name\":\"c.qcow2\",\"state\":\"differs\",\"server\":{\"capacity\":10,\"format\":\"qcow2\"},"
+                         "\"host\":{\"capacity\":10,\"allocation\":0,\"format\":\"raw\",\"path\":\"/t/c.qcow2\"},"
+                         "\"why\":\"format: server has qcow2, libvirt has raw\"}");
+        json_object_put(j);
+        g_autoptr(GPtrArray) empty = volumes_compare(NULL, NULL);
+        ck_assert_uint_eq(empty->len, 0);
+        ck_assert(volumes_all_ok(empty));
+}
+END_TEST
+
+START_TEST(test_sync_refreshes_active_pools) {
+        g_autoptr(WantedPool) w = wanted("P", UUID_A, "/srv/NFS/P");
+        mount_right(w);
+        /* a dry run refreshes nothing */
+        g_autoptr(SyncResult) d = sync_one(w, true, false);
+        ck_assert(!d->refreshed);
+        /* started, then refreshed */
+        g_autoptr(SyncResult) r = sync_one(w, false, false);
+        ck_assert_int_eq(r->status, SYNC_CHANGED);
+        ck_assert(r->refreshed);
+        /* in sync: refreshed, and still "in sync" (a refresh is not an action) */
+        g_autoptr(SyncResult) again = sync_one(w, false, false);
+        ck_assert_int_eq(again->status, SYNC_IN_SYNC);
+        ck_assert_uint_eq(again->actions->len, 0);
+        ck_assert(again->refreshed);
+        /* not mounted as defined: not refreshed */
+        ck_assert(g_file_set_contents(env.mountinfo, "", 0, NULL));
+        g_autoptr(SyncResult) nm = sync_one(w, false, false);
+        ck_assert_int_eq(nm->status, SYNC_DRIFT);
+        ck_assert(!nm->refreshed);
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("pool_sync");
         TCase *tc = tcase_create("test:///default");
@@ -449,6 +848,14 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_servers_disagree);
         tcase_add_test(tc, test_local_checks);
         tcase_add_test(tc, test_unreachable_libvirt);
+        tcase_add_test(tc, test_path_normalize);
+        tcase_add_test(tc, test_users_however_spelled);
+        tcase_add_test(tc, test_users_unresolved_in_time_count);
+        tcase_add_test(tc, test_users_pool_reference_and_none);
+        tcase_add_test(tc, test_host_volumes_listed);
+        tcase_add_test(tc, test_volumes_check);
+        tcase_add_test(tc, test_volumes_compare_rows);
+        tcase_add_test(tc, test_sync_refreshes_active_pools);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -676,6 +676,199 @@ START_TEST(test_from_json_errors) {
 }
 END_TEST
 
+
+/* ---- volumes (the server's manifest, JSON only) ---- */
+
+static PoolDef *def_with_volumes(void) {
+        PoolDef *p = design_def();
+        p->volumes = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+        g_ptr_array_add(p->volumes, pool_volume_new("base.qcow2", 1073741824, "qcow2"));
+        g_ptr_array_add(p->volumes, pool_volume_new("vm1.qcow2", UINT64_C(21474836480), "qcow2"));
+        return p;
+}
+
+static PoolDef *parse_json_text(const char *text, GError **error) {
+        json_object *o = json_tokener_parse(text);
+        ck_assert_msg(o, "not JSON: %s", text);
+        PoolDef *p = NULL;
+        int r = pooldef_from_json(o, &p, error);
+        json_object_put(o);
+        return r < 0 ? NULL : p;
+}
+
+START_TEST(test_volumes_json_shape_and_round_trip) {
+        g_autoptr(PoolDef) p = def_with_volumes();
+        json_object *o = pooldef_to_json(p);
+        g_autofree char *s = json_text(o);
+        json_object_put(o);
+        ck_assert_ptr_nonnull(strstr(s, ",\"group\":-1,\"volumes\":[{\"name\":\"base.qcow2\",\"capacity\":1073741824,"
+                                        "\"format\":\"qcow2\"},{\"name\":\"vm1.qcow2\",\"capacity\":21474836480,"
+                                        "\"format\":\"qcow2\"}]}"));
+        ck_assert_int_eq(pooldef_validate(p, NULL), 0);
+
+        g_autoptr(GError) e = NULL;
+        g_autoptr(PoolDef) q = parse_json_text(s, &e);
+        ck_assert_msg(q, "%s", e ? e->message : "");
+        ck_assert_ptr_nonnull(q->volumes);
+        ck_assert_uint_eq(q->volumes->len, 2);
+        const PoolVolume *v = q->volumes->pdata[1];
+        ck_assert_str_eq(v->name, "vm1.qcow2");
+        ck_assert_uint_eq(v->capacity, UINT64_C(21474836480));
+        ck_assert_str_eq(v->format, "qcow2");
+        ck_assert(pooldef_equal(p, q));
+
+        /* a deep copy; the XML never carries volumes */
+        g_autoptr(PoolDef) c = pooldef_copy(p);
+        ck_assert_ptr_ne(c->volumes, p->volumes);
+        ck_assert_str_eq(((PoolVolume *) c->volumes->pdata[0])->name, "base.qcow2");
+        ck_assert_ptr_ne(((PoolVolume *) c->volumes->pdata[0])->name, ((PoolVolume *) p->volumes->pdata[0])->name);
+        g_autofree char *xml = pooldef_to_xml(p);
+        ck_assert_str_eq(xml, design_xml);
+
+        /* volumes are live data: a different list is still the same definition */
+        g_ptr_array_set_size(c->volumes, 0);
+        ck_assert(pooldef_equal(p, c));
+}
+END_TEST
+
+START_TEST(test_volumes_absent_null_empty) {
+        /* no key, or null: the server does not report volumes (NULL); [] is "none" */
+        g_autoptr(PoolDef) p = design_def();
+        json_object *o = pooldef_to_json(p);
+        g_autofree char *s = json_text(o);
+        ck_assert_ptr_null(strstr(s, "volumes"));
+        g_autoptr(PoolDef) none = NULL;
+        ck_assert_int_eq(pooldef_from_json(o, &none, NULL), 0);
+        ck_assert_ptr_null(none->volumes);
+
+        json_object_object_add(o, "volumes", NULL);
+        g_autoptr(PoolDef) null = NULL;
+        ck_assert_int_eq(pooldef_from_json(o, &null, NULL), 0);
+        ck_assert_ptr_null(null->volumes);
+
+        json_object_object_add(o, "volumes", json_object_new_array());
+        g_autoptr(PoolDef) empty = NULL;
+        ck_assert_int_eq(pooldef_from_json(o, &empty, NULL), 0);
+        ck_assert_ptr_nonnull(empty->volumes);
+        ck_assert_uint_eq(empty->volumes->len, 0);
+        ck_assert_int_eq(pooldef_validate(empty, NULL), 0);
+        json_object *o2 = pooldef_to_json(empty);
+        g_autofree char *s2 = json_text(o2);
+        ck_assert_ptr_nonnull(strstr(s2, ",\"volumes\":[]}"));
+        json_object_put(o2);
+
+        /* extra keys of a volume are ignored (a server may say more) */
+        json_object_object_add(o, "volumes", json_tokener_parse("[{\"name\":\"a\",\"capacity\":1,\"format\":\"qcow2\","
+                                                                "\"allocation\":0,\"backing\":null}]"));
+        g_autoptr(PoolDef) extra = NULL;
+        ck_assert_int_eq(pooldef_from_json(o, &extra, NULL), 0);
+        ck_assert_uint_eq(extra->volumes->len, 1);
+        json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_volumes_json_errors) {
+        static const struct {
+                const char *volumes;
+                const char *expect;
+        } t[] = {
+                { "{}", "key \"volumes\" must be an array" },
+                { "\"vm1.qcow2\"", "key \"volumes\" must be an array" },
+                { "[42]", "volume #1 is not an object" },
+                { "[{\"name\":\"a\",\"capacity\":1,\"format\":\"qcow2\"},null]", "volume #2 is not an object" },
+                { "[{\"capacity\":1,\"format\":\"qcow2\"}]", "volume #1: missing key \"name\"" },
+                { "[{\"name\":7,\"capacity\":1,\"format\":\"qcow2\"}]", "volume #1: key \"name\" must be a string" },
+                { "[{\"name\":\"a\",\"format\":\"qcow2\"}]", "volume a: missing key \"capacity\"" },
+                { "[{\"name\":\"a\",\"capacity\":\"1G\",\"format\":\"qcow2\"}]", "volume a: key \"capacity\" must be an integer" },
+                { "[{\"name\":\"a\",\"capacity\":1.5,\"format\":\"qcow2\"}]", "volume a: key \"capacity\" must be an integer" },
+                { "[{\"name\":\"a\",\"capacity\":0,\"format\":\"qcow2\"}]", "volume a: key \"capacity\" must be a positive integer" },
+                { "[{\"name\":\"a\",\"capacity\":-5,\"format\":\"qcow2\"}]", "volume a: key \"capacity\" must be a positive integer" },
+                { "[{\"name\":\"a\",\"capacity\":1}]", "volume a: missing key \"format\"" },
+                { "[{\"name\":\"a\",\"capacity\":1,\"format\":null}]", "volume a: key \"format\" must be a string" },
+                /* a name that is not shown as it is: by position */
+                { "[{\"name\":\"a\\nb\",\"capacity\":1}]", "volume #1: missing key \"format\"" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(t); i++) {
+                g_autoptr(PoolDef) p = design_def();
+                json_object *o = pooldef_to_json(p);
+                json_object *v = json_tokener_parse(t[i].volumes);
+                ck_assert_msg(v, "case %zu", i);
+                json_object_object_add(o, "volumes", v);
+                assert_json_fails(o, t[i].expect);
+                json_object_put(o);
+        }
+}
+END_TEST
+
+START_TEST(test_volumes_validate) {
+        static const char *const good[] = {
+                "vm1.qcow2", "a", "A-Z_a.z-0.9", "x.", "x..y", "-dash", "lost-found",
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+                g_autoptr(PoolDef) p = design_def();
+                p->volumes = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+                const char *name = good[i];
+                g_ptr_array_add(p->volumes, pool_volume_new(name, 1, "qcow2"));
+                g_autoptr(GError) e = NULL;
+                ck_assert_msg(pooldef_validate(p, &e) == 0, "%s: %s", name, e ? e->message : "");
+        }
+        g_autofree char *max = g_strnfill(255, 'v');
+        g_autofree char *too_long = g_strnfill(256, 'v');
+
+        static const struct {
+                const char *name;
+                uint64_t capacity;
+                const char *format;
+                const char *expect;
+        } bad[] = {
+                { "", 1, "qcow2", "invalid volume name \"\": the name is empty; allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with \".\")" },
+                { ".hidden", 1, "qcow2", "invalid volume name \".hidden\": starts with \".\"" },
+                { ".", 1, "qcow2", "starts with \".\"" },
+                { "..", 1, "qcow2", "starts with \".\"" },
+                { "lost+found", 1, "qcow2", "invalid volume name \"lost+found\": character 5 (\"+\") is not allowed" },
+                { "a/b", 1, "qcow2", "invalid volume name \"a/b\": character 2 (\"/\") is not allowed; allowed: A-Z a-z 0-9 _ . -" },
+                { "vm 1.qcow2", 1, "qcow2", "invalid volume name \"vm 1.qcow2\": character 3 (\" \") is a blank space" },
+                { "vm;1", 1, "qcow2", "character 3 (\";\") is a semicolon" },
+                { "vm(1)", 1, "qcow2", "character 3 (\"(\") is a parenthesis" },
+                { "v\xc3\xa9", 1, "qcow2", "character 2 (\"\xc3\xa9\") is a double-byte character" },
+                { "v\\m", 1, "qcow2", "is a yen mark or backslash" },
+                { "v\tm", 1, "qcow2", "character 2" },
+                { "v\xff", 1, "qcow2", "is not valid UTF-8" },
+                { "vm1.qcow2", 0, "qcow2", "volume vm1.qcow2: capacity 0" },
+                { "vm1.qcow2", 1, "", "volume vm1.qcow2: format is missing" },
+                { "vm1.qcow2", 1, "qc ow2", "invalid format of volume vm1.qcow2 \"qc ow2\"" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad) + 1; i++) {
+                g_autoptr(PoolDef) p = design_def();
+                p->volumes = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+                g_ptr_array_add(p->volumes, pool_volume_new("ok.qcow2", 1, "qcow2"));
+                const char *expect;
+                if (i < G_N_ELEMENTS(bad)) {
+                        g_ptr_array_add(p->volumes, pool_volume_new(bad[i].name, bad[i].capacity, bad[i].format));
+                        expect = bad[i].expect;
+                } else {
+                        g_ptr_array_add(p->volumes, pool_volume_new("ok.qcow2", 2, "qcow2"));
+                        expect = "volume ok.qcow2 is listed twice";
+                }
+                g_autoptr(GError) e = NULL;
+                ck_assert_int_eq(pooldef_validate(p, &e), -EINVAL);
+                assert_one_line(e);
+                ck_assert_msg(strstr(e->message, expect), "case %zu: message \"%s\" lacks \"%s\"", i, e->message, expect);
+        }
+
+        /* 255 characters are fine, 256 are not */
+        g_autoptr(PoolDef) p = design_def();
+        p->volumes = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+        g_ptr_array_add(p->volumes, pool_volume_new(max, 1, "qcow2"));
+        ck_assert_int_eq(pooldef_validate(p, NULL), 0);
+        g_ptr_array_add(p->volumes, pool_volume_new(too_long, 1, "qcow2"));
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(pooldef_validate(p, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e->message, "too long (256 characters, at most 255)"));
+        assert_one_line(e);
+}
+END_TEST
+
 /* ---- validation ---- */
 
 static void set_field(PoolDef *p, const char *field, const char *s, long n) {
@@ -947,6 +1140,10 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_json_round_trip);
         tcase_add_test(tc, test_json_lenient);
         tcase_add_test(tc, test_from_json_errors);
+        tcase_add_test(tc, test_volumes_json_shape_and_round_trip);
+        tcase_add_test(tc, test_volumes_absent_null_empty);
+        tcase_add_test(tc, test_volumes_json_errors);
+        tcase_add_test(tc, test_volumes_validate);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("property");

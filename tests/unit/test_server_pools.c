@@ -35,8 +35,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         g_strlcpy(answer.auth, a ? a : "", sizeof answer.auth);
         g_strlcpy(answer.path, url, sizeof answer.path);
+        /* copied: a test may free its body once the client has it, while this thread still returns
+         * from the send that delivered it */
         struct MHD_Response *r =
-                MHD_create_response_from_buffer(strlen(answer.body), (void *) answer.body, MHD_RESPMEM_PERSISTENT);
+                MHD_create_response_from_buffer(strlen(answer.body), (void *) answer.body, MHD_RESPMEM_MUST_COPY);
         enum MHD_Result ret = MHD_queue_response(conn, answer.status, r);
         MHD_destroy_response(r);
         return ret;
@@ -139,6 +141,65 @@ START_TEST(test_unreachable_and_bad_url) {
 }
 END_TEST
 
+START_TEST(test_volumes_in_the_answer) {
+        answer.status = 200;
+        answer.body = "{\"pools\":[" POOL("A", UUID1, ",\"volumes\":[{\"name\":\"base.qcow2\",\"capacity\":1073741824,"
+                                                     "\"format\":\"qcow2\"},{\"name\":\"vm1.qcow2\",\"capacity\":"
+                                                     "21474836480,\"format\":\"qcow2\",\"allocation\":196608}]")
+                      "," POOL("B", UUID2, ",\"volumes\":[]") "," POOL("C", "2d8c5e60-af31-4c74-9b85-23456789abcd", "")
+                      "]}";
+        g_autoptr(GPtrArray) defs = NULL;
+        g_autoptr(GError) e = NULL;
+        ck_assert_msg(fetch(NULL, &defs, &e) == 0, "%s", e ? e->message : "");
+        ck_assert_uint_eq(defs->len, 3);
+        const PoolDef *a = defs->pdata[0], *b = defs->pdata[1], *c = defs->pdata[2];
+        ck_assert_uint_eq(a->volumes->len, 2);
+        const PoolVolume *v = a->volumes->pdata[1];
+        ck_assert_str_eq(v->name, "vm1.qcow2");
+        ck_assert_uint_eq(v->capacity, 21474836480ULL);
+        ck_assert_str_eq(v->format, "qcow2");
+        ck_assert_ptr_nonnull(b->volumes); /* reported, none */
+        ck_assert_uint_eq(b->volumes->len, 0);
+        ck_assert_ptr_null(c->volumes); /* an older server: not reported */
+
+        /* merged across two URLs of one server: the manifest comes along */
+        const char *urls[] = { "http://one", "http://two" };
+        GPtrArray *answers[] = { defs, defs };
+        g_autoptr(GPtrArray) m = server_merge_pools(urls, answers, 2);
+        ck_assert_uint_eq(m->len, 3);
+        ck_assert_uint_eq(((WantedPool *) m->pdata[0])->def->volumes->len, 2);
+        ck_assert_ptr_null(((WantedPool *) m->pdata[0])->conflict);
+}
+END_TEST
+
+START_TEST(test_bad_volumes_discard_the_answer) {
+        static const struct {
+                const char *volumes;
+                const char *msg;
+        } cases[] = {
+                { "[{\"name\":\".hidden\",\"capacity\":1,\"format\":\"qcow2\"}]",
+                  "pool A: invalid volume name \".hidden\": starts with \".\"" },
+                { "[{\"name\":\"lost+found\",\"capacity\":1,\"format\":\"qcow2\"}]", "pool A: invalid volume name \"lost+found\"" },
+                { "[{\"name\":\"../etc\",\"capacity\":1,\"format\":\"qcow2\"}]", "pool A: invalid volume name \"../etc\"" },
+                { "[{\"name\":\"a\",\"capacity\":0,\"format\":\"qcow2\"}]", "pool A: pool definition JSON: volume a: key \"capacity\" must be a positive integer" },
+                { "[{\"name\":\"a\",\"capacity\":1,\"format\":\"qcow2\"},{\"name\":\"a\",\"capacity\":2,\"format\":\"qcow2\"}]",
+                  "pool A: volume a is listed twice" },
+                { "{\"a\":1}", "pool A: pool definition JSON: key \"volumes\" must be an array" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *body = g_strdup_printf("{\"pools\":[" POOL("A", UUID1, ",\"volumes\":%s") "]}", cases[i].volumes);
+                answer.status = 200;
+                answer.body = body;
+                GPtrArray *defs = NULL;
+                g_autoptr(GError) e = NULL;
+                ck_assert_int_eq(fetch(NULL, &defs, &e), -EINVAL);
+                ck_assert_ptr_null(defs);
+                ck_assert_msg(strstr(e->message, cases[i].msg), "case %zu: %s", i, e->message);
+                ck_assert_ptr_null(strchr(e->message, '\n'));
+        }
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("server_pools");
         TCase *tc = tcase_create("fetch");
@@ -146,6 +207,8 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_good_answer);
         tcase_add_test(tc, test_bad_answers);
         tcase_add_test(tc, test_unreachable_and_bad_url);
+        tcase_add_test(tc, test_volumes_in_the_answer);
+        tcase_add_test(tc, test_bad_volumes_discard_the_answer);
         suite_add_tcase(s, tc);
         return s;
 }
