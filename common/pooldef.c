@@ -13,9 +13,6 @@
 #define POOLDEF_MODE_MAX 07777u
 /* uid_t/gid_t values a pool may name: -1 (libvirt default) or 0 .. 2^32-2 ((uid_t) -1 is not an id). */
 #define POOLDEF_ID_MAX INT64_C(4294967294)
-/* A volume is a file at the root of the share: a file name of at most 255 bytes. */
-#define VOLUME_NAME_MAX 255
-#define VOLUME_ALLOWED "allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with \".\")"
 
 static const char *strempty(const char *s) {
         return s ?: "";
@@ -146,41 +143,13 @@ static int validate_id(const char *what, long id, GError **error) {
         return 0;
 }
 
-/* A volume's file name: seed 000's forbidden characters get the message share names get (through
- * name_validate_seed_safe); then only [A-Za-z0-9_.-], 1-255 characters, no leading dot, and never
- * "lost+found" (which the character set already excludes; said for the reader). */
-static int validate_volume_name(const char *name, GError **error) {
-        if (!name || !*name)
-                return np_fail(error, EINVAL, "invalid volume name \"\": the name is empty; " VOLUME_ALLOWED);
-        int r = name_validate_seed_safe("volume name", name, error);
-        if (r < 0)
-                return r;
-        /* Printable ASCII from here on: one byte is one character. */
-        size_t n = strlen(name);
-        g_autofree char *shown = g_strndup(name, VOLUME_NAME_MAX);
-        const char *more = n > VOLUME_NAME_MAX ? "..." : "";
-        for (size_t i = 0; i < n && i < VOLUME_NAME_MAX; i++)
-                if (!g_ascii_isalnum(name[i]) && name[i] != '_' && name[i] != '.' && name[i] != '-')
-                        return np_fail(error, EINVAL,
-                                       "invalid volume name \"%s%s\": character %zu (\"%c\") is not allowed; " VOLUME_ALLOWED,
-                                       shown, more, i + 1, name[i]);
-        if (n > VOLUME_NAME_MAX)
-                return np_fail(error, EINVAL, "invalid volume name \"%s%s\": too long (%zu characters, at most %d); " VOLUME_ALLOWED,
-                               shown, more, n, VOLUME_NAME_MAX);
-        if (name[0] == '.')
-                return np_fail(error, EINVAL, "invalid volume name \"%s\": starts with \".\"; " VOLUME_ALLOWED, name);
-        if (strcmp(name, "lost+found") == 0)
-                return np_fail(error, EINVAL, "invalid volume name \"lost+found\": reserved by the filesystem");
-        return 0;
-}
-
 static int validate_volumes(const GPtrArray *volumes, GError **error) {
         if (!volumes)
                 return 0;
         g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
         for (size_t i = 0; i < volumes->len; i++) {
                 const PoolVolume *v = volumes->pdata[i];
-                int r = validate_volume_name(v->name, error);
+                int r = name_validate_volume(v->name, error);
                 if (r < 0)
                         return r;
                 if (v->capacity == 0)
@@ -809,7 +778,7 @@ static int volume_from_json(json_object *o, size_t i, PoolVolume **ret, GError *
         /* Shown only once it is known to be printable, as validation would show it. */
         g_autoptr(GError) bad_name = NULL;
         const char *n = json_object_get_string(name);
-        g_autofree char *who = validate_volume_name(n, &bad_name) < 0 ? g_strdup_printf("volume #%zu", i + 1)
+        g_autofree char *who = name_validate_volume(n, &bad_name) < 0 ? g_strdup_printf("volume #%zu", i + 1)
                                                                        : g_strdup_printf("volume %s", n);
 
         if (!json_object_object_get_ex(o, "capacity", &cap))

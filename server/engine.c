@@ -997,6 +997,15 @@ int engine_pooldef_of(Engine *e, const ShareInfo *info, const char *host_hint, P
                 p->allocation = info->used;
                 p->available = info->available;
         }
+        if (info->volumes) {
+                /* the manifest client hosts compare libvirt's volume list with: the ready ones */
+                p->volumes = g_ptr_array_new_with_free_func((GDestroyNotify) pool_volume_free);
+                for (guint i = 0; i < info->volumes->len; i++) {
+                        const Volume *v = g_ptr_array_index(info->volumes, i);
+                        if (v->status == VOLUME_READY)
+                                g_ptr_array_add(p->volumes, pool_volume_new(v->name, v->capacity, v->format));
+                }
+        }
         int r = pooldef_validate(p, error);
         if (r < 0)
                 return r;

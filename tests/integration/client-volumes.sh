@@ -15,6 +15,8 @@ sb_require_cmd curl curl
 [ -x "$NFSPROV_CLIENT" ] || sb_fail "$NFSPROV_CLIENT is not built"
 
 GIB=1073741824
+# thin volumes of GiBs on a 32 MiB share: over-commit without a limit
+LV_CONF_EXTRA=$'[volumes]\nmax_overcommit = 0'
 lv_server Vols
 vol_create() { np vol-create Vols "$1" --capacity "$2" > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "vol-create $1 failed"; }; }
 vol_create vm1.qcow2 1G

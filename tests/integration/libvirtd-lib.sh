@@ -373,7 +373,8 @@ lv_nfsprovd_config() {
 
 # lv_server SHARE...: the server of a client test: nfsprovd (image backend) listening on
 # 127.0.0.1:$PORT with pool targets under $TARGETS (each host gets its own copy: LV_HOST_DIRS),
-# started, with a 32M share per name. Sets PORT, SERVER, TARGETS and LV_HOST_DIRS.
+# started, with a 32M share per name. Sets PORT, SERVER, TARGETS and LV_HOST_DIRS. LV_CONF_EXTRA: lines
+# appended to its nfsprov.conf before it starts.
 lv_server() {
     local n
     PORT=$(lv_free_port)
@@ -381,6 +382,7 @@ lv_server() {
     TARGETS=$S/pools
     LV_HOST_DIRS=$TARGETS
     lv_nfsprovd_config "$PORT" "$TARGETS"
+    [ -z "${LV_CONF_EXTRA:-}" ] || printf '%s\n' "$LV_CONF_EXTRA" >> "$CONF" # a test's own settings
     start_daemon
     for n in "$@"; do
         np create "$n" --size 32M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create $n failed"; }

@@ -821,12 +821,12 @@ START_TEST(test_volumes_validate) {
                 const char *format;
                 const char *expect;
         } bad[] = {
-                { "", 1, "qcow2", "invalid volume name \"\": the name is empty; allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with \".\")" },
-                { ".hidden", 1, "qcow2", "invalid volume name \".hidden\": starts with \".\"" },
-                { ".", 1, "qcow2", "starts with \".\"" },
-                { "..", 1, "qcow2", "starts with \".\"" },
-                { "lost+found", 1, "qcow2", "invalid volume name \"lost+found\": character 5 (\"+\") is not allowed" },
-                { "a/b", 1, "qcow2", "invalid volume name \"a/b\": character 2 (\"/\") is not allowed; allowed: A-Z a-z 0-9 _ . -" },
+                { "", 1, "qcow2", "invalid volume name \"\": the name is empty; allowed: A-Z a-z 0-9 _ . - (1-255 characters, not starting with a dot)" },
+                { ".hidden", 1, "qcow2", "invalid volume name \".hidden\": it starts with a dot (a hidden file)" },
+                { ".", 1, "qcow2", "invalid volume name \".\": it names a directory, not a volume" },
+                { "..", 1, "qcow2", "invalid volume name \"..\": it names a directory, not a volume" },
+                { "lost+found", 1, "qcow2", "invalid volume name \"lost+found\": it is the file system's own directory" },
+                { "a/b", 1, "qcow2", "invalid volume name \"a/b\": character 2 (\"/\") is a slash" },
                 { "vm 1.qcow2", 1, "qcow2", "invalid volume name \"vm 1.qcow2\": character 3 (\" \") is a blank space" },
                 { "vm;1", 1, "qcow2", "character 3 (\";\") is a semicolon" },
                 { "vm(1)", 1, "qcow2", "character 3 (\"(\") is a parenthesis" },

@@ -178,7 +178,7 @@ START_TEST(test_bad_volumes_discard_the_answer) {
                 const char *msg;
         } cases[] = {
                 { "[{\"name\":\".hidden\",\"capacity\":1,\"format\":\"qcow2\"}]",
-                  "pool A: invalid volume name \".hidden\": starts with \".\"" },
+                  "pool A: invalid volume name \".hidden\": it starts with a dot (a hidden file)" },
                 { "[{\"name\":\"lost+found\",\"capacity\":1,\"format\":\"qcow2\"}]", "pool A: invalid volume name \"lost+found\"" },
                 { "[{\"name\":\"../etc\",\"capacity\":1,\"format\":\"qcow2\"}]", "pool A: invalid volume name \"../etc\"" },
                 { "[{\"name\":\"a\",\"capacity\":0,\"format\":\"qcow2\"}]", "pool A: pool definition JSON: volume a: key \"capacity\" must be a positive integer" },
