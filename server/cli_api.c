@@ -267,6 +267,15 @@ static void progress_bytes(Progress *p, uint64_t done, uint64_t total) {
 
 int cli_operation(const char *method, const char *path, json_object *body, const char *what, Reply **ret) {
         g_autoptr(Reply) r = NULL;
+        if (!isatty(STDERR_FILENO)) {
+                /* no one to show the steps to: one request that answers when it is done */
+                g_autofree char *waiting = g_strdup_printf("%s%swait=true", path, strchr(path, '?') ? "&" : "?");
+                int st = cli_call_json(method, waiting, body, &r);
+                if (st)
+                        return st;
+                *ret = TAKE_PTR(r);
+                return 0;
+        }
         int st = cli_call(method, path, body, NULL, &r);
         if (st == 0)
                 st = must_be_json(r);

@@ -46,8 +46,8 @@ int cli_call(const char *method, const char *path, json_object *body, const char
 /* A request that must answer 2xx with JSON. */
 int cli_call_json(const char *method, const char *path, json_object *body, Reply **ret);
 
-/* A long operation: sent without waiting (202), then followed through /v1/operations/{id},
- * with its step shown on stderr when that is a terminal. *ret holds the operation's status
+/* A long operation: when stderr is a terminal, sent without waiting (202), then followed
+ * through /v1/operations/{id} with its step shown there; else sent with ?wait=true. *ret holds the operation's status
  * and result (2xx) — a failed operation is printed and returned as its exit status. */
 int cli_operation(const char *method, const char *path, json_object *body, const char *what, Reply **ret);
 

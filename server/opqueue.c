@@ -261,12 +261,17 @@ static void operation_run(OpQueue *q, Operation *o) {
         g_autoptr(GError) error = NULL;
         OpOutcome out = { .status = 200, .verb = k->verb };
 
+        int64_t t0 = g_get_monotonic_time();
         g_mutex_lock(q->engine_lock);
         set_in_engine(q, o);
+        int64_t t1 = g_get_monotonic_time();
         int r = k->run(q->engine, o, &out, &error);
         set_in_engine(q, NULL);
+        int64_t t2 = g_get_monotonic_time();
         snapshot_store_publish(q->snapshots);
         g_mutex_unlock(q->engine_lock);
+        log_debug("%s: waited %.1f ms for the engine, ran %.1f ms, snapshot %.1f ms", k->name, (t1 - t0) / 1e3,
+                  (t2 - t1) / 1e3, (g_get_monotonic_time() - t2) / 1e3);
 
         g_autofree char *target = target_of(o);
         if (r < 0)
