@@ -87,11 +87,11 @@ static int get_size_key(json_object *body, const char *key, uint64_t *ret, GErro
                         return 0;
                 }
                 return np_fail(error, EINVAL,
-                               "invalid size %s: must be a whole number of bytes from 1 to %" PRId64
+                               "invalid %s %s: must be a whole number of bytes from 1 to %" PRId64
                                ", or text like \"50G\"",
-                               json_object_to_json_string(v), INT64_MAX - 1);
+                               key, json_object_to_json_string(v), INT64_MAX - 1);
         }
-        return np_fail(error, EINVAL, "\"size\" must be text like \"50G\" or a whole number of bytes");
+        return np_fail(error, EINVAL, "\"%s\" must be text like \"50G\" or a whole number of bytes", key);
 }
 
 static int get_size(json_object *body, uint64_t *ret, GError **error) {

@@ -300,7 +300,7 @@ int cli_operation(const char *method, const char *path, json_object *body, const
                         return st;
                 }
                 const char *state = jstr(o->json, "state");
-                if (state && strcmp(state, "running") != 0 && strcmp(state, "queued") != 0) {
+                if (state && strcmp(state, "running") != 0) {
                         progress_end(&p);
                         int64_t status = 0;
                         jint(o->json, "status", &status);

@@ -61,7 +61,13 @@ static char *tmp_name(const char *volume) {
 
 static int vol_op_init(VolOp *op, Engine *e, Share *share, Volume *v, GError **error) {
         *op = (VolOp) { .e = e, .share = share, .v = v, .root = -1, .tmp = tmp_name(v->name) };
-        return e->sys.fs->open_root(e->config, share->name, &op->root, error);
+        g_autoptr(GError) err = NULL;
+        int r = e->sys.fs->open_root(e->config, share->name, &op->root, &err);
+        if (r == -ENOENT) /* a ready share whose filesystem is not mounted: a conflict, not "no such" */
+                return np_fail(error, EBUSY, "%s; run `nfsprov reconcile` to mount it again", err->message);
+        if (r < 0)
+                g_propagate_error(error, TAKE_PTR(err));
+        return r;
 }
 
 static StepRunner runner_for(VolOp *op, unsigned total) {

@@ -121,8 +121,12 @@ const char *http_error_code(unsigned status) {
                 return "not_found";
         case 409:
                 return "conflict";
+        case 411:
+                return "length_required";
         case 413:
                 return "too_large";
+        case 416:
+                return "range_not_satisfiable";
         default:
                 return "failed";
         }

@@ -79,6 +79,8 @@ cmp "$S/range" <(tail -c +1001 "$W/disk1" | head -c 1000) || sb_fail "the range'
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -H 'Range: bytes=99999999999-' \
     http://localhost/v1/shares/web/volumes/disk1/content)
 assert_eq "$code" 416 "a range past the end"
+assert_eq "$(curl -s --unix-socket "$SOCK" -H 'Range: bytes=99999999999-' http://localhost/v1/shares/web/volumes/disk1/content |
+    jq -r .error.code)" range_not_satisfiable "the error code of a 416"
 
 # ... and starts over when the volume changed meanwhile (a wipe replaces its file)
 "$NFSPROV_BIN" --config "$CONF" vol-download web disk1 "$S/dl.qcow2" --limit-rate 32M > /dev/null 2>&1 &
@@ -163,6 +165,7 @@ for i in $(seq 250); do [ "$(files)" = "$before_files" ] && break; sleep 0.02; d
 code=$(curl -s -o "$S/put.body" -w '%{http_code}' --unix-socket "$SOCK" -X PUT -H 'Transfer-Encoding: chunked' \
     --data-binary "@$S/good.qcow2" http://localhost/v1/shares/web/volumes/chunked/content)
 assert_eq "$code" 411 "an upload without Content-Length"
+assert_eq "$(jq -r .error.code "$S/put.body")" length_required "the error code of a 411"
 # over an existing volume: refused before the body (Expect: 100-continue)
 code=$(put "$S/good.qcow2" overlay -H 'Expect: 100-continue')
 assert_eq "$code" 409 "an upload over an existing volume"

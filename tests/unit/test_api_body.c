@@ -118,6 +118,69 @@ START_TEST(test_bad) {
 }
 END_TEST
 
+/* ---- volume bodies ---- */
+
+static int vparse(ApiVolumeBodyKind kind, const char *text, ApiVolumeRequest **ret, GError **error) {
+        g_autoptr(json_object) o = NULL;
+        int r = json_body_parse(text, strlen(text), &o, error);
+        return r < 0 ? r : api_volume_body_parse(kind, o, ret, error);
+}
+
+START_TEST(test_volume_bodies) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ApiVolumeRequest) c = NULL;
+        ck_assert_int_eq(vparse(API_BODY_VOL_CREATE, "{\"name\":\"vm1.qcow2\",\"capacity\":\"20G\",\"backing\":\"base\"}", &c,
+                                &error),
+                         0);
+        ck_assert_str_eq(c->name, "vm1.qcow2");
+        ck_assert_uint_eq(c->capacity, 20ULL << 30);
+        ck_assert_str_eq(c->backing, "base");
+        g_autoptr(ApiVolumeRequest) b = NULL; /* a backing alone: its capacity */
+        ck_assert_int_eq(vparse(API_BODY_VOL_CREATE, "{\"name\":\"vm2\",\"backing\":\"base\"}", &b, &error), 0);
+        ck_assert_uint_eq(b->capacity, 0);
+        g_autoptr(ApiVolumeRequest) k = NULL;
+        ck_assert_int_eq(vparse(API_BODY_VOL_CLONE, "{\"name\":\"copy\",\"linked\":true}", &k, &error), 0);
+        ck_assert_str_eq(k->name, "copy");
+        ck_assert(k->linked);
+        g_autoptr(ApiVolumeRequest) z = NULL;
+        ck_assert_int_eq(vparse(API_BODY_VOL_RESIZE, "{\"capacity\":1073741824,\"shrink\":true}", &z, &error), 0);
+        ck_assert_uint_eq(z->capacity, 1ULL << 30);
+        ck_assert(z->shrink);
+}
+END_TEST
+
+static const struct {
+        ApiVolumeBodyKind kind;
+        const char *body, *want;
+} vbad[] = {
+        { API_BODY_VOL_CREATE, "{\"capacity\":\"1G\"}", "no \"name\"" },
+        { API_BODY_VOL_CREATE, "{\"name\":\"vm1\"}", "no \"capacity\"" },
+        { API_BODY_VOL_CREATE, "{\"name\":\"../x\",\"capacity\":\"1G\"}", "invalid volume name" },
+        { API_BODY_VOL_CREATE, "{\"name\":\".x\",\"capacity\":\"1G\"}", "starts with a dot" },
+        { API_BODY_VOL_CREATE, "{\"name\":\"vm1\",\"capacity\":true}", "\"capacity\" must be text" },
+        { API_BODY_VOL_CREATE, "{\"name\":\"vm1\",\"capacity\":0}", "invalid capacity 0" },
+        { API_BODY_VOL_CREATE, "{\"name\":\"vm1\",\"capacity\":\"1G\",\"backing\":\"/etc/shadow\"}", "slash" },
+        { API_BODY_VOL_CREATE, "{\"name\":\"vm1\",\"capacity\":\"1G\",\"preallocation\":\"full\"}",
+          "unknown key \"preallocation\"" },
+        { API_BODY_VOL_CLONE, "{}", "no \"name\"" },
+        { API_BODY_VOL_CLONE, "{\"name\":\"c\",\"linked\":\"yes\"}", "linked" },
+        { API_BODY_VOL_RESIZE, "{}", "no \"capacity\"" },
+        { API_BODY_VOL_RESIZE, "{\"capacity\":\"1G\",\"shrink\":1}", "shrink" },
+        { API_BODY_VOL_RESIZE, "{\"capacity\":\"1G\",\"name\":\"x\"}", "unknown key \"name\"" },
+};
+
+START_TEST(test_volume_bad) {
+        g_autoptr(ApiVolumeRequest) r = NULL;
+        g_autoptr(GError) error = NULL;
+        int ret = vparse(vbad[_i].kind, vbad[_i].body, &r, &error);
+        ck_assert_msg(ret == -EINVAL, "%s: returned %d", vbad[_i].body, ret);
+        ck_assert_ptr_null(r);
+        ck_assert_msg(!strchr(error->message, '\n'), "not one line: %s", error->message);
+        ck_assert_msg(strstr(error->message, vbad[_i].want), "%s: message \"%s\" lacks \"%s\"", vbad[_i].body,
+                      error->message, vbad[_i].want);
+}
+END_TEST
+
 /* Not NUL-terminated input, and truncations of a valid body at every length. */
 START_TEST(test_unterminated_and_truncated) {
         static const char full[] = "{\"name\":\"NFSStorage_01\",\"size\":\"50G\",\"clients\":[\"*\"],\"force\":false}";
@@ -195,6 +258,8 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_unterminated_and_truncated);
         tcase_add_test(tc, test_deep_nesting);
         tcase_add_test(tc, test_json_body);
+        tcase_add_test(tc, test_volume_bodies);
+        tcase_add_loop_test(tc, test_volume_bad, 0, G_N_ELEMENTS(vbad));
         suite_add_tcase(s, tc);
         return s;
 }
