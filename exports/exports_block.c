@@ -96,17 +96,19 @@ char *exports_block_render(GPtrArray *entries) {
         return g_string_free(s, FALSE);
 }
 
-char *exports_block_outside(const char *text, size_t len, const ExportsBlock *block) {
+char *exports_block_outside(const char *text, size_t len, const ExportsBlock *block, size_t *ret_len) {
         GString *s = g_string_sized_new(len);
-        if (!block->present) {
+        if (!block->present)
                 g_string_append_len(s, text, (gssize) len);
-                return g_string_free(s, FALSE);
+        else {
+                g_string_append_len(s, text, (gssize) block->start);
+                for (size_t i = block->start; i < block->end; i++)
+                        if (text[i] == '\n')
+                                g_string_append_c(s, '\n');
+                g_string_append_len(s, text + block->end, (gssize) (len - block->end));
         }
-        g_string_append_len(s, text, (gssize) block->start);
-        for (size_t i = block->start; i < block->end; i++)
-                if (text[i] == '\n')
-                        g_string_append_c(s, '\n');
-        g_string_append_len(s, text + block->end, (gssize) (len - block->end));
+        if (ret_len)
+                *ret_len = s->len;
         return g_string_free(s, FALSE);
 }
 
@@ -126,8 +128,9 @@ int exports_block_entries(const char *text, size_t len, const char *filename, GP
                 if (text[i] == '\n')
                         g_string_append_c(s, '\n');
         g_string_append_len(s, text + b.start, (gssize) (b.end - b.start));
+        size_t inner_len = s->len;
         g_autofree char *inner = g_string_free(s, FALSE);
-        return exports_parse(inner, strlen(inner), filename, ret_entries, error);
+        return exports_parse(inner, inner_len, filename, ret_entries, error);
 }
 
 int exports_block_check_conflicts(const char *admin_text, size_t admin_len, const char *filename,
@@ -167,8 +170,9 @@ int exports_block_replace(const char *text, size_t len, const char *filename, GP
         if (r < 0)
                 return r;
 
-        g_autofree char *outside = exports_block_outside(text, len, &b);
-        r = exports_block_check_conflicts(outside, strlen(outside), filename, entries, error);
+        size_t outside_len = 0;
+        g_autofree char *outside = exports_block_outside(text, len, &b, &outside_len);
+        r = exports_block_check_conflicts(outside, outside_len, filename, entries, error);
         if (r < 0)
                 return r;
 

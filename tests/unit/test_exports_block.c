@@ -153,6 +153,27 @@ START_TEST(test_admin_parse_error_refused) {
 }
 END_TEST
 
+/* A NUL byte does not hide what follows it: the admin's part is checked, and the block read, to
+ * the end (found by tests/fuzz/fuzz_exports; nfs-utils reads a NUL where a token may start as
+ * a blank). */
+START_TEST(test_nul_hides_nothing) {
+        static const char text[] = "# mine\0\n/home/NFS/S_01 10.0.0.1(rw)\n";
+        g_autoptr(GPtrArray) a = share_entries(1, "S");
+        char *out = NULL;
+        size_t len = 0;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(exports_block_replace(text, sizeof(text) - 1, "/etc/exports", a, &out, &len, &e), -EEXIST);
+        ck_assert_ptr_null(out);
+        ck_assert_msg(g_str_has_prefix(e->message, "/etc/exports:2: /home/NFS/S_01 is exported"), "%s", e->message);
+
+        static const char block[] = "# BEGIN nfsprov\n/home/NFS/S_01 *(rw)\n\0/home/NFS/S_02 *(rw)\n# END nfsprov\n";
+        g_autoptr(GPtrArray) back = NULL;
+        ck_assert_int_eq(exports_block_entries(block, sizeof(block) - 1, "/etc/exports", &back, NULL), 0);
+        ck_assert_uint_eq(back->len, 2);
+        ck_assert_str_eq(((ExportsEntry *) g_ptr_array_index(back, 1))->path, "/home/NFS/S_02");
+}
+END_TEST
+
 START_TEST(test_entries_read_back) {
         g_autoptr(GPtrArray) a = share_entries(4, "R");
         g_autofree char *out = replace_ok("/srv/a *(ro)\n", a);
@@ -285,6 +306,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_duplicate_entries_refused);
         tcase_add_test(tc, test_admin_parse_error_refused);
         tcase_add_test(tc, test_entries_read_back);
+        tcase_add_test(tc, test_nul_hides_nothing);
         suite_add_tcase(s, tc);
         TCase *prop = tcase_create("property");
         tcase_set_timeout(prop, 60);
