@@ -177,7 +177,7 @@ int exports_block_replace(const char *text, size_t len, const char *filename, GP
                 return r;
 
         g_autofree char *block = exports_block_render(entries);
-        GString *s = g_string_sized_new(len + strlen(block) + 1);
+        g_autoptr(GString) s = g_string_sized_new(len + strlen(block) + 1);
         if (b.present) {
                 g_string_append_len(s, text, (gssize) b.start);
                 g_string_append(s, block);
@@ -191,8 +191,20 @@ int exports_block_replace(const char *text, size_t len, const char *filename, GP
                         g_string_append_c(s, '\n');
                 g_string_append(s, block);
         }
+
+        /* What exportfs will read. The admin's part parsed on its own, but the line before the
+         * block can run into it: a backslash that ended the file becomes a line continuation once
+         * a newline and the block follow it. */
+        g_autoptr(GPtrArray) all = NULL;
+        g_autoptr(GError) parse_error = NULL;
+        r = exports_parse(s->str, s->len, filename, &all, &parse_error);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&parse_error),
+                                      "with nfsprov's block added the file would not parse (a backslash that "
+                                      "ends the line before the block continues that line into it)");
+
         if (ret_len)
                 *ret_len = s->len;
-        *ret_text = g_string_free(s, FALSE);
+        *ret_text = g_string_free(g_steal_pointer(&s), FALSE);
         return 0;
 }

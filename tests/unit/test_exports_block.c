@@ -6,6 +6,7 @@
 #include "error.h"
 #include "exports_block.h"
 #include "exports_entry.h"
+#include "exports_parse.h"
 #include "unit.h"
 
 static GPtrArray *entries_new(void) {
@@ -174,6 +175,23 @@ START_TEST(test_nul_hides_nothing) {
 }
 END_TEST
 
+/* The line before the block must not run into it: a backslash that ends the file becomes a line
+ * continuation once the block is appended. Refused where the result would not parse (found by
+ * tests/fuzz/fuzz_exports); harmless where it joins the BEGIN comment to a complete entry. */
+START_TEST(test_backslash_before_block) {
+        g_autoptr(GPtrArray) a = share_entries(1, "S");
+        g_autofree char *msg = NULL;
+        ck_assert_int_eq(replace_err("/srv/a -\\", a, &msg), -EINVAL);
+        ck_assert_msg(g_str_has_prefix(msg, "with nfsprov's block added the file would not parse"), "%s", msg);
+        ck_assert_ptr_nonnull(strstr(msg, "/etc/exports:1: "));
+
+        g_autofree char *out = replace_ok("/srv/a h(rw) \\", a);
+        g_autoptr(GPtrArray) all = NULL;
+        ck_assert_int_eq(exports_parse(out, strlen(out), "/etc/exports", &all, NULL), 0);
+        ck_assert_uint_eq(all->len, 2);
+}
+END_TEST
+
 START_TEST(test_entries_read_back) {
         g_autoptr(GPtrArray) a = share_entries(4, "R");
         g_autofree char *out = replace_ok("/srv/a *(ro)\n", a);
@@ -307,6 +325,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_admin_parse_error_refused);
         tcase_add_test(tc, test_entries_read_back);
         tcase_add_test(tc, test_nul_hides_nothing);
+        tcase_add_test(tc, test_backslash_before_block);
         suite_add_tcase(s, tc);
         TCase *prop = tcase_create("property");
         tcase_set_timeout(prop, 60);
