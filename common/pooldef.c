@@ -732,9 +732,12 @@ int pooldef_from_json(json_object *obj, PoolDef **ret, GError **error) {
         r = json_get(obj, "mode", json_type_string, "an octal string like \"0700\"", &m, error);
         if (r < 0)
                 return r;
-        if (!parse_mode(json_object_get_string(m), &p->mode))
+        if (!parse_mode(json_object_get_string(m), &p->mode)) {
+                /* The server's bytes: escaped, so the message stays one line of UTF-8. */
+                g_autofree char *shown = g_strescape(json_object_get_string(m), NULL);
                 return np_fail(error, EINVAL, "pool definition JSON: key \"mode\" must be an octal string like \"0700\", not \"%s\"",
-                               json_object_get_string(m));
+                               shown);
+        }
 
         r = json_get_int(obj, "owner", LONG_MIN, LONG_MAX, &v, error);
         if (r < 0)

@@ -650,6 +650,9 @@ START_TEST(test_from_json_errors) {
                 { "mode", "\"rwx\"", "key \"mode\"" },
                 { "mode", "\"-700\"", "key \"mode\"" },
                 { "mode", "\"0o700\"", "key \"mode\"" },
+                /* The value is shown escaped: one line of UTF-8 (found by tests/fuzz/fuzz_pool_json). */
+                { "mode", "\"07\\n00\"", "not \"07\\n00\"" },
+                { "mode", "\"\xd0\x1b" "00\"", "not \"\\320\\03300\"" },
                 { "mode", "448", "key \"mode\" must be an octal string" },
                 { "protocol_version", "-1", "key \"protocol_version\" is out of range" },
                 { "protocol_version", "4294967296", "key \"protocol_version\" is out of range" },
