@@ -405,6 +405,9 @@ static const BadValue bad_values[] = {
         { "shares", "base", "/home/NFS   # where shares go", { "holds a comment", "line of their own" } },
         /* GKeyFile keeps an unknown escape as it is: the backslash stays and is refused */
         { "shares", "base", "/home/\\q", { "character 7", "backslash" } },
+        /* every part of a value a message quotes is shown escaped (found by tests/fuzz/fuzz_settings) */
+        { "server", "listen", "a\\nb:c:8443", { "needs brackets, as in [a\\x0ab:c]:8443" } },
+        { "server", "listen", "[\\tfe80::1]:8443", { "\"\\x09fe80::1\" is not an IPv6 address" } },
 };
 
 START_TEST(test_bad_values) {
@@ -582,6 +585,15 @@ START_TEST(test_invalid_utf8) {
         g_clear_error(&error);
         ck_assert_int_eq(config_load(p2, true, &c, &error), -EINVAL);
         ck_assert_msg(g_utf8_validate(error->message, -1, NULL), "message is not UTF-8");
+
+        /* GKeyFile quotes a bad group name as it is; the message shows it escaped (found by
+         * tests/fuzz/fuzz_settings) */
+        g_autofree char *p3 = g_build_filename(dir, "bad-group.conf", NULL);
+        ck_assert(g_file_set_contents(p3, "[s\xfarver\x1b]\n", -1, NULL));
+        g_clear_error(&error);
+        ck_assert_int_eq(config_load(p3, true, &c, &error), -EINVAL);
+        ck_assert_msg(g_utf8_validate(error->message, -1, NULL), "message is not UTF-8: %s", error->message);
+        ck_assert_msg(strstr(error->message, "s\\xfarver\\x1b"), "%s", error->message);
 }
 END_TEST
 
