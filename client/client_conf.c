@@ -21,13 +21,30 @@ void client_conf_free(ClientConf *c) {
 
 static const char *const known_keys[] = { "servers", "connect", "token_file", "ca_file", "timeout", NULL };
 
+/* The file's text in a message: escaped (g_strescape), so the message stays one line of UTF-8. */
+static char *show(const char *text) {
+        return g_strescape(text, NULL);
+}
+
+/* GKeyFile's message, which quotes the file's bytes as they are: valid UTF-8, control characters
+ * as blanks. */
+static char *show_message(const char *msg) {
+        char *m = g_utf8_make_valid(msg, -1);
+        for (char *c = m; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
+        return m;
+}
+
 static int get_path(GKeyFile *kf, const char *path, const char *key, char **ret, GError **error) {
         g_autoptr(GError) e = NULL;
         g_autofree char *v = g_key_file_get_string(kf, "client", key, &e);
         if (!v)
                 return 0;
-        if (!g_path_is_absolute(v))
-                return np_fail(error, EINVAL, "%s: [client] %s \"%s\" is not an absolute path", path, key, v);
+        if (!g_path_is_absolute(v)) {
+                g_autofree char *shown = show(v);
+                return np_fail(error, EINVAL, "%s: [client] %s \"%s\" is not an absolute path", path, key, shown);
+        }
         *ret = TAKE_PTR(v);
         return 0;
 }
@@ -46,19 +63,25 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                         *ret = TAKE_PTR(c);
                         return 0;
                 }
+                g_autofree char *msg = show_message(e->message);
                 return np_fail(error, g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? ENOENT : EINVAL,
-                               "cannot read %s: %s", path, e->message);
+                               "cannot read %s: %s", path, msg);
         }
 
         g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
         for (char **g = groups; *g; g++)
-                if (strcmp(*g, "client") != 0)
-                        return np_fail(error, EINVAL, "%s: unknown group [%s]; the only group is [client]", path, *g);
+                if (strcmp(*g, "client") != 0) {
+                        g_autofree char *shown = show(*g);
+                        return np_fail(error, EINVAL, "%s: unknown group [%s]; the only group is [client]", path,
+                                       shown);
+                }
         g_auto(GStrv) keys = g_key_file_get_keys(kf, "client", NULL, NULL);
         for (char **k = keys; keys && *k; k++)
                 if (!g_strv_contains(known_keys, *k)) {
                         g_autofree char *known = g_strjoinv(", ", (char **) known_keys);
-                        return np_fail(error, EINVAL, "%s: [client] unknown key \"%s\"; known keys: %s", path, *k, known);
+                        g_autofree char *shown = show(*k);
+                        return np_fail(error, EINVAL, "%s: [client] unknown key \"%s\"; known keys: %s", path, shown,
+                                       known);
                 }
 
         gsize n = 0;
@@ -95,9 +118,11 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
         g_autofree char *timeout = g_key_file_get_string(kf, "client", "timeout", NULL);
         if (timeout) {
                 guint64 t;
-                if (!g_ascii_string_to_unsigned(g_strstrip(timeout), 10, 1, 3600, &t, NULL))
+                if (!g_ascii_string_to_unsigned(g_strstrip(timeout), 10, 1, 3600, &t, NULL)) {
+                        g_autofree char *shown = show(timeout);
                         return np_fail(error, EINVAL, "%s: [client] timeout \"%s\" is not a number of seconds from 1 to 3600",
-                                       path, timeout);
+                                       path, shown);
+                }
                 c->timeout_s = (long) t;
         }
         *ret = TAKE_PTR(c);

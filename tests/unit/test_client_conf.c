@@ -59,6 +59,13 @@ START_TEST(test_bad_files) {
                 { "[client]\ntimeout = 0\n", "timeout \"0\" is not a number of seconds from 1 to 3600" },
                 { "[client]\ntimeout = 10s\n", "is not a number of seconds" },
                 { "not a key file\n", "cannot read" },
+                /* the file's text in a message is escaped: one line of UTF-8 (found by
+                 * tests/fuzz/fuzz_client_conf) */
+                { "[client]\nco\x9c\x91nect = x\n", "unknown key \"co\\234\\221nect\"" },
+                { "[cl\x1bient]\n", "Invalid group name: cl ient" },
+                { "[client]\ntoken_file = rel\\tx\n", "token_file \"rel\\tx\" is not an absolute path" },
+                { "[client]\ntimeout = 1\\n0\n", "timeout \"1\\n0\" is not a number" },
+                { "[\xff\n", "cannot read" },
         };
         g_autofree char *dir = unit_mkdtemp();
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -69,6 +76,7 @@ START_TEST(test_bad_files) {
                 ck_assert_ptr_null(c);
                 ck_assert_msg(strstr(e->message, bad[i].msg), "case %zu: %s", i, e->message);
                 ck_assert_ptr_null(strchr(e->message, '\n'));
+                ck_assert_msg(g_utf8_validate(e->message, -1, NULL), "case %zu: not UTF-8", i);
         }
         unit_rm_rf(dir);
 }
