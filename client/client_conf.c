@@ -36,11 +36,28 @@ static char *show_message(const char *msg) {
         return m;
 }
 
-static int get_path(GKeyFile *kf, const char *path, const char *key, char **ret, GError **error) {
-        g_autoptr(GError) e = NULL;
-        g_autofree char *v = g_key_file_get_string(kf, "client", key, &e);
-        if (!v)
+/* The value of [client] key, NULL when the key is not there. A key that is there but cannot be read
+ * (not UTF-8) fails: it must not be dropped silently. */
+static int get_string(GKeyFile *kf, const char *path, const char *key, char **ret, GError **error) {
+        if (!g_key_file_has_key(kf, "client", key, NULL)) {
+                *ret = NULL;
                 return 0;
+        }
+        g_autoptr(GError) e = NULL;
+        char *v = g_key_file_get_string(kf, "client", key, &e);
+        if (!v) {
+                g_autofree char *msg = show_message(e->message);
+                return np_fail(error, EINVAL, "%s: [client] %s: %s", path, key, msg);
+        }
+        *ret = v;
+        return 0;
+}
+
+static int get_path(GKeyFile *kf, const char *path, const char *key, char **ret, GError **error) {
+        g_autofree char *v = NULL;
+        int r = get_string(kf, path, key, &v, error);
+        if (r < 0 || !v)
+                return r;
         if (!g_path_is_absolute(v)) {
                 g_autofree char *shown = show(v);
                 return np_fail(error, EINVAL, "%s: [client] %s \"%s\" is not an absolute path", path, key, shown);
@@ -85,7 +102,15 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                 }
 
         gsize n = 0;
-        g_auto(GStrv) servers = g_key_file_get_string_list(kf, "client", "servers", &n, NULL);
+        g_auto(GStrv) servers = NULL;
+        if (g_key_file_has_key(kf, "client", "servers", NULL)) {
+                g_autoptr(GError) le = NULL;
+                servers = g_key_file_get_string_list(kf, "client", "servers", &n, &le);
+                if (!servers) {
+                        g_autofree char *msg = show_message(le->message);
+                        return np_fail(error, EINVAL, "%s: [client] servers: %s", path, msg);
+                }
+        }
         if (servers) {
                 g_autoptr(GPtrArray) list = g_ptr_array_new();
                 for (gsize i = 0; i < n; i++) {
@@ -102,7 +127,10 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                 c->servers = (char **) g_ptr_array_free(g_steal_pointer(&list), FALSE);
         }
 
-        g_autofree char *connect = g_key_file_get_string(kf, "client", "connect", NULL);
+        int r;
+        g_autofree char *connect = NULL;
+        if ((r = get_string(kf, path, "connect", &connect, error)) < 0)
+                return r;
         if (connect) {
                 g_strstrip(connect);
                 if (!*connect)
@@ -111,11 +139,12 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                 g_free(c->connect);
                 c->connect = TAKE_PTR(connect);
         }
-        int r;
         if ((r = get_path(kf, path, "token_file", &c->token_file, error)) < 0 ||
             (r = get_path(kf, path, "ca_file", &c->ca_file, error)) < 0)
                 return r;
-        g_autofree char *timeout = g_key_file_get_string(kf, "client", "timeout", NULL);
+        g_autofree char *timeout = NULL;
+        if ((r = get_string(kf, path, "timeout", &timeout, error)) < 0)
+                return r;
         if (timeout) {
                 guint64 t;
                 if (!g_ascii_string_to_unsigned(g_strstrip(timeout), 10, 1, 3600, &t, NULL)) {

@@ -82,6 +82,27 @@ START_TEST(test_bad_files) {
 }
 END_TEST
 
+/* A key that is there but whose value GKeyFile cannot read (not UTF-8) is refused, not dropped:
+ * a servers line with one bad byte used to leave no servers at all (found by
+ * tests/fuzz/fuzz_client_conf). */
+START_TEST(test_unreadable_values_refused) {
+        static const char *const keys[] = { "servers", "connect", "token_file", "ca_file", "timeout" };
+        g_autofree char *dir = unit_mkdtemp();
+        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+                g_autofree char *text = g_strdup_printf("[client]\n%s = http://10.0.0.1:8740 \xbb\n", keys[i]);
+                g_autofree char *p = write_conf(dir, text);
+                ClientConf *c = NULL;
+                g_autoptr(GError) e = NULL;
+                ck_assert_int_eq(client_conf_load(p, true, &c, &e), -EINVAL);
+                ck_assert_ptr_null(c);
+                g_autofree char *want = g_strdup_printf("[client] %s: ", keys[i]);
+                ck_assert_msg(strstr(e->message, want), "%s: %s", keys[i], e->message);
+                ck_assert_msg(g_utf8_validate(e->message, -1, NULL), "%s: not UTF-8", keys[i]);
+        }
+        unit_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_table_shape) {
         static const char *const header[] = { "Name", "State", "Autostart", NULL };
         g_autoptr(Table) t = table_new(header);
@@ -107,6 +128,7 @@ Suite *unit_suite(void) {
         TCase *tc = tcase_create("conf");
         tcase_add_test(tc, test_defaults_and_values);
         tcase_add_test(tc, test_bad_files);
+        tcase_add_test(tc, test_unreadable_values_refused);
         tcase_add_test(tc, test_table_shape);
         suite_add_tcase(s, tc);
         return s;
