@@ -112,7 +112,7 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                 }
         }
         if (servers) {
-                g_autoptr(GPtrArray) list = g_ptr_array_new();
+                g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
                 for (gsize i = 0; i < n; i++) {
                         g_strstrip(servers[i]);
                         if (!*servers[i])
