@@ -456,8 +456,13 @@ static char *apply_edits(const char *data, size_t len, size_t *ret_len) {
                 if (header)
                         add_edit(edits, header->end + 1, header->end + 1, missing->str, NULL);
                 else {
+                        /* "[nfsd]" must start a line of its own: after a newline, and not right
+                         * after a backslash-newline, which would join it to the line before. */
                         bool nl = len > 0 && data[len - 1] != '\n';
-                        add_edit(edits, len, len, NULL, g_strdup_printf("%s[nfsd]\n%s", nl ? "\n" : "", missing->str));
+                        bool joins = (len > 0 && data[len - 1] == '\\') ||
+                                     (len > 1 && data[len - 1] == '\n' && data[len - 2] == '\\');
+                        add_edit(edits, len, len, NULL,
+                                 g_strdup_printf("%s%s[nfsd]\n%s", nl ? "\n" : "", joins ? "\n" : "", missing->str));
                 }
         }
         if (edits->len == 0)

@@ -469,6 +469,10 @@ START_TEST(test_apply_adds_section) {
         assert_apply("[general]\n# last line", "[general]\n# last line\n[nfsd]\nvers3=y\nvers4=n\n");
         /* an unterminated header is not seen by nfs-utils, so a new section follows it */
         assert_apply("[nfsd]", "[nfsd]\n[nfsd]\nvers3=y\nvers4=n\n");
+        /* a last line ending in a backslash would continue onto "[nfsd]": an empty line ends it
+         * first (found by tests/fuzz/fuzz_nfsconf) */
+        assert_apply("[general]\nx=1 \\\n", "[general]\nx=1 \\\n\n[nfsd]\nvers3=y\nvers4=n\n");
+        assert_apply("[general]\nx=1 \\", "[general]\nx=1 \\\n\n[nfsd]\nvers3=y\nvers4=n\n");
 }
 END_TEST
 
