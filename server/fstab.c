@@ -87,10 +87,22 @@ static int parse_bytes(const char *path, const char *data, size_t len, struct li
         return 0;
 }
 
+/* The file's bytes as a message shows them: one line of UTF-8 (invalid sequences replaced,
+ * control characters as blanks). Newly allocated. */
+static char *one_line(const char *s) {
+        char *t = g_utf8_make_valid(s, -1);
+        for (char *c = t; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
+        return t;
+}
+
 static int bad_lines_error(const Fstab *f, GArray *bad, GError **error) {
         guint first = g_array_index(bad, guint, 0);
-        g_autofree char *text = g_strdup(first <= f->lines->len ? g_ptr_array_index(f->lines, first - 1) : "");
-        g_strstrip(text);
+        g_autofree char *raw = g_strdup(first <= f->lines->len ? g_ptr_array_index(f->lines, first - 1) : "");
+        /* The UTF-8 functions below must not see anything else: on invalid UTF-8 they step over the
+         * end of the string. */
+        g_autofree char *text = one_line(g_strstrip(raw));
         if (g_utf8_strlen(text, -1) > 80) {
                 char *cut = g_utf8_offset_to_pointer(text, 77);
                 strcpy(cut, "...");
@@ -259,16 +271,17 @@ int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, G
                         continue;
                 }
                 if (same_target || same_uuid) {
-                        const char *src = mnt_fs_get_source(fs), *tgt = mnt_fs_get_target(fs);
+                        g_autofree char *src = one_line(mnt_fs_get_source(fs) ?: "(no source)");
+                        g_autofree char *tgt = one_line(mnt_fs_get_target(fs) ?: "(no target)");
                         r = same_target
                                     ? np_fail(error, EEXIST,
                                               "%s:%u: %s already has an entry, for %s; refusing to replace it "
                                               "(remove or change that line first)",
-                                              fstab_path, fs_line(fs), target, src ? src : "(no source)")
+                                              fstab_path, fs_line(fs), target, src)
                                     : np_fail(error, EEXIST,
                                               "%s:%u: UUID=%s is already mounted on %s by this entry; it cannot "
                                               "also be mounted on %s",
-                                              fstab_path, fs_line(fs), fs_uuid, tgt ? tgt : "(no target)", target);
+                                              fstab_path, fs_line(fs), fs_uuid, tgt, target);
                         mnt_free_iter(it);
                         return r;
                 }
