@@ -3,7 +3,8 @@
  * What the libFuzzer targets of tests/fuzz share: the invariant check that aborts (libFuzzer
  * then reports a crash and saves the input), the contract every nfsprov function keeps on
  * failure, input copies that let ASan see a read past the end, and a scratch directory for the
- * parsers that read a file by name.
+ * parsers that read a file by name. Linking fuzz_common.c also makes every GLib warning or
+ * critical abort (a failed g_return_if_fail(), a GError set twice).
  */
 #pragma once
 
