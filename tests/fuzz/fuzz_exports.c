@@ -9,7 +9,9 @@
  *   non-empty, clients whose host holds no "(" and whose options hold no ")", and an empty host
  *   only with options;
  * - round trip: the entries rendered (exports_entry_render, one per line) parse again to the
- *   same entries on lines 1..n, and rendering those gives the same bytes;
+ *   same entries on lines 1..n, and rendering those gives the same bytes (except for a token
+ *   within 3 bytes of nfs-utils' buffer size, which written with escapes no longer fits it:
+ *   then the parse must fail as "too long");
  * - the same bytes parse the same way twice, and the input is not modified;
  * - exports_block_find(): -EBADMSG with one line, or a block whose offsets and lines are those of
  *   its BEGIN and END marker lines; exports_block_outside() keeps the line count;
@@ -106,12 +108,36 @@ static char *render_all(GPtrArray *entries) {
         return g_string_free(s, FALSE);
 }
 
+/* nfs-utils' token buffers (exports_parse.c): a path fills 1025 bytes, any other token 512. It
+ * counts the bytes of an escape as they come and decodes them only once complete, so a token
+ * within 3 bytes of the limit that ends in an escape (exports_entry_render escapes blanks,
+ * control characters, bytes >= 0x80, '"', '\\' and '#') is too long for it once written out. */
+#define PATH_BUF 1025
+#define TOKEN_BUF 512
+
+static bool near_token_limit(GPtrArray *entries) {
+        for (guint i = 0; i < entries->len; i++) {
+                const ExportsEntry *e = g_ptr_array_index(entries, i);
+                if (strlen(e->path) + 3 >= PATH_BUF ||
+                    (e->default_options && 1 + strlen(e->default_options) + 3 >= TOKEN_BUF))
+                        return true;
+                for (guint j = 0; j < e->clients->len; j++) {
+                        const ExportsClient *c = g_ptr_array_index(e->clients, j);
+                        if (strlen(c->host) + (c->options ? strlen(c->options) + 2 : 0) + 3 >= TOKEN_BUF)
+                                return true;
+                }
+        }
+        return false;
+}
+
 static void check_round_trip(GPtrArray *entries) {
         g_autofree char *text = render_all(entries);
         g_autoptr(GPtrArray) again = NULL;
         g_autoptr(GError) error = NULL;
         int r = exports_parse(text, strlen(text), FILENAME, &again, &error);
         g_autofree char *shown = fuzz_show(text);
+        if (r < 0 && near_token_limit(entries) && strstr(error->message, " is too long"))
+                return; /* a limit of the format: see near_token_limit() */
         FUZZ_CHECK(r == 0, "the rendered entries do not parse again: %s; rendered: %s",
                    error ? error->message : "?", shown);
         check_same_entries("render and parse again", entries, again);
