@@ -323,10 +323,14 @@ int config_check_client(const char *v, GError **error) {
                                                shown, CLIENT_ALLOWED);
                         spec = g_strdup_printf("%s/%d", addr, prefix);
                 } else {
-                        if (*len == 0 || strlen(len) > 3 || strspn(len, "0123456789") != strlen(len))
+                        /* Checked here: GIO takes a length beyond the address's bits for 0 (with a
+                         * GObject warning on stderr), so "0.0.0.0/232" would pass as /0. */
+                        unsigned max = g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV4 ? 32 : 128;
+                        if (*len == 0 || strlen(len) > 3 || strspn(len, "0123456789") != strlen(len) ||
+                            strtoul(len, NULL, 10) > max)
                                 return np_fail(error, EINVAL,
-                                               "client \"%s\": the part after the / is not a prefix length; %s", shown,
-                                               CLIENT_ALLOWED);
+                                               "client \"%s\": the part after the / is not a prefix length (0-%u); %s",
+                                               shown, max, CLIENT_ALLOWED);
                         spec = g_strdup(v);
                 }
 

@@ -369,7 +369,7 @@ static const BadValue bad_values[] = {
         { "shares", "clients", "host.", { "is not a valid client" } },
         { "shares", "clients", "192.168.1.300", { "is not a valid client" } },
         { "shares", "clients", "192.168.1.1/24", { "bits set beyond prefix length" } },
-        { "shares", "clients", "192.168.1.0/33", { "too long" } },
+        { "shares", "clients", "192.168.1.0/33", { "not a prefix length (0-32)" } },
         { "shares", "clients", "192.168.1.0/x", { "the part after the / is not a prefix length" } },
         { "shares", "clients", "192.168.1.0/255.0.255.0", { "not a contiguous IPv4 netmask" } },
         { "shares", "clients", "host/24", { "the part before the / is not an IPv4 or IPv6 address" } },
@@ -604,8 +604,14 @@ START_TEST(test_check_client) {
                 g_autoptr(GError) error = NULL;
                 ck_assert_msg(config_check_client(good[i], &error) == 0, "%s: %s", good[i], error->message);
         }
+        g_autoptr(GError) range = NULL;
+        ck_assert_int_eq(config_check_client("0.0.0.0/232", &range), -EINVAL);
+        ck_assert_msg(strstr(range->message, "not a prefix length (0-32)"), "%s", range->message);
+        /* a prefix beyond the address's bits: GIO took "0.0.0.0/232" and "::/129" for /0 (found by
+         * tests/fuzz/fuzz_settings) */
         static const char *const bad[] = { "", "a b", "10.0.0.1/8", "host_1", "@", "-a", "a..b", "10.0.0.0/",
-                                           "(rw)", "*(rw)", "1.2.3.4.5" };
+                                           "(rw)", "*(rw)", "1.2.3.4.5", "0.0.0.0/232", "0.0.0.0/33", "::/129",
+                                           "::/999" };
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_autoptr(GError) error = NULL;
                 ck_assert_msg(config_check_client(bad[i], &error) == -EINVAL, "%s accepted", bad[i]);
