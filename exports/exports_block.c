@@ -178,30 +178,41 @@ int exports_block_replace(const char *text, size_t len, const char *filename, GP
 
         g_autofree char *block = exports_block_render(entries);
         g_autoptr(GString) s = g_string_sized_new(len + strlen(block) + 1);
+        ExportsBlock nb = { .present = true }; /* where the new block lands */
         if (b.present) {
                 g_string_append_len(s, text, (gssize) b.start);
+                nb.start = s->len;
                 g_string_append(s, block);
                 /* A block that was the last line without a newline: keep the file ending as it did. */
                 if (b.end == len && len > 0 && text[len - 1] != '\n')
                         g_string_truncate(s, s->len - 1);
+                nb.end = s->len;
                 g_string_append_len(s, text + b.end, (gssize) (len - b.end));
         } else {
                 g_string_append_len(s, text, (gssize) len);
                 if (len > 0 && text[len - 1] != '\n')
                         g_string_append_c(s, '\n');
+                nb.start = s->len;
                 g_string_append(s, block);
+                nb.end = s->len;
         }
 
-        /* What exportfs will read. The admin's part parsed on its own, but the line before the
+        /* What exportfs will read. The admin's part passed on its own, but the line before the
          * block can run into it: a backslash that ended the file becomes a line continuation once
-         * a newline and the block follow it. */
+         * a newline and the block follow it, and the line it continues can then export one of
+         * these paths too, or not parse at all. So the new text's admin part is checked for
+         * conflicts again, and the whole text must parse. */
+        size_t new_outside_len = 0;
+        g_autofree char *new_outside = exports_block_outside(s->str, s->len, &nb, &new_outside_len);
         g_autoptr(GPtrArray) all = NULL;
-        g_autoptr(GError) parse_error = NULL;
-        r = exports_parse(s->str, s->len, filename, &all, &parse_error);
+        g_autoptr(GError) check_error = NULL;
+        r = exports_block_check_conflicts(new_outside, new_outside_len, filename, entries, &check_error);
+        if (r >= 0)
+                r = exports_parse(s->str, s->len, filename, &all, &check_error);
         if (r < 0)
-                return np_fail_prefix(error, g_steal_pointer(&parse_error),
-                                      "with nfsprov's block added the file would not parse (a backslash that "
-                                      "ends the line before the block continues that line into it)");
+                return np_fail_prefix(error, g_steal_pointer(&check_error),
+                                      "with nfsprov's block added the file would not read as it should (a "
+                                      "backslash that ends the line before the block continues that line into it)");
 
         if (ret_len)
                 *ret_len = s->len;

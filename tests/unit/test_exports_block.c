@@ -182,8 +182,14 @@ START_TEST(test_backslash_before_block) {
         g_autoptr(GPtrArray) a = share_entries(1, "S");
         g_autofree char *msg = NULL;
         ck_assert_int_eq(replace_err("/srv/a -\\", a, &msg), -EINVAL);
-        ck_assert_msg(g_str_has_prefix(msg, "with nfsprov's block added the file would not parse"), "%s", msg);
+        ck_assert_msg(g_str_has_prefix(msg, "with nfsprov's block added the file would not read as it should"), "%s",
+                      msg);
         ck_assert_ptr_nonnull(strstr(msg, "/etc/exports:1: "));
+
+        /* On its own the last line exports "/home/NFS/S_01\"; continued, it exports nfsprov's path. */
+        g_autofree char *msg2 = NULL;
+        ck_assert_int_eq(replace_err("\\\n/home/NFS/S_01\\", a, &msg2), -EEXIST);
+        ck_assert_msg(strstr(msg2, "/etc/exports:2: /home/NFS/S_01 is exported by an entry outside"), "%s", msg2);
 
         g_autofree char *out = replace_ok("/srv/a h(rw) \\", a);
         g_autoptr(GPtrArray) all = NULL;
