@@ -582,6 +582,24 @@ static const char *strip_markup_position(const char *msg) {
         return msg;
 }
 
+/* GMarkup refuses bytes that are not UTF-8 itself, but GLib 2.74 mishandles them in a CDATA
+ * section: it sets its error twice (and warns on stderr), or sets it and still returns TRUE. So
+ * they are refused first, with the position GMarkup would give. */
+static int check_utf8(const char *xml, GError **error) {
+        const char *end = NULL;
+        if (g_utf8_validate(xml, -1, &end))
+                return 0;
+        int line = 1, col = 1;
+        for (const char *c = xml; c < end; c = g_utf8_next_char(c)) {
+                if (*c == '\n') {
+                        line++;
+                        col = 1;
+                } else
+                        col++;
+        }
+        return np_fail(error, EINVAL, "invalid pool XML at line %d:%d: not valid UTF-8", line, col);
+}
+
 int pooldef_from_xml(const char *xml, PoolDef **ret, GError **error) {
         static const GMarkupParser parser = {
                 .start_element = xml_start,
@@ -591,6 +609,10 @@ int pooldef_from_xml(const char *xml, PoolDef **ret, GError **error) {
 
         g_return_val_if_fail(xml, -EINVAL);
         g_return_val_if_fail(ret, -EINVAL);
+
+        int r = check_utf8(xml, error);
+        if (r < 0)
+                return r;
 
         g_autoptr(PoolDef) def = pooldef_new();
         def->protocol_ver = 0; /* no <protocol/> element */
@@ -607,7 +629,10 @@ int pooldef_from_xml(const char *xml, PoolDef **ret, GError **error) {
         g_autoptr(GMarkupParseContext) ctx =
                 g_markup_parse_context_new(&parser, G_MARKUP_TREAT_CDATA_AS_TEXT, &st, NULL);
         g_autoptr(GError) perr = NULL;
-        bool ok = g_markup_parse_context_parse(ctx, xml, -1, &perr) &&
+        /* GLib 2.74's GMarkup can set an error and still return TRUE (bytes that are not UTF-8 in
+         * a CDATA section with G_MARKUP_TREAT_CDATA_AS_TEXT): an error set is a failure, and
+         * end_parse must not be given it (it would set another one over it). */
+        bool ok = g_markup_parse_context_parse(ctx, xml, -1, &perr) && !perr &&
                 g_markup_parse_context_end_parse(ctx, &perr);
         g_free(st.size_unit);
         if (!ok) {
@@ -659,10 +684,15 @@ int pooldef_xml_type(const char *xml, char **ret_type, GError **error) {
         g_return_val_if_fail(xml, -EINVAL);
         g_return_val_if_fail(ret_type, -EINVAL);
 
+        int r = check_utf8(xml, error);
+        if (r < 0)
+                return r;
+
         g_autofree char *type = NULL;
         g_autoptr(GMarkupParseContext) ctx = g_markup_parse_context_new(&parser, 0, &type, NULL);
         g_autoptr(GError) perr = NULL;
-        bool ok = g_markup_parse_context_parse(ctx, xml, -1, &perr) &&
+        /* As in pooldef_from_xml(): an error set is a failure even when GMarkup returned TRUE. */
+        bool ok = g_markup_parse_context_parse(ctx, xml, -1, &perr) && !perr &&
                 g_markup_parse_context_end_parse(ctx, &perr);
         if (type) {
                 *ret_type = TAKE_PTR(type);
@@ -854,9 +884,12 @@ int pooldef_from_json(json_object *obj, PoolDef **ret, GError **error) {
         r = json_get(obj, "mode", json_type_string, "an octal string like \"0700\"", &m, error);
         if (r < 0)
                 return r;
-        if (!parse_mode(json_object_get_string(m), &p->mode))
+        if (!parse_mode(json_object_get_string(m), &p->mode)) {
+                /* The server's bytes: escaped, so the message stays one line of UTF-8. */
+                g_autofree char *shown = g_strescape(json_object_get_string(m), NULL);
                 return np_fail(error, EINVAL, "pool definition JSON: key \"mode\" must be an octal string like \"0700\", not \"%s\"",
-                               json_object_get_string(m));
+                               shown);
+        }
 
         r = json_get_int(obj, "owner", LONG_MIN, LONG_MAX, &v, error);
         if (r < 0)

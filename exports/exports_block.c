@@ -96,17 +96,19 @@ char *exports_block_render(GPtrArray *entries) {
         return g_string_free(s, FALSE);
 }
 
-char *exports_block_outside(const char *text, size_t len, const ExportsBlock *block) {
+char *exports_block_outside(const char *text, size_t len, const ExportsBlock *block, size_t *ret_len) {
         GString *s = g_string_sized_new(len);
-        if (!block->present) {
+        if (!block->present)
                 g_string_append_len(s, text, (gssize) len);
-                return g_string_free(s, FALSE);
+        else {
+                g_string_append_len(s, text, (gssize) block->start);
+                for (size_t i = block->start; i < block->end; i++)
+                        if (text[i] == '\n')
+                                g_string_append_c(s, '\n');
+                g_string_append_len(s, text + block->end, (gssize) (len - block->end));
         }
-        g_string_append_len(s, text, (gssize) block->start);
-        for (size_t i = block->start; i < block->end; i++)
-                if (text[i] == '\n')
-                        g_string_append_c(s, '\n');
-        g_string_append_len(s, text + block->end, (gssize) (len - block->end));
+        if (ret_len)
+                *ret_len = s->len;
         return g_string_free(s, FALSE);
 }
 
@@ -126,8 +128,9 @@ int exports_block_entries(const char *text, size_t len, const char *filename, GP
                 if (text[i] == '\n')
                         g_string_append_c(s, '\n');
         g_string_append_len(s, text + b.start, (gssize) (b.end - b.start));
+        size_t inner_len = s->len;
         g_autofree char *inner = g_string_free(s, FALSE);
-        return exports_parse(inner, strlen(inner), filename, ret_entries, error);
+        return exports_parse(inner, inner_len, filename, ret_entries, error);
 }
 
 int exports_block_check_conflicts(const char *admin_text, size_t admin_len, const char *filename,
@@ -167,28 +170,52 @@ int exports_block_replace(const char *text, size_t len, const char *filename, GP
         if (r < 0)
                 return r;
 
-        g_autofree char *outside = exports_block_outside(text, len, &b);
-        r = exports_block_check_conflicts(outside, strlen(outside), filename, entries, error);
+        size_t outside_len = 0;
+        g_autofree char *outside = exports_block_outside(text, len, &b, &outside_len);
+        r = exports_block_check_conflicts(outside, outside_len, filename, entries, error);
         if (r < 0)
                 return r;
 
         g_autofree char *block = exports_block_render(entries);
-        GString *s = g_string_sized_new(len + strlen(block) + 1);
+        g_autoptr(GString) s = g_string_sized_new(len + strlen(block) + 1);
+        ExportsBlock nb = { .present = true }; /* where the new block lands */
         if (b.present) {
                 g_string_append_len(s, text, (gssize) b.start);
+                nb.start = s->len;
                 g_string_append(s, block);
                 /* A block that was the last line without a newline: keep the file ending as it did. */
                 if (b.end == len && len > 0 && text[len - 1] != '\n')
                         g_string_truncate(s, s->len - 1);
+                nb.end = s->len;
                 g_string_append_len(s, text + b.end, (gssize) (len - b.end));
         } else {
                 g_string_append_len(s, text, (gssize) len);
                 if (len > 0 && text[len - 1] != '\n')
                         g_string_append_c(s, '\n');
+                nb.start = s->len;
                 g_string_append(s, block);
+                nb.end = s->len;
         }
+
+        /* What exportfs will read. The admin's part passed on its own, but the line before the
+         * block can run into it: a backslash that ended the file becomes a line continuation once
+         * a newline and the block follow it, and the line it continues can then export one of
+         * these paths too, or not parse at all. So the new text's admin part is checked for
+         * conflicts again, and the whole text must parse. */
+        size_t new_outside_len = 0;
+        g_autofree char *new_outside = exports_block_outside(s->str, s->len, &nb, &new_outside_len);
+        g_autoptr(GPtrArray) all = NULL;
+        g_autoptr(GError) check_error = NULL;
+        r = exports_block_check_conflicts(new_outside, new_outside_len, filename, entries, &check_error);
+        if (r >= 0)
+                r = exports_parse(s->str, s->len, filename, &all, &check_error);
+        if (r < 0)
+                return np_fail_prefix(error, g_steal_pointer(&check_error),
+                                      "with nfsprov's block added the file would not read as it should (a "
+                                      "backslash that ends the line before the block continues that line into it)");
+
         if (ret_len)
                 *ret_len = s->len;
-        *ret_text = g_string_free(s, FALSE);
+        *ret_text = g_string_free(g_steal_pointer(&s), FALSE);
         return 0;
 }

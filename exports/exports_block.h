@@ -39,8 +39,9 @@ int exports_block_find(const char *text, size_t len, const char *filename, Expor
 char *exports_block_render(GPtrArray *entries);
 
 /* The admin's part of the file: the text with the block's lines blanked (the line count is
- * kept, so parse errors and conflicts point at the right line). */
-char *exports_block_outside(const char *text, size_t len, const ExportsBlock *block);
+ * kept, so parse errors and conflicts point at the right line). *ret_len (may be NULL) is its
+ * length: the text may hold NUL bytes. */
+char *exports_block_outside(const char *text, size_t len, const ExportsBlock *block, size_t *ret_len);
 
 /* The entries inside the block (a new GPtrArray of ExportsEntry*, line numbers as in the file). */
 int exports_block_entries(const char *text, size_t len, const char *filename, GPtrArray **ret_entries,

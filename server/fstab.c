@@ -12,6 +12,7 @@
 #include "fdio.h"
 #include "fstab.h"
 #include "macro.h"
+#include "show.h"
 
 #define FSTAB_TYPE "ext4"
 #define FSTAB_OPTIONS "defaults,nofail"
@@ -93,12 +94,8 @@ static int parse_bytes(const char *path, const char *data, size_t len, struct li
 
 static int bad_lines_error(const Fstab *f, GArray *bad, GError **error) {
         guint first = g_array_index(bad, guint, 0);
-        g_autofree char *text = g_strdup(first <= f->lines->len ? g_ptr_array_index(f->lines, first - 1) : "");
-        g_strstrip(text);
-        if (g_utf8_strlen(text, -1) > 80) {
-                char *cut = g_utf8_offset_to_pointer(text, 77);
-                strcpy(cut, "...");
-        }
+        g_autofree char *raw = g_strdup(first <= f->lines->len ? g_ptr_array_index(f->lines, first - 1) : "");
+        g_autofree char *text = show_text_max(g_strstrip(raw), 77);
         g_autoptr(GString) others = g_string_new(NULL);
         for (guint i = 1; i < bad->len; i++)
                 g_string_append_printf(others, "%s%u", i == 1 ? "; lines that cannot be parsed either: " : ", ",
@@ -268,16 +265,17 @@ int fstab_set(const char *fstab_path, const char *fs_uuid, const char *target, G
                         continue;
                 }
                 if (same_target || same_uuid) {
-                        const char *src = mnt_fs_get_source(fs), *tgt = mnt_fs_get_target(fs);
+                        g_autofree char *src = show_text(mnt_fs_get_source(fs) ?: "(no source)");
+                        g_autofree char *tgt = show_text(mnt_fs_get_target(fs) ?: "(no target)");
                         r = same_target
                                     ? np_fail(error, EEXIST,
                                               "%s:%u: %s already has an entry, for %s; refusing to replace it "
                                               "(remove or change that line first)",
-                                              fstab_path, fs_line(fs), target, src ? src : "(no source)")
+                                              fstab_path, fs_line(fs), target, src)
                                     : np_fail(error, EEXIST,
                                               "%s:%u: UUID=%s is already mounted on %s by this entry; it cannot "
                                               "also be mounted on %s",
-                                              fstab_path, fs_line(fs), fs_uuid, tgt ? tgt : "(no target)", target);
+                                              fstab_path, fs_line(fs), fs_uuid, tgt, target);
                         mnt_free_iter(it);
                         return r;
                 }

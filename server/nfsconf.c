@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "atomic_file.h"
 #include "error.h"
@@ -202,35 +203,67 @@ static char *binding_key(const char *section, const char *tag) {
         return g_strdup_printf("%s\n%s", s, t);
 }
 
-static void eval_buffer(GHashTable *b, const char *file, const char *data, size_t len, const char *section,
-                        bool sub, int depth);
+/* The files being read, the innermost first. An include of one of them is a loop, which nfs-utils
+ * follows until it crashes; it is skipped (following it up to INCLUDE_DEPTH_MAX costs
+ * k^INCLUDE_DEPTH_MAX reads for a file that includes itself k times). */
+typedef struct FileChain {
+        const struct FileChain *outer;
+        bool known; /* dev and ino are set: the file could be stat()ed */
+        dev_t dev;
+        ino_t ino;
+        int depth;  /* 0 for the main file and the drop-ins */
+} FileChain;
 
-static void eval_include(GHashTable *b, const char *file, const ConfLine *l, int depth) {
+static FileChain chain_link(const FileChain *outer, const char *file) {
+        FileChain c = { .outer = outer, .depth = outer ? outer->depth + 1 : 0 };
+        struct stat st;
+        if (stat(file, &st) == 0) {
+                c.known = true;
+                c.dev = st.st_dev;
+                c.ino = st.st_ino;
+        }
+        return c;
+}
+
+static bool chain_has(const FileChain *chain, const FileChain *f) {
+        for (const FileChain *c = chain; c && f->known; c = c->outer)
+                if (c->known && c->dev == f->dev && c->ino == f->ino)
+                        return true;
+        return false;
+}
+
+static void eval_buffer(GHashTable *b, const char *file, const char *data, size_t len, const char *section,
+                        bool sub, const FileChain *chain);
+
+static void eval_include(GHashTable *b, const char *file, const ConfLine *l, const FileChain *chain) {
         const char *v = l->value;
         if (*v == '-')
                 v++; /* optional include: nfs-utils only skips the warning */
-        if (depth >= INCLUDE_DEPTH_MAX)
+        if (chain->depth >= INCLUDE_DEPTH_MAX)
                 return;
 
         g_autofree char *dir = g_path_get_dirname(file);
         g_autofree char *inc = g_path_is_absolute(v) ? g_strdup(v) : g_build_filename(dir, v, NULL);
+        FileChain link = chain_link(chain, inc);
+        if (chain_has(chain, &link))
+                return;
         g_autofree char *data = NULL;
         size_t len = 0;
         /* nfs-utils warns about an include it cannot read and goes on; so do we */
         if (atomic_file_read(inc, &data, &len, NULL) < 0)
                 return;
-        eval_buffer(b, inc, data, len, l->section, l->sub, depth + 1);
+        eval_buffer(b, inc, data, len, l->section, l->sub, &link);
 }
 
 static void eval_buffer(GHashTable *b, const char *file, const char *data, size_t len, const char *section,
-                        bool sub, int depth) {
+                        bool sub, const FileChain *chain) {
         g_autoptr(GArray) lines = conf_parse(data, len, section, sub);
         for (guint i = 0; i < lines->len; i++) {
                 const ConfLine *l = &g_array_index(lines, ConfLine, i);
                 if (l->kind != LINE_ASSIGN)
                         continue;
                 if (g_ascii_strcasecmp(l->tag, "include") == 0) {
-                        eval_include(b, file, l, depth);
+                        eval_include(b, file, l, chain);
                         continue;
                 }
                 if (l->sub || !*l->value)
@@ -258,8 +291,9 @@ static void eval_dropins(GHashTable *b, const char *path) {
                         g_autofree char *data = NULL;
                         size_t dlen = 0;
                         /* nfs-utils skips a drop-in it cannot read */
+                        FileChain top = chain_link(NULL, f);
                         if (atomic_file_read(f, &data, &dlen, NULL) == 0)
-                                eval_buffer(b, f, data, dlen, NULL, false, 0);
+                                eval_buffer(b, f, data, dlen, NULL, false, &top);
                 }
                 free(names[i]);
         }
@@ -333,7 +367,8 @@ static int status_eval(const char *path, const char *main_data, size_t main_len,
                 main_len = len;
         }
 
-        eval_buffer(b, path, main_data, main_len, NULL, false, 0);
+        FileChain top = chain_link(NULL, path);
+        eval_buffer(b, path, main_data, main_len, NULL, false, &top);
         eval_dropins(b, path);
 
         NfsConfStatus s = { .file_exists = exists };
@@ -456,8 +491,13 @@ static char *apply_edits(const char *data, size_t len, size_t *ret_len) {
                 if (header)
                         add_edit(edits, header->end + 1, header->end + 1, missing->str, NULL);
                 else {
+                        /* "[nfsd]" must start a line of its own: after a newline, and not right
+                         * after a backslash-newline, which would join it to the line before. */
                         bool nl = len > 0 && data[len - 1] != '\n';
-                        add_edit(edits, len, len, NULL, g_strdup_printf("%s[nfsd]\n%s", nl ? "\n" : "", missing->str));
+                        bool joins = (len > 0 && data[len - 1] == '\\') ||
+                                     (len > 1 && data[len - 1] == '\n' && data[len - 2] == '\\');
+                        add_edit(edits, len, len, NULL,
+                                 g_strdup_printf("%s%s[nfsd]\n%s", nl ? "\n" : "", joins ? "\n" : "", missing->str));
                 }
         }
         if (edits->len == 0)

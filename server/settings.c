@@ -469,18 +469,22 @@ static int parse_listen(Config *c, const char *v, GError **error) {
                 host = g_strndup(v + 1, close - v - 1);
                 port = close + 2;
                 g_autoptr(GInetAddress) a = g_inet_address_new_from_string(host);
-                if (!a || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV6)
-                        return np_fail(error, EINVAL, "\"%s\": \"%s\" is not an IPv6 address; %s", shown, host,
-                                       LISTEN_ALLOWED);
+                if (!a || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV6) {
+                        g_autofree char *shown_host = show_text(host);
+                        return np_fail(error, EINVAL, "\"%s\": \"%s\" is not an IPv6 address; %s", shown,
+                                       shown_host, LISTEN_ALLOWED);
+                }
         } else {
                 const char *colon = strrchr(v, ':');
                 if (!colon)
                         return np_fail(error, EINVAL, "\"%s\" lacks \":PORT\"; %s", shown, LISTEN_ALLOWED);
                 host = g_strndup(v, colon - v);
                 port = colon + 1;
-                if (strchr(host, ':'))
+                if (strchr(host, ':')) {
+                        g_autofree char *shown_host = show_text(host), *shown_port = show_text(port);
                         return np_fail(error, EINVAL, "\"%s\": an IPv6 address needs brackets, as in [%s]:%s; %s",
-                                       shown, host, port, LISTEN_ALLOWED);
+                                       shown, shown_host, shown_port, LISTEN_ALLOWED);
+                }
                 if (!*host)
                         return np_fail(error, EINVAL, "\"%s\" lacks the host before \":\"; %s", shown,
                                        LISTEN_ALLOWED);
@@ -785,8 +789,11 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
 
         /* KEEP_TRANSLATIONS: without it GKeyFile silently drops "key[locale]" lines, which must be
          * refused as unknown keys like any other. */
-        if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_KEEP_TRANSLATIONS, &e))
-                return np_fail(error, EINVAL, "%s: %s", path, e->message);
+        if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_KEEP_TRANSLATIONS, &e)) {
+                /* GKeyFile quotes the offending line as it is, which need not be UTF-8. */
+                g_autofree char *msg = show_text_max(e->message, SIZE_MAX);
+                return np_fail(error, EINVAL, "%s: %s", path, msg);
+        }
 
         g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
         for (char **g = groups; *g; g++) {
@@ -810,8 +817,10 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
 
                         g_autoptr(GError) ke = NULL;
                         g_autofree char *value = g_key_file_get_string(kf, *g, *k, &ke);
-                        if (!value)
-                                return np_fail(error, EINVAL, "%s: [%s] %s: %s", path, *g, *k, ke->message);
+                        if (!value) {
+                                g_autofree char *msg = show_text_max(ke->message, SIZE_MAX);
+                                return np_fail(error, EINVAL, "%s: [%s] %s: %s", path, *g, *k, msg);
+                        }
                         g_strstrip(value);
 
                         if (strstr(value, " #") || strstr(value, "\t#")) {

@@ -11,6 +11,10 @@
  *   string, clients NULL or a non-empty NULL-terminated list of valid client specifications
  *   (config_check_client); size is > 0 whenever the body has a non-null "size";
  * - resize: size > 0, and nothing else is set;
+ * - and as the three volume bodies (api_volume_body_parse()), with the same failure contract:
+ *   vol-create has a valid volume name (name_validate_volume) and a capacity > 0 or a valid
+ *   backing volume; clone a valid name and no capacity, backing or shrink; resize a capacity
+ *   > 0 and no name, backing or linked;
  * - parsing is deterministic: the same bytes give the same result twice;
  * - the input bytes are not modified.
  * A violated invariant aborts, which libFuzzer reports as a crash with the input saved.
@@ -31,20 +35,13 @@
 #include "error.h"
 #include "json_autoptr.h"
 #include "json_body.h"
+#include "fuzz_common.h"
 #include "name.h"
 #include "settings.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* For fuzz_common.c, linked for its fatal GLib warnings. */
+const char fuzz_target_name[] = "fuzz_api_body";
 
-#define CHECK(cond, ...)                                                                        \
-        do {                                                                                    \
-                if (!(cond)) {                                                                  \
-                        fprintf(stderr, "fuzz_api_body: invariant violated: %s: ", #cond);      \
-                        fprintf(stderr, __VA_ARGS__);                                           \
-                        fputc('\n', stderr);                                                    \
-                        abort();                                                                \
-                }                                                                               \
-        } while (0)
 
 /* The checks on failures beyond "an NP_ERROR whose code is the errno returned": the errno is
  * -EINVAL and the message is one line of UTF-8 (it goes into a JSON error response). On unless
@@ -84,26 +81,26 @@ static int body_has_size(const char *body, size_t len) {
 static void check_request(ApiBodyKind kind, const ApiShareRequest *req, const char *body, size_t len) {
         g_autoptr(GError) error = NULL;
         if (kind == API_BODY_RESIZE) {
-                CHECK(req->size > 0, "resize succeeded without a size");
-                CHECK(!req->name && !req->disk && !req->clients && !req->force,
+                FUZZ_CHECK(req->size > 0, "resize succeeded without a size");
+                FUZZ_CHECK(!req->name && !req->disk && !req->clients && !req->force,
                       "resize succeeded with create-only fields set");
                 return;
         }
-        CHECK(req->name, "create succeeded without a name");
-        CHECK(name_validate_share(req->name, &error) == 0, "create accepted the share name \"%s\": %s",
+        FUZZ_CHECK(req->name, "create succeeded without a name");
+        FUZZ_CHECK(name_validate_share(req->name, &error) == 0, "create accepted the share name \"%s\": %s",
               req->name, error ? error->message : "?");
-        CHECK(!req->disk || req->disk[0], "create accepted an empty disk");
+        FUZZ_CHECK(!req->disk || req->disk[0], "create accepted an empty disk");
         if (req->clients) {
-                CHECK(req->clients[0], "create accepted an empty client list");
+                FUZZ_CHECK(req->clients[0], "create accepted an empty client list");
                 for (char **c = req->clients; *c; c++) {
-                        CHECK(**c, "create accepted an empty client");
+                        FUZZ_CHECK(**c, "create accepted an empty client");
                         g_clear_error(&error);
-                        CHECK(config_check_client(*c, &error) == 0, "create accepted the client \"%s\": %s", *c,
+                        FUZZ_CHECK(config_check_client(*c, &error) == 0, "create accepted the client \"%s\": %s", *c,
                               error ? error->message : "?");
                 }
         }
         if (req->size == 0)
-                CHECK(body_has_size(body, len) != 1, "create accepted a \"size\" that parsed to 0 bytes");
+                FUZZ_CHECK(body_has_size(body, len) != 1, "create accepted a \"size\" that parsed to 0 bytes");
 }
 
 static bool same_request(const ApiShareRequest *a, const ApiShareRequest *b) {
@@ -126,26 +123,26 @@ static void run_one(ApiBodyKind kind, const char *body, size_t len) {
         g_autoptr(GError) error = NULL;
         int r = parse_request(kind, body, len, &req, &error);
 
-        CHECK(r <= 0, "%s returned %d", kind_name(kind), r);
+        FUZZ_CHECK(r <= 0, "%s returned %d", kind_name(kind), r);
         if (strict_messages)
-                CHECK(r == 0 || r == -EINVAL, "%s returned %d, not 0 or -EINVAL", kind_name(kind), r);
+                FUZZ_CHECK(r == 0 || r == -EINVAL, "%s returned %d, not 0 or -EINVAL", kind_name(kind), r);
         if (r < 0) {
-                CHECK(req == sentinel, "%s failed but set *ret", kind_name(kind));
-                CHECK(error, "%s failed without an error message", kind_name(kind));
-                CHECK(error->domain == NP_ERROR && error->code == -r,
+                FUZZ_CHECK(req == sentinel, "%s failed but set *ret", kind_name(kind));
+                FUZZ_CHECK(error, "%s failed without an error message", kind_name(kind));
+                FUZZ_CHECK(error->domain == NP_ERROR && error->code == -r,
                       "%s failed with %d but an error of another domain or code (%d): %s", kind_name(kind), r,
                       error->code, error->message);
-                CHECK(error->message && error->message[0], "%s failed with an empty message", kind_name(kind));
+                FUZZ_CHECK(error->message && error->message[0], "%s failed with an empty message", kind_name(kind));
                 if (strict_messages) {
-                        CHECK(!strchr(error->message, '\n'), "%s failed with a message of several lines: %s",
+                        FUZZ_CHECK(!strchr(error->message, '\n'), "%s failed with a message of several lines: %s",
                               kind_name(kind), error->message);
-                        CHECK(g_utf8_validate(error->message, -1, NULL),
+                        FUZZ_CHECK(g_utf8_validate(error->message, -1, NULL),
                               "%s failed with a message that is not UTF-8 (it goes into a JSON response)",
                               kind_name(kind));
                 }
         } else {
-                CHECK(!error, "%s succeeded but set an error: %s", kind_name(kind), error->message);
-                CHECK(req && req != sentinel, "%s succeeded without a result", kind_name(kind));
+                FUZZ_CHECK(!error, "%s succeeded but set an error: %s", kind_name(kind), error->message);
+                FUZZ_CHECK(req && req != sentinel, "%s succeeded without a result", kind_name(kind));
                 check_request(kind, req, body, len);
         }
 
@@ -153,14 +150,95 @@ static void run_one(ApiBodyKind kind, const char *body, size_t len) {
         ApiShareRequest *again = NULL;
         g_autoptr(GError) error2 = NULL;
         int r2 = parse_request(kind, body, len, &again, &error2);
-        CHECK(r2 == r, "%s is not deterministic: %d then %d", kind_name(kind), r, r2);
+        FUZZ_CHECK(r2 == r, "%s is not deterministic: %d then %d", kind_name(kind), r, r2);
         if (r == 0) {
-                CHECK(same_request(req, again), "%s is not deterministic: two parses differ", kind_name(kind));
+                FUZZ_CHECK(same_request(req, again), "%s is not deterministic: two parses differ", kind_name(kind));
                 api_share_request_free(again);
                 api_share_request_free(req);
         } else
-                CHECK(g_strcmp0(error->message, error2->message) == 0, "%s gives two messages: %s / %s",
+                FUZZ_CHECK(g_strcmp0(error->message, error2->message) == 0, "%s gives two messages: %s / %s",
                       kind_name(kind), error->message, error2->message);
+}
+
+static const char *vol_kind_name(ApiVolumeBodyKind kind) {
+        return kind == API_BODY_VOL_CREATE ? "vol-create" : kind == API_BODY_VOL_CLONE ? "vol-clone" : "vol-resize";
+}
+
+static void check_volume_request(ApiVolumeBodyKind kind, const ApiVolumeRequest *req) {
+        const char *k = vol_kind_name(kind);
+        g_autoptr(GError) error = NULL;
+        if (kind != API_BODY_VOL_RESIZE) {
+                FUZZ_CHECK(req->name, "%s succeeded without a name", k);
+                FUZZ_CHECK(name_validate_volume(req->name, &error) == 0, "%s accepted the volume name \"%s\": %s", k,
+                      req->name, error ? error->message : "?");
+        } else
+                FUZZ_CHECK(!req->name, "%s succeeded with a name", k);
+        switch (kind) {
+        case API_BODY_VOL_CREATE:
+                FUZZ_CHECK(req->capacity > 0 || req->backing, "%s succeeded without a capacity or a backing volume", k);
+                if (req->backing) {
+                        g_clear_error(&error);
+                        FUZZ_CHECK(name_validate_volume(req->backing, &error) == 0, "%s accepted the backing \"%s\": %s",
+                              k, req->backing, error ? error->message : "?");
+                }
+                FUZZ_CHECK(!req->linked && !req->shrink, "%s succeeded with clone or resize fields set", k);
+                break;
+        case API_BODY_VOL_CLONE:
+                FUZZ_CHECK(!req->capacity && !req->backing && !req->shrink, "%s succeeded with other fields set", k);
+                break;
+        case API_BODY_VOL_RESIZE:
+                FUZZ_CHECK(req->capacity > 0, "%s succeeded without a capacity", k);
+                FUZZ_CHECK(!req->backing && !req->linked, "%s succeeded with other fields set", k);
+                break;
+        }
+}
+
+static bool same_volume_request(const ApiVolumeRequest *a, const ApiVolumeRequest *b) {
+        return g_strcmp0(a->name, b->name) == 0 && a->capacity == b->capacity &&
+               g_strcmp0(a->backing, b->backing) == 0 && a->linked == b->linked && a->shrink == b->shrink;
+}
+
+static int parse_volume_request(ApiVolumeBodyKind kind, const char *body, size_t len, ApiVolumeRequest **ret,
+                                GError **error) {
+        g_autoptr(json_object) o = NULL;
+        int r = json_body_parse(body, len, &o, error);
+        return r < 0 ? r : api_volume_body_parse(kind, o, ret, error);
+}
+
+static void run_volume(ApiVolumeBodyKind kind, const char *body, size_t len) {
+        const char *k = vol_kind_name(kind);
+        ApiVolumeRequest *const sentinel = (ApiVolumeRequest *) (uintptr_t) 0x1;
+        ApiVolumeRequest *req = sentinel;
+        g_autoptr(GError) error = NULL;
+        int r = parse_volume_request(kind, body, len, &req, &error);
+
+        FUZZ_CHECK(r <= 0, "%s returned %d", k, r);
+        if (strict_messages)
+                FUZZ_CHECK(r == 0 || r == -EINVAL, "%s returned %d, not 0 or -EINVAL", k, r);
+        if (r < 0) {
+                FUZZ_CHECK(req == sentinel, "%s failed but set *ret", k);
+                FUZZ_CHECK(error && error->domain == NP_ERROR && error->code == -r && error->message && error->message[0],
+                      "%s failed with %d without an NP_ERROR of that code and a message", k, r);
+                if (strict_messages)
+                        FUZZ_CHECK(!strchr(error->message, '\n') && g_utf8_validate(error->message, -1, NULL),
+                              "%s failed with a message that is not one line of UTF-8", k);
+        } else {
+                FUZZ_CHECK(!error, "%s succeeded but set an error: %s", k, error->message);
+                FUZZ_CHECK(req && req != sentinel, "%s succeeded without a result", k);
+                check_volume_request(kind, req);
+        }
+
+        ApiVolumeRequest *again = NULL;
+        g_autoptr(GError) error2 = NULL;
+        int r2 = parse_volume_request(kind, body, len, &again, &error2);
+        FUZZ_CHECK(r2 == r, "%s is not deterministic: %d then %d", k, r, r2);
+        if (r == 0) {
+                FUZZ_CHECK(same_volume_request(req, again), "%s is not deterministic: two parses differ", k);
+                api_volume_request_free(again);
+                api_volume_request_free(req);
+        } else
+                FUZZ_CHECK(g_strcmp0(error->message, error2->message) == 0, "%s gives two messages: %s / %s", k,
+                      error->message, error2->message);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -173,7 +251,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(body, data, size);
         run_one(API_BODY_CREATE, body, size);
         run_one(API_BODY_RESIZE, body, size);
-        CHECK(size == 0 || memcmp(body, data, size) == 0, "parsing modified its input");
+        run_volume(API_BODY_VOL_CREATE, body, size);
+        run_volume(API_BODY_VOL_CLONE, body, size);
+        run_volume(API_BODY_VOL_RESIZE, body, size);
+        FUZZ_CHECK(size == 0 || memcmp(body, data, size) == 0, "parsing modified its input");
         free(body);
         return 0;
 }

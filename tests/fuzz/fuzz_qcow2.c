@@ -37,20 +37,12 @@
 
 #include "error.h"
 #include "fdio.h"
+#include "fuzz_common.h"
 #include "name.h"
 #include "qcow2.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char fuzz_target_name[] = "fuzz_qcow2";
 
-#define CHECK(cond, ...)                                                                    \
-        do {                                                                                \
-                if (!(cond)) {                                                              \
-                        fprintf(stderr, "fuzz_qcow2: invariant violated: %s: ", #cond);     \
-                        fprintf(stderr, __VA_ARGS__);                                       \
-                        fputc('\n', stderr);                                                \
-                        abort();                                                            \
-                }                                                                           \
-        } while (0)
 
 #define VOLUME "vm.qcow2"
 #define MAX_CAPACITY (UINT64_C(1) << 40)
@@ -71,13 +63,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 static int file_fd = -1;
 
 static void check_error(const char *what, int r, const GError *error) {
-        CHECK(error, "%s failed (%d) without an error", what, r);
-        CHECK(error->domain == NP_ERROR && error->code == -r, "%s failed with %d but an error of another domain or code (%d): %s",
+        FUZZ_CHECK(error, "%s failed (%d) without an error", what, r);
+        FUZZ_CHECK(error->domain == NP_ERROR && error->code == -r, "%s failed with %d but an error of another domain or code (%d): %s",
               what, r, error->code, error->message);
-        CHECK(error->message && error->message[0], "%s failed with an empty message", what);
-        CHECK(!strchr(error->message, '\n') && !strchr(error->message, '\r'), "%s failed with a message of several lines: %s",
+        FUZZ_CHECK(error->message && error->message[0], "%s failed with an empty message", what);
+        FUZZ_CHECK(!strchr(error->message, '\n') && !strchr(error->message, '\r'), "%s failed with a message of several lines: %s",
               what, error->message);
-        CHECK(g_utf8_validate(error->message, -1, NULL), "%s failed with a message that is not UTF-8", what);
+        FUZZ_CHECK(g_utf8_validate(error->message, -1, NULL), "%s failed with a message that is not UTF-8", what);
 }
 
 static uint64_t be64_at(const uint8_t *p) {
@@ -90,64 +82,64 @@ static uint64_t be64_at(const uint8_t *p) {
 static void check_string(const char *what, const char *s, size_t len) {
         if (!s)
                 return;
-        CHECK(s[len] == '\0', "%s is not NUL-terminated after its %zu stored bytes", what, len);
-        CHECK(strlen(s) <= len, "%s is longer than stored", what);
+        FUZZ_CHECK(s[len] == '\0', "%s is not NUL-terminated after its %zu stored bytes", what, len);
+        FUZZ_CHECK(strlen(s) <= len, "%s is longer than stored", what);
 }
 
 static void check_info(const Qcow2Info *info, const uint8_t *data, size_t size) {
-        CHECK(info->version >= 2, "version %u", info->version);
-        CHECK(info->cluster_bits >= 9 && info->cluster_bits <= 21, "cluster_bits %u", info->cluster_bits);
+        FUZZ_CHECK(info->version >= 2, "version %u", info->version);
+        FUZZ_CHECK(info->cluster_bits >= 9 && info->cluster_bits <= 21, "cluster_bits %u", info->cluster_bits);
         uint64_t cluster = UINT64_C(1) << info->cluster_bits;
         if (info->version == 2) {
-                CHECK(info->header_length == 72 && info->refcount_order == 4 && info->incompatible_features == 0 &&
+                FUZZ_CHECK(info->header_length == 72 && info->refcount_order == 4 && info->incompatible_features == 0 &&
                               info->compatible_features == 0 && info->autoclear_features == 0,
                       "a version 2 header with version 3 fields");
         } else {
-                CHECK(info->header_length >= 104 && info->header_length % 8 == 0 && info->header_length <= cluster,
+                FUZZ_CHECK(info->header_length >= 104 && info->header_length % 8 == 0 && info->header_length <= cluster,
                       "header_length %u", info->header_length);
-                CHECK(info->header_length <= size, "header_length %u past the end of the file (%zu)", info->header_length,
+                FUZZ_CHECK(info->header_length <= size, "header_length %u past the end of the file (%zu)", info->header_length,
                       size);
         }
-        CHECK(info->refcount_order <= 6, "refcount_order %u", info->refcount_order);
-        CHECK(info->virtual_size <= INT64_MAX, "virtual size %" G_GUINT64_FORMAT, info->virtual_size);
-        CHECK(!!(info->incompatible_features & QCOW2_INCOMPAT_COMPRESSION) == (info->compression_type != 0),
+        FUZZ_CHECK(info->refcount_order <= 6, "refcount_order %u", info->refcount_order);
+        FUZZ_CHECK(info->virtual_size <= INT64_MAX, "virtual size %" G_GUINT64_FORMAT, info->virtual_size);
+        FUZZ_CHECK(!!(info->incompatible_features & QCOW2_INCOMPAT_COMPRESSION) == (info->compression_type != 0),
               "compression type %u against its bit", info->compression_type);
 
         bool has_backing = size >= 16 && be64_at(data + 8) != 0;
-        CHECK(!!info->backing_file == has_backing, "backing file %s, backing_file_offset %s", info->backing_file ? "read" : "none",
+        FUZZ_CHECK(!!info->backing_file == has_backing, "backing file %s, backing_file_offset %s", info->backing_file ? "read" : "none",
               has_backing ? "set" : "0");
-        CHECK(info->backing_file_len <= 1023, "backing file name of %zu bytes", info->backing_file_len);
-        CHECK(info->backing_file || info->backing_file_len == 0, "a backing file length without a name");
+        FUZZ_CHECK(info->backing_file_len <= 1023, "backing file name of %zu bytes", info->backing_file_len);
+        FUZZ_CHECK(info->backing_file || info->backing_file_len == 0, "a backing file length without a name");
         check_string("backing file", info->backing_file, info->backing_file_len);
         check_string("backing format", info->backing_format, info->backing_format_len);
         check_string("data file", info->data_file, info->data_file_len);
         for (size_t i = 0; i < G_N_ELEMENTS(info->incompatible_names); i++) {
-                CHECK(!info->incompatible_names[i] || info->has_feature_table, "a feature name without a table");
-                CHECK(!info->incompatible_names[i] || strlen(info->incompatible_names[i]) <= 46, "a feature name of %zu bytes",
+                FUZZ_CHECK(!info->incompatible_names[i] || info->has_feature_table, "a feature name without a table");
+                FUZZ_CHECK(!info->incompatible_names[i] || strlen(info->incompatible_names[i]) <= 46, "a feature name of %zu bytes",
                       strlen(info->incompatible_names[i]));
         }
 }
 
 /* What an accepted image must be. */
 static void check_accepted(const Qcow2Info *info) {
-        CHECK(info->version == 3, "accepted version %u", info->version);
-        CHECK(info->crypt_method == 0, "accepted crypt_method %u", info->crypt_method);
-        CHECK((info->incompatible_features & ~QCOW2_INCOMPAT_ACCEPTED) == 0, "accepted incompatible features %#" G_GINT64_MODIFIER "x",
+        FUZZ_CHECK(info->version == 3, "accepted version %u", info->version);
+        FUZZ_CHECK(info->crypt_method == 0, "accepted crypt_method %u", info->crypt_method);
+        FUZZ_CHECK((info->incompatible_features & ~QCOW2_INCOMPAT_ACCEPTED) == 0, "accepted incompatible features %#" G_GINT64_MODIFIER "x",
               info->incompatible_features);
-        CHECK(info->compression_type <= QCOW2_COMPRESSION_ZSTD, "accepted compression type %u", info->compression_type);
-        CHECK(!info->data_file, "accepted an external data file");
-        CHECK(info->virtual_size > 0 && info->virtual_size <= MAX_CAPACITY, "accepted virtual size %" G_GUINT64_FORMAT,
+        FUZZ_CHECK(info->compression_type <= QCOW2_COMPRESSION_ZSTD, "accepted compression type %u", info->compression_type);
+        FUZZ_CHECK(!info->data_file, "accepted an external data file");
+        FUZZ_CHECK(info->virtual_size > 0 && info->virtual_size <= MAX_CAPACITY, "accepted virtual size %" G_GUINT64_FORMAT,
               info->virtual_size);
         if (info->backing_file) {
                 g_autoptr(GError) e = NULL;
-                CHECK(strlen(info->backing_file) == info->backing_file_len, "accepted a backing file name with a NUL");
-                CHECK(name_validate_volume(info->backing_file, &e) == 0, "accepted the backing file \"%s\": %s",
+                FUZZ_CHECK(strlen(info->backing_file) == info->backing_file_len, "accepted a backing file name with a NUL");
+                FUZZ_CHECK(name_validate_volume(info->backing_file, &e) == 0, "accepted the backing file \"%s\": %s",
                       info->backing_file, e ? e->message : "?");
-                CHECK(!strchr(info->backing_file, '/') && info->backing_file[0] != '.',
+                FUZZ_CHECK(!strchr(info->backing_file, '/') && info->backing_file[0] != '.',
                       "accepted a backing file that is a path");
-                CHECK(strcmp(info->backing_file, VOLUME) != 0, "accepted the volume as its own backing file");
+                FUZZ_CHECK(strcmp(info->backing_file, VOLUME) != 0, "accepted the volume as its own backing file");
         }
-        CHECK(!info->backing_format ||
+        FUZZ_CHECK(!info->backing_format ||
                       (info->backing_format_len == 5 && strcmp(info->backing_format, "qcow2") == 0),
               "accepted a backing format other than qcow2");
 }
@@ -159,57 +151,57 @@ static int read_file(Qcow2Info *ret, GError **error) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (file_fd < 0) {
                 file_fd = memfd_create("fuzz_qcow2", MFD_CLOEXEC);
-                CHECK(file_fd >= 0, "memfd_create: %s", g_strerror(errno));
+                FUZZ_CHECK(file_fd >= 0, "memfd_create: %s", g_strerror(errno));
         }
         /* The input over the previous one, then cut to its size (cheaper than emptying the file). */
-        CHECK(lseek(file_fd, 0, SEEK_SET) == 0, "lseek");
-        CHECK(fd_write_all(file_fd, data, size) == 0, "write: %s", g_strerror(errno));
-        CHECK(ftruncate(file_fd, (off_t) size) == 0, "ftruncate: %s", g_strerror(errno));
+        FUZZ_CHECK(lseek(file_fd, 0, SEEK_SET) == 0, "lseek");
+        FUZZ_CHECK(fd_write_all(file_fd, data, size) == 0, "write: %s", g_strerror(errno));
+        FUZZ_CHECK(ftruncate(file_fd, (off_t) size) == 0, "ftruncate: %s", g_strerror(errno));
 
         Qcow2Info info = { .version = 0xdeadbeef, .virtual_size = 42 };
         const Qcow2Info sentinel = info;
         g_autoptr(GError) error = NULL;
         int r = read_file(&info, &error);
 
-        CHECK(r == 0 || r == -EBADMSG, "qcow2_read_header returned %d (%s)", r, error ? error->message : "no message");
+        FUZZ_CHECK(r == 0 || r == -EBADMSG, "qcow2_read_header returned %d (%s)", r, error ? error->message : "no message");
         if (r < 0) {
                 check_error("qcow2_read_header", r, error);
-                CHECK(qcow2_info_equal(&info, &sentinel), "qcow2_read_header failed but changed *ret");
+                FUZZ_CHECK(qcow2_info_equal(&info, &sentinel), "qcow2_read_header failed but changed *ret");
         } else {
-                CHECK(!error, "qcow2_read_header succeeded but set an error: %s", error->message);
+                FUZZ_CHECK(!error, "qcow2_read_header succeeded but set an error: %s", error->message);
                 check_info(&info, data, size);
         }
 
         /* The same file again, the offset elsewhere: the same outcome. */
-        CHECK(lseek(file_fd, 12345, SEEK_SET) == 12345, "lseek");
+        FUZZ_CHECK(lseek(file_fd, 12345, SEEK_SET) == 12345, "lseek");
         g_auto(Qcow2Info) again = { 0 };
         g_autoptr(GError) error2 = NULL;
         int r2 = read_file(&again, &error2);
-        CHECK(r2 == r, "qcow2_read_header is not deterministic: %d then %d", r, r2);
+        FUZZ_CHECK(r2 == r, "qcow2_read_header is not deterministic: %d then %d", r, r2);
         if (r < 0) {
-                CHECK(strcmp(error->message, error2->message) == 0, "two messages: %s / %s", error->message,
+                FUZZ_CHECK(strcmp(error->message, error2->message) == 0, "two messages: %s / %s", error->message,
                       error2->message);
                 if (verbose)
                         fprintf(stderr, "fuzz_qcow2: %zu bytes: read: %s\n", size, error->message);
                 return 0;
         }
-        CHECK(qcow2_info_equal(&info, &again), "two reads of one file differ");
+        FUZZ_CHECK(qcow2_info_equal(&info, &again), "two reads of one file differ");
 
         g_autoptr(GError) cerr = NULL;
         int c = qcow2_check(&info, &policy, &cerr);
         if (verbose)
                 fprintf(stderr, "fuzz_qcow2: %zu bytes: read: version %u; check: %s\n", size, info.version,
                         cerr ? cerr->message : "accepted");
-        CHECK(c == 0 || c == -EINVAL || c == -EBADMSG, "qcow2_check returned %d", c);
+        FUZZ_CHECK(c == 0 || c == -EINVAL || c == -EBADMSG, "qcow2_check returned %d", c);
         if (c < 0) {
                 check_error("qcow2_check", c, cerr);
-                CHECK(c == -EINVAL || (info.incompatible_features & QCOW2_INCOMPAT_CORRUPT),
+                FUZZ_CHECK(c == -EINVAL || (info.incompatible_features & QCOW2_INCOMPAT_CORRUPT),
                       "qcow2_check returned -EBADMSG for an image not marked corrupt: %s", cerr->message);
-                CHECK(qcow2_check(&info, &policy, NULL) == c, "qcow2_check without an error pointer differs");
+                FUZZ_CHECK(qcow2_check(&info, &policy, NULL) == c, "qcow2_check without an error pointer differs");
         } else {
-                CHECK(!cerr, "qcow2_check accepted but set an error: %s", cerr->message);
+                FUZZ_CHECK(!cerr, "qcow2_check accepted but set an error: %s", cerr->message);
                 check_accepted(&info);
-                CHECK(qcow2_check(&again, &policy, NULL) == 0, "the re-read header is refused");
+                FUZZ_CHECK(qcow2_check(&again, &policy, NULL) == 0, "the re-read header is refused");
         }
         qcow2_info_clear(&info);
         return 0;

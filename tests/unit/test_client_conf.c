@@ -52,6 +52,9 @@ START_TEST(test_bad_files) {
                 { "[client]\nserver = http://x\n", "unknown key \"server\"" },
                 { "[clients]\n", "unknown group [clients]" },
                 { "[client]\nservers = ftp://x\n", "is not a URL" },
+                /* the servers read before the bad one are freed (a leak ASan reports; found by
+                 * tests/fuzz/fuzz_client_conf) */
+                { "[client]\nservers = http://10.0.0.1:8740; ftp://x\n", "is not a URL" },
                 { "[client]\nservers = http://user:pw@x\n", "has a user, query or fragment" },
                 { "[client]\nservers = http://a b:80\n", "contains blank space or a control character" },
                 { "[client]\nconnect =\n", "connect is empty" },
@@ -59,6 +62,13 @@ START_TEST(test_bad_files) {
                 { "[client]\ntimeout = 0\n", "timeout \"0\" is not a number of seconds from 1 to 3600" },
                 { "[client]\ntimeout = 10s\n", "is not a number of seconds" },
                 { "not a key file\n", "cannot read" },
+                /* the file's text in a message is escaped: one line of UTF-8 (found by
+                 * tests/fuzz/fuzz_client_conf) */
+                { "[client]\nco\x9c\x91nect = x\n", "unknown key \"co\\x9c\\x91nect\"" },
+                { "[cl\x1bient]\n", "Invalid group name: cl\\x1bient" },
+                { "[client]\ntoken_file = rel\\tx\n", "token_file \"rel\\x09x\" is not an absolute path" },
+                { "[client]\ntimeout = 1\\n0\n", "timeout \"1\\x0a0\" is not a number" },
+                { "[\xff\n", "cannot read" },
         };
         g_autofree char *dir = unit_mkdtemp();
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -69,6 +79,28 @@ START_TEST(test_bad_files) {
                 ck_assert_ptr_null(c);
                 ck_assert_msg(strstr(e->message, bad[i].msg), "case %zu: %s", i, e->message);
                 ck_assert_ptr_null(strchr(e->message, '\n'));
+                ck_assert_msg(g_utf8_validate(e->message, -1, NULL), "case %zu: not UTF-8", i);
+        }
+        unit_rm_rf(dir);
+}
+END_TEST
+
+/* A key that is there but whose value GKeyFile cannot read (not UTF-8) is refused, not dropped:
+ * a servers line with one bad byte used to leave no servers at all (found by
+ * tests/fuzz/fuzz_client_conf). */
+START_TEST(test_unreadable_values_refused) {
+        static const char *const keys[] = { "servers", "connect", "token_file", "ca_file", "timeout" };
+        g_autofree char *dir = unit_mkdtemp();
+        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+                g_autofree char *text = g_strdup_printf("[client]\n%s = http://10.0.0.1:8740 \xbb\n", keys[i]);
+                g_autofree char *p = write_conf(dir, text);
+                ClientConf *c = NULL;
+                g_autoptr(GError) e = NULL;
+                ck_assert_int_eq(client_conf_load(p, true, &c, &e), -EINVAL);
+                ck_assert_ptr_null(c);
+                g_autofree char *want = g_strdup_printf("[client] %s: ", keys[i]);
+                ck_assert_msg(strstr(e->message, want), "%s: %s", keys[i], e->message);
+                ck_assert_msg(g_utf8_validate(e->message, -1, NULL), "%s: not UTF-8", keys[i]);
         }
         unit_rm_rf(dir);
 }
@@ -99,6 +131,7 @@ Suite *unit_suite(void) {
         TCase *tc = tcase_create("conf");
         tcase_add_test(tc, test_defaults_and_values);
         tcase_add_test(tc, test_bad_files);
+        tcase_add_test(tc, test_unreadable_values_refused);
         tcase_add_test(tc, test_table_shape);
         suite_add_tcase(s, tc);
         return s;

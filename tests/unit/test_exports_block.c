@@ -6,6 +6,7 @@
 #include "error.h"
 #include "exports_block.h"
 #include "exports_entry.h"
+#include "exports_parse.h"
 #include "unit.h"
 
 static GPtrArray *entries_new(void) {
@@ -154,6 +155,50 @@ START_TEST(test_admin_parse_error_refused) {
 }
 END_TEST
 
+/* A NUL byte does not hide what follows it: the admin's part is checked, and the block read, to
+ * the end (found by tests/fuzz/fuzz_exports; nfs-utils reads a NUL where a token may start as
+ * a blank). */
+START_TEST(test_nul_hides_nothing) {
+        static const char text[] = "# mine\0\n/home/NFS/S_01 10.0.0.1(rw)\n";
+        g_autoptr(GPtrArray) a = share_entries(1, "S");
+        char *out = NULL;
+        size_t len = 0;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(exports_block_replace(text, sizeof(text) - 1, "/etc/exports", a, &out, &len, &e), -EEXIST);
+        ck_assert_ptr_null(out);
+        ck_assert_msg(g_str_has_prefix(e->message, "/etc/exports:2: /home/NFS/S_01 is exported"), "%s", e->message);
+
+        static const char block[] = "# BEGIN nfsprov\n/home/NFS/S_01 *(rw)\n\0/home/NFS/S_02 *(rw)\n# END nfsprov\n";
+        g_autoptr(GPtrArray) back = NULL;
+        ck_assert_int_eq(exports_block_entries(block, sizeof(block) - 1, "/etc/exports", &back, NULL), 0);
+        ck_assert_uint_eq(back->len, 2);
+        ck_assert_str_eq(((ExportsEntry *) g_ptr_array_index(back, 1))->path, "/home/NFS/S_02");
+}
+END_TEST
+
+/* The line before the block must not run into it: a backslash that ends the file becomes a line
+ * continuation once the block is appended. Refused where the result would not parse (found by
+ * tests/fuzz/fuzz_exports); harmless where it joins the BEGIN comment to a complete entry. */
+START_TEST(test_backslash_before_block) {
+        g_autoptr(GPtrArray) a = share_entries(1, "S");
+        g_autofree char *msg = NULL;
+        ck_assert_int_eq(replace_err("/srv/a -\\", a, &msg), -EINVAL);
+        ck_assert_msg(g_str_has_prefix(msg, "with nfsprov's block added the file would not read as it should"), "%s",
+                      msg);
+        ck_assert_ptr_nonnull(strstr(msg, "/etc/exports:1: "));
+
+        /* On its own the last line exports "/home/NFS/S_01\"; continued, it exports nfsprov's path. */
+        g_autofree char *msg2 = NULL;
+        ck_assert_int_eq(replace_err("\\\n/home/NFS/S_01\\", a, &msg2), -EEXIST);
+        ck_assert_msg(strstr(msg2, "/etc/exports:2: /home/NFS/S_01 is exported by an entry outside"), "%s", msg2);
+
+        g_autofree char *out = replace_ok("/srv/a h(rw) \\", a);
+        g_autoptr(GPtrArray) all = NULL;
+        ck_assert_int_eq(exports_parse(out, strlen(out), "/etc/exports", &all, NULL), 0);
+        ck_assert_uint_eq(all->len, 2);
+}
+END_TEST
+
 START_TEST(test_entries_read_back) {
         g_autoptr(GPtrArray) a = share_entries(4, "R");
         g_autofree char *out = replace_ok("/srv/a *(ro)\n", a);
@@ -286,6 +331,8 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_duplicate_entries_refused);
         tcase_add_test(tc, test_admin_parse_error_refused);
         tcase_add_test(tc, test_entries_read_back);
+        tcase_add_test(tc, test_nul_hides_nothing);
+        tcase_add_test(tc, test_backslash_before_block);
         suite_add_tcase(s, tc);
         TCase *prop = tcase_create("property");
         tcase_set_timeout(prop, 60);

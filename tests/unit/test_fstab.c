@@ -239,6 +239,45 @@ START_TEST(test_bad_lines_reported) {
 }
 END_TEST
 
+/* The bad line is quoted as one line of UTF-8, whatever its bytes (found by tests/fuzz/fuzz_fstab):
+ * invalid UTF-8 and control characters as \xNN (common/show.h), cut after 77 characters. */
+START_TEST(test_bad_line_shown_as_utf8) {
+        put("/dev/x\xf0\x1b\xff\n");
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(fstab_find(path, "/data", NULL, &e), -EBADMSG);
+        g_autofree char *want = g_strdup_printf("%s:1: cannot parse \"/dev/x\\xf0\\x1b\\xff\" as", path);
+        ck_assert_msg(g_str_has_prefix(e->message, want), "message: %s", e->message);
+        ck_assert(g_utf8_validate(e->message, -1, NULL));
+        g_clear_error(&e);
+
+        g_autofree char *line = g_strdup_printf("/dev/x%s\n", "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0"
+                                                          "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0"
+                                                          "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0"
+                                                          "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0"
+                                                          "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0"
+                                                          "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0"
+                                                          "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0\xf0");
+        put(line);
+        ck_assert_int_eq(fstab_find(path, "/data", NULL, &e), -EBADMSG);
+        ck_assert(g_utf8_validate(e->message, -1, NULL));
+        ck_assert_ptr_nonnull(strstr(e->message, "\\xf0...\" as an fstab entry"));
+}
+END_TEST
+
+/* So is an entry a conflict names: libmount decodes "\012" to a newline. */
+START_TEST(test_conflict_shown_as_utf8) {
+        put("UUID=" U1 " /srv/a\\012b\\377 ext4 defaults 0 2\n/dev/sdb1 /home/NFS/NFSStorage_02\\033 ext4 defaults 0 2\n");
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(fstab_set(path, U1, "/home/NFS/NFSStorage_01", &e), -EEXIST);
+        ck_assert_msg(strstr(e->message, "is already mounted on /srv/a\\x0ab\\xff by this entry"), "message: %s",
+                      e->message);
+        g_clear_error(&e);
+        ck_assert_int_eq(fstab_set(path, U2, "/home/NFS/NFSStorage_02\033", &e), -EEXIST);
+        ck_assert_msg(strstr(e->message, "already has an entry, for /dev/sdb1;"), "message: %s", e->message);
+        ck_assert(g_utf8_validate(e->message, -1, NULL));
+}
+END_TEST
+
 START_TEST(test_no_final_newline) {
         put("/dev/sda1 / ext4 defaults 0 1");
         ck_assert_int_eq(fstab_set(path, U1, "/home/NFS/NFSStorage_01", NULL), 0);
@@ -321,6 +360,8 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_admin_spelling_of_same_uuid_is_kept);
         tcase_add_test(tc, test_conflicts_refused_with_line);
         tcase_add_test(tc, test_bad_lines_reported);
+        tcase_add_test(tc, test_bad_line_shown_as_utf8);
+        tcase_add_test(tc, test_conflict_shown_as_utf8);
         tcase_add_test(tc, test_no_final_newline);
         tcase_add_test(tc, test_path_with_space_escaped);
         tcase_add_test(tc, test_remove_only_own_entries);

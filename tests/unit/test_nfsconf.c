@@ -425,6 +425,25 @@ START_TEST(test_include) {
 }
 END_TEST
 
+/* A file that includes itself, under any spelling, or through another file, is read once: the
+ * loop is skipped (nfs-utils crashes on it; following it to the depth limit took k^10 reads for k
+ * self-includes; found by tests/fuzz/fuzz_nfsconf). */
+START_TEST(test_include_loop) {
+        g_autofree char *p = write_file("nfs.conf", "[nfsd]\nvers4 = n\ninclude = nfs.conf\ninclude = ./nfs.conf\n"
+                                                    "include = nfs.conf\ninclude = loop.conf\ninclude = nfs.conf\n"
+                                                    "include = ./nfs.conf\n");
+        g_autofree char *loop = write_file("loop.conf", "vers3 = n\ninclude = nfs.conf\ninclude = loop.conf\n");
+        NfsConfStatus s = { 0 };
+        read_ok(p, &s);
+        ck_assert_int_eq(s.vers3, 0);
+        g_autofree char *src3 = g_strdup_printf("%s:1", loop);
+        ck_assert_str_eq(s.vers3_source, src3);
+        ck_assert_int_eq(s.vers4, 0);
+        g_autofree char *src4 = g_strdup_printf("%s:2", p);
+        ck_assert_str_eq(s.vers4_source, src4);
+}
+END_TEST
+
 /* ---- apply ---- */
 
 START_TEST(test_apply_debian12_default) {
@@ -485,6 +504,10 @@ START_TEST(test_apply_adds_section) {
         assert_apply("[general]\n# last line", "[general]\n# last line\n[nfsd]\nvers3=y\nvers4=n\n");
         /* an unterminated header is not seen by nfs-utils, so a new section follows it */
         assert_apply("[nfsd]", "[nfsd]\n[nfsd]\nvers3=y\nvers4=n\n");
+        /* a last line ending in a backslash would continue onto "[nfsd]": an empty line ends it
+         * first (found by tests/fuzz/fuzz_nfsconf) */
+        assert_apply("[general]\nx=1 \\\n", "[general]\nx=1 \\\n\n[nfsd]\nvers3=y\nvers4=n\n");
+        assert_apply("[general]\nx=1 \\", "[general]\nx=1 \\\n\n[nfsd]\nvers3=y\nvers4=n\n");
 }
 END_TEST
 
@@ -721,6 +744,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_dollar_expansion);
         tcase_add_test(tc, test_dropins_override_in_version_order);
         tcase_add_test(tc, test_include);
+        tcase_add_test(tc, test_include_loop);
         tcase_add_test(tc, test_apply_debian12_default);
         tcase_add_test(tc, test_apply_replaces_in_place);
         tcase_add_test(tc, test_apply_adds_after_header);

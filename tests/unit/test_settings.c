@@ -370,7 +370,7 @@ static const BadValue bad_values[] = {
         { "shares", "clients", "host.", { "is not a valid client" } },
         { "shares", "clients", "192.168.1.300", { "is not a valid client" } },
         { "shares", "clients", "192.168.1.1/24", { "bits set beyond prefix length" } },
-        { "shares", "clients", "192.168.1.0/33", { "too long" } },
+        { "shares", "clients", "192.168.1.0/33", { "prefix length 33 is too long for an IPv4 address (at most 32)" } },
         { "shares", "clients", "192.168.1.0/x", { "the part after the / is not a prefix length" } },
         { "shares", "clients", "192.168.1.0/255.0.255.0", { "not a contiguous IPv4 netmask" } },
         { "shares", "clients", "host/24", { "the part before the / is not an IPv4 or IPv6 address" } },
@@ -406,6 +406,9 @@ static const BadValue bad_values[] = {
         { "shares", "base", "/home/NFS   # where shares go", { "holds a comment", "line of their own" } },
         /* GKeyFile keeps an unknown escape as it is: the backslash stays and is refused */
         { "shares", "base", "/home/\\q", { "character 7", "backslash" } },
+        /* every part of a value a message quotes is shown escaped (found by tests/fuzz/fuzz_settings) */
+        { "server", "listen", "a\\nb:c:8443", { "needs brackets, as in [a\\x0ab:c]:8443" } },
+        { "server", "listen", "[\\tfe80::1]:8443", { "\"\\x09fe80::1\" is not an IPv6 address" } },
 };
 
 START_TEST(test_bad_values) {
@@ -600,6 +603,15 @@ START_TEST(test_invalid_utf8) {
         g_clear_error(&error);
         ck_assert_int_eq(config_load(p2, true, &c, &error), -EINVAL);
         ck_assert_msg(g_utf8_validate(error->message, -1, NULL), "message is not UTF-8");
+
+        /* GKeyFile quotes a bad group name as it is; the message shows it escaped (found by
+         * tests/fuzz/fuzz_settings) */
+        g_autofree char *p3 = g_build_filename(dir, "bad-group.conf", NULL);
+        ck_assert(g_file_set_contents(p3, "[s\xfarver\x1b]\n", -1, NULL));
+        g_clear_error(&error);
+        ck_assert_int_eq(config_load(p3, true, &c, &error), -EINVAL);
+        ck_assert_msg(g_utf8_validate(error->message, -1, NULL), "message is not UTF-8: %s", error->message);
+        ck_assert_msg(strstr(error->message, "s\\xfarver\\x1b"), "%s", error->message);
 }
 END_TEST
 
@@ -610,8 +622,15 @@ START_TEST(test_check_client) {
                 g_autoptr(GError) error = NULL;
                 ck_assert_msg(config_check_client(good[i], &error) == 0, "%s: %s", good[i], error->message);
         }
+        g_autoptr(GError) range = NULL;
+        ck_assert_int_eq(config_check_client("0.0.0.0/232", &range), -EINVAL);
+        ck_assert_msg(strstr(range->message, "prefix length 232 is too long for an IPv4 address (at most 32)"), "%s",
+                      range->message);
+        /* a prefix beyond the address's bits: GIO took "0.0.0.0/232" and "::/129" for /0 (found by
+         * tests/fuzz/fuzz_settings) */
         static const char *const bad[] = { "", "a b", "10.0.0.1/8", "host_1", "@", "-a", "a..b", "10.0.0.0/",
-                                           "(rw)", "*(rw)", "1.2.3.4.5" };
+                                           "(rw)", "*(rw)", "1.2.3.4.5", "0.0.0.0/232", "0.0.0.0/33", "::/129",
+                                           "::/999" };
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_autoptr(GError) error = NULL;
                 ck_assert_msg(config_check_client(bad[i], &error) == -EINVAL, "%s accepted", bad[i]);
