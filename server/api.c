@@ -284,6 +284,19 @@ static int h_share_resize(HttpRequest *req, HttpResponse *resp, void *userdata) 
         return submit(a, req, resp, OP_RESIZE, name, g_steal_pointer(&r), false, wait);
 }
 
+static int h_share_guard(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *name;
+        g_autoptr(ApiShareRequest) r = NULL;
+        bool wait;
+        if (!query_wait(req, resp, &wait))
+                return 0;
+        if (path_name(req, &name, &error) < 0 || api_body_parse(API_BODY_GUARD, http_request_json(req), &r, &error) < 0)
+                return reply_invalid(resp, error);
+        return submit(a, req, resp, OP_GUARD, name, g_steal_pointer(&r), false, wait);
+}
+
 static int h_share_delete(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(GError) error = NULL;
@@ -740,6 +753,7 @@ static const HttpRoute routes[] = {
         { .method = "GET", .pattern = "/v1/shares/{name}", .handler = h_share_get },
         { .method = "DELETE", .pattern = "/v1/shares/{name}", .handler = h_share_delete },
         { .method = "POST", .pattern = "/v1/shares/{name}/resize", .handler = h_share_resize },
+        { .method = "POST", .pattern = "/v1/shares/{name}/guard", .handler = h_share_guard },
         { .method = "GET", .pattern = "/v1/shares/{name}/volumes", .handler = h_volumes_list },
         { .method = "POST", .pattern = "/v1/shares/{name}/volumes", .handler = h_volume_create },
         { .method = "GET", .pattern = "/v1/shares/{name}/volumes/{volume}", .handler = h_volume_get },

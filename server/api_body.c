@@ -9,6 +9,7 @@
 
 #include "api_body.h"
 #include "error.h"
+#include "guard_mode.h"
 #include "exports_client.h"
 #include "macro.h"
 #include "name.h"
@@ -20,6 +21,7 @@ void api_share_request_free(ApiShareRequest *r) {
         g_free(r->name);
         g_free(r->disk);
         g_strfreev(r->clients);
+        g_free(r->guard);
         g_free(r);
 }
 
@@ -138,18 +140,41 @@ static int get_clients(json_object *body, char ***ret, GError **error) {
         return 0;
 }
 
+/* A guard mode (server/guard_mode.h) under key; NULL when absent. */
+static int get_guard(json_object *o, const char *key, char **ret, GError **error) {
+        g_autofree char *v = NULL;
+        int r = get_string(o, key, &v, error);
+        if (r < 0)
+                return r;
+        GuardMode m;
+        if (v && (r = guard_mode_parse(v, &m, error)) < 0)
+                return r;
+        *ret = g_steal_pointer(&v);
+        return 0;
+}
+
 int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GError **error) {
-        static const char *const create_keys[] = { "name", "size", "disk", "clients", "force", NULL };
+        static const char *const create_keys[] = { "name", "size", "disk", "clients", "force", "guard", NULL };
         static const char *const resize_keys[] = { "size", NULL };
+        static const char *const guard_keys[] = { "mode", NULL };
         int r;
 
         if (!o)
                 return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
-        r = check_keys(o, kind == API_BODY_RESIZE ? resize_keys : create_keys, error);
+        r = check_keys(o, kind == API_BODY_RESIZE ? resize_keys : kind == API_BODY_GUARD ? guard_keys : create_keys,
+                       error);
         if (r < 0)
                 return r;
 
         g_autoptr(ApiShareRequest) req = g_new0(ApiShareRequest, 1);
+        if (kind == API_BODY_GUARD) {
+                if ((r = get_guard(o, "mode", &req->guard, error)) < 0)
+                        return r;
+                if (!req->guard)
+                        return np_fail(error, EINVAL, "the request body has no \"mode\" (" GUARD_MODES_ALLOWED ")");
+                *ret = g_steal_pointer(&req);
+                return 0;
+        }
         if (kind == API_BODY_RESIZE) {
                 r = get_size(o, &req->size, error);
                 if (r < 0)
@@ -169,7 +194,8 @@ int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GErr
         if (r < 0)
                 return r;
         if ((r = get_size(o, &req->size, error)) < 0 || (r = get_string(o, "disk", &req->disk, error)) < 0 ||
-            (r = get_clients(o, &req->clients, error)) < 0 || (r = get_bool(o, "force", &req->force, error)) < 0)
+            (r = get_clients(o, &req->clients, error)) < 0 || (r = get_bool(o, "force", &req->force, error)) < 0 ||
+            (r = get_guard(o, "guard", &req->guard, error)) < 0)
                 return r;
         if (req->disk && !*req->disk)
                 return np_fail(error, EINVAL, "\"disk\" is empty; give a device path like /dev/sdb or leave it out");

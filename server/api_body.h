@@ -33,6 +33,7 @@ typedef struct ApiShareRequest {
         char *disk;
         char **clients;
         bool force;
+        char *guard;            /* create (optional), guard (required): a guard mode name */
 } ApiShareRequest;
 
 void api_share_request_free(ApiShareRequest *r);
@@ -41,6 +42,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiShareRequest, api_share_request_free)
 typedef enum ApiBodyKind {
         API_BODY_CREATE, /* POST /v1/shares */
         API_BODY_RESIZE, /* POST /v1/shares/NAME/resize: only "size" */
+        API_BODY_GUARD,  /* POST /v1/shares/NAME/guard: only "mode" */
 } ApiBodyKind;
 
 /* Validate the JSON body of POST /v1/shares (kind API_BODY_CREATE) or POST

@@ -84,6 +84,7 @@ void print_columns(const char *const *titles, size_t n_cols, GPtrArray *cells);
 typedef struct CliArgs {
         bool json;
         const char *size, *disk, *clients;  /* shares */
+        const char *guard;                  /* create --guard */
         const char *capacity, *backing;     /* volumes */
         uint64_t limit_rate;                /* --limit-rate: bytes a second, 0: none */
         bool force, apply, linked, shrink;

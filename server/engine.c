@@ -321,6 +321,24 @@ static int step_resize2fs(void *p, GError **error) {
         return r < 0 ? r : fsops(op)->grow_offline(device, error);
 }
 
+/* The guard: the root's immutable attribute as the share's mode wants it (engine_guard.c). */
+static int step_guard(void *p, GError **error) {
+        Op *op = p;
+        return engine_guard_apply(op->e, op->s, NULL, error);
+}
+
+/* Undo of create's guard: the attribute off, so that the undo's umount and rmdir find the root
+ * as they left it (an unmounted share: nothing to do). */
+static int undo_guard(void *p, GError **error) {
+        Op *op = p;
+        int r = fsops(op)->protect(cfg(op), op->s->name, false, NULL, error);
+        if (r == -ENOENT || r == -EOPNOTSUPP || r == -EPERM) {
+                g_clear_error(error);
+                return 0;
+        }
+        return r;
+}
+
 /* ---- reconcile's repairs of a ready share: run (and recorded) only when needed ---- */
 
 static bool need_attach(void *p) {
@@ -383,6 +401,26 @@ static int repair_fstab(void *p, GError **error) {
         return 0;
 }
 
+static bool need_guard(void *p) {
+        Op *op = p;
+        return engine_guard_needed(op->e, op->s);
+}
+
+static int repair_guard(void *p, GError **error) {
+        Op *op = p;
+        bool changed = false;
+        int r = engine_guard_apply(op->e, op->s, &changed, error);
+        if (r < 0)
+                return r;
+        if (changed) {
+                bool on = engine_guard_mode(op->e, op->s) == GUARD_ENFORCE;
+                g_ptr_array_add(op->rep->changes,
+                                g_strdup_printf("%s: %s the immutable attribute of its root (guard %s)", op->s->name,
+                                                on ? "set" : "cleared", guard_mode_name(engine_guard_mode(op->e, op->s))));
+        }
+        return 0;
+}
+
 /* ---- the tables ---- */
 
 static const Step create_steps[] = {
@@ -394,6 +432,7 @@ static const Step create_steps[] = {
         { "fstab", step_fstab, undo_fstab, NULL },
         { "export", step_export, step_unexport, NULL },
         { "apply", step_apply, NULL, NULL },
+        { "guard", step_guard, undo_guard, NULL },
 };
 static const StepTable create_table = { "create", create_steps, G_N_ELEMENTS(create_steps) };
 
@@ -426,10 +465,16 @@ static const Step repair_steps[] = {
         { "mkdir", step_mkdir, NULL, need_mount },
         { "mount", repair_mount, NULL, need_mount },
         { "fstab", repair_fstab, NULL, need_fstab },
+        { "guard", repair_guard, NULL, need_guard },
 };
 static const StepTable repair_table = { "reconcile", repair_steps, G_N_ELEMENTS(repair_steps) };
 
-static const StepTable *const tables[] = { &create_table, &delete_table, &resize_table, &repair_table };
+static const Step guard_steps[] = {
+        { "guard", step_guard, NULL, NULL },
+};
+static const StepTable guard_table = { "guard", guard_steps, G_N_ELEMENTS(guard_steps) };
+
+static const StepTable *const tables[] = { &create_table, &delete_table, &resize_table, &repair_table, &guard_table };
 
 void engine_steps(GPtrArray **ret_lines) {
         GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
@@ -481,6 +526,7 @@ void share_info_free(ShareInfo *i) {
         g_strfreev(i->clients);
         g_free(i->export_path);
         g_free(i->device);
+        g_free(i->guard_note);
         g_free(i);
 }
 
@@ -501,6 +547,11 @@ static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported)
                 op_done(&op);
         }
         i->exported = in_list(exported, i->export_path);
+        i->guard = engine_guard_mode(e, s);
+        i->guard_note = g_strdup(engine_guard_note(e, s->name));
+        i->guard_active = i->guard == GUARD_ENFORCE && i->guard_note ? GUARD_DETECT : i->guard;
+        if (i->mounted)
+                (void) e->sys.fs->is_protected(e->config, s->name, &i->guard_protected, NULL);
         if (state_volume_list(e->state, s->name, &i->volumes, NULL) >= 0)
                 for (guint k = 0; k < i->volumes->len; k++)
                         i->provisioned += ((Volume *) g_ptr_array_index(i->volumes, k))->capacity;
@@ -559,6 +610,7 @@ int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GErro
         e->config = config;
         e->state = g_steal_pointer(&state);
         e->sys = *sys;
+        e->guard_notes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         *ret = e;
         return 0;
 }
@@ -572,6 +624,7 @@ void engine_free(Engine *e) {
                 return;
         state_close(e->state);
         config_free(e->config);
+        g_hash_table_unref(e->guard_notes);
         g_free(e);
 }
 
@@ -658,6 +711,9 @@ static int validate_spec(Engine *e, const DiskBackend *disk, const ShareSpec *sp
         }
         if (!*clients)
                 return np_fail(error, EINVAL, "create %s: no export clients given", spec->name);
+        GuardMode mode;
+        if (spec->guard && (r = guard_mode_parse(spec->guard, &mode, error)) < 0)
+                return r;
 
         g_autoptr(Share) probe = g_new0(Share, 1);
         probe->name = g_strdup(spec->name);
@@ -740,6 +796,7 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
         s->size = spec->size;
         s->clients = g_strjoinv(" ", clients);
         s->options = g_strdup(e->config->options);
+        s->guard = g_strdup(spec->guard);
         s->status = SHARE_CREATING;
         s->operation = g_strdup("create");
         r = state_share_insert(e->state, s, error);
@@ -868,7 +925,10 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error) {
         }
         /* The point of no return (recorded with the first step): a crash is finished by reconcile. */
         s->status = SHARE_DELETING;
-        return finish_delete(&op, 0, error);
+        r = finish_delete(&op, 0, error);
+        if (r >= 0)
+                engine_guard_forget(e, name);
+        return r;
 }
 
 /* ---- resize ---- */
@@ -963,6 +1023,47 @@ int engine_get(Engine *e, const char *name, ShareInfo **ret, GError **error) {
         if (r < 0)
                 return r;
         *ret = share_info_read(e, s);
+        return 0;
+}
+
+int engine_set_guard(Engine *e, const char *name, const char *mode, ShareInfo **ret, GError **error) {
+        int r = name_validate_share(name, error);
+        if (r < 0)
+                return r;
+        GuardMode m;
+        r = guard_mode_parse(mode, &m, error);
+        if (r < 0)
+                return r;
+        g_autoptr(Share) s = NULL;
+        r = engine_get_share(e, "guard", name, &s, error);
+        if (r < 0)
+                return r;
+        if (s->status != SHARE_READY)
+                return np_fail(error, EBUSY, "guard %s: the share is %s (operation %s at step %s); run `nfsprov "
+                                             "reconcile` and retry",
+                               name, share_status_to_string(s->status), s->operation ? s->operation : "-",
+                               s->step ? s->step : "-");
+        /* The mode is recorded first: a crash before the attribute follows is finished by
+         * reconcile's guard repair. */
+        g_free(s->guard);
+        s->guard = g_strdup(guard_mode_name(m));
+        r = state_share_update(e->state, s, error);
+        if (r < 0)
+                return r;
+        _cleanup_(op_done) Op op = { 0 };
+        r = op_init(&op, e, s, error);
+        if (r < 0)
+                return r;
+        StepRunner run = runner_for(&op, (unsigned) guard_table.n);
+        run.journal_only = true;
+        g_autoptr(GError) step_error = NULL;
+        size_t failed = 0;
+        r = steps_run(&run, &guard_table, 0, guard_table.n, &failed, &step_error);
+        if (r < 0)
+                return np_fail(error, -r, "guard %s: mode %s recorded, but %s (reconcile retries)", name,
+                               guard_mode_name(m), step_error->message);
+        if (ret)
+                *ret = share_info_read(e, s);
         return 0;
 }
 
@@ -1061,7 +1162,7 @@ static void repair(Op *op, ReconcileReport *rep) {
                 const char *step = repair_table.steps[failed].name;
                 if (strcmp(step, "attach") == 0)
                         report(rep->problems, "%s: cannot attach %s: %s", s->name, s->source, err->message);
-                else if (strcmp(step, "fstab") == 0)
+                else if (strcmp(step, "fstab") == 0 || strcmp(step, "guard") == 0)
                         report(rep->problems, "%s: %s", s->name, err->message);
                 else {
                         g_autofree char *now = device_now(op);

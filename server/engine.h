@@ -6,7 +6,7 @@
  * which records each step in the state DB before it runs and after it finished, so a crash at
  * any point leaves a state reconcile can finish or undo (`nfsprovd --steps` lists the tables):
  *   create: validate (nothing recorded) -> row(status=creating) -> allocate -> mkfs -> mkdir ->
- *           mount -> chown -> fstab -> export -> apply -> status=ready. A failure undoes the
+ *           mount -> chown -> fstab -> export -> apply -> guard -> status=ready. A failure undoes the
  *           steps that began, in reverse; a crashed create is undone by reconcile.
  *   delete: checks (mounted and empty unless forced; the disk is the share's) -> status=deleting
  *           -> unexport -> umount -> fstab -> release -> rmdir -> row gone. A crashed delete is
@@ -14,8 +14,11 @@
  *   resize: status=resizing -> grow -> resize-online, or, when the kernel refuses it (or the
  *           share is not mounted): unexport -> umount -> e2fsck -> resize2fs -> mount -> export
  *           -> status=ready. A crashed resize is finished by reconcile.
- *   reconcile: for every share: attach, mkdir, mount, fstab, each run (and recorded in the
- *           share's journal) only when needed; then every export derived from the state.
+ *   reconcile: for every share: attach, mkdir, mount, fstab, guard, each run (and recorded in
+ *           the share's journal) only when needed; then every export derived from the state.
+ *   guard:  the share's mode recorded -> guard (the root's immutable attribute set for enforce,
+ *           cleared otherwise; server/engine_guard.c). A crash between the two is finished by
+ *           reconcile's guard repair.
  *
  * What the engine acts on is three tables (EngineSystem): the disk backend (server/disk.h),
  * the export server (server/export_server.h) and the host's filesystem operations
@@ -40,6 +43,7 @@
 
 #include "disk.h"
 #include "export_server.h"
+#include "guard_mode.h"
 #include "pooldef.h"
 #include "settings.h" /* Config (server/settings.h: nfsprov.conf) */
 #include "share_fs.h"
@@ -83,6 +87,7 @@ typedef struct ShareSpec {
         const char *disk;       /* backend disk: the device to use; NULL = pick a blank one */
         char **clients;         /* NULL = the configured clients */
         bool force;             /* use a disk that is not blank */
+        const char *guard;      /* the guard's mode (server/guard_mode.h); NULL = [shares] guard */
 } ShareSpec;
 
 /* A share as the API and the CLI show it: the recorded row plus what is true now. */
@@ -97,6 +102,10 @@ typedef struct ShareInfo {
         uint64_t capacity, used, available;
         GPtrArray *volumes;     /* Volume*: the manifest of the share, by name (NULL: unreadable) */
         uint64_t provisioned;   /* the sum of their virtual sizes */
+        GuardMode guard;        /* its mode (its own, else [shares] guard) */
+        GuardMode guard_active; /* what runs: detect when enforce cannot set the attribute here */
+        char *guard_note;       /* why enforce runs as detect; NULL */
+        bool guard_protected;   /* the mounted root carries the immutable attribute now */
 } ShareInfo;
 void share_info_free(ShareInfo *i);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShareInfo, share_info_free)
@@ -111,6 +120,9 @@ int engine_delete(Engine *e, const char *name, bool force, GError **error);
 int engine_resize(Engine *e, const char *name, uint64_t new_size, ShareInfo **ret, bool *ret_offline,
                   GError **error);
 int engine_get(Engine *e, const char *name, ShareInfo **ret, GError **error);
+/* Set the share's guard mode (a name of server/guard_mode.h; -EINVAL otherwise) and bring its
+ * root's attribute to it. The share must be ready (-EBUSY otherwise). */
+int engine_set_guard(Engine *e, const char *name, const char *mode, ShareInfo **ret, GError **error);
 /* All shares, ordered by name (ShareInfo*). */
 int engine_list(Engine *e, GPtrArray **ret, GError **error);
 

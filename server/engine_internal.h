@@ -13,6 +13,7 @@ struct Engine {
         EngineSystem sys;
         EngineProgress progress;
         void *progress_userdata;
+        GHashTable *guard_notes; /* share -> why its guard enforce runs as detect (engine_guard.c) */
 };
 
 /* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as
@@ -21,6 +22,24 @@ int engine_get_share(Engine *e, const char *op, const char *name, Share **ret, G
 
 /* The StepRunner progress callback that forwards to engine_set_progress()'s (userdata: Engine). */
 void engine_runner_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata);
+
+/* engine_guard.c: the immutable attribute of share roots */
+
+/* The share's guard mode: its own, else [shares] guard. */
+GuardMode engine_guard_mode(const Engine *e, const Share *s);
+/* Why the share's enforce runs as detect (the attribute cannot be set here); NULL: it does not. */
+const char *engine_guard_note(const Engine *e, const char *share);
+void engine_guard_forget(Engine *e, const char *share);
+/* Whether the mounted share root's attribute differs from its mode (reconcile's repair). */
+bool engine_guard_needed(Engine *e, const Share *s);
+/* Bring the mounted root's attribute to the mode: set for enforce, cleared otherwise. Not
+ * mounted: 0, nothing done. When enforce cannot set it (-EPERM, -EOPNOTSUPP) the reason is
+ * noted and 0 returned: the share runs in detect mode. */
+int engine_guard_apply(Engine *e, const Share *s, bool *ret_changed, GError **error);
+/* Around one change of the root's entries by nfsprovd: lift the attribute of root (the share's
+ * open root directory) if set (*ret_lifted), and put it back if it was lifted. */
+int engine_guard_lift(Engine *e, const char *share, int root, bool *ret_lifted, GError **error);
+int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GError **error);
 
 /* engine_volumes.c, for the share operations: */
 

@@ -83,6 +83,26 @@ static StepRunner runner_for(VolOp *op, unsigned total) {
 
 /* ---- files ---- */
 
+/* The guard (engine_guard.c): the share root's immutable attribute is lifted for one change of
+ * its entries (link, rename, unlink) and put back at once; r is the change's result, kept when
+ * both fail. */
+static int root_lift(VolOp *op, bool *ret_lifted, GError **error) {
+        return engine_guard_lift(op->e, op->share->name, op->root, ret_lifted, error);
+}
+
+static int root_restore(VolOp *op, bool lifted, int r, GError **error) {
+        g_autoptr(GError) err = NULL;
+        int q = engine_guard_restore(op->e, op->share->name, op->root, lifted, &err);
+        if (q >= 0)
+                return r;
+        if (r < 0) {
+                log_error("%s", err->message); /* the change's own error is the one returned */
+                return r;
+        }
+        g_propagate_error(error, TAKE_PTR(err));
+        return q;
+}
+
 /* Remove name at the share's root when it is a regular file with inode ino (0: any regular
  * file, used only for the temporary names, which are nfsprov's own). */
 static int remove_file(VolOp *op, const char *name, uint64_t ino, GError **error) {
@@ -97,8 +117,15 @@ static int remove_file(VolOp *op, const char *name, uint64_t ino, GError **error
                             op->share->name, name, (uintmax_t) st.st_ino, ino);
                 return 0;
         }
+        bool lifted = false;
+        int r = root_lift(op, &lifted, error);
+        if (r < 0)
+                return r;
         if (unlinkat(op->root, name, 0) < 0 && errno != ENOENT)
-                return np_fail(error, errno, "%s/%s: cannot remove it: %s", op->share->name, name, g_strerror(errno));
+                r = np_fail(error, errno, "%s/%s: cannot remove it: %s", op->share->name, name, g_strerror(errno));
+        r = root_restore(op, lifted, r, error);
+        if (r < 0)
+                return r;
         if (fsync(op->root) < 0)
                 return np_fail(error, errno, "%s: fsync of the share's root failed: %s", op->share->name, g_strerror(errno));
         return 0;
@@ -110,10 +137,20 @@ static int make_tmp(VolOp *op, int *ret_fd, GError **error) {
         int r = remove_file(op, op->tmp, 0, error);
         if (r < 0)
                 return r;
+        bool lifted = false;
+        r = root_lift(op, &lifted, error);
+        if (r < 0)
+                return r;
         int fd = openat(op->root, op->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
-                return np_fail(error, errno, "%s: cannot create the temporary file %s: %s", op->share->name, op->tmp,
-                               g_strerror(errno));
+                r = np_fail(error, errno, "%s: cannot create the temporary file %s: %s", op->share->name, op->tmp,
+                            g_strerror(errno));
+        r = root_restore(op, lifted, r, error);
+        if (r < 0) {
+                if (fd >= 0)
+                        close(fd);
+                return r;
+        }
         if (ret_fd)
                 *ret_fd = fd;
         else
@@ -290,13 +327,21 @@ static int step_place(void *p, GError **error) {
         struct stat st;
         if (fstatat(op->root, op->v->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t) st.st_ino == op->v->ino)
                 return 0; /* placed already (a repeat after a crash) */
+        bool lifted = false;
+        int r = root_lift(op, &lifted, error);
+        if (r < 0)
+                return r;
         if (renameat2(op->root, op->tmp, op->root, op->v->name, RENAME_NOREPLACE) < 0) {
                 if (errno == EEXIST)
-                        return np_fail(error, EEXIST, "%s/%s exists and is not a volume nfsprov made; not replacing it",
-                                       op->share->name, op->v->name);
-                return np_fail(error, errno, "%s: cannot rename %s to %s: %s", op->share->name, op->tmp, op->v->name,
-                               g_strerror(errno));
+                        r = np_fail(error, EEXIST, "%s/%s exists and is not a volume nfsprov made; not replacing it",
+                                    op->share->name, op->v->name);
+                else
+                        r = np_fail(error, errno, "%s: cannot rename %s to %s: %s", op->share->name, op->tmp,
+                                    op->v->name, g_strerror(errno));
         }
+        r = root_restore(op, lifted, r, error);
+        if (r < 0)
+                return r;
         if (fsync(op->root) < 0)
                 return np_fail(error, errno, "%s: fsync of the share's root failed: %s", op->share->name, g_strerror(errno));
         return 0;
@@ -384,9 +429,16 @@ static int step_replace(void *p, GError **error) {
                         return 0; /* replaced already */
                 return np_fail(error, errno, "%s: %s: %s", op->share->name, op->tmp, g_strerror(errno));
         }
+        bool lifted = false;
+        int r = root_lift(op, &lifted, error);
+        if (r < 0)
+                return r;
         if (renameat(op->root, op->tmp, op->root, op->v->name) < 0)
-                return np_fail(error, errno, "%s: cannot rename %s to %s: %s", op->share->name, op->tmp, op->v->name,
-                               g_strerror(errno));
+                r = np_fail(error, errno, "%s: cannot rename %s to %s: %s", op->share->name, op->tmp, op->v->name,
+                            g_strerror(errno));
+        r = root_restore(op, lifted, r, error);
+        if (r < 0)
+                return r;
         if (fsync(op->root) < 0)
                 return np_fail(error, errno, "%s: fsync of the share's root failed: %s", op->share->name, g_strerror(errno));
         return 0;

@@ -72,6 +72,26 @@ static void append_states(GString *m, const Snapshot *s) {
                 g_string_append_printf(m, "nfsprov_shares{state=\"%s\"} %u\n", share_status_to_string(st), count[st]);
 }
 
+/* The guard's mode of each share, and what runs (detect when enforce cannot set the attribute). */
+static void append_guard(GString *m, const Snapshot *s) {
+        g_string_append(m, "# HELP nfsprov_guard_mode The guard's mode of each share (1 for its mode).\n"
+                           "# TYPE nfsprov_guard_mode gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                for (GuardMode g = 0; g < _GUARD_MODE_MAX; g++)
+                        g_string_append_printf(m, "nfsprov_guard_mode{share=\"%s\",mode=\"%s\"} %d\n", info->share->name,
+                                               guard_mode_name(g), info->guard == g);
+        }
+        g_string_append(m, "# HELP nfsprov_guard_active What the guard runs for each share: enforce, or detect where "
+                           "the immutable attribute cannot be set.\n# TYPE nfsprov_guard_active gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                for (GuardMode g = 0; g < _GUARD_MODE_MAX; g++)
+                        g_string_append_printf(m, "nfsprov_guard_active{share=\"%s\",mode=\"%s\"} %d\n",
+                                               info->share->name, guard_mode_name(g), info->guard_active == g);
+        }
+}
+
 static void append_operations(GString *m, const OpStats *ops) {
         g_string_append(m, "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
                            "# TYPE nfsprov_operations_total counter\n");
@@ -102,6 +122,7 @@ char *metrics_text(const Snapshot *s, const OpStats *ops, const MetricsReconcile
         append_usage(m, s);
         append_volumes(m, s);
         append_states(m, s);
+        append_guard(m, s);
         append_operations(m, ops);
         append_reconcile(m, reconcile);
         return g_string_free(m, false);

@@ -22,6 +22,7 @@
 
 #include "cli_api.h"
 #include "cli_volumes.h"
+#include "guard_mode.h"
 #include "json_autoptr.h"
 #include "log.h"
 #include "macro.h"
@@ -38,7 +39,7 @@ static void help(void) {
                "qcow2 volumes in them.\n"
                "\n"
                "Share commands:\n"
-               "  create NAME [--size SIZE] [--disk DEV] [--clients \"SPEC ...\"] [--force]\n"
+               "  create NAME [--size SIZE] [--disk DEV] [--clients \"SPEC ...\"] [--force] [--guard MODE]\n"
                "                          create a share (image backend: --size; disk backend: --disk\n"
                "                          or the first blank disk of the inventory)\n"
                "  list                    list the shares\n"
@@ -46,6 +47,8 @@ static void help(void) {
                "  pool-xml NAME           print the libvirt pool XML of a share\n"
                "  resize NAME --size SIZE grow a share\n"
                "  delete NAME [--force]   delete a share (--force: even when it holds files or volumes)\n"
+               "  guard NAME MODE         the guard of a share: enforce (nothing but nfsprov's volumes can\n"
+               "                          be made at its root), detect (reported only) or off\n"
                "  reconcile               make the shares match the recorded state now\n"
                "  nfs-config [--apply]    check (or set) NFSv3 on, NFSv4 off in the NFS server config\n"
                "\n"
@@ -131,6 +134,8 @@ static int cmd_create(const CliArgs *a, char *const *args) {
         }
         if (a->force)
                 json_object_object_add(body, "force", json_object_new_boolean(true));
+        if (a->guard)
+                json_object_object_add(body, "guard", json_object_new_string(a->guard));
 
         g_autoptr(Reply) r = NULL;
         st = cli_call_json("POST", "/v1/shares?wait=true", body, &r);
@@ -151,6 +156,21 @@ static int cmd_create(const CliArgs *a, char *const *args) {
         return 0;
 }
 
+/* The guard of a share as list (brief) and show print it: its mode, and what runs when that
+ * differs (enforce where the immutable attribute cannot be set runs as detect). */
+static char *guard_text(json_object *s, bool brief) {
+        json_object *g = NULL;
+        if (!json_object_object_get_ex(s, "guard", &g) || !jstr(g, "mode"))
+                return g_strdup("-");
+        const char *mode = jstr(g, "mode"), *active = jstr(g, "active") ?: mode;
+        if (strcmp(mode, active) != 0)
+                return brief ? g_strdup_printf("%s(%s)", mode, active)
+                             : g_strdup_printf("%s, running as %s: %s", mode, active, jstr(g, "note") ?: "?");
+        if (brief || strcmp(mode, "enforce") != 0)
+                return g_strdup(mode);
+        return g_strdup_printf("%s (root immutable: %s)", mode, jbool(g, "protected") ? "yes" : "no");
+}
+
 static int cmd_list(const CliArgs *a, char *const *args) {
         (void) args;
         g_autoptr(Reply) r = NULL;
@@ -165,8 +185,8 @@ static int cmd_list(const CliArgs *a, char *const *args) {
         if (!json_object_object_get_ex(r->json, "shares", &shares) || !json_object_is_type(shares, json_type_array))
                 return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"shares\" list");
 
-        static const char *const titles[] = { "NAME",        "STATE",     "SIZE",   "USED",   "AVAIL",
-                                              "PROVISIONED", "OVERCOMMIT", "VOLUMES", "EXPORT", "CLIENTS" };
+        static const char *const titles[] = { "NAME",        "STATE",      "SIZE",    "USED",  "AVAIL",  "PROVISIONED",
+                                              "OVERCOMMIT", "VOLUMES", "GUARD", "EXPORT", "CLIENTS" };
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
         for (size_t i = 0; i < json_object_array_length(shares); i++) {
                 json_object *s = json_object_array_get_idx(shares, i);
@@ -182,6 +202,7 @@ static int cmd_list(const CliArgs *a, char *const *args) {
                 g_ptr_array_add(cells, format_bytes(s, "provisioned"));
                 g_ptr_array_add(cells, oc ? g_strdup_printf("%.2f", json_object_get_double(oc)) : g_strdup("-"));
                 g_ptr_array_add(cells, n_volumes >= 0 ? g_strdup_printf("%" PRId64, n_volumes) : g_strdup("-"));
+                g_ptr_array_add(cells, guard_text(s, true));
                 g_ptr_array_add(cells, g_strdup(jstr(s, "export_path") ?: "-"));
                 g_ptr_array_add(cells, clients_text(s, ","));
         }
@@ -224,6 +245,8 @@ static int cmd_show(const CliArgs *a, char *const *args) {
         show_line("options:", jstr(s, "options"));
         show_line("mounted:", jbool(s, "mounted") ? "yes" : "no");
         show_line("exported:", jbool(s, "exported") ? "yes" : "no");
+        g_autofree char *guard = guard_text(s, false);
+        show_line("guard:", guard);
         int64_t dummy;
         if (jint(s, "capacity", &dummy)) {
                 g_autofree char *cap = format_bytes(s, "capacity");
@@ -291,6 +314,25 @@ static int cmd_pool_xml(const CliArgs *a, char *const *args) {
                 return reply_failed(r);
         }
         fwrite(r->body->str, 1, r->body->len, stdout);
+        return 0;
+}
+
+static int cmd_guard(const CliArgs *a, char *const *args) {
+        const char *name = args[0], *mode = args[1];
+        json_object *body = json_object_new_object();
+        json_object_object_add(body, "mode", json_object_new_string(mode));
+        g_autofree char *path = g_strdup_printf("/v1/shares/%s/guard?wait=true", name);
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call_json("POST", path, body, &r);
+        json_object_put(body);
+        if (st)
+                return st;
+        if (a->json) {
+                print_json(r->json);
+                return 0;
+        }
+        g_autofree char *guard = guard_text(r->json, false);
+        printf("guard of %s: %s\n", name, guard);
         return 0;
 }
 
@@ -402,11 +444,13 @@ typedef enum Opt {
         OPT_LINKED = 1 << 7,
         OPT_SHRINK = 1 << 8,
         OPT_LIMIT_RATE = 1 << 9,
-        _OPT_LAST = OPT_LIMIT_RATE,
+        OPT_GUARD = 1 << 10,
+        _OPT_LAST = OPT_GUARD,
 } Opt;
 
 static const char *const opt_names[] = {
         "--size", "--disk", "--clients", "--force", "--apply", "--capacity", "--backing", "--linked", "--shrink", "--limit-rate",
+        "--guard",
 };
 
 /* The positional arguments a command takes, in order: each is checked before anything is
@@ -416,6 +460,7 @@ typedef enum ArgKind {
         ARG_SHARE,   /* a share name */
         ARG_VOLUME,  /* a volume name */
         ARG_FILE,    /* a local file */
+        ARG_GUARD,   /* a guard mode */
 } ArgKind;
 
 typedef struct Command {
@@ -427,12 +472,13 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
-        { "create", { ARG_SHARE }, "NAME", OPT_SIZE | OPT_DISK | OPT_CLIENTS | OPT_FORCE, cmd_create },
+        { "create", { ARG_SHARE }, "NAME", OPT_SIZE | OPT_DISK | OPT_CLIENTS | OPT_FORCE | OPT_GUARD, cmd_create },
         { "list", {}, "", 0, cmd_list },
         { "show", { ARG_SHARE }, "NAME", 0, cmd_show },
         { "pool-xml", { ARG_SHARE }, "NAME", 0, cmd_pool_xml },
         { "resize", { ARG_SHARE }, "NAME", OPT_SIZE, cmd_resize },
         { "delete", { ARG_SHARE }, "NAME", OPT_FORCE, cmd_delete },
+        { "guard", { ARG_SHARE, ARG_GUARD }, "NAME MODE", 0, cmd_guard },
         { "reconcile", {}, "", 0, cmd_reconcile },
         { "nfs-config", {}, "", OPT_APPLY, cmd_nfs_config },
         { "vol-create", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", OPT_CAPACITY | OPT_BACKING, cli_vol_create },
@@ -467,6 +513,11 @@ static int check_arg(ArgKind kind, const char *value) {
                 if (!*value)
                         return log_exit(CLI_EXIT_INVALID, "the FILE argument is empty; give a local file path");
                 break;
+        case ARG_GUARD: {
+                GuardMode m;
+                r = guard_mode_parse(value, &m, &error);
+                break;
+        }
         case ARG_END:
                 break;
         }
@@ -493,7 +544,7 @@ static int find_socket(const char *config_path, const char *socket_path, char **
 
 int main(int argc, char **argv) {
         log_setup("nfsprov");
-        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE, ARG_CAPACITY, ARG_BACKING, ARG_LINKED, ARG_SHRINK, ARG_LIMIT_RATE };
+        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE, ARG_CAPACITY, ARG_BACKING, ARG_LINKED, ARG_SHRINK, ARG_LIMIT_RATE, ARG_GUARD_MODE };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
@@ -511,6 +562,7 @@ int main(int argc, char **argv) {
                 { "linked", no_argument, NULL, ARG_LINKED },
                 { "shrink", no_argument, NULL, ARG_SHRINK },
                 { "limit-rate", required_argument, NULL, ARG_LIMIT_RATE },
+                { "guard", required_argument, NULL, ARG_GUARD_MODE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -583,6 +635,10 @@ int main(int argc, char **argv) {
                         limit_rate = optarg;
                         given |= OPT_LIMIT_RATE;
                         break;
+                case ARG_GUARD_MODE:
+                        a.guard = optarg;
+                        given |= OPT_GUARD;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
@@ -632,6 +688,8 @@ int main(int argc, char **argv) {
                 st = cli_parse_size("--limit-rate", limit_rate, &a.limit_rate);
         if (!st && a.backing)
                 st = check_arg(ARG_VOLUME, a.backing);
+        if (!st && a.guard)
+                st = check_arg(ARG_GUARD, a.guard);
         if (st)
                 return st;
 

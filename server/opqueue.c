@@ -70,7 +70,7 @@ typedef struct OpKindInfo {
 
 static int run_create(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
         ShareSpec spec = { .name = o->req->name, .size = o->req->size, .disk = o->req->disk,
-                           .clients = o->req->clients, .force = o->req->force };
+                           .clients = o->req->clients, .force = o->req->force, .guard = o->req->guard };
         g_autoptr(ShareInfo) info = NULL;
         bool created = false;
         int r = engine_create(e, &spec, &info, &created, error);
@@ -102,6 +102,15 @@ static int run_delete(Engine *e, const Operation *o, OpOutcome *out, GError **er
                 return r;
         out->result = json_object_new_object();
         json_object_object_add(out->result, "deleted", json_object_new_string(o->share));
+        return 0;
+}
+
+static int run_guard(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(ShareInfo) info = NULL;
+        int r = engine_set_guard(e, o->share, o->req->guard, &info, error);
+        if (r < 0)
+                return r;
+        out->result = share_json(info);
         return 0;
 }
 
@@ -160,6 +169,7 @@ static const OpKindInfo op_kinds[_OP_KIND_MAX] = {
         [OP_VOL_RESIZE] = { "vol-resize", run_vol_resize, "resized" },
         [OP_VOL_WIPE] = { "vol-wipe", run_vol_wipe, "wiped" },
         [OP_VOL_DELETE] = { "vol-delete", run_vol_delete, "deleted" },
+        [OP_GUARD] = { "guard", run_guard, "guard set" },
 };
 
 /* "SHARE" or "SHARE/VOLUME": what the log and messages name. */

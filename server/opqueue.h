@@ -44,6 +44,7 @@ typedef enum OpKind {
         OP_VOL_RESIZE,
         OP_VOL_WIPE,
         OP_VOL_DELETE,
+        OP_GUARD,
         _OP_KIND_MAX,
 } OpKind;
 

@@ -31,6 +31,8 @@
 #define DEFAULT_TARGET_BASE "/var/lib/libvirt/nfsprov"
 #define DEFAULT_MAX_CAPACITY (16ULL << 40) /* 16 TiB: ext4's largest file with 4 KiB blocks */
 #define DEFAULT_MAX_OVERCOMMIT 4.0
+#define DEFAULT_AUDIT_INTERVAL 600u
+#define MAX_AUDIT_INTERVAL 604800u
 #define DEFAULT_FSTAB "/etc/fstab"
 #define DEFAULT_NFS_CONF "/etc/nfs.conf"
 
@@ -57,6 +59,8 @@ Config *config_new_default(void) {
         c->owner = g_strdup("root");
         c->group = g_strdup("root");
         c->mode = 0755;
+        c->guard = GUARD_ENFORCE;
+        c->audit_interval = DEFAULT_AUDIT_INTERVAL;
         c->vol_owner = g_strdup("root");
         c->vol_group = g_strdup("root");
         c->vol_mode = 0600;
@@ -622,6 +626,24 @@ static int parse_mode(Config *c, const char *v, GError **error) {
         return set_mode(&c->mode, v, error);
 }
 
+static int parse_guard(Config *c, const char *v, GError **error) {
+        return guard_mode_parse(v, &c->guard, error);
+}
+
+static int parse_audit_interval(Config *c, const char *v, GError **error) {
+        size_t n = strlen(v);
+        unsigned long s = n > 0 && n <= 7 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : ULONG_MAX;
+        if (s > MAX_AUDIT_INTERVAL) {
+                g_autofree char *shown = show_text(v);
+                return np_fail(error, EINVAL,
+                               "\"%s\" is not an audit interval; allowed: whole seconds from 0 (no periodic audit) to "
+                               "%u (a week)",
+                               shown, MAX_AUDIT_INTERVAL);
+        }
+        c->audit_interval = (unsigned) s;
+        return 0;
+}
+
 static int parse_vol_owner(Config *c, const char *v, GError **error) {
         return set_account(&c->vol_owner, "user", v, error);
 }
@@ -687,6 +709,8 @@ static const KeyDef known_keys[] = {
         { "shares", "owner", parse_owner },
         { "shares", "group", parse_group },
         { "shares", "mode", parse_mode },
+        { "shares", "guard", parse_guard },
+        { "shares", "audit_interval", parse_audit_interval },
         { "volumes", "owner", parse_vol_owner },
         { "volumes", "group", parse_vol_group },
         { "volumes", "mode", parse_vol_mode },

@@ -19,6 +19,8 @@
 
 #include <glib.h>
 
+#include "guard_mode.h"
+
 /* The file nfsprovd reads when none is named: $NFSPROV_CONFIG when set and not empty. */
 #define CONFIG_DEFAULT_PATH "/etc/nfsprov/nfsprov.conf"
 #define CONFIG_ENV_PATH "NFSPROV_CONFIG"
@@ -55,6 +57,9 @@ typedef struct Config {
         char *owner;         /* owner of each share root: user name or number ("root") */
         char *group;         /* group of each share root: group name or number ("root") */
         unsigned mode;       /* mode of each share root, <= 07777 (0755) */
+        GuardMode guard;     /* the guard of a share created without one (GUARD_ENFORCE) */
+        unsigned audit_interval; /* seconds between full audits of every share; 0: only at start,
+                                  * after reconcile and on demand (600) */
 
         /* [volumes] */
         char *vol_owner;     /* owner of each new volume file: user name or number ("root") */

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "fs.h"
 #include "fstab.h"
+#include "immutable.h"
 #include "idmap.h"
 #include "log.h"
 #include "macro.h"
@@ -56,6 +57,24 @@ static int open_root(const Config *c, const char *name, int *ret_fd, GError **er
                 return np_fail(error, ENOENT, "%s/%s: the share is not mounted", c->base, name);
         *ret_fd = TAKE_FD(root);
         return 0;
+}
+
+static int host_protect(const Config *c, const char *name, bool on, bool *ret_changed, GError **error) {
+        _cleanup_close_ int root = -1;
+        int r = open_root(c, name, &root, error);
+        if (r < 0)
+                return r;
+        g_autofree char *what = g_strdup_printf("%s/%s", c->base, name);
+        return immutable_set(root, what, on, ret_changed, error);
+}
+
+static int host_is_protected(const Config *c, const char *name, bool *ret, GError **error) {
+        _cleanup_close_ int root = -1;
+        int r = open_root(c, name, &root, error);
+        if (r < 0)
+                return r;
+        g_autofree char *what = g_strdup_printf("%s/%s", c->base, name);
+        return immutable_get(root, what, ret, error);
 }
 
 static int host_format(const char *device, const char *name, const char *uuid, bool force, GError **error) {
@@ -341,6 +360,8 @@ const ShareFs share_fs_host = {
         .umount = host_umount,
         .set_owner = host_set_owner,
         .open_root = open_root,
+        .protect = host_protect,
+        .is_protected = host_is_protected,
         .list = host_list,
         .usage = host_usage,
         .fstab_set = host_fstab_set,

@@ -51,6 +51,12 @@ typedef struct ShareFs {
         /* The mounted share root, opened O_RDONLY|O_DIRECTORY without following a symbolic link:
          * where volumes are made (-ENOENT when the share is not mounted). */
         int (*open_root)(const Config *c, const char *name, int *ret_fd, GError **error);
+        /* The guard (server/guard_mode.h): set (on) or clear the immutable attribute of the mounted
+         * share root (server/immutable.h); *ret_changed (may be NULL): it changed now. -ENOENT
+         * when the share is not mounted, -EPERM / -EOPNOTSUPP when this host cannot set it. */
+        int (*protect)(const Config *c, const char *name, bool on, bool *ret_changed, GError **error);
+        /* Whether the mounted share root carries the immutable attribute now. */
+        int (*is_protected)(const Config *c, const char *name, bool *ret, GError **error);
         /* The names at the mounted share root besides lost+found, at most max of them (for
          * delete's "the share holds files"); ret_more: there were more. */
         int (*list)(const Config *c, const char *name, unsigned max, GPtrArray **ret_names, bool *ret_more,

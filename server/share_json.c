@@ -60,6 +60,13 @@ json_object *share_json(const ShareInfo *i) {
                         json_object_object_add(o, "overcommit",
                                                json_object_new_double((double) i->provisioned / (double) i->capacity));
         }
+        json_object *g = json_object_new_object();
+        add_str(g, "mode", guard_mode_name(i->guard));
+        add_str(g, "active", guard_mode_name(i->guard_active));
+        add_bool(g, "protected", i->guard_protected);
+        if (i->guard_note)
+                add_str(g, "note", i->guard_note);
+        json_object_object_add(o, "guard", g);
         if (s->operation)
                 add_str(o, "operation", s->operation);
         if (s->step)

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "error.h"
+#include "guard_mode.h"
 #include "macro.h"
 #include "safepath.h"
 #include "state.h"
@@ -100,6 +101,10 @@ static const Migration migrations[] = {
           ");"
           "ALTER TABLE journal ADD COLUMN volume TEXT;"
           "PRAGMA user_version = 3;" },
+        { 4,
+          /* The guard's mode chosen for the share (NULL: [shares] guard of the configuration). */
+          "ALTER TABLE shares ADD COLUMN guard TEXT CHECK (guard IS NULL OR guard IN ('enforce', 'detect', 'off'));"
+          "PRAGMA user_version = 4;" },
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) > 0);
@@ -303,6 +308,7 @@ void share_free(Share *share) {
         g_free(share->operation);
         g_free(share->step);
         g_free(share->error);
+        g_free(share->guard);
         g_free(share);
 }
 
@@ -321,6 +327,7 @@ Share *share_copy(const Share *share) {
         c->operation = g_strdup(share->operation);
         c->step = g_strdup(share->step);
         c->error = g_strdup(share->error);
+        c->guard = g_strdup(share->guard);
         return c;
 }
 
@@ -360,6 +367,10 @@ static int validate_share(const Share *share, GError **error) {
             share->dir_ino > INT64_MAX)
                 return np_fail(error, ERANGE, "share \"%s\": size out of range (at most %" PRId64 " bytes)",
                                share->name, INT64_MAX);
+        GuardMode mode;
+        if (share->guard && guard_mode_parse(share->guard, &mode, NULL) < 0)
+                return np_fail(error, EINVAL, "share \"%s\": guard \"%s\" is not " GUARD_MODES_ALLOWED, share->name,
+                               share->guard);
         if (!share_status_to_string(share->status))
                 return np_fail(error, EINVAL, "share \"%s\": invalid status %d", share->name, (int) share->status);
         if (share->operation && !is_operation(share->operation))
@@ -373,7 +384,7 @@ static int validate_share(const Share *share, GError **error) {
 
 #define SHARE_COLUMNS                                                                                 \
         "name, pool_uuid, fs_uuid, backend, source, size, clients, options, status, operation, step, " \
-        "step_done, target_size, error, created_at, updated_at, source_ino, dir_ino"
+        "step_done, target_size, error, created_at, updated_at, source_ino, dir_ino, guard"
 
 static int share_from_row(State *s, sqlite3_stmt *stmt, Share **ret, GError **error) {
         g_autoptr(Share) sh = g_new0(Share, 1);
@@ -397,6 +408,7 @@ static int share_from_row(State *s, sqlite3_stmt *stmt, Share **ret, GError **er
         sh->updated_at = sqlite3_column_int64(stmt, 15);
         sh->source_ino = (uint64_t) sqlite3_column_int64(stmt, 16);
         sh->dir_ino = (uint64_t) sqlite3_column_int64(stmt, 17);
+        sh->guard = column_strdup(stmt, 18);
         *ret = TAKE_PTR(sh);
         return 0;
 }
@@ -465,8 +477,8 @@ static int check_unique_fields(State *s, const Share *sh, GError **error) {
 }
 
 static void bind_share_fields(sqlite3_stmt *stmt, const Share *sh, int64_t now) {
-        /* ?1 name ... ?14 error, ?15 created_at, ?16 updated_at, ?17 source_ino, ?18 dir_ino: the
-         * order of SHARE_COLUMNS. */
+        /* ?1 name ... ?14 error, ?15 created_at, ?16 updated_at, ?17 source_ino, ?18 dir_ino, ?19 guard:
+         * the order of SHARE_COLUMNS. */
         bind_text(stmt, 1, sh->name);
         bind_text(stmt, 2, sh->pool_uuid);
         bind_text(stmt, 3, sh->fs_uuid);
@@ -485,6 +497,7 @@ static void bind_share_fields(sqlite3_stmt *stmt, const Share *sh, int64_t now) 
         sqlite3_bind_int64(stmt, 16, now);
         sqlite3_bind_int64(stmt, 17, (sqlite3_int64) sh->source_ino);
         sqlite3_bind_int64(stmt, 18, (sqlite3_int64) sh->dir_ino);
+        bind_text(stmt, 19, sh->guard);
 }
 
 /* ---- share CRUD ---- */
@@ -517,7 +530,7 @@ static int do_insert(State *s, void *data, GError **error) {
         g_autoptr(sqlite3_stmt) stmt = NULL;
         r = prepare(s,
                     "INSERT INTO shares (" SHARE_COLUMNS ") VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                     "cannot insert a share", &stmt, error);
         if (r < 0)
                 return r;
@@ -579,7 +592,7 @@ static int do_update(State *s, void *data, GError **error) {
         r = prepare(s,
                     "UPDATE shares SET pool_uuid = ?2, fs_uuid = ?3, backend = ?4, source = ?5, size = ?6, "
                     "clients = ?7, options = ?8, status = ?9, operation = ?10, step = ?11, step_done = ?12, "
-                    "target_size = ?13, error = ?14, updated_at = ?16, source_ino = ?17, dir_ino = ?18 WHERE name = ?1",
+                    "target_size = ?13, error = ?14, updated_at = ?16, source_ino = ?17, dir_ino = ?18, guard = ?19 WHERE name = ?1",
                     "cannot update a share", &stmt, error);
         if (r < 0)
                 return r;

@@ -28,7 +28,7 @@
 
 #define STATE_DB_NAME "nfsprov.db"
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 
 typedef enum ShareStatus {
         SHARE_CREATING,
@@ -62,6 +62,8 @@ typedef struct Share {
         int64_t created_at, updated_at; /* unix seconds (set by the state, not by the caller) */
         uint64_t source_ino;  /* image backend: the inode of the file nfsprov made (0 = unknown) */
         uint64_t dir_ino;     /* the inode of BASE/NAME when nfsprov made it (0 = it did not) */
+        char *guard;          /* the guard's mode chosen for it ("enforce", "detect", "off"); NULL:
+                               * [shares] guard of the configuration */
 } Share;
 
 void share_free(Share *share);

@@ -10,7 +10,8 @@
  * - create: name is a valid share name (name_validate_share), disk is NULL or a non-empty
  *   string, clients NULL or a non-empty NULL-terminated list of valid client specifications
  *   (config_check_client); size is > 0 whenever the body has a non-null "size";
- * - resize: size > 0, and nothing else is set;
+ * - resize: size > 0, and nothing else is set; guard (POST .../guard): a valid guard mode and
+ *   nothing else; create's "guard", when set, a valid mode;
  * - and as the three volume bodies (api_volume_body_parse()), with the same failure contract:
  *   vol-create has a valid volume name (name_validate_volume) and a capacity > 0 or a valid
  *   backing volume; clone a valid name and no capacity, backing or shrink; resize a capacity
@@ -36,6 +37,7 @@
 #include "json_autoptr.h"
 #include "json_body.h"
 #include "fuzz_common.h"
+#include "guard_mode.h"
 #include "name.h"
 #include "settings.h"
 
@@ -56,7 +58,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static const char *kind_name(ApiBodyKind kind) {
-        return kind == API_BODY_CREATE ? "create" : "resize";
+        return kind == API_BODY_CREATE ? "create" : kind == API_BODY_RESIZE ? "resize" : "guard";
+}
+
+static bool guard_valid(const char *mode) {
+        GuardMode m;
+        return guard_mode_parse(mode, &m, NULL) == 0;
 }
 
 /* Whether the body, read by json-c as a whole, is an object with a non-null "size". -1 when
@@ -82,10 +89,17 @@ static void check_request(ApiBodyKind kind, const ApiShareRequest *req, const ch
         g_autoptr(GError) error = NULL;
         if (kind == API_BODY_RESIZE) {
                 FUZZ_CHECK(req->size > 0, "resize succeeded without a size");
-                FUZZ_CHECK(!req->name && !req->disk && !req->clients && !req->force,
+                FUZZ_CHECK(!req->name && !req->disk && !req->clients && !req->force && !req->guard,
                       "resize succeeded with create-only fields set");
                 return;
         }
+        if (kind == API_BODY_GUARD) {
+                FUZZ_CHECK(req->guard && guard_valid(req->guard), "guard succeeded without a valid mode");
+                FUZZ_CHECK(!req->name && !req->disk && !req->clients && !req->force && req->size == 0,
+                           "guard succeeded with other fields set");
+                return;
+        }
+        FUZZ_CHECK(!req->guard || guard_valid(req->guard), "create accepted the guard mode \"%s\"", req->guard);
         FUZZ_CHECK(req->name, "create succeeded without a name");
         FUZZ_CHECK(name_validate_share(req->name, &error) == 0, "create accepted the share name \"%s\": %s",
               req->name, error ? error->message : "?");
@@ -105,7 +119,7 @@ static void check_request(ApiBodyKind kind, const ApiShareRequest *req, const ch
 
 static bool same_request(const ApiShareRequest *a, const ApiShareRequest *b) {
         if (g_strcmp0(a->name, b->name) != 0 || a->size != b->size || g_strcmp0(a->disk, b->disk) != 0 ||
-            a->force != b->force || !a->clients != !b->clients)
+            a->force != b->force || !a->clients != !b->clients || g_strcmp0(a->guard, b->guard) != 0)
                 return false;
         return !a->clients || g_strv_equal((const char *const *) a->clients, (const char *const *) b->clients);
 }
@@ -251,6 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(body, data, size);
         run_one(API_BODY_CREATE, body, size);
         run_one(API_BODY_RESIZE, body, size);
+        run_one(API_BODY_GUARD, body, size);
         run_volume(API_BODY_VOL_CREATE, body, size);
         run_volume(API_BODY_VOL_CLONE, body, size);
         run_volume(API_BODY_VOL_RESIZE, body, size);

@@ -61,15 +61,19 @@ static void check_whole_lines_dropped(const char *before, size_t before_len, con
         }
 }
 
-/* Whether an fstab source names the filesystem uuid (UUID=..., quoted or not, any case). */
+/* Whether an fstab source names the filesystem uuid as libmount reads a tag: UUID=VALUE, the
+ * value in any case, quoted as a whole or not ("..." or '...'); a quote anywhere else is part
+ * of the value (so UUID=0b3c...7f'8091... is another uuid). */
 static bool is_share_source(const char *source, const char *uuid) {
-        g_autofree char *s = g_ascii_strdown(source, -1);
-        g_autoptr(GString) bare = g_string_new(NULL);
-        for (const char *c = s; *c; c++)
-                if (*c != '"' && *c != '\'')
-                        g_string_append_c(bare, *c);
-        g_autofree char *want = g_strdup_printf("uuid=%s", uuid);
-        return strcmp(bare->str, want) == 0;
+        if (g_ascii_strncasecmp(source, "UUID=", 5) != 0)
+                return false;
+        const char *v = source + 5;
+        size_t n = strlen(v);
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+                v++;
+                n -= 2;
+        }
+        return n == strlen(uuid) && g_ascii_strncasecmp(v, uuid, n) == 0;
 }
 
 static void run_share(const char *path, const uint8_t *data, size_t size, const char *target, const char *uuid) {

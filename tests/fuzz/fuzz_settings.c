@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -163,6 +164,15 @@ static void check_config(const Config *c, const char *path) {
                 FUZZ_CHECK(account_form(c->admin_group), "admin_group %s", ag);
         }
         FUZZ_CHECK(c->mode <= 07777, "mode %#o", c->mode);
+        FUZZ_CHECK(c->guard == GUARD_ENFORCE || c->guard == GUARD_DETECT || c->guard == GUARD_OFF, "guard %d",
+                   c->guard);
+        FUZZ_CHECK(c->audit_interval <= 7 * 24 * 3600, "audit_interval %u", c->audit_interval);
+        g_autofree char *vol_owner = fuzz_show(c->vol_owner), *vol_group = fuzz_show(c->vol_group);
+        FUZZ_CHECK(account_form(c->vol_owner), "[volumes] owner %s", vol_owner);
+        FUZZ_CHECK(account_form(c->vol_group), "[volumes] group %s", vol_group);
+        FUZZ_CHECK(c->vol_mode <= 07777, "[volumes] mode %#o", c->vol_mode);
+        FUZZ_CHECK(c->max_capacity > 0, "max_capacity 0");
+        FUZZ_CHECK(c->max_overcommit >= 0 && c->max_overcommit <= 1000, "max_overcommit %g", c->max_overcommit);
 
         FUZZ_CHECK(!within(c->state_dir, c->base), "state_dir inside base");
         if (c->backend == CONFIG_BACKEND_IMAGE)
@@ -198,6 +208,17 @@ static char *render(const Config *c) {
         set(kf, "shares", "group", c->group);
         g_autofree char *mode = g_strdup_printf("%04o", c->mode);
         set(kf, "shares", "mode", mode);
+        set(kf, "shares", "guard", guard_mode_name(c->guard));
+        g_autofree char *interval = g_strdup_printf("%u", c->audit_interval);
+        set(kf, "shares", "audit_interval", interval);
+        set(kf, "volumes", "owner", c->vol_owner);
+        set(kf, "volumes", "group", c->vol_group);
+        g_autofree char *vol_mode = g_strdup_printf("%04o", c->vol_mode);
+        set(kf, "volumes", "mode", vol_mode);
+        g_autofree char *max_capacity = g_strdup_printf("%" PRIu64, c->max_capacity);
+        set(kf, "volumes", "max_capacity", max_capacity);
+        char overcommit[G_ASCII_DTOSTR_BUF_SIZE];
+        set(kf, "volumes", "max_overcommit", g_ascii_dtostr(overcommit, sizeof overcommit, c->max_overcommit));
         set(kf, "exports", "file", c->exports_file);
         set(kf, "pools", "target_base", c->target_base);
         set(kf, "system", "fstab", c->fstab);
@@ -219,6 +240,7 @@ static void check_same(const Config *a, const Config *b) {
                 { "owner", a->owner, b->owner },                 { "group", a->group, b->group },
                 { "file", a->exports_file, b->exports_file },    { "target_base", a->target_base, b->target_base },
                 { "fstab", a->fstab, b->fstab },                 { "nfs_conf", a->nfs_conf, b->nfs_conf },
+                { "[volumes] owner", a->vol_owner, b->vol_owner }, { "[volumes] group", a->vol_group, b->vol_group },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(s); i++) {
                 g_autofree char *x = fuzz_show(s[i].x), *y = fuzz_show(s[i].y);
@@ -226,6 +248,9 @@ static void check_same(const Config *a, const Config *b) {
         }
         FUZZ_CHECK(a->listen_port == b->listen_port && a->backend == b->backend && a->mode == b->mode,
                    "round trip changed listen port, backend or mode");
+        FUZZ_CHECK(a->guard == b->guard && a->audit_interval == b->audit_interval && a->vol_mode == b->vol_mode &&
+                           a->max_capacity == b->max_capacity && a->max_overcommit == b->max_overcommit,
+                   "round trip changed guard, audit_interval or a [volumes] value");
         FUZZ_CHECK(g_strv_equal((const char *const *) a->disks, (const char *const *) b->disks),
                    "round trip changed disks");
         FUZZ_CHECK(g_strv_equal((const char *const *) a->clients, (const char *const *) b->clients),

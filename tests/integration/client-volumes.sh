@@ -62,13 +62,15 @@ lv_run A --server "$SERVER" verify
 lv_expect_rc 0 "verify after the sync"
 assert_contains "$(lv_virsh A vol-list Vols)" vm3.qcow2 "libvirt lists vm3.qcow2 after sync"
 
-# a file nfsprov did not make is named as not on the server
-echo "not a volume" > "$BASE/Vols/foreign.img"
+# a file nfsprov did not make is named as not on the server (planted as an admin could: the
+# share's root is immutable in mode enforce, lifted by hand)
+chattr -i "$BASE/Vols" && echo "not a volume" > "$BASE/Vols/foreign.img" && chattr +i "$BASE/Vols" ||
+    sb_fail "cannot plant $BASE/Vols/foreign.img"
 lv_run A --server "$SERVER" sync
 lv_run A --server "$SERVER" verify
 lv_expect_rc 1 "verify with a foreign file"
 lv_expect_line "$LV_OUT" "Vols: volume foreign.img is listed by libvirt but not on the server" "verify with a foreign file"
-rm -f "$BASE/Vols/foreign.img"
+chattr -i "$BASE/Vols" && rm -f "$BASE/Vols/foreign.img" && chattr +i "$BASE/Vols" || sb_fail "cannot remove foreign.img"
 
 lv_stop_all
 stop_daemon

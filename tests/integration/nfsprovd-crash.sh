@@ -7,7 +7,9 @@
 write_config
 start_daemon
 np create Keeper --size 32M > /dev/null || sb_fail "create Keeper failed"
-head -c 1M /dev/urandom > "$BASE/Keeper/data"
+# data in Keeper, written as an admin could (its root is immutable: guard enforce, the default)
+chattr -i "$BASE/Keeper" && head -c 1M /dev/urandom > "$BASE/Keeper/data" && chattr +i "$BASE/Keeper" ||
+    sb_fail "cannot write Keeper's data"
 keeper_sum=$(sha256sum < "$BASE/Keeper/data")
 stop_daemon
 
@@ -22,6 +24,7 @@ crash() { # FAULT COMMAND...: run COMMAND against a daemon that dies at FAULT, t
 }
 keeper_ok() {
     assert_share_ready Keeper
+    lsattr -d "$BASE/Keeper" | cut -d' ' -f1 | grep -q i || sb_fail "Keeper's root is not immutable"
     assert_eq "$(sha256sum < "$BASE/Keeper/data")" "$keeper_sum" "Keeper data"
 }
 
@@ -56,7 +59,8 @@ for step in $delete_steps; do
 done
 
 np create Grower --size 32M > /dev/null || sb_fail "create Grower failed"
-head -c 4M /dev/urandom > "$BASE/Grower/data"
+chattr -i "$BASE/Grower" && head -c 4M /dev/urandom > "$BASE/Grower/data" && chattr +i "$BASE/Grower" ||
+    sb_fail "cannot write Grower's data"
 grower_sum=$(sha256sum < "$BASE/Grower/data")
 size=32
 for step in $resize_steps; do
@@ -80,10 +84,12 @@ for step in $resize_steps; do
     done
 done
 
-# reconcile's repairs at start: after a "reboot" (unmounted, loop detached, fstab line gone)
+# reconcile's repairs at start: after a "reboot" (unmounted, loop detached, fstab line gone, the
+# root's immutable attribute lifted)
 # the daemon dies at each repair step; the next start repairs the share.
 reboot_keeper() {
     stop_daemon
+    chattr -i "$BASE/Keeper" || sb_fail "chattr -i Keeper"   # the guard's repair is needed too
     umount "$BASE/Keeper" || sb_fail "umount Keeper"
     for dev in $(losetup -j "$IMAGES/Keeper.img" -n -O NAME); do losetup -d "$dev"; done
     grep -vF " $BASE/Keeper " /etc/fstab > "$S/fstab.new"; cat "$S/fstab.new" > /etc/fstab

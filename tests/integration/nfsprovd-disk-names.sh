@@ -17,6 +17,8 @@ mount -t tmpfs -o size=1m,mode=0755 nfsprov-test-names /dev/shm || sb_fail "cann
 N=/dev/shm
 # shellcheck disable=SC2154
 { ln -s "$d1" "$N/diskA"; ln -s "$d2" "$N/diskB"; ln -s "$d3" "$N/diskC"; }
+# Writes data into its shares behind nfsprov's back (stand-ins for what VMs write): the guard is off.
+GUARD=off
 BACKEND=disk DISKS="$N/diskA $N/diskB $N/diskC" write_config
 start_daemon
 np create S1 --disk "$N/diskA" > /dev/null || sb_fail "create S1 failed"

@@ -16,6 +16,8 @@ IMAGES=$S/images
 DAEMON_PID=
 
 # write_config [EXTRA "[section] key = value" lines appended raw]
+# GUARD: [shares] guard (unset: the default, enforce). A test that writes into a share behind
+# nfsprov's back, as data or as a foreign file, sets GUARD=off or detect.
 write_config() {
     cat > "$CONF" <<EOT
 [server]
@@ -28,6 +30,7 @@ backend = ${BACKEND:-image}
 image_dir = $IMAGES
 disks = ${DISKS:-}
 clients = ${CLIENTS:-*}
+${GUARD:+guard = $GUARD}
 [exports]
 file = /etc/exports
 [pools]

@@ -3,10 +3,12 @@
 # Crash at every step of every volume operation (NFSPROV_FAULT kills nfsprovd just before or
 # just after the step), and during an upload's body; then restart: no temporary file, no record
 # without a file, no file without a record, every file a volume qemu-img finds whole with the
-# recorded capacity and backing; the other volumes untouched.
+# recorded capacity and backing; the other volumes untouched; the share's root immutable again
+# (guard enforce: the crash is taken as one inside the instant the attribute is lifted).
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 sb_require_cmd qemu-img qemu-utils
 sb_require_cmd qemu-io qemu-utils
+sb_require_cmd lsattr e2fsprogs
 
 write_config
 start_daemon
@@ -25,6 +27,8 @@ crash() { # FAULT COMMAND...: run COMMAND against a daemon that dies at FAULT, t
     np "$@" > "$S/crash.out" 2>&1 && sb_fail "$fault: the command succeeded although the daemon died"
     wait_daemon_dead
     grep -q "NFSPROV_FAULT=$fault" "$S/nfsprovd.log" || { cat "$S/nfsprovd.log"; sb_fail "$fault: fault point not reached"; }
+    # as if it died in the instant the guard's attribute is lifted (inside place, unlink, ...)
+    chattr -i "$W" || sb_fail "$fault: chattr -i"
     start_daemon
 }
 
@@ -45,6 +49,7 @@ consistent() { # CONTEXT
             "$(echo "$j" | jq -r --arg v "$v" '.volumes[] | select(.name == $v) | .backing // "-"')" "$ctx: $v backing"
     done
     assert_eq "$(sha256sum < "$W/base")" "$base_sum" "$ctx: base untouched"
+    lsattr -d "$W" | cut -d' ' -f1 | grep -q i || sb_fail "$ctx: the share's root is not immutable after the restart"
 }
 # After a crash in a create-like operation the volume is either made whole or not at all.
 made_or_not() { # CONTEXT VOL

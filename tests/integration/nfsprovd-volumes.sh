@@ -181,12 +181,14 @@ assert_eq "$code" 400 "an unknown key (no preallocation: volumes are thin)"
 assert_eq "$(files)" "$before" "no file after refused requests"
 
 # ---- a name already taken by a file nfsprov did not make is not overwritten ----
-echo "not a volume" > "$W/planted"
+# (planted as an admin could: the share's root is immutable in mode enforce, lifted by hand)
+chattr -i "$W" && echo "not a volume" > "$W/planted" && chattr +i "$W" || sb_fail "cannot plant $W/planted"
 out=$(np vol-create web planted --capacity 1M 2>&1); rc=$?
 assert_eq "$rc" 1 "vol-create over a planted file: exit status"
 assert_eq "$(cat "$W/planted")" "not a volume" "the planted file is untouched"
 np vol-info web planted > /dev/null 2>&1 && sb_fail "a refused volume is in the manifest"
-rm "$W/planted"
+lsattr -d "$W" | cut -d' ' -f1 | grep -q i || sb_fail "the refused vol-create left the root mutable"
+chattr -i "$W" && rm "$W/planted" && chattr +i "$W" || sb_fail "cannot remove $W/planted"
 
 # ---- restart: the manifest and the files survive ----
 stop_daemon

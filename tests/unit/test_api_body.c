@@ -26,7 +26,7 @@ START_TEST(test_create_full) {
         g_autoptr(GError) error = NULL;
         ck_assert_int_eq(parse(API_BODY_CREATE,
                                "{\"name\":\"NFSStorage_01\",\"size\":\"50G\",\"disk\":\"/dev/vdb\","
-                               "\"clients\":[\"10.0.0.0/24\",\"*\"],\"force\":true} \n",
+                               "\"clients\":[\"10.0.0.0/24\",\"*\"],\"force\":true,\"guard\":\"detect\"} \n",
                                &r, &error),
                          0);
         ck_assert_str_eq(r->name, "NFSStorage_01");
@@ -36,6 +36,7 @@ START_TEST(test_create_full) {
         ck_assert_str_eq(r->clients[1], "*");
         ck_assert_ptr_null(r->clients[2]);
         ck_assert(r->force);
+        ck_assert_str_eq(r->guard, "detect");
 }
 END_TEST
 
@@ -60,6 +61,18 @@ START_TEST(test_resize) {
         ck_assert_int_eq(parse(API_BODY_RESIZE, "{\"size\":\"100G\"}", &r, NULL), 0);
         ck_assert_ptr_null(r->name);
         ck_assert_uint_eq(r->size, 100ULL << 30);
+}
+END_TEST
+
+START_TEST(test_guard) {
+        g_autoptr(ApiShareRequest) r = NULL;
+        ck_assert_int_eq(parse(API_BODY_GUARD, "{\"mode\":\"off\"}", &r, NULL), 0);
+        ck_assert_str_eq(r->guard, "off");
+        ck_assert_ptr_null(r->name);
+        ck_assert_uint_eq(r->size, 0);
+        g_autoptr(ApiShareRequest) c = NULL;
+        ck_assert_int_eq(parse(API_BODY_CREATE, "{\"name\":\"A\"}", &c, NULL), 0);
+        ck_assert_ptr_null(c->guard); /* absent: [shares] guard */
 }
 END_TEST
 
@@ -101,6 +114,13 @@ static const Bad bad[] = {
         { API_BODY_RESIZE, "{}", 0, "no \"size\"" },
         { API_BODY_RESIZE, "{\"size\":\"1G\",\"name\":\"A\"}", 0, "unknown key \"name\"" },
         { API_BODY_RESIZE, "{\"size\":true}", 0, "\"size\" must be text" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"guard\":\"Enforce\"}", 0,
+          "\"Enforce\" is not a guard mode; allowed: enforce, detect or off" },
+        { API_BODY_CREATE, "{\"name\":\"A\",\"guard\":true}", 0, "\"guard\" must be a string" },
+        { API_BODY_GUARD, "{}", 0, "no \"mode\" (enforce, detect or off)" },
+        { API_BODY_GUARD, "{\"mode\":\"off\",\"size\":\"1G\"}", 0, "unknown key \"size\"" },
+        { API_BODY_GUARD, "{\"mode\":\"detect\\n\"}", 0, "is not a guard mode" },
+        { API_BODY_GUARD, "{\"mode\":1}", 0, "\"mode\" must be a string" },
 };
 
 START_TEST(test_bad) {
@@ -254,6 +274,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_create_full);
         tcase_add_test(tc, test_create_minimal_and_nulls);
         tcase_add_test(tc, test_resize);
+        tcase_add_test(tc, test_guard);
         tcase_add_loop_test(tc, test_bad, 0, G_N_ELEMENTS(bad));
         tcase_add_test(tc, test_unterminated_and_truncated);
         tcase_add_test(tc, test_deep_nesting);

@@ -31,6 +31,7 @@ static struct {
         GHashTable *listed;      /* path -> 1: what the export server was told */
         GHashTable *served;      /* path -> 1: what it serves (after apply) */
         GHashTable *fstab;       /* share name -> uuid */
+        GHashTable *immutable;   /* share name -> 1: its mounted root carries the attribute */
         const char *fail;        /* the fake call that fails ("fs.mount"), NULL: none */
         int fail_errno;
         unsigned files;          /* names at the share root (delete's check) */
@@ -289,6 +290,32 @@ static int ff_set_owner(const Config *c, const char *name, GError **error) {
         return maybe_fail("fs.set_owner", error);
 }
 
+/* The attribute lives on the filesystem (kept across umount and mount), set only when mounted. */
+static int ff_protect(const Config *c, const char *name, bool on, bool *ret_changed, GError **error) {
+        if (!g_hash_table_contains(fake.mounted, name))
+                return np_fail(error, ENOENT, "%s is not mounted", name);
+        g_autofree char *what = g_strdup_printf("fs.protect(%s)", on ? "on" : "off");
+        call(what, name);
+        int r = maybe_fail("fs.protect", error);
+        if (r < 0)
+                return r;
+        bool was = g_hash_table_contains(fake.immutable, name);
+        if (on)
+                g_hash_table_add(fake.immutable, g_strdup(name));
+        else
+                g_hash_table_remove(fake.immutable, name);
+        if (ret_changed)
+                *ret_changed = was != on;
+        return 0;
+}
+
+static int ff_is_protected(const Config *c, const char *name, bool *ret, GError **error) {
+        if (!g_hash_table_contains(fake.mounted, name))
+                return np_fail(error, ENOENT, "%s is not mounted", name);
+        *ret = g_hash_table_contains(fake.immutable, name);
+        return 0;
+}
+
 static int ff_list(const Config *c, const char *name, unsigned max, GPtrArray **ret, bool *ret_more, GError **error) {
         GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
         for (unsigned i = 0; i < fake.files && i < max; i++)
@@ -355,6 +382,8 @@ static const ShareFs fake_fs = {
         .umount = ff_umount,
         .set_owner = ff_set_owner,
         .list = ff_list,
+        .protect = ff_protect,
+        .is_protected = ff_is_protected,
         .usage = ff_usage,
         .fstab_set = ff_fstab_set,
         .fstab_has = ff_fstab_has,
@@ -409,6 +438,7 @@ static void setup(void) {
         fake.listed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         fake.served = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         fake.fstab = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        fake.immutable = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         fake.fail = NULL;
         fake.fail_errno = 0;
         fake.files = 0;
@@ -426,6 +456,7 @@ static void teardown(void) {
         g_hash_table_unref(fake.listed);
         g_hash_table_unref(fake.served);
         g_hash_table_unref(fake.fstab);
+        g_hash_table_unref(fake.immutable);
         unit_rm_rf(root);
         g_clear_pointer(&root, g_free);
 }
@@ -464,7 +495,7 @@ static void create_ok(const char *name) {
 
 #define CREATE_CALLS(N)                                                                                         \
         "disk.validate " N "; disk.allocate " N "; fs.format " N "; fs.make_dir " N "; fs.mount " N           \
-        "; fs.set_owner " N "; fs.fstab_set " N "; exports.set " N "; exports.apply -"
+        "; fs.set_owner " N "; fs.fstab_set " N "; exports.set " N "; exports.apply -; fs.protect(on) " N
 
 /* ---- create ---- */
 
@@ -473,9 +504,10 @@ START_TEST(test_create_steps_in_order) {
         g_autofree char *c = calls();
         ck_assert_str_eq(c, CREATE_CALLS("S1"));
         g_autofree char *p = progress();
-        ck_assert_str_eq(p, "create allocate 1/8; create mkfs 2/8; create mkdir 3/8; create mount 4/8; "
-                            "create chown 5/8; create fstab 6/8; create export 7/8; create apply 8/8");
-        ck_assert_uint_eq(engine_op_total("create"), 8);
+        ck_assert_str_eq(p, "create allocate 1/9; create mkfs 2/9; create mkdir 3/9; create mount 4/9; "
+                            "create chown 5/9; create fstab 6/9; create export 7/9; create apply 8/9; "
+                            "create guard 9/9");
+        ck_assert_uint_eq(engine_op_total("create"), 9);
         g_autoptr(ShareInfo) info = NULL;
         ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
         ck_assert(info->mounted);
@@ -512,7 +544,7 @@ START_TEST(test_create_journal) {
         }
         ck_assert_str_eq(s->str, "begin:allocate done:allocate begin:mkfs done:mkfs begin:mkdir done:mkdir "
                                  "begin:mount done:mount begin:chown done:chown begin:fstab done:fstab "
-                                 "begin:export done:export begin:apply done:apply");
+                                 "begin:export done:export begin:apply done:apply begin:guard done:guard");
 }
 END_TEST
 
@@ -788,6 +820,107 @@ START_TEST(test_reconcile_finishes_resize) {
 }
 END_TEST
 
+/* ---- the guard ---- */
+
+/* create --guard detect: the root is not made immutable; the mode is recorded and shown. */
+START_TEST(test_guard_create_modes) {
+        ShareSpec spec = { .name = "D", .size = 64 << 20, .guard = "detect" };
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_create(engine, &spec, &info, NULL, NULL), 0);
+        ck_assert_str_eq(info->share->guard, "detect");
+        ck_assert_int_eq(info->guard, GUARD_DETECT);
+        ck_assert_int_eq(info->guard_active, GUARD_DETECT);
+        ck_assert(!info->guard_protected);
+        g_autofree char *c = calls();
+        ck_assert_ptr_nonnull(strstr(c, "fs.protect(off) D")); /* brought to the mode: cleared */
+
+        /* the default ([shares] guard = enforce) */
+        create_ok("E");
+        g_autoptr(ShareInfo) e = NULL;
+        ck_assert_int_eq(engine_get(engine, "E", &e, NULL), 0);
+        ck_assert_ptr_null(e->share->guard);
+        ck_assert_int_eq(e->guard, GUARD_ENFORCE);
+        ck_assert(e->guard_protected);
+
+        /* a bad mode: refused before anything is recorded */
+        ShareSpec bad = { .name = "B", .size = 64 << 20, .guard = "strict" };
+        g_autoptr(GError) err = NULL;
+        forget();
+        ck_assert_int_eq(engine_create(engine, &bad, NULL, NULL, &err), -EINVAL);
+        ck_assert_str_eq(err->message, "\"strict\" is not a guard mode; allowed: enforce, detect or off");
+        g_autofree char *none = calls();
+        ck_assert_str_eq(none, "");
+        g_autoptr(ShareInfo) gone = NULL;
+        ck_assert_int_eq(engine_get(engine, "B", &gone, NULL), -ENOENT);
+}
+END_TEST
+
+/* nfsprov guard: the mode recorded, the attribute follows. */
+START_TEST(test_guard_set) {
+        create_ok("S1");
+        forget();
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_set_guard(engine, "S1", "off", &info, NULL), 0);
+        ck_assert_str_eq(info->share->guard, "off");
+        ck_assert(!info->guard_protected);
+        g_autofree char *c = calls();
+        ck_assert_str_eq(c, "fs.protect(off) S1");
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_eq(engine_set_guard(engine, "S1", "", NULL, &err), -EINVAL);
+        g_autoptr(ShareInfo) again = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &again, NULL), 0);
+        ck_assert_str_eq(again->share->guard, "off");
+        /* a failure of the attribute: the mode stays recorded, reconcile finishes it */
+        fake.fail = "fs.protect";
+        g_clear_error(&err);
+        ck_assert_int_eq(engine_set_guard(engine, "S1", "enforce", NULL, &err), -EIO);
+        ck_assert_ptr_nonnull(strstr(err->message, "mode enforce recorded"));
+        ck_assert(!g_hash_table_contains(fake.immutable, "S1"));
+        forget();
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        ck_assert(g_hash_table_contains(fake.immutable, "S1"));
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 0), "S1: set the immutable attribute of its root (guard enforce)");
+}
+END_TEST
+
+/* The attribute lifted behind nfsprov's back: reconcile sets it again, once. */
+START_TEST(test_guard_reconcile) {
+        create_ok("S1");
+        g_hash_table_remove(fake.immutable, "S1");
+        forget();
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c = calls();
+        ck_assert_str_eq(c, "fs.protect(on) S1; exports.set S1; exports.apply -");
+        g_autoptr(ReconcileReport) rep2 = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep2, NULL), 0);
+        g_autofree char *c2 = calls();
+        ck_assert_str_eq(c2, "exports.set S1; exports.apply -");
+}
+END_TEST
+
+/* Where the attribute cannot be set (no CAP_LINUX_IMMUTABLE), enforce runs as detect, says
+ * why, and create does not fail. */
+START_TEST(test_guard_cannot_protect) {
+        fake.fail = "fs.protect";
+        fake.fail_errno = EPERM;
+        create_ok("S1");
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert_int_eq(info->guard, GUARD_ENFORCE);
+        ck_assert_int_eq(info->guard_active, GUARD_DETECT);
+        ck_assert_str_eq(info->guard_note, "fs.protect failed (fake)");
+        ck_assert(!info->guard_protected);
+        /* not retried by every reconcile while the reason stands */
+        forget();
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c = calls();
+        ck_assert_str_eq(c, "exports.set S1; exports.apply -");
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("engine");
         TCase *tc = tcase_create("engine");
@@ -804,6 +937,10 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_reconcile_never_exports_unmounted);
         tcase_add_test(tc, test_reconcile_undoes_unfinished_create);
         tcase_add_test(tc, test_reconcile_finishes_resize);
+        tcase_add_test(tc, test_guard_create_modes);
+        tcase_add_test(tc, test_guard_set);
+        tcase_add_test(tc, test_guard_reconcile);
+        tcase_add_test(tc, test_guard_cannot_protect);
         suite_add_tcase(s, tc);
         return s;
 }

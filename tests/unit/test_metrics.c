@@ -11,8 +11,9 @@ START_TEST(test_text) {
         Share s1 = { .name = (char *) "A1", .status = SHARE_READY };
         Share s2 = { .name = (char *) "B2", .status = SHARE_CREATING };
         Share s3 = { .name = (char *) "C3", .status = SHARE_READY };
-        ShareInfo i1 = { .share = &s1, .has_usage = true, .capacity = 1000, .used = 10, .available = 990 };
-        ShareInfo i2 = { .share = &s2 };
+        ShareInfo i1 = { .share = &s1, .has_usage = true, .capacity = 1000, .used = 10, .available = 990,
+                         .guard = GUARD_ENFORCE, .guard_active = GUARD_DETECT };
+        ShareInfo i2 = { .share = &s2, .guard = GUARD_DETECT, .guard_active = GUARD_DETECT };
         ShareInfo i3 = { .share = &s3, .has_usage = true, .capacity = 5368709120, .used = 0, .available = 5 };
         Volume v1 = { .name = (char *) "vm1", .capacity = 2000 }, v2 = { .name = (char *) "vm2", .capacity = 500 };
         g_autoptr(GPtrArray) vols1 = g_ptr_array_new();
@@ -68,6 +69,29 @@ START_TEST(test_text) {
                 "nfsprov_shares{state=\"resizing\"} 0\n"
                 "nfsprov_shares{state=\"deleting\"} 0\n"
                 "nfsprov_shares{state=\"failed\"} 0\n"
+                "# HELP nfsprov_guard_mode The guard's mode of each share (1 for its mode).\n"
+                "# TYPE nfsprov_guard_mode gauge\n"
+                "nfsprov_guard_mode{share=\"A1\",mode=\"enforce\"} 1\n"
+                "nfsprov_guard_mode{share=\"A1\",mode=\"detect\"} 0\n"
+                "nfsprov_guard_mode{share=\"A1\",mode=\"off\"} 0\n"
+                "nfsprov_guard_mode{share=\"B2\",mode=\"enforce\"} 0\n"
+                "nfsprov_guard_mode{share=\"B2\",mode=\"detect\"} 1\n"
+                "nfsprov_guard_mode{share=\"B2\",mode=\"off\"} 0\n"
+                "nfsprov_guard_mode{share=\"C3\",mode=\"enforce\"} 1\n"
+                "nfsprov_guard_mode{share=\"C3\",mode=\"detect\"} 0\n"
+                "nfsprov_guard_mode{share=\"C3\",mode=\"off\"} 0\n"
+                "# HELP nfsprov_guard_active What the guard runs for each share: enforce, or detect where the "
+                "immutable attribute cannot be set.\n"
+                "# TYPE nfsprov_guard_active gauge\n"
+                "nfsprov_guard_active{share=\"A1\",mode=\"enforce\"} 0\n"
+                "nfsprov_guard_active{share=\"A1\",mode=\"detect\"} 1\n"
+                "nfsprov_guard_active{share=\"A1\",mode=\"off\"} 0\n"
+                "nfsprov_guard_active{share=\"B2\",mode=\"enforce\"} 0\n"
+                "nfsprov_guard_active{share=\"B2\",mode=\"detect\"} 1\n"
+                "nfsprov_guard_active{share=\"B2\",mode=\"off\"} 0\n"
+                "nfsprov_guard_active{share=\"C3\",mode=\"enforce\"} 1\n"
+                "nfsprov_guard_active{share=\"C3\",mode=\"detect\"} 0\n"
+                "nfsprov_guard_active{share=\"C3\",mode=\"off\"} 0\n"
                 "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
                 "# TYPE nfsprov_operations_total counter\n"
                 "nfsprov_operations_total{kind=\"create\",result=\"succeeded\"} 4\n"
@@ -86,6 +110,8 @@ START_TEST(test_text) {
                 "nfsprov_operations_total{kind=\"vol-wipe\",result=\"failed\"} 0\n"
                 "nfsprov_operations_total{kind=\"vol-delete\",result=\"succeeded\"} 0\n"
                 "nfsprov_operations_total{kind=\"vol-delete\",result=\"failed\"} 0\n"
+                "nfsprov_operations_total{kind=\"guard\",result=\"succeeded\"} 0\n"
+                "nfsprov_operations_total{kind=\"guard\",result=\"failed\"} 0\n"
                 "# HELP nfsprov_operations_running Operations running or queued.\n"
                 "# TYPE nfsprov_operations_running gauge\n"
                 "nfsprov_operations_running 2\n"
@@ -98,6 +124,11 @@ START_TEST(test_text) {
                 "# HELP nfsprov_last_reconcile_problems Problems the last reconcile could not fix.\n"
                 "# TYPE nfsprov_last_reconcile_problems gauge\n"
                 "nfsprov_last_reconcile_problems 1\n";
+        /* line by line: Check cannot print a message this long */
+        g_auto(GStrv) got_lines = g_strsplit(text, "\n", -1), want_lines = g_strsplit(want, "\n", -1);
+        for (guint i = 0; got_lines[i] || want_lines[i]; i++)
+                ck_assert_msg(g_strcmp0(got_lines[i], want_lines[i]) == 0, "line %u: got [%s], want [%s]", i + 1,
+                              got_lines[i] ? got_lines[i] : "(end)", want_lines[i] ? want_lines[i] : "(end)");
         ck_assert_str_eq(text, want);
 }
 END_TEST

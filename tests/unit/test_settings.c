@@ -54,6 +54,8 @@ static void assert_defaults(const Config *c) {
         ck_assert_str_eq(c->owner, "root");
         ck_assert_str_eq(c->group, "root");
         ck_assert_uint_eq(c->mode, 0755);
+        ck_assert_int_eq(c->guard, GUARD_ENFORCE);
+        ck_assert_uint_eq(c->audit_interval, 600);
         ck_assert_str_eq(c->exports_file, "/etc/exports");
         ck_assert_str_eq(c->target_base, "/var/lib/libvirt/nfsprov");
         ck_assert_str_eq(c->fstab, "/etc/fstab");
@@ -134,6 +136,8 @@ START_TEST(test_full_file) {
                                         "owner = 107\n"
                                         "group = kvm\n"
                                         "mode = 2770\n"
+                                        "guard = detect\n"
+                                        "audit_interval = 0\n"
                                         "[exports]\n"
                                         "file = /etc/exports.d/nfsprov.exports\n"
                                         "[pools]\n"
@@ -164,6 +168,8 @@ START_TEST(test_full_file) {
         ck_assert_str_eq(c->owner, "107");
         ck_assert_str_eq(c->group, "kvm");
         ck_assert_uint_eq(c->mode, 02770);
+        ck_assert_int_eq(c->guard, GUARD_DETECT);
+        ck_assert_uint_eq(c->audit_interval, 0);
         ck_assert_str_eq(c->exports_file, "/etc/exports.d/nfsprov.exports");
         ck_assert_str_eq(c->target_base, "/var/lib/libvirt/images/nfs");
         ck_assert_str_eq(c->fstab, "/tmp/fstab");
@@ -378,6 +384,12 @@ static const BadValue bad_values[] = {
         { "shares", "clients", "@", { "is not a valid netgroup" } },
         { "shares", "clients", "@bad(group)", { "is not a valid netgroup" } },
         { "shares", "clients", "* *", { "client \"*\" is listed twice" } },
+        /* guard */
+        { "shares", "guard", "strict", { "\"strict\" is not a guard mode; allowed: enforce, detect or off" } },
+        { "shares", "guard", "", { "\"\" is not a guard mode" } },
+        { "shares", "audit_interval", "10s", { "\"10s\" is not an audit interval", "0 (no periodic audit) to 604800" } },
+        { "shares", "audit_interval", "604801", { "is not an audit interval" } },
+        { "shares", "audit_interval", "-1", { "is not an audit interval" } },
         { "shares", "clients", "host(rw)", { "is not a valid client" } },
         /* options */
         { "shares", "options", "rw,sync", { "lacks no_root_squash", "seed 000", "rw and no_root_squash" } },
