@@ -789,32 +789,6 @@ END_TEST
 
 /* ---- files made by qemu-img ---- */
 
-#define NEED_QEMU_IMG                                                                                    \
-        do {                                                                                             \
-                g_autofree char *_q = g_find_program_in_path("qemu-img");                                \
-                if (!_q)                                                                                 \
-                        unit_skip("qemu-img is not installed (Debian package qemu-utils, listed in "     \
-                                  "scripts/packages.txt; scripts/install-deps installs it)");            \
-        } while (0)
-
-/* Run qemu-img with args in dir (argv, no shell); its stdout. Fails the test when it fails. */
-static char *qemu_img(const char *dir, const char *const *args) {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        g_ptr_array_add(argv, (char *) "qemu-img");
-        for (const char *const *a = args; *a; a++)
-                g_ptr_array_add(argv, (char *) *a);
-        g_ptr_array_add(argv, NULL);
-        g_autofree char *out = NULL, *err = NULL;
-        g_autoptr(GError) error = NULL;
-        int status = 0;
-        gboolean ok = g_spawn_sync(dir, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                                   &status, &error);
-        ck_assert_msg(ok, "cannot run qemu-img: %s", error ? error->message : "?");
-        ck_assert_msg(g_spawn_check_wait_status(status, &error), "qemu-img %s failed: %s: %s", args[0],
-                      error->message, err);
-        return g_steal_pointer(&out);
-}
-
 static json_object *json_path(json_object *o, const char *a, const char *b) {
         json_object *v = NULL;
         if (!json_object_object_get_ex(o, a, &v))
@@ -841,7 +815,7 @@ static void read_and_compare(const char *dir, const char *name, Qcow2Info *ret) 
         ck_assert_msg(r == 0, "%s: %s", name, error ? error->message : "");
 
         const char *args[] = { "info", "--output=json", name, NULL };
-        g_autofree char *out = qemu_img(dir, args);
+        g_autofree char *out = unit_qemu_img(dir, args);
         g_autoptr(json_object) j = json_tokener_parse(out);
         ck_assert_msg(j, "qemu-img info printed no JSON: %s", out);
         const Qcow2Info *info = ret;
@@ -883,13 +857,13 @@ static void read_and_compare(const char *dir, const char *name, Qcow2Info *ret) 
 }
 
 START_TEST(test_qemu_img_plain_and_backing) {
-        NEED_QEMU_IMG;
+        UNIT_NEED_QEMU_IMG;
         g_autofree char *dir = unit_mkdtemp();
         const char *c1[] = { "create", "-q", "-f", "qcow2", "-o", "compat=1.1", "base.qcow2", "1G", NULL };
-        g_free(qemu_img(dir, c1));
+        g_free(unit_qemu_img(dir, c1));
         const char *c2[] = { "create", "-q", "-f", "qcow2", "-o", "compat=1.1", "-b", "base.qcow2", "-F", "qcow2",
                              "vm.qcow2", NULL };
-        g_free(qemu_img(dir, c2));
+        g_free(unit_qemu_img(dir, c2));
 
         g_auto(Qcow2Info) base = { 0 }, vm = { 0 };
         read_and_compare(dir, "base.qcow2", &base);
@@ -940,7 +914,7 @@ START_TEST(test_qemu_img_plain_and_backing) {
 END_TEST
 
 START_TEST(test_qemu_img_refused) {
-        NEED_QEMU_IMG;
+        UNIT_NEED_QEMU_IMG;
         g_autofree char *dir = unit_mkdtemp();
         static const struct {
                 const char *name;
@@ -967,7 +941,7 @@ START_TEST(test_qemu_img_refused) {
                   EINVAL, "encrypted image (crypt_method 2, LUKS) refused" },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
-                g_free(qemu_img(dir, rows[i].args));
+                g_free(unit_qemu_img(dir, rows[i].args));
                 g_auto(Qcow2Info) info = { 0 };
                 if (i <= 1 || i == 5)
                         read_and_compare(dir, rows[i].name, &info);
@@ -992,12 +966,12 @@ START_TEST(test_qemu_img_refused) {
 END_TEST
 
 START_TEST(test_qemu_img_features) {
-        NEED_QEMU_IMG;
+        UNIT_NEED_QEMU_IMG;
         g_autofree char *dir = unit_mkdtemp();
         const char *c[] = { "create", "-q", "-f", "qcow2", "-o",
                             "compat=1.1,lazy_refcounts=on,extended_l2=on,compression_type=zstd,cluster_size=2M",
                             "f.qcow2", "10G", NULL };
-        g_free(qemu_img(dir, c));
+        g_free(unit_qemu_img(dir, c));
         g_auto(Qcow2Info) info = { 0 };
         read_and_compare(dir, "f.qcow2", &info);
         ck_assert_uint_eq(info.cluster_bits, 21);

@@ -41,3 +41,16 @@ char *unit_skips_read(void);
 #define UNIT_UNPRIVILEGED_GID ((gid_t) 65534)
 void unit_run_unprivileged(void (*fn)(void *data), void *data);
 void unit_give_to_unprivileged(const char *path);
+
+/* ---- qemu-img ----
+ * UNIT_NEED_QEMU_IMG skips the test (unit_skip) when qemu-img is not installed.
+ * unit_qemu_img(dir, args) runs qemu-img with args (NULL-terminated) in dir, from an argv (no
+ * shell), and returns its stdout; a failure to run it or a non-zero exit fails the test. */
+#define UNIT_NEED_QEMU_IMG                                                                               \
+        do {                                                                                             \
+                g_autofree char *_q = g_find_program_in_path("qemu-img");                                \
+                if (!_q)                                                                                 \
+                        unit_skip("qemu-img is not installed (Debian package qemu-utils, listed in "     \
+                                  "scripts/packages.txt; scripts/install-deps installs it)");            \
+        } while (0)
+char *unit_qemu_img(const char *dir, const char *const *args);

@@ -126,3 +126,20 @@ void unit_run_unprivileged(void (*fn)(void *data), void *data) {
                       "the checks run as uid %u failed (exit status %d, signal %d)", (unsigned) UNIT_UNPRIVILEGED_UID,
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
+
+char *unit_qemu_img(const char *dir, const char *const *args) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_ptr_array_add(argv, (char *) "qemu-img");
+        for (const char *const *a = args; *a; a++)
+                g_ptr_array_add(argv, (char *) *a);
+        g_ptr_array_add(argv, NULL);
+        g_autofree char *out = NULL, *err = NULL;
+        g_autoptr(GError) error = NULL;
+        int status = 0;
+        gboolean ok = g_spawn_sync(dir, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                                   &status, &error);
+        ck_assert_msg(ok, "cannot run qemu-img: %s", error ? error->message : "?");
+        ck_assert_msg(g_spawn_check_wait_status(status, &error), "qemu-img %s failed: %s: %s", args[0],
+                      error->message, err);
+        return g_steal_pointer(&out);
+}

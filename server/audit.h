@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The audit of a share: its whole tree compared with its manifest (the volumes nfsprov made).
+ *
+ * audit_scan() reads the directory open on root_fd (the share's root, a mounted ext4) and every
+ * directory below it, and says what does not belong there. It is pure: no global state, no path
+ * resolved from a string (every entry is reached with openat/fstatat relative to its parent's
+ * descriptor), and it needs no privilege beyond reading the tree, so it works on any directory.
+ *
+ * What belongs in a share:
+ * - the manifest's volumes: qcow2 files at the root;
+ * - `lost+found` at the root, when it is a directory of the share's filesystem (its contents do
+ *   not belong: e2fsck puts what it recovers there, and each is reported);
+ * - nfsprov's own temporary files at the root, regular files named `.nfsprov-*` (a volume being
+ *   made: `.nfsprov-HASH.part`). Any other kind of entry with that name is reported (nfsprov
+ *   makes only files so; a directory there is read like any other).
+ *
+ * Findings, one item per path:
+ * - AUDIT_FOREIGN: an entry that is none of the above, at any depth and of any kind. A foreign
+ *   directory is reported and so is each entry inside it. Symbolic links are never followed;
+ *   a directory of another filesystem (a mount point, by st_dev or mount id) is reported and not
+ *   read; a directory deeper than max_depth levels below the root is reported and not read.
+ * - AUDIT_CHANGED: a manifest volume that is there but not as nfsprov made it. The detail names
+ *   every problem found, joined with "; ": not a regular file (then nothing else is checked),
+ *   another inode than the manifest's (when it records one), more than one hard link,
+ *   setuid/setgid bits, a qcow2 header that is unreadable or refused by qcow2_check() (the header
+ *   is read from a descriptor opened O_NONBLOCK|O_NOFOLLOW, so a fifo cannot block the scan),
+ *   a virtual size or backing file other than the manifest's.
+ * - AUDIT_MISSING: a manifest volume whose name is not at the root.
+ *
+ * Items come sorted by path (bytes compared), so output is deterministic. The foreign items are
+ * bounded (max_foreign): the first ones by path are returned, the stats count all of them. Changed
+ * and missing items (at most one per manifest volume) are always all returned.
+ *
+ * Paths and details hold names as the bytes on disk (a presenter escapes them); strings read
+ * from a qcow2 header are escaped (show_text) before they go into a detail.
+ *
+ * Errors: the scan fails as a whole (a partial audit must not look clean) when a directory or a
+ * volume cannot be opened or read (EACCES, EIO, EMFILE, ...), with one line naming the path, and
+ * with -EAGAIN when a directory it went back up to is no longer the one it came from (a rename
+ * during the scan). An entry that vanishes between the listing and its stat is skipped (a
+ * volume that vanishes is missing). -EINVAL for a manifest with an invalid or repeated volume
+ * name, -ENOTDIR when root_fd is not a directory.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+/* How deep below the root directories are read when AuditOptions.max_depth is 0. */
+#define AUDIT_MAX_DEPTH 4096u
+/* How many foreign items are returned when AuditOptions.max_foreign is 0. */
+#define AUDIT_MAX_FOREIGN 1000u
+
+typedef enum AuditFinding {
+        AUDIT_FOREIGN,
+        AUDIT_CHANGED,
+        AUDIT_MISSING,
+        _AUDIT_FINDING_MAX,
+} AuditFinding;
+
+/* "foreign", "changed", "missing"; NULL out of range. */
+const char *audit_finding_to_string(AuditFinding f);
+
+/* A volume of the manifest, as the scan compares it (Volume in state.h holds these fields). */
+typedef struct AuditVolume {
+        const char *name;     /* its file name at the root: a valid volume name (common/name.h) */
+        uint64_t ino;         /* the inode nfsprov recorded; 0: not known, not compared */
+        uint64_t capacity;    /* the virtual size, bytes */
+        const char *backing;  /* the backing volume's name; NULL: none */
+} AuditVolume;
+
+typedef struct AuditItem {
+        char *path;           /* relative to the root: "x.txt", "dir/sub/f" */
+        AuditFinding finding;
+        const char *kind;     /* static: "file", "directory", "symlink", "device", "fifo", "socket";
+                               * "file" for a missing volume */
+        char *detail;         /* one line: why ("not in the manifest", "2 hard links; ...") */
+        uint64_t size;        /* st_size; 0 for a missing volume */
+        uint32_t uid, gid;
+        int64_t mtime;        /* seconds */
+} AuditItem;
+
+void audit_item_free(AuditItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditItem, audit_item_free)
+
+typedef struct AuditOptions {
+        uint64_t max_capacity;  /* Qcow2Policy.max_capacity for the volumes' headers; 0: no limit */
+        size_t max_foreign;     /* the most foreign items returned; 0: AUDIT_MAX_FOREIGN */
+        unsigned max_depth;     /* directories more levels below the root than this are reported
+                                 * and not read (a directory at the root is level 1); 0: AUDIT_MAX_DEPTH */
+} AuditOptions;
+
+typedef struct AuditStats {
+        uint64_t entries;          /* directory entries seen ("." and ".." not counted) */
+        uint64_t directories;      /* directories read, the root included */
+        uint64_t foreign;          /* foreign entries, all of them */
+        uint64_t foreign_omitted;  /* of those, not returned (beyond max_foreign) */
+        uint64_t unread;           /* directories reported but not read: mount points, too deep */
+} AuditStats;
+
+/* Scan the tree under root_fd (a directory; its file offset is not used) against the n_vols
+ * volumes of vols. opt NULL: the defaults. On success *ret_items is a GPtrArray of AuditItem*
+ * sorted by path that frees them (empty for a clean share) and *ret_stats (when not NULL) is
+ * filled; on failure neither is touched. */
+int audit_scan(int root_fd, const AuditVolume *vols, size_t n_vols, const AuditOptions *opt,
+               GPtrArray **ret_items, AuditStats *ret_stats, GError **error);
