@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -210,7 +211,7 @@ static bool deliver_one(FsWatch *w, gint64 now) {
 
                 /* take the news out first: fn may remove or replace this watch */
                 g_autofree char *key = g_strdup(wd->key);
-                char *names[FSWATCH_MAX_NAMES + 1] = {};
+                char *names[FSWATCH_MAX_NAMES + 1] = { NULL };
                 unsigned n_names = wd->n_names;
                 memcpy(names, wd->names, sizeof(names));
                 memset(wd->names, 0, sizeof(wd->names));

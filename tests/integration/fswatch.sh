@@ -56,6 +56,8 @@ wait_awk() {
 }
 # has_name KEY NAME: a line of an event for KEY whose names hold NAME (awk condition)
 has_name() { echo "\$1 == \"event\" && \$3 == \"$1\" && index(\"/\" \$5 \"/\", \"/$2/\")"; }
+# two_windows: sleep 2 coalesce windows, so that whatever was pending has been delivered
+two_windows() { sleep "$(awk -v w="$W" 'BEGIN {print 2 * w / 1000}')"; }
 # op KEY NAME COMMAND...: run COMMAND, then wait for an event for KEY naming NAME
 op() {
     local key=$1 name=$2 from
@@ -123,7 +125,7 @@ from=$(lines)
 (cd "$A" && mkfifo s{1..10000}) || sb_fail "mkfifo storm failed"
 wait_awk 'NR > from && $1 == "event" && $3 == "A" {sum += $4; if ($4 == 0) lost = 1} END {exit !(sum >= '$N' || lost)}' "$from"
 op B b-after-storm touch "$B/b-after-storm"
-sleep $((2 * W / 1000)).$((2 * W % 1000))   # let a pending window of A end before the count
+two_windows   # let a pending window of A end before the count
 cmd echo storm-end
 wait_for '$1 == "storm-end"'
 read -r cbs sum lost span <<< "$(awk -v from="$from" '
@@ -155,7 +157,7 @@ cmd remove A
 wait_for '$0 == "ok remove A"'
 touch "$A/a-after-remove"
 op B b-after-remove touch "$B/b-after-remove"
-sleep $((2 * W / 1000)).$((2 * W % 1000))
+two_windows
 cmd echo remove-end
 wait_for '$1 == "remove-end"'
 assert_eq "$(awk '$0 == "ok remove A" {on = 1; next} on && $1 == "event" && $3 == "A"' "$OUT")" "" \
@@ -172,7 +174,7 @@ umount "$B" || sb_fail "cannot unmount the watched $B"
 mount "$devB" "$B" || sb_fail "cannot mount $devB again"
 touch "$B/b-unwatched"
 op A a-mark touch "$A/a-mark"
-sleep $((2 * W / 1000)).$((2 * W % 1000))
+two_windows
 cmd echo remount-end
 wait_for '$1 == "remount-end"'
 assert_eq "$(grep -c 'b-unwatched' "$OUT")" 0 "events of B after it was unmounted and mounted again (mark gone)"
