@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -26,9 +27,11 @@
 typedef struct Watched {
         char *key;
         uint64_t fsid;                         /* statfs f_fsid as one value; never 0 */
-        char *path;                            /* where root_fd was (for removing the mark); or NULL */
+        char *path;                            /* where root_fd was (mounts, unmark); or NULL */
+        uint64_t mnt_id;                       /* the mount at path (statx); 0: none or unknown */
         unsigned pending;                      /* events since the last delivery */
         bool overflow;                         /* events lost since the last delivery */
+        bool mount_changed;                    /* the mount at path changed since the last delivery */
         char *names[FSWATCH_MAX_NAMES + 1];    /* NULL-terminated */
         unsigned n_names;
         gint64 last;                           /* monotonic µs of the last delivery; 0: none yet */
@@ -38,6 +41,7 @@ struct FsWatch {
         GRecMutex lock;                        /* everything below but the constants; held around fn */
         int fan_fd;
         int wake_fd;                           /* eventfd: wakes the thread to stop */
+        int mounts_fd;                         /* /proc/self/mountinfo (POLLPRI on changes) or -1 */
         GThread *thread;
         FsWatchFn fn;
         void *userdata;
@@ -65,6 +69,15 @@ static uint64_t fsid_value(const void *fsid) {
         uint64_t v;
         memcpy(&v, fsid, sizeof(v));   /* fsid_t and __kernel_fsid_t: two ints, same layout */
         return v;
+}
+
+/* The id of the mount dirfd/path is on (statx STATX_MNT_ID); 0 when it cannot be told. */
+static uint64_t mount_id(int dirfd, const char *path, int flags) {
+        struct statx stx;
+
+        if (statx(dirfd, path, flags | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
+                return 0;
+        return stx.stx_mnt_id;
 }
 
 static Watched *find_key(FsWatch *w, const char *key, unsigned *ret_index) {
@@ -111,6 +124,27 @@ static void note_event(Watched *wd, const char *name) {
 static void note_overflow(FsWatch *w) {
         for (unsigned i = 0; i < w->watched->len; i++)
                 ((Watched *) g_ptr_array_index(w->watched, i))->overflow = true;
+}
+
+/* The mount table changed: look at each watch's path. A changed mount is news for the key; when
+ * the key's own filesystem is mounted there (again), mark it (again: a no-op if the mark lived). */
+static void check_mounts(FsWatch *w) {
+        g_rec_mutex_lock(&w->lock);
+        for (unsigned i = 0; i < w->watched->len; i++) {
+                Watched *wd = g_ptr_array_index(w->watched, i);
+                if (!wd->path)
+                        continue;
+                uint64_t id = mount_id(AT_FDCWD, wd->path, 0);
+                if (id == wd->mnt_id)
+                        continue;
+                wd->mnt_id = id;
+                wd->mount_changed = true;
+                struct statfs sf;
+                if (id != 0 && statfs(wd->path, &sf) == 0 && fsid_value(&sf.f_fsid) == wd->fsid)
+                        (void) fanotify_mark(w->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, WATCH_MASK, AT_FDCWD,
+                                             wd->path);
+        }
+        g_rec_mutex_unlock(&w->lock);
 }
 
 /* One event of a read buffer: its fsid and name (NULL when it has none). The buffer's records
@@ -195,7 +229,7 @@ static void read_events(FsWatch *w, uint8_t *buf) {
 }
 
 static bool has_news(const Watched *wd) {
-        return wd->pending > 0 || wd->overflow;
+        return wd->pending > 0 || wd->overflow || wd->mount_changed;
 }
 
 static gint64 due(const FsWatch *w, const Watched *wd) {
@@ -216,12 +250,14 @@ static bool deliver_one(FsWatch *w, gint64 now) {
                 memcpy(names, wd->names, sizeof(names));
                 memset(wd->names, 0, sizeof(wd->names));
                 wd->n_names = 0;
-                unsigned n_events = wd->overflow ? 0 : wd->pending;
+                unsigned n_events = wd->pending;
+                FsWatchFlags flags = (wd->overflow ? FSWATCH_LOST : 0) | (wd->mount_changed ? FSWATCH_MOUNT : 0);
                 wd->pending = 0;
                 wd->overflow = false;
+                wd->mount_changed = false;
                 wd->last = now;
 
-                w->fn(key, n_events, n_names > 0 ? (const char *const *) names : NULL, w->userdata);
+                w->fn(key, n_events, n_names > 0 ? (const char *const *) names : NULL, flags, w->userdata);
                 for (unsigned j = 0; j < n_names; j++)
                         g_free(names[j]);
                 return true;
@@ -253,9 +289,10 @@ static gpointer watcher_main(gpointer data) {
         int timeout = -1;
 
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[3] = {
                         { .fd = w->fan_fd, .events = POLLIN },
                         { .fd = w->wake_fd, .events = POLLIN },
+                        { .fd = w->mounts_fd, .events = POLLPRI },   /* ignored when -1 */
                 };
                 int r = poll(p, ELEMENTSOF(p), timeout);
                 if (r < 0 && errno != EINTR)
@@ -269,6 +306,8 @@ static gpointer watcher_main(gpointer data) {
                 g_rec_mutex_unlock(&w->lock);
                 if (stop)
                         break;
+                if (r > 0 && (p[2].revents & (POLLPRI | POLLERR)))
+                        check_mounts(w);
                 if (r > 0 && (p[0].revents & POLLIN))
                         read_events(w, buf);
                 timeout = deliver_due(w);
@@ -305,6 +344,7 @@ int fswatch_new(FsWatchFn fn, void *userdata, unsigned coalesce_ms, FsWatch **re
         g_rec_mutex_init(&w->lock);
         w->fan_fd = TAKE_FD(fan_fd);
         w->wake_fd = TAKE_FD(wake_fd);
+        w->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);   /* -1: mounts not followed */
         w->fn = fn;
         w->userdata = userdata;
         w->window = (gint64) coalesce_ms * 1000;
@@ -362,6 +402,7 @@ int fswatch_add(FsWatch *w, const char *key, int root_fd, GError **error) {
         wd->key = g_strdup(key);
         wd->fsid = fsid;
         wd->path = TAKE_PTR(path);
+        wd->mnt_id = mount_id(root_fd, "", AT_EMPTY_PATH);
         g_ptr_array_add(w->watched, wd);
         g_rec_mutex_unlock(&w->lock);
         return 0;
@@ -396,6 +437,8 @@ void fswatch_free(FsWatch *w) {
         }
         close(w->fan_fd);   /* drops every mark */
         close(w->wake_fd);
+        if (w->mounts_fd >= 0)
+                close(w->mounts_fd);
         g_ptr_array_unref(w->watched);
         g_rec_mutex_clear(&w->lock);
         g_free(w);

@@ -18,20 +18,23 @@
  *   them (fanotify itself merges identical unread events on one object, e.g. a create and its
  *   close_write, so it is not a count of system calls). names is NULL or a NULL-terminated array
  *   of up to FSWATCH_MAX_NAMES distinct bare entry names (the last path component, e.g. "f" for
- *   d1/d2/f; "." for an event on a directory itself), valid during the call only.
- * - n_events == 0 means events were lost: the kernel's queue overflowed
- *   (/proc/sys/fs/fanotify/max_queued_events), and every key is told so. The caller must rescan
- *   those filesystems; names may still hold some of what was seen.
+ *   d1/d2/f; "." for an event on a directory itself, e.g. its chmod), valid during the call only.
+ * - flags say what the events do not: FSWATCH_LOST, events were lost because the kernel's queue
+ *   overflowed (/proc/sys/fs/fanotify/max_queued_events; every key is told); FSWATCH_MOUNT, what
+ *   is mounted where the key was added changed (the share was unmounted, mounted again, or
+ *   something was mounted over it). Either way the caller must rescan that filesystem.
+ * - Mounts: a watch keeps no file descriptor (root_fd is used during fswatch_add only), so the
+ *   share can still be unmounted. The kernel's mark lives as long as the filesystem is mounted
+ *   (its superblock); the watcher follows /proc/self/mountinfo and, when the mount at the path
+ *   root_fd had changes, tells the key (FSWATCH_MOUNT) and, if the same filesystem (same fsid) is
+ *   mounted there again, marks it again: the key keeps being watched across an unmount and mount
+ *   (offline resize) without being added again. Changes made while it was not mounted there are
+ *   not seen (hence the rescan). Without /proc/self/mountinfo nothing reports mount changes.
  * - fn runs with the watcher's lock held: keep it short. It may call fswatch_add() and
  *   fswatch_remove() itself; never fswatch_free(). Once fswatch_remove() (or an fswatch_add()
  *   replacing the key) returns, fn is not called for the old watch again, from any thread.
- * - A watch does not keep its filesystem busy (no file descriptor is kept: root_fd is only used
- *   during fswatch_add), so the share can still be unmounted. The kernel's mark lives as long as
- *   the mounted filesystem (its superblock): after an unmount the key receives nothing more,
- *   including after the filesystem is mounted again (offline resize, reboot) — the caller adds it
- *   again after every mount. Nothing reports the unmount itself.
  * - fswatch_remove() stops delivery at once and removes the kernel's mark when the filesystem is
- *   still mounted where it was added (best effort: an unmounted one has no mark left).
+ *   still mounted where it was added (an unmounted one has no mark left).
  * - Thread safety: fswatch_add() and fswatch_remove() may be called from any thread.
  * - Errors: negative errno and one line in *error; nothing is logged here.
  */
@@ -43,7 +46,13 @@
 
 typedef struct FsWatch FsWatch;
 
-typedef void (*FsWatchFn)(const char *key, unsigned n_events, const char *const *names, void *userdata);
+typedef enum FsWatchFlags {
+        FSWATCH_LOST = 1 << 0,   /* events were lost (queue overflow): rescan */
+        FSWATCH_MOUNT = 1 << 1,  /* the mount at the key's path changed: rescan */
+} FsWatchFlags;
+
+typedef void (*FsWatchFn)(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
+                          void *userdata);
 
 /* Start the watcher thread. -ENOSYS (no fanotify), -EINVAL (no FAN_REPORT_DFID_NAME: kernel
  * older than 5.9), -EPERM (not privileged), each with one line saying why. coalesce_ms may be 0
@@ -51,7 +60,8 @@ typedef void (*FsWatchFn)(const char *key, unsigned n_events, const char *const 
 int fswatch_new(FsWatchFn fn, void *userdata, unsigned coalesce_ms, FsWatch **ret, GError **error);
 
 /* Watch the filesystem whose root directory (any directory of it, in fact) is open as root_fd,
- * under key. Adding a key again replaces its watch (events pending for the old one are dropped).
+ * under key; the mount is followed at the path root_fd has now (see "Mounts" above). Adding a
+ * key again replaces its watch (events pending for the old one are dropped).
  * -EEXIST: another key watches that filesystem; -EINVAL: no fsid; fanotify_mark's errors. */
 int fswatch_add(FsWatch *w, const char *key, int root_fd, GError **error);
 

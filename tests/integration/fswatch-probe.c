@@ -10,8 +10,9 @@
  *         stall          -> the next callback prints "stalled KEY" and blocks until "resume"
  *         resume         -> "ok resume"
  *         echo TEXT      -> "TEXT"
- *       Each callback: "event MS KEY N NAMES" (MS: monotonic milliseconds; N: n_events, 0 for lost
- *       events; NAMES joined by '/', "-" for none). At end of input: fswatch_free, then "freed".
+ *       Each callback: "event MS KEY N NAMES FLAGS" (MS: monotonic milliseconds; N: n_events; NAMES
+ *       joined by '/', "-" for none; FLAGS "lost", "mount", "lost,mount" or "-"). At end of input:
+ *       fswatch_free, then "freed".
  *
  *   fswatch-probe --bench N DIR COALESCE_MS PAUSE_MS
  *       A child process creates DIR/bench-I (open O_CREAT|O_WRONLY, close) one at a time; each
@@ -59,10 +60,14 @@ static void out(const char *fmt, ...) {
         g_mutex_unlock(&out_lock);
 }
 
-static void on_event(const char *key, unsigned n_events, const char *const *names, void *userdata) {
+static void on_event(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
+                     void *userdata) {
         (void) userdata;
         g_autofree char *joined = names ? g_strjoinv("/", (char **) names) : g_strdup("-");
-        out("event %.3f %s %u %s\n", now_ns() / 1e6, key, n_events, joined);
+        out("event %.3f %s %u %s %s\n", now_ns() / 1e6, key, n_events, joined,
+            flags == (FSWATCH_LOST | FSWATCH_MOUNT) ? "lost,mount" :
+            flags == FSWATCH_LOST                   ? "lost" :
+            flags == FSWATCH_MOUNT                  ? "mount" : "-");
 
         g_mutex_lock(&stall_lock);
         if (stall_armed) {
@@ -141,8 +146,9 @@ static GCond bench_cond;
 static char bench_expect[64];
 static int64_t bench_seen;   /* ns; 0 until the expected name is seen */
 
-static void on_bench_event(const char *key, unsigned n_events, const char *const *names, void *userdata) {
-        (void) key, (void) n_events, (void) userdata;
+static void on_bench_event(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
+                           void *userdata) {
+        (void) key, (void) n_events, (void) flags, (void) userdata;
         int64_t t = now_ns();
         g_mutex_lock(&bench_lock);
         for (size_t i = 0; names && names[i]; i++)
