@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "auth.h"
 #include "exports_client.h"
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "name.h"
@@ -31,6 +32,7 @@ struct Api {
         Engine *engine;
         SnapshotStore *snapshots;
         OpQueue *ops;
+        Guard *guard;
         Auth *auth;
         char *state_dir;
 
@@ -56,6 +58,7 @@ Api *api_new(Engine *engine, const ReconcileReport *startup) {
         }
         a->snapshots = snapshot_store_new(engine, &a->engine_lock);
         a->ops = opqueue_new(engine, &a->engine_lock, a->snapshots);
+        a->guard = guard_new(engine, &a->engine_lock, a->snapshots);
         return a;
 }
 
@@ -63,6 +66,7 @@ void api_shutdown(Api *a) {
         if (!a)
                 return;
         opqueue_shutdown(a->ops);
+        g_clear_pointer(&a->guard, guard_free);
         snapshot_store_stop(a->snapshots);
 }
 
@@ -227,21 +231,35 @@ static int h_shares_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
         return 0;
 }
 
-static int h_share_get(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        Api *a = userdata;
+/* The share NAME of the request's path in the current snapshot: false when the answer (400, 404,
+ * 503) is given already. *ret_s holds the snapshot the share lives in. */
+static bool path_share(Api *a, HttpRequest *req, HttpResponse *resp, Snapshot **ret_s, const ShareInfo **ret_info,
+                       json_object **ret_json) {
         g_autoptr(GError) error = NULL;
         const char *name;
-        if (path_name(req, &name, &error) < 0)
-                return reply_invalid(resp, error);
+        if (path_name(req, &name, &error) < 0) {
+                reply_invalid(resp, error);
+                return false;
+        }
         g_autoptr(Snapshot) s = snapshot_store_get(a->snapshots);
         if (snapshot_failed(s, resp))
-                return 0;
-        json_object *sh = NULL;
-        if (!snapshot_share(s, name, &sh)) {
+                return false;
+        const ShareInfo *info = snapshot_share(s, name, ret_json);
+        if (!info) {
                 http_response_error(resp, 404, "%s: no such share", name);
-                return 0;
+                return false;
         }
-        http_response_json(resp, 200, json_object_get(sh));
+        *ret_info = info;
+        *ret_s = g_steal_pointer(&s);
+        return true;
+}
+
+static int h_share_get(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        g_autoptr(Snapshot) s = NULL;
+        const ShareInfo *info;
+        json_object *sh = NULL;
+        if (path_share(userdata, req, resp, &s, &info, &sh))
+                http_response_json(resp, 200, json_object_get(sh));
         return 0;
 }
 
@@ -427,12 +445,66 @@ static int h_reconcile(HttpRequest *req, HttpResponse *resp, void *userdata) {
         g_mutex_lock(&a->engine_lock);
         snapshot_store_publish(a->snapshots);
         g_mutex_unlock(&a->engine_lock);
+        guard_request(a->guard, NULL); /* audit after reconcile */
         log_info("reconcile (by %s): %u changes, %u problems", by, rep->changes->len, rep->problems->len);
         for (guint i = 0; i < rep->changes->len; i++)
                 log_info("reconcile: %s", (const char *) g_ptr_array_index(rep->changes, i));
         for (guint i = 0; i < rep->problems->len; i++)
                 log_warning("reconcile: %s", (const char *) g_ptr_array_index(rep->problems, i));
         http_response_json(resp, 200, reconcile_report_json(rep));
+        return 0;
+}
+
+/* ---- the guard's audit ---- */
+
+static json_object *audits_json(const Snapshot *s, const char *only) {
+        json_object *o = json_object_new_object(), *list = json_object_new_array();
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (!only || strcmp(info->share->name, only) == 0)
+                        json_object_array_add(list, audit_json(info->share->name, info->findings));
+        }
+        json_object_object_add(o, "audits", list);
+        return o;
+}
+
+/* GET /v1/audit: every share's last audit, from the snapshot. */
+static int h_audit_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(Snapshot) s = snapshot_store_get(a->snapshots);
+        if (snapshot_failed(s, resp))
+                return 0;
+        http_response_json(resp, 200, audits_json(s, NULL));
+        return 0;
+}
+
+/* GET /v1/shares/NAME/audit */
+static int h_share_audit(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        g_autoptr(Snapshot) s = NULL;
+        const ShareInfo *info;
+        if (path_share(userdata, req, resp, &s, &info, NULL))
+                http_response_json(resp, 200, audit_json(info->share->name, info->findings));
+        return 0;
+}
+
+/* POST /v1/audit[?share=NAME]: audit now (every share, or one), then answer as GET. */
+static int h_audit_run(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *share = http_request_query(req, "share");
+        if (share && name_validate_share(share, &error) < 0)
+                return reply_invalid(resp, error);
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_audit(a->engine, share, NULL, &error);
+        if (r >= 0)
+                snapshot_store_publish(a->snapshots);
+        g_mutex_unlock(&a->engine_lock);
+        if (r < 0)
+                return reply_engine_error(resp, r, error);
+        g_autoptr(Snapshot) s = snapshot_store_get(a->snapshots);
+        if (snapshot_failed(s, resp))
+                return 0;
+        http_response_json(resp, 200, audits_json(s, share));
         return 0;
 }
 
@@ -754,6 +826,9 @@ static const HttpRoute routes[] = {
         { .method = "DELETE", .pattern = "/v1/shares/{name}", .handler = h_share_delete },
         { .method = "POST", .pattern = "/v1/shares/{name}/resize", .handler = h_share_resize },
         { .method = "POST", .pattern = "/v1/shares/{name}/guard", .handler = h_share_guard },
+        { .method = "GET", .pattern = "/v1/shares/{name}/audit", .handler = h_share_audit },
+        { .method = "GET", .pattern = "/v1/audit", .handler = h_audit_list },
+        { .method = "POST", .pattern = "/v1/audit", .handler = h_audit_run },
         { .method = "GET", .pattern = "/v1/shares/{name}/volumes", .handler = h_volumes_list },
         { .method = "POST", .pattern = "/v1/shares/{name}/volumes", .handler = h_volume_create },
         { .method = "GET", .pattern = "/v1/shares/{name}/volumes/{volume}", .handler = h_volume_get },

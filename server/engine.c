@@ -527,6 +527,7 @@ void share_info_free(ShareInfo *i) {
         g_free(i->export_path);
         g_free(i->device);
         g_free(i->guard_note);
+        findings_unref(i->findings);
         g_free(i);
 }
 
@@ -549,6 +550,7 @@ static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported)
         i->exported = in_list(exported, i->export_path);
         i->guard = engine_guard_mode(e, s);
         i->guard_note = g_strdup(engine_guard_note(e, s->name));
+        i->findings = engine_findings(e, s->name);
         i->guard_active = i->guard == GUARD_ENFORCE && i->guard_note ? GUARD_DETECT : i->guard;
         if (i->mounted)
                 (void) e->sys.fs->is_protected(e->config, s->name, &i->guard_protected, NULL);
@@ -611,6 +613,7 @@ int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GErro
         e->state = g_steal_pointer(&state);
         e->sys = *sys;
         e->guard_notes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        e->findings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) findings_unref);
         *ret = e;
         return 0;
 }
@@ -625,6 +628,7 @@ void engine_free(Engine *e) {
         state_close(e->state);
         config_free(e->config);
         g_hash_table_unref(e->guard_notes);
+        g_hash_table_unref(e->findings);
         g_free(e);
 }
 
@@ -1062,6 +1066,8 @@ int engine_set_guard(Engine *e, const char *name, const char *mode, ShareInfo **
         if (r < 0)
                 return np_fail(error, -r, "guard %s: mode %s recorded, but %s (reconcile retries)", name,
                                guard_mode_name(m), step_error->message);
+        if (m == GUARD_OFF)
+                g_hash_table_remove(e->findings, name); /* off: nothing is reported */
         if (ret)
                 *ret = share_info_read(e, s);
         return 0;

@@ -43,6 +43,7 @@
 
 #include "disk.h"
 #include "export_server.h"
+#include "findings.h"
 #include "guard_mode.h"
 #include "pooldef.h"
 #include "settings.h" /* Config (server/settings.h: nfsprov.conf) */
@@ -106,6 +107,7 @@ typedef struct ShareInfo {
         GuardMode guard_active; /* what runs: detect when enforce cannot set the attribute here */
         char *guard_note;       /* why enforce runs as detect; NULL */
         bool guard_protected;   /* the mounted root carries the immutable attribute now */
+        Findings *findings;     /* its last audit (a reference); NULL: not audited (or guard off) */
 } ShareInfo;
 void share_info_free(ShareInfo *i);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShareInfo, share_info_free)
@@ -155,6 +157,21 @@ void engine_steps(GPtrArray **ret_lines);
 /* How many steps an operation ("create", "delete", "resize") runs; for resize, the online
  * path's (the offline path raises the total as it is taken). */
 unsigned engine_op_total(const char *op);
+
+/* ---- the guard's audit (server/engine_audit.c) ----
+ * A share's mounted tree compared with its manifest (server/audit.h); the findings are kept per
+ * share (server/findings.h) until the next audit, and shown with the share (ShareInfo.findings:
+ * a ready share with findings is "tainted" to the API and the CLI). */
+
+/* Audit share (NULL: every share) now. A share in mode off, or not ready, has no findings; one
+ * that cannot be read keeps its last findings with the error. One log line per new and per
+ * resolved finding (at most 10 of each per share and audit, then a count). *ret_changed (may
+ * be NULL): some share's findings changed. < 0 only when the state cannot be read. */
+int engine_audit(Engine *e, const char *share, bool *ret_changed, GError **error);
+/* The share's findings (a new reference); NULL when it has none recorded. */
+Findings *engine_findings(Engine *e, const char *share);
+/* The share's mounted root, opened O_DIRECTORY (for the live watch); -ENOENT when not mounted. */
+int engine_share_root(Engine *e, const char *share, int *ret_fd, GError **error);
 
 /* ---- volumes (server/engine_volumes.c) ----
  *

@@ -14,6 +14,7 @@ struct Engine {
         EngineProgress progress;
         void *progress_userdata;
         GHashTable *guard_notes; /* share -> why its guard enforce runs as detect (engine_guard.c) */
+        GHashTable *findings;    /* share -> Findings*: its last audit (engine_audit.c) */
 };
 
 /* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as

@@ -92,6 +92,20 @@ static void append_guard(GString *m, const Snapshot *s) {
         }
 }
 
+/* What the last audit of each share found (shares whose guard is off or never audited: none). */
+static void append_findings(GString *m, const Snapshot *s) {
+        g_string_append(m, "# HELP nfsprov_guard_findings Findings of the last audit of each share, by kind.\n"
+                           "# TYPE nfsprov_guard_findings gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (!info->findings)
+                        continue;
+                for (AuditFinding f = 0; f < _AUDIT_FINDING_MAX; f++)
+                        g_string_append_printf(m, "nfsprov_guard_findings{share=\"%s\",finding=\"%s\"} %u\n",
+                                               info->share->name, audit_finding_to_string(f), info->findings->count[f]);
+        }
+}
+
 static void append_operations(GString *m, const OpStats *ops) {
         g_string_append(m, "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
                            "# TYPE nfsprov_operations_total counter\n");
@@ -123,6 +137,7 @@ char *metrics_text(const Snapshot *s, const OpStats *ops, const MetricsReconcile
         append_volumes(m, s);
         append_states(m, s);
         append_guard(m, s);
+        append_findings(m, s);
         append_operations(m, ops);
         append_reconcile(m, reconcile);
         return g_string_free(m, false);

@@ -20,6 +20,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli_api.h"
 #include "cli_volumes.h"
 #include "guard_mode.h"
@@ -50,6 +51,8 @@ static void help(void) {
                "  guard NAME MODE         the guard of a share: enforce (nothing but nfsprov's volumes can\n"
                "                          be made at its root), detect (reported only) or off\n"
                "  reconcile               make the shares match the recorded state now\n"
+               "  audit [NAME]            audit the shares (or one) now: what lives there that nfsprov did\n"
+               "                          not make, and volumes changed or missing (exit 1 when any)\n"
                "  nfs-config [--apply]    check (or set) NFSv3 on, NFSv4 off in the NFS server config\n"
                "\n"
                "Volume commands (thin qcow2 files at the root of a share):\n"
@@ -336,6 +339,75 @@ static int cmd_guard(const CliArgs *a, char *const *args) {
         return 0;
 }
 
+static char *format_time(int64_t t) {
+        g_autoptr(GDateTime) d = g_date_time_new_from_unix_utc(t);
+        return d ? g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("-");
+}
+
+/* One row per finding: SHARE PATH KIND FINDING SINCE SIZE OWNER, and what was not read. */
+static int cmd_audit(const CliArgs *a, char *const *args) {
+        const char *name = args[0];
+        g_autofree char *path = name ? g_strdup_printf("/v1/audit?share=%s", name) : g_strdup("/v1/audit");
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call_json("POST", path, NULL, &r);
+        if (st)
+                return st;
+        json_object *audits = NULL;
+        if (!json_object_object_get_ex(r->json, "audits", &audits) || !json_object_is_type(audits, json_type_array))
+                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"audits\" list");
+        unsigned found = 0;
+        static const char *const titles[] = { "SHARE", "PATH", "KIND", "FINDING", "SINCE", "SIZE", "OWNER", "DETAIL" };
+        g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+        for (size_t i = 0; i < json_object_array_length(audits); i++) {
+                json_object *au = json_object_array_get_idx(audits, i), *list = NULL, *counts = NULL;
+                const char *share = jstr(au, "share") ?: "?";
+                json_object_object_get_ex(au, "counts", &counts);
+                for (AuditFinding f = 0; f < _AUDIT_FINDING_MAX; f++) {
+                        int64_t n = 0;
+                        jint(counts, audit_finding_to_string(f), &n);
+                        found += (unsigned) n;
+                }
+                if (!jbool(au, "audited"))
+                        g_ptr_array_add(notes, g_strdup_printf("%s: not audited (guard off, or not ready)", share));
+                if (jstr(au, "error"))
+                        g_ptr_array_add(notes, g_strdup_printf("%s: the audit failed: %s", share, jstr(au, "error")));
+                int64_t omitted = 0;
+                if (jint(au, "omitted", &omitted) && omitted > 0)
+                        g_ptr_array_add(notes, g_strdup_printf("%s: %" PRId64 " more foreign entries not listed", share,
+                                                               omitted));
+                if (!json_object_object_get_ex(au, "findings", &list))
+                        continue;
+                for (size_t k = 0; k < json_object_array_length(list); k++) {
+                        json_object *f = json_object_array_get_idx(list, k);
+                        int64_t since = 0, size = 0, uid = 0, gid = 0;
+                        jint(f, "since", &since);
+                        jint(f, "size", &size);
+                        jint(f, "uid", &uid);
+                        jint(f, "gid", &gid);
+                        g_ptr_array_add(cells, g_strdup(share));
+                        g_ptr_array_add(cells, g_strdup(jstr(f, "path") ?: "?"));
+                        g_ptr_array_add(cells, g_strdup(jstr(f, "kind") ?: "?"));
+                        g_ptr_array_add(cells, g_strdup(jstr(f, "finding") ?: "?"));
+                        g_ptr_array_add(cells, format_time(since));
+                        g_ptr_array_add(cells, size_format((uint64_t) size));
+                        g_ptr_array_add(cells, g_strdup_printf("%" PRId64 ":%" PRId64, uid, gid));
+                        g_ptr_array_add(cells, g_strdup(jstr(f, "detail") ?: ""));
+                }
+        }
+        if (a->json)
+                print_json(r->json);
+        else {
+                if (cells->len)
+                        print_columns(titles, G_N_ELEMENTS(titles), cells);
+                else if (!notes->len)
+                        printf("audit: nothing but nfsprov's volumes in %s\n", name ? name : "any share");
+                for (guint i = 0; i < notes->len; i++)
+                        printf("%s\n", (const char *) g_ptr_array_index(notes, i));
+        }
+        return found ? EXIT_FAILURE : 0;
+}
+
 static int cmd_resize(const CliArgs *a, char *const *args) {
         const char *name = args[0];
         int st;
@@ -461,6 +533,7 @@ typedef enum ArgKind {
         ARG_VOLUME,  /* a volume name */
         ARG_FILE,    /* a local file */
         ARG_GUARD,   /* a guard mode */
+        ARG_OPT_SHARE, /* a share name, optional (args[i] NULL when not given) */
 } ArgKind;
 
 typedef struct Command {
@@ -479,6 +552,7 @@ static const Command commands[] = {
         { "resize", { ARG_SHARE }, "NAME", OPT_SIZE, cmd_resize },
         { "delete", { ARG_SHARE }, "NAME", OPT_FORCE, cmd_delete },
         { "guard", { ARG_SHARE, ARG_GUARD }, "NAME MODE", 0, cmd_guard },
+        { "audit", { ARG_OPT_SHARE }, "[NAME]", 0, cmd_audit },
         { "reconcile", {}, "", 0, cmd_reconcile },
         { "nfs-config", {}, "", OPT_APPLY, cmd_nfs_config },
         { "vol-create", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", OPT_CAPACITY | OPT_BACKING, cli_vol_create },
@@ -504,6 +578,7 @@ static int check_arg(ArgKind kind, const char *value) {
         int r = 0;
         switch (kind) {
         case ARG_SHARE:
+        case ARG_OPT_SHARE:
                 r = name_validate_share(value, &error);
                 break;
         case ARG_VOLUME:
@@ -667,17 +742,18 @@ int main(int argc, char **argv) {
 
         /* Check what can be checked here before anything is sent. */
         char *const *args = argv + optind;
-        size_t n_args = 0;
+        size_t n_args = 0, n_required = 0, n_given = (size_t) (argc - optind);
         while (cmd->args[n_args] != ARG_END)
-                n_args++;
-        if ((size_t) (argc - optind) < n_args)
+                if (cmd->args[n_args++] != ARG_OPT_SHARE)
+                        n_required++;
+        if (n_given < n_required)
                 return log_exit(CLI_EXIT_INVALID, "%s needs %s (see nfsprov --help)", cmd->name, cmd->usage);
-        if ((size_t) (argc - optind) > n_args) {
+        if (n_given > n_args) {
                 return log_exit(CLI_EXIT_INVALID, "unexpected argument \"%s\" after %s (it takes %s)", args[n_args],
                                 cmd->name, n_args ? cmd->usage : "no arguments");
         }
         int st = 0;
-        for (size_t i = 0; i < n_args && !st; i++)
+        for (size_t i = 0; i < n_given && !st; i++)
                 st = check_arg(cmd->args[i], args[i]);
         uint64_t size;
         if (!st && a.size)

@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 
 #include "share_json.h"
+#include "show.h"
 
 static void add_str(json_object *o, const char *key, const char *v) {
         json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
@@ -36,7 +38,9 @@ json_object *share_json(const ShareInfo *i) {
         const Share *s = i->share;
         json_object *o = json_object_new_object();
         add_str(o, "name", s->name);
-        add_str(o, "status", share_status_to_string(s->status));
+        /* a ready share whose audit found something is shown "tainted" (the recorded status stays) */
+        bool tainted = s->status == SHARE_READY && findings_total(i->findings) > 0;
+        add_str(o, "status", tainted ? "tainted" : share_status_to_string(s->status));
         add_u64(o, "size", s->size);
         add_str(o, "backend", s->backend);
         add_str(o, "source", s->source);
@@ -66,6 +70,15 @@ json_object *share_json(const ShareInfo *i) {
         add_bool(g, "protected", i->guard_protected);
         if (i->guard_note)
                 add_str(g, "note", i->guard_note);
+        if (i->findings) {
+                json_object *c = json_object_new_object();
+                for (AuditFinding f = 0; f < _AUDIT_FINDING_MAX; f++)
+                        add_u64(c, audit_finding_to_string(f), i->findings->count[f]);
+                json_object_object_add(g, "findings", c);
+                json_object_object_add(g, "audited_at", json_object_new_int64(i->findings->audited_at));
+                if (i->findings->error)
+                        add_str(g, "audit_error", i->findings->error);
+        }
         json_object_object_add(o, "guard", g);
         if (s->operation)
                 add_str(o, "operation", s->operation);
@@ -73,6 +86,42 @@ json_object *share_json(const ShareInfo *i) {
                 add_str(o, "step", s->step);
         if (s->error)
                 add_str(o, "error", s->error);
+        return o;
+}
+
+/* Names as on disk may hold any byte: shown as one line of UTF-8 (common/show.h). */
+static void add_shown(json_object *o, const char *key, const char *v) {
+        g_autofree char *shown = show_text_max(v, SIZE_MAX);
+        add_str(o, key, shown);
+}
+
+json_object *audit_json(const char *share, const Findings *f) {
+        json_object *o = json_object_new_object();
+        add_str(o, "share", share);
+        json_object *list = json_object_new_array();
+        json_object *counts = json_object_new_object();
+        for (AuditFinding k = 0; k < _AUDIT_FINDING_MAX; k++)
+                add_u64(counts, audit_finding_to_string(k), f ? f->count[k] : 0);
+        for (guint i = 0; f && i < f->items->len; i++) {
+                const Finding *x = g_ptr_array_index(f->items, i);
+                json_object *j = json_object_new_object();
+                add_shown(j, "path", x->path);
+                add_str(j, "kind", x->kind);
+                add_str(j, "finding", audit_finding_to_string(x->finding));
+                add_shown(j, "detail", x->detail);
+                json_object_object_add(j, "since", json_object_new_int64(x->since));
+                add_u64(j, "size", x->size);
+                add_u64(j, "uid", x->uid);
+                add_u64(j, "gid", x->gid);
+                json_object_object_add(j, "mtime", json_object_new_int64(x->mtime));
+                json_object_array_add(list, j);
+        }
+        json_object_object_add(o, "audited", json_object_new_boolean(f != NULL));
+        json_object_object_add(o, "audited_at", f ? json_object_new_int64(f->audited_at) : NULL);
+        json_object_object_add(o, "counts", counts);
+        add_u64(o, "omitted", f ? f->omitted : 0);
+        add_str(o, "error", f ? f->error : NULL);
+        json_object_object_add(o, "findings", list);
         return o;
 }
 

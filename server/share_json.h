@@ -19,6 +19,12 @@ json_object *share_json(const ShareInfo *i);
  *  "created_at","operation"?,"step"?,"error"?} (allocation and size only when present) */
 json_object *volume_json(const VolumeInfo *i);
 
+/* AUDIT of a share: {"share", "audited" (false: never audited, e.g. guard off), "audited_at",
+ * "counts": {"foreign", "changed", "missing"}, "omitted" (foreign entries beyond the listed),
+ * "error", "findings": [{"path", "kind", "finding", "detail", "since", "size", "uid", "gid",
+ * "mtime"}]}; f may be NULL. Paths and details as one line of UTF-8 (common/show.h). */
+json_object *audit_json(const char *share, const Findings *f);
+
 /* {"changes":[...],"problems":[...],"finished_at":UNIXTIME} */
 json_object *reconcile_report_json(const ReconcileReport *r);
 

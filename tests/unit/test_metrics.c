@@ -20,6 +20,8 @@ START_TEST(test_text) {
         g_ptr_array_add(vols1, &v1);
         g_ptr_array_add(vols1, &v2);
         g_autoptr(GPtrArray) vols3 = g_ptr_array_new();
+        Findings found = { .count = { [AUDIT_FOREIGN] = 3, [AUDIT_CHANGED] = 1 } };
+        i1.findings = &found;
         i1.volumes = vols1;
         i1.provisioned = 2500;
         i3.volumes = vols3;
@@ -92,6 +94,11 @@ START_TEST(test_text) {
                 "nfsprov_guard_active{share=\"C3\",mode=\"enforce\"} 1\n"
                 "nfsprov_guard_active{share=\"C3\",mode=\"detect\"} 0\n"
                 "nfsprov_guard_active{share=\"C3\",mode=\"off\"} 0\n"
+                "# HELP nfsprov_guard_findings Findings of the last audit of each share, by kind.\n"
+                "# TYPE nfsprov_guard_findings gauge\n"
+                "nfsprov_guard_findings{share=\"A1\",finding=\"foreign\"} 3\n"
+                "nfsprov_guard_findings{share=\"A1\",finding=\"changed\"} 1\n"
+                "nfsprov_guard_findings{share=\"A1\",finding=\"missing\"} 0\n"
                 "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
                 "# TYPE nfsprov_operations_total counter\n"
                 "nfsprov_operations_total{kind=\"create\",result=\"succeeded\"} 4\n"

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fswatch.h"
+#include "guard.h"
+#include "log.h"
+#include "macro.h"
+
+struct Guard {
+        Engine *engine;
+        GMutex *engine_lock;       /* borrowed: held around every engine call */
+        SnapshotStore *snapshots;
+        FsWatch *watch;            /* NULL without fanotify */
+        GHashTable *watched;       /* share -> 1: added to watch (guard thread only) */
+        GHashTable *refused;       /* share -> 1: fswatch_add failed, logged once (guard thread only) */
+        GThread *thread;
+        GMutex lock;               /* what follows */
+        GCond cond;
+        GHashTable *dirty;         /* share -> 1: audit it */
+        bool all;                  /* audit every share */
+        bool stopping;
+};
+
+/* fswatch's thread, its lock held: only mark and wake. */
+static void on_change(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
+                      void *userdata) {
+        Guard *g = userdata;
+        g_mutex_lock(&g->lock);
+        g_hash_table_add(g->dirty, g_strdup(key));
+        g_cond_signal(&g->cond);
+        g_mutex_unlock(&g->lock);
+}
+
+void guard_request(Guard *g, const char *share) {
+        g_mutex_lock(&g->lock);
+        if (share)
+                g_hash_table_add(g->dirty, g_strdup(share));
+        else
+                g->all = true;
+        g_cond_signal(&g->cond);
+        g_mutex_unlock(&g->lock);
+}
+
+static bool wants_watch(const ShareInfo *i) {
+        return i->mounted && i->guard != GUARD_OFF && i->share->status == SHARE_READY;
+}
+
+/* The watched set follows the snapshot: new shares added (their filesystems marked), gone ones
+ * removed. A share newly watched is audited: what changed before the mark was not seen. */
+static void sync_watches(Guard *g) {
+        if (!g->watch)
+                return;
+        g_autoptr(Snapshot) s = snapshot_store_get(g->snapshots);
+        g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (wants_watch(info))
+                        g_hash_table_add(want, info->share->name);
+        }
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, g->watched);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (!g_hash_table_contains(want, key)) {
+                        (void) fswatch_remove(g->watch, key, NULL);
+                        g_hash_table_iter_remove(&it);
+                }
+        g_hash_table_iter_init(&it, want);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+                if (g_hash_table_contains(g->watched, key))
+                        continue;
+                _cleanup_close_ int root = -1;
+                g_autoptr(GError) err = NULL;
+                g_mutex_lock(g->engine_lock);
+                int r = engine_share_root(g->engine, key, &root, &err);
+                g_mutex_unlock(g->engine_lock);
+                if (r >= 0)
+                        r = fswatch_add(g->watch, key, root, &err);
+                if (r < 0) {
+                        if (g_hash_table_add(g->refused, g_strdup(key)))
+                                log_warning("guard %s: no live watch (audits on the interval only): %s", (char *) key,
+                                            err->message);
+                        continue;
+                }
+                g_hash_table_remove(g->refused, key);
+                g_hash_table_add(g->watched, g_strdup(key));
+                guard_request(g, key);
+        }
+}
+
+static void audit(Guard *g, bool all, GHashTable *dirty) {
+        g_mutex_lock(g->engine_lock);
+        bool changed = false, c = false;
+        g_autoptr(GError) err = NULL;
+        if (all) {
+                if (engine_audit(g->engine, NULL, &changed, &err) < 0)
+                        log_error("guard: the audit failed: %s", err->message);
+        } else {
+                GHashTableIter it;
+                gpointer key;
+                g_hash_table_iter_init(&it, dirty);
+                while (g_hash_table_iter_next(&it, &key, NULL)) {
+                        g_clear_error(&err);
+                        int r = engine_audit(g->engine, key, &c, &err);
+                        if (r < 0 && r != -ENOENT)
+                                log_error("guard %s: the audit failed: %s", (char *) key, err->message);
+                        changed |= c;
+                }
+        }
+        if (changed)
+                snapshot_store_publish(g->snapshots);
+        g_mutex_unlock(g->engine_lock);
+}
+
+static gpointer guard_main(gpointer data) {
+        Guard *g = data;
+        unsigned interval = engine_config(g->engine)->audit_interval;
+        gint64 next_full = interval ? g_get_monotonic_time() + (gint64) interval * G_USEC_PER_SEC : G_MAXINT64;
+        gint64 next_sync = 0;
+        g_mutex_lock(&g->lock);
+        while (!g->stopping) {
+                gint64 now = g_get_monotonic_time();
+                if (!g->all && g_hash_table_size(g->dirty) == 0 && now < next_full && now < next_sync) {
+                        g_cond_wait_until(&g->cond, &g->lock, MIN(next_full, next_sync));
+                        continue;
+                }
+                if (g->stopping)
+                        break;
+                bool all = g->all || now >= next_full;
+                g_autoptr(GHashTable) dirty = g_steal_pointer(&g->dirty);
+                g->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                g->all = false;
+                g_mutex_unlock(&g->lock);
+
+                if (now >= next_sync) {
+                        sync_watches(g);
+                        next_sync = g_get_monotonic_time() + G_USEC_PER_SEC;
+                }
+                if (all) {
+                        interval = engine_config(g->engine)->audit_interval;
+                        next_full = interval ? g_get_monotonic_time() + (gint64) interval * G_USEC_PER_SEC
+                                             : G_MAXINT64;
+                }
+                if (all || g_hash_table_size(dirty) > 0) {
+                        audit(g, all, dirty);
+                        /* coalesce: what changes in the next window waits for its end */
+                        g_usleep(GUARD_COALESCE_MS * 1000);
+                }
+                g_mutex_lock(&g->lock);
+        }
+        g_mutex_unlock(&g->lock);
+        return NULL;
+}
+
+Guard *guard_new(Engine *engine, GMutex *engine_lock, SnapshotStore *snapshots) {
+        Guard *g = g_new0(Guard, 1);
+        g->engine = engine;
+        g->engine_lock = engine_lock;
+        g->snapshots = snapshots;
+        g->watched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g->refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g->all = true; /* the audit at start */
+        g_mutex_init(&g->lock);
+        g_cond_init(&g->cond);
+        g_autoptr(GError) err = NULL;
+        if (fswatch_new(on_change, g, 0, &g->watch, &err) < 0)
+                log_warning("guard: no live watch, audits run every [shares] audit_interval and on demand only: %s",
+                            err->message);
+        g->thread = g_thread_new("nfsprovd-guard", guard_main, g);
+        return g;
+}
+
+void guard_free(Guard *g) {
+        if (!g)
+                return;
+        g_mutex_lock(&g->lock);
+        g->stopping = true;
+        g_cond_signal(&g->cond);
+        g_mutex_unlock(&g->lock);
+        g_thread_join(g->thread);
+        fswatch_free(g->watch);
+        g_hash_table_unref(g->watched);
+        g_hash_table_unref(g->refused);
+        g_hash_table_unref(g->dirty);
+        g_mutex_clear(&g->lock);
+        g_cond_clear(&g->cond);
+        g_free(g);
+}
