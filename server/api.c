@@ -315,6 +315,28 @@ static int h_share_guard(HttpRequest *req, HttpResponse *resp, void *userdata) {
         return submit(a, req, resp, OP_GUARD, name, g_steal_pointer(&r), false, wait);
 }
 
+/* POST /v1/shares/NAME/audit/adopt and .../remove: body {"path": PATH}. */
+static int finding_op(HttpRequest *req, HttpResponse *resp, Api *a, OpKind kind) {
+        g_autoptr(GError) error = NULL;
+        const char *name;
+        g_autoptr(ApiShareRequest) r = NULL;
+        bool wait;
+        if (!query_wait(req, resp, &wait))
+                return 0;
+        if (path_name(req, &name, &error) < 0 ||
+            api_body_parse(API_BODY_FINDING, http_request_json(req), &r, &error) < 0)
+                return reply_invalid(resp, error);
+        return submit(a, req, resp, kind, name, g_steal_pointer(&r), false, wait);
+}
+
+static int h_finding_adopt(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return finding_op(req, resp, userdata, OP_ADOPT);
+}
+
+static int h_finding_remove(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return finding_op(req, resp, userdata, OP_REMOVE);
+}
+
 static int h_share_delete(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(GError) error = NULL;
@@ -827,6 +849,8 @@ static const HttpRoute routes[] = {
         { .method = "POST", .pattern = "/v1/shares/{name}/resize", .handler = h_share_resize },
         { .method = "POST", .pattern = "/v1/shares/{name}/guard", .handler = h_share_guard },
         { .method = "GET", .pattern = "/v1/shares/{name}/audit", .handler = h_share_audit },
+        { .method = "POST", .pattern = "/v1/shares/{name}/audit/adopt", .handler = h_finding_adopt },
+        { .method = "POST", .pattern = "/v1/shares/{name}/audit/remove", .handler = h_finding_remove },
         { .method = "GET", .pattern = "/v1/audit", .handler = h_audit_list },
         { .method = "POST", .pattern = "/v1/audit", .handler = h_audit_run },
         { .method = "GET", .pattern = "/v1/shares/{name}/volumes", .handler = h_volumes_list },

@@ -22,6 +22,7 @@ void api_share_request_free(ApiShareRequest *r) {
         g_free(r->disk);
         g_strfreev(r->clients);
         g_free(r->guard);
+        g_free(r->path);
         g_free(r);
 }
 
@@ -157,16 +158,30 @@ int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GErr
         static const char *const create_keys[] = { "name", "size", "disk", "clients", "force", "guard", NULL };
         static const char *const resize_keys[] = { "size", NULL };
         static const char *const guard_keys[] = { "mode", NULL };
+        static const char *const finding_keys[] = { "path", NULL };
         int r;
 
         if (!o)
                 return np_fail(error, EINVAL, "the request has no body; it needs a JSON object");
-        r = check_keys(o, kind == API_BODY_RESIZE ? resize_keys : kind == API_BODY_GUARD ? guard_keys : create_keys,
+        r = check_keys(o,
+                       kind == API_BODY_RESIZE    ? resize_keys
+                       : kind == API_BODY_GUARD   ? guard_keys
+                       : kind == API_BODY_FINDING ? finding_keys
+                                                  : create_keys,
                        error);
         if (r < 0)
                 return r;
 
         g_autoptr(ApiShareRequest) req = g_new0(ApiShareRequest, 1);
+        if (kind == API_BODY_FINDING) {
+                if ((r = get_string(o, "path", &req->path, error)) < 0)
+                        return r;
+                if (!req->path || !*req->path)
+                        return np_fail(error, EINVAL, "the request body has no \"path\" (a path in the share, as the audit "
+                                                      "names it)");
+                *ret = g_steal_pointer(&req);
+                return 0;
+        }
         if (kind == API_BODY_GUARD) {
                 if ((r = get_guard(o, "mode", &req->guard, error)) < 0)
                         return r;

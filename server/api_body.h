@@ -34,6 +34,7 @@ typedef struct ApiShareRequest {
         char **clients;
         bool force;
         char *guard;            /* create (optional), guard (required): a guard mode name */
+        char *path;             /* finding: a path in the share, as the audit names it */
 } ApiShareRequest;
 
 void api_share_request_free(ApiShareRequest *r);
@@ -43,6 +44,7 @@ typedef enum ApiBodyKind {
         API_BODY_CREATE, /* POST /v1/shares */
         API_BODY_RESIZE, /* POST /v1/shares/NAME/resize: only "size" */
         API_BODY_GUARD,  /* POST /v1/shares/NAME/guard: only "mode" */
+        API_BODY_FINDING, /* POST /v1/shares/NAME/audit/{adopt,remove}: only "path" (non-empty) */
 } ApiBodyKind;
 
 /* Validate the JSON body of POST /v1/shares (kind API_BODY_CREATE) or POST

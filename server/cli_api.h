@@ -88,6 +88,7 @@ typedef struct CliArgs {
         const char *capacity, *backing;     /* volumes */
         uint64_t limit_rate;                /* --limit-rate: bytes a second, 0: none */
         bool force, apply, linked, shrink;
+        bool adopt, remove;                 /* audit --adopt / --remove */
 } CliArgs;
 
 /* A size given on the command line: 0, or CLI_EXIT_INVALID after the error line. `option`

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "name.h"
 #include "netaddr.h"
+#include "show.h"
 #include "size.h"
 #include "steps.h"
 
@@ -43,6 +45,7 @@ typedef struct Op {
         bool force;              /* create: the admin forced a disk that carries signatures */
         size_t stopped_at;       /* create's undo: the index of the last step that began */
         ReconcileReport *rep;    /* reconcile: where repairs report */
+        const char *path;        /* guard-remove: the foreign entry, relative to the share's root */
 } Op;
 
 static void op_done(Op *op) {
@@ -474,7 +477,23 @@ static const Step guard_steps[] = {
 };
 static const StepTable guard_table = { "guard", guard_steps, G_N_ELEMENTS(guard_steps) };
 
-static const StepTable *const tables[] = { &create_table, &delete_table, &resize_table, &repair_table, &guard_table };
+/* The guard's removal of a foreign entry: idempotent (gone already is done). */
+static int step_remove_foreign(void *p, GError **error) {
+        Op *op = p;
+        _cleanup_close_ int root = -1;
+        int r = fsops(op)->open_root(cfg(op), op->s->name, &root, error);
+        if (r < 0)
+                return r;
+        return engine_guard_remove_path(op->e, op->s->name, root, op->path, error);
+}
+
+static const Step remove_steps[] = {
+        { "remove", step_remove_foreign, NULL, NULL },
+};
+static const StepTable remove_table = { "guard-remove", remove_steps, G_N_ELEMENTS(remove_steps) };
+
+static const StepTable *const tables[] = { &create_table, &delete_table, &resize_table, &repair_table, &guard_table,
+                                           &remove_table };
 
 void engine_steps(GPtrArray **ret_lines) {
         GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
@@ -1070,6 +1089,60 @@ int engine_set_guard(Engine *e, const char *name, const char *mode, ShareInfo **
                 g_hash_table_remove(e->findings, name); /* off: nothing is reported */
         if (ret)
                 *ret = share_info_read(e, s);
+        return 0;
+}
+
+/* PATH as the guard names a foreign entry: relative, '/'-separated names, none empty, "." or "..". */
+static int check_foreign_path(const char *share, const char *path, GError **error) {
+        g_autofree char *shown = show_text(path);
+        if (!*path || path[0] == '/' || strlen(path) >= PATH_MAX)
+                return np_fail(error, EINVAL, "%s: \"%s\" is not a path in the share; give it as nfsprov audit shows it "
+                                              "(e.g. dir/file.txt)", share, shown);
+        g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+        for (char **c = parts; *c; c++)
+                if (!**c || strcmp(*c, ".") == 0 || strcmp(*c, "..") == 0)
+                        return np_fail(error, EINVAL, "%s: \"%s\" is not a path in the share: no empty, . or .. "
+                                                      "components",
+                                       share, shown);
+        return 0;
+}
+
+int engine_remove_foreign(Engine *e, const char *name, const char *path, GError **error) {
+        int r = name_validate_share(name, error);
+        if (r < 0)
+                return r;
+        r = check_foreign_path(name, path, error);
+        if (r < 0)
+                return r;
+        g_autoptr(Share) s = NULL;
+        r = engine_get_share(e, "remove", name, &s, error);
+        if (r < 0)
+                return r;
+        if (s->status != SHARE_READY)
+                return np_fail(error, EBUSY, "remove %s/%s: the share is %s; run `nfsprov reconcile` first", name, path,
+                               share_status_to_string(s->status));
+        if (!strchr(path, '/')) {
+                g_autoptr(Volume) v = NULL;
+                if (strcmp(path, "lost+found") == 0 || g_str_has_prefix(path, ".nfsprov-"))
+                        return np_fail(error, EINVAL, "remove %s/%s: it is the filesystem's or nfsprov's own, not a "
+                                                      "foreign entry",
+                                       name, path);
+                if (state_volume_get(e->state, name, path, &v, NULL) >= 0)
+                        return np_fail(error, EINVAL, "remove %s/%s: it is a volume; use nfsprov vol-delete", name, path);
+        }
+        _cleanup_(op_done) Op op = { 0 };
+        r = op_init(&op, e, s, error);
+        if (r < 0)
+                return r;
+        op.path = path;
+        StepRunner run = runner_for(&op, (unsigned) remove_table.n);
+        run.journal_only = true;
+        size_t failed = 0;
+        g_autoptr(GError) err = NULL;
+        r = steps_run(&run, &remove_table, 0, remove_table.n, &failed, &err);
+        if (r < 0)
+                return np_fail(error, -r, "remove %s/%s: %s", name, path, err->message);
+        (void) engine_audit(e, name, NULL, NULL); /* the findings follow at once */
         return 0;
 }
 

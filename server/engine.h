@@ -168,6 +168,11 @@ unsigned engine_op_total(const char *op);
  * resolved finding (at most 10 of each per share and audit, then a count). *ret_changed (may
  * be NULL): some share's findings changed. < 0 only when the state cannot be read. */
 int engine_audit(Engine *e, const char *share, bool *ret_changed, GError **error);
+/* Remove the foreign entry PATH (relative to the share's root, as the audit names it) with all it
+ * holds (issue 12, "Resolution"), journaled (step table guard-remove), then audit the share.
+ * Never a volume, lost+found or nfsprov's own temporary file (-EINVAL); no symbolic link is
+ * followed and no other filesystem entered. Gone already: 0. */
+int engine_remove_foreign(Engine *e, const char *share, const char *path, GError **error);
 /* The share's findings (a new reference); NULL when it has none recorded. */
 Findings *engine_findings(Engine *e, const char *share);
 /* The share's mounted root, opened O_DIRECTORY (for the live watch); -ENOENT when not mounted. */
@@ -198,6 +203,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VolumeInfo, volume_info_free)
 
 int engine_volume_create(Engine *e, const VolumeSpec *spec, VolumeInfo **ret, GError **error);
 /* A full thin copy (qemu-img convert), or with linked, a new volume whose backing is source. */
+/* Adopt the foreign file NAME at the share's root as a volume (issue 12, "Resolution"): a
+ * regular file with one link that passes the checks of an upload (qcow2 header, capacity, a
+ * backing that is a ready volume of the share, qemu-img check, the over-commit limit) is recorded
+ * with what its header says and takes [volumes] owner, group and mode. -EEXIST when NAME is a
+ * volume already; -EINVAL (nothing changed) when the file does not pass. Step table vol-adopt. */
+int engine_volume_adopt(Engine *e, const char *share, const char *name, VolumeInfo **ret, GError **error);
 int engine_volume_clone(Engine *e, const char *share, const char *source, const char *name, bool linked,
                         VolumeInfo **ret, GError **error);
 /* Grow; shrinking needs shrink (and qemu-img may refuse it). */

@@ -11,12 +11,19 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine_internal.h"
 #include "error.h"
 #include "immutable.h"
 #include "log.h"
+#include "macro.h"
+#include "show.h"
 
 GuardMode engine_guard_mode(const Engine *e, const Share *s) {
         GuardMode m;
@@ -97,4 +104,82 @@ int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GE
                 return 0;
         g_autofree char *what = g_strdup_printf("%s/%s", e->config->base, share);
         return immutable_set(root, what, true, NULL, error);
+}
+
+/* ---- removing a foreign entry (issue 12, "Resolution") ---- */
+
+/* Remove what dirfd's entry `name` is, not following a symbolic link; a directory with all it
+ * holds (never another filesystem mounted inside: -EBUSY). */
+static int remove_entry(int parent, const char *name, dev_t dev, const char *shown, GError **error) {
+        struct stat st;
+        if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : np_fail(error, errno, "%s: cannot stat: %s", shown, g_strerror(errno));
+        if (S_ISDIR(st.st_mode)) {
+                if (st.st_dev != dev)
+                        return np_fail(error, EBUSY, "%s is a mount point of another filesystem; unmount it first", shown);
+                int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return np_fail(error, errno, "%s: cannot open: %s", shown, g_strerror(errno));
+                DIR *d = fdopendir(fd);
+                if (!d) {
+                        int err = errno;
+                        close(fd);
+                        return np_fail(error, err, "%s: cannot read: %s", shown, g_strerror(err));
+                }
+                int r = 0;
+                struct dirent *de;
+                while (r >= 0 && (errno = 0, de = readdir(d))) {
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        g_autofree char *sub = g_strdup_printf("%s/%s", shown, de->d_name);
+                        r = remove_entry(dirfd(d), de->d_name, dev, sub, error);
+                }
+                int err = errno;
+                closedir(d);
+                if (r < 0)
+                        return r;
+                if (err)
+                        return np_fail(error, err, "%s: cannot read: %s", shown, g_strerror(err));
+        }
+        if (unlinkat(parent, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
+                return np_fail(error, errno, "%s: cannot remove it: %s", shown, g_strerror(errno));
+        return 0;
+}
+
+int engine_guard_remove_path(Engine *e, const char *share, int root, const char *path, GError **error) {
+        g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+        struct stat rst;
+        if (fstat(root, &rst) < 0)
+                return np_fail(error, errno, "%s: cannot stat the share's root: %s", share, g_strerror(errno));
+        /* walk to the parent without following a symbolic link */
+        _cleanup_close_ int dir = fcntl(root, F_DUPFD_CLOEXEC, 3);
+        if (dir < 0)
+                return np_fail(error, errno, "%s: %s", share, g_strerror(errno));
+        guint n = g_strv_length(parts);
+        for (guint i = 0; i + 1 < n; i++) {
+                int next = openat(dir, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0) {
+                        if (errno == ENOENT)
+                                return 0; /* gone already */
+                        return np_fail(error, errno, "%s/%s: cannot open %s: %s", share, path, parts[i], g_strerror(errno));
+                }
+                close(dir);
+                dir = next;
+        }
+        g_autofree char *shown_path = show_text(path);
+        g_autofree char *shown = g_strdup_printf("%s/%s", share, shown_path);
+        bool lifted = false;
+        int r = n == 1 ? engine_guard_lift(e, share, root, &lifted, error) : 0;
+        if (r < 0)
+                return r;
+        r = remove_entry(dir, parts[n - 1], rst.st_dev, shown, error);
+        g_autoptr(GError) err = NULL;
+        int q = engine_guard_restore(e, share, root, lifted, &err);
+        if (r < 0)
+                return r;
+        if (q < 0) {
+                g_propagate_error(error, TAKE_PTR(err));
+                return q;
+        }
+        return fsync(dir) < 0 ? np_fail(error, errno, "%s: fsync: %s", shown, g_strerror(errno)) : 0;
 }

@@ -41,6 +41,10 @@ int engine_guard_apply(Engine *e, const Share *s, bool *ret_changed, GError **er
  * open root directory) if set (*ret_lifted), and put it back if it was lifted. */
 int engine_guard_lift(Engine *e, const char *share, int root, bool *ret_lifted, GError **error);
 int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GError **error);
+/* Remove PATH (relative to root, the share's open root; valid components, checked by the
+ * caller) with all it holds, following no symbolic link and entering no other filesystem; the
+ * attribute is lifted for a removal at the root. Gone already: 0. */
+int engine_guard_remove_path(Engine *e, const char *share, int root, const char *path, GError **error);
 
 /* engine_volumes.c, for the share operations: */
 

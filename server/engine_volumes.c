@@ -450,6 +450,37 @@ static int step_receive(void *p, GError **error) {
         return 0;
 }
 
+/* Adopt's check: the file found at the volume's name (a foreign file the guard reported) passes
+ * the checks of an upload; it takes [volumes] owner, group and mode, and its inode is recorded.
+ * Nothing is undone: the file stays where it was, as it was found or with its new owner. */
+static int step_adopt(void *p, GError **error) {
+        VolOp *op = p;
+        _cleanup_close_ int fd = openat(op->root, op->v->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return np_fail(error, errno, "%s/%s: cannot open it: %s", op->share->name, op->v->name,
+                               g_strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return np_fail(error, errno, "%s/%s: cannot stat: %s", op->share->name, op->v->name, g_strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return np_fail(error, EINVAL, "%s/%s is not a regular file; only a qcow2 file can be adopted",
+                               op->share->name, op->v->name);
+        if (st.st_nlink != 1)
+                return np_fail(error, EINVAL, "%s/%s has %ju hard links; remove the others first", op->share->name,
+                               op->v->name, (uintmax_t) st.st_nlink);
+        /* the checks of an upload: qemu-img check runs on the file by its name */
+        g_free(op->tmp);
+        op->tmp = g_strdup(op->v->name);
+        int r = check_file(op, fd, "adopt", CHECK_UPLOAD, error);
+        if (r < 0)
+                return r;
+        r = set_owner(op, fd, error);
+        if (r < 0)
+                return r;
+        op->v->ino = (uint64_t) st.st_ino;
+        return 0;
+}
+
 static const Step create_steps[] = {
         { "make", step_make, undo_tmp, NULL },
         { "check", step_check, undo_tmp, NULL },
@@ -489,8 +520,13 @@ static const Step wipe_steps[] = {
 };
 static const StepTable wipe_table = { "vol-wipe", wipe_steps, G_N_ELEMENTS(wipe_steps) };
 
+static const Step adopt_steps[] = {
+        { "check", step_adopt, NULL, NULL },
+};
+static const StepTable adopt_table = { "vol-adopt", adopt_steps, G_N_ELEMENTS(adopt_steps) };
+
 static const StepTable *const tables[] = { &create_table, &clone_table, &upload_table,
-                                           &delete_table, &resize_table, &wipe_table };
+                                           &delete_table, &resize_table, &wipe_table, &adopt_table };
 
 void engine_volume_steps(GPtrArray *lines) {
         for (size_t t = 0; t < G_N_ELEMENTS(tables); t++) {
@@ -675,7 +711,7 @@ static int run_new(VolOp *op, const StepTable *t, size_t from, GError **error) {
                 }
                 /* a step's EINVAL is nfsprov's own failure (a file it made), but for an upload's
                  * check, which refuses what the client sent */
-                int code = -r == EINVAL && t != &upload_table ? EIO : -r;
+                int code = -r == EINVAL && t != &upload_table && t != &adopt_table ? EIO : -r;
                 return np_fail(error, code, "%s %s/%s: step %s failed: %s; undone", t->op, v->share, v->name,
                                t->steps[failed].name, err->message);
         }
@@ -754,6 +790,41 @@ int engine_volume_create(Engine *e, const VolumeSpec *spec, VolumeInfo **ret, GE
                 return np_fail_prefix(error, g_steal_pointer(&err), "%s %s/%s", op_name, spec->share, spec->name);
         }
         r = run_new(&op, &create_table, 0, error);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = volume_info_new(v, op.root);
+        return 0;
+}
+
+int engine_volume_adopt(Engine *e, const char *share, const char *name, VolumeInfo **ret, GError **error) {
+        static const char op_name[] = "adopt";
+        g_autoptr(Share) s = NULL;
+        int r = load_share(e, op_name, share, &s, error);
+        if (r < 0)
+                return r;
+        if (strchr(name, '/'))
+                return np_fail(error, EINVAL, "%s %s/%s: only a file at the share's root can become a volume", op_name,
+                               share, name);
+        r = name_validate_volume(name, error);
+        if (r < 0)
+                return r;
+        int q;
+        if (volume_exists(e, share, name, error, &q))
+                return np_fail(error, EEXIST, "%s %s/%s: it is a volume already", op_name, share, name);
+        if (q < 0)
+                return q;
+        g_autoptr(Volume) v = NULL;
+        r = insert_new(e, "vol-adopt", s, name, 0, NULL, &v, error);
+        if (r < 0)
+                return r;
+        _cleanup_(vol_op_done) VolOp op = { .root = -1 };
+        g_autoptr(GError) err = NULL;
+        if (vol_op_init(&op, e, s, v, &err) < 0) {
+                (void) state_volume_delete(e->state, v->share, v->name, NULL);
+                return np_fail_prefix(error, g_steal_pointer(&err), "%s %s/%s", op_name, share, name);
+        }
+        r = run_new(&op, &adopt_table, 0, error);
         if (r < 0)
                 return r;
         if (ret)

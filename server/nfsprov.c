@@ -53,6 +53,9 @@ static void help(void) {
                "  reconcile               make the shares match the recorded state now\n"
                "  audit [NAME]            audit the shares (or one) now: what lives there that nfsprov did\n"
                "                          not make, and volumes changed or missing (exit 1 when any)\n"
+               "  audit --adopt NAME PATH a foreign qcow2 at the root becomes a volume (checked as an upload)\n"
+               "  audit --remove NAME PATH\n"
+               "                          delete a foreign entry (a directory with all it holds)\n"
                "  nfs-config [--apply]    check (or set) NFSv3 on, NFSv4 off in the NFS server config\n"
                "\n"
                "Volume commands (thin qcow2 files at the root of a share):\n"
@@ -345,8 +348,37 @@ static char *format_time(int64_t t) {
 }
 
 /* One row per finding: SHARE PATH KIND FINDING SINCE SIZE OWNER, and what was not read. */
+/* audit --adopt / --remove SHARE PATH */
+static int audit_resolve(const CliArgs *a, const char *share, const char *what) {
+        json_object *body = json_object_new_object();
+        json_object_object_add(body, "path", json_object_new_string(what));
+        g_autofree char *path = g_strdup_printf("/v1/shares/%s/audit/%s?wait=true", share, a->adopt ? "adopt" : "remove");
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call_json("POST", path, body, &r);
+        json_object_put(body);
+        if (st)
+                return st;
+        if (a->json)
+                print_json(r->json);
+        else if (a->adopt)
+                printf("adopted %s/%s as a volume\n", share, what);
+        else
+                printf("removed %s/%s\n", share, what);
+        return 0;
+}
+
 static int cmd_audit(const CliArgs *a, char *const *args) {
         const char *name = args[0];
+        if (a->adopt && a->remove)
+                return log_exit(CLI_EXIT_INVALID, "audit takes --adopt or --remove, not both");
+        if (a->adopt || a->remove) {
+                if (!name || !args[1])
+                        return log_exit(CLI_EXIT_INVALID, "audit %s needs SHARE PATH (a path as nfsprov audit shows it)",
+                                        a->adopt ? "--adopt" : "--remove");
+                return audit_resolve(a, name, args[1]);
+        }
+        if (name && args[1])
+                return log_exit(CLI_EXIT_INVALID, "audit takes [NAME]; a PATH only with --adopt or --remove");
         g_autofree char *path = name ? g_strdup_printf("/v1/audit?share=%s", name) : g_strdup("/v1/audit");
         g_autoptr(Reply) r = NULL;
         int st = cli_call_json("POST", path, NULL, &r);
@@ -517,12 +549,14 @@ typedef enum Opt {
         OPT_SHRINK = 1 << 8,
         OPT_LIMIT_RATE = 1 << 9,
         OPT_GUARD = 1 << 10,
-        _OPT_LAST = OPT_GUARD,
+        OPT_ADOPT = 1 << 11,
+        OPT_REMOVE = 1 << 12,
+        _OPT_LAST = OPT_REMOVE,
 } Opt;
 
 static const char *const opt_names[] = {
         "--size", "--disk", "--clients", "--force", "--apply", "--capacity", "--backing", "--linked", "--shrink", "--limit-rate",
-        "--guard",
+        "--guard", "--adopt", "--remove",
 };
 
 /* The positional arguments a command takes, in order: each is checked before anything is
@@ -534,6 +568,7 @@ typedef enum ArgKind {
         ARG_FILE,    /* a local file */
         ARG_GUARD,   /* a guard mode */
         ARG_OPT_SHARE, /* a share name, optional (args[i] NULL when not given) */
+        ARG_OPT_PATH,  /* a path in a share, optional */
 } ArgKind;
 
 typedef struct Command {
@@ -552,7 +587,8 @@ static const Command commands[] = {
         { "resize", { ARG_SHARE }, "NAME", OPT_SIZE, cmd_resize },
         { "delete", { ARG_SHARE }, "NAME", OPT_FORCE, cmd_delete },
         { "guard", { ARG_SHARE, ARG_GUARD }, "NAME MODE", 0, cmd_guard },
-        { "audit", { ARG_OPT_SHARE }, "[NAME]", 0, cmd_audit },
+        { "audit", { ARG_OPT_SHARE, ARG_OPT_PATH }, "[NAME] | --adopt|--remove NAME PATH", OPT_ADOPT | OPT_REMOVE,
+          cmd_audit },
         { "reconcile", {}, "", 0, cmd_reconcile },
         { "nfs-config", {}, "", OPT_APPLY, cmd_nfs_config },
         { "vol-create", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", OPT_CAPACITY | OPT_BACKING, cli_vol_create },
@@ -588,6 +624,10 @@ static int check_arg(ArgKind kind, const char *value) {
                 if (!*value)
                         return log_exit(CLI_EXIT_INVALID, "the FILE argument is empty; give a local file path");
                 break;
+        case ARG_OPT_PATH:
+                if (!*value)
+                        return log_exit(CLI_EXIT_INVALID, "the PATH argument is empty; give a path as nfsprov audit shows it");
+                break;
         case ARG_GUARD: {
                 GuardMode m;
                 r = guard_mode_parse(value, &m, &error);
@@ -619,7 +659,8 @@ static int find_socket(const char *config_path, const char *socket_path, char **
 
 int main(int argc, char **argv) {
         log_setup("nfsprov");
-        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE, ARG_CAPACITY, ARG_BACKING, ARG_LINKED, ARG_SHRINK, ARG_LIMIT_RATE, ARG_GUARD_MODE };
+        enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE, ARG_CAPACITY, ARG_BACKING, ARG_LINKED, ARG_SHRINK, ARG_LIMIT_RATE, ARG_GUARD_MODE,
+               ARG_ADOPT, ARG_REMOVE };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
@@ -638,6 +679,8 @@ int main(int argc, char **argv) {
                 { "shrink", no_argument, NULL, ARG_SHRINK },
                 { "limit-rate", required_argument, NULL, ARG_LIMIT_RATE },
                 { "guard", required_argument, NULL, ARG_GUARD_MODE },
+                { "adopt", no_argument, NULL, ARG_ADOPT },
+                { "remove", no_argument, NULL, ARG_REMOVE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -714,6 +757,14 @@ int main(int argc, char **argv) {
                         a.guard = optarg;
                         given |= OPT_GUARD;
                         break;
+                case ARG_ADOPT:
+                        a.adopt = true;
+                        given |= OPT_ADOPT;
+                        break;
+                case ARG_REMOVE:
+                        a.remove = true;
+                        given |= OPT_REMOVE;
+                        break;
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
@@ -744,8 +795,10 @@ int main(int argc, char **argv) {
         char *const *args = argv + optind;
         size_t n_args = 0, n_required = 0, n_given = (size_t) (argc - optind);
         while (cmd->args[n_args] != ARG_END)
-                if (cmd->args[n_args++] != ARG_OPT_SHARE)
-                        n_required++;
+                if (cmd->args[n_args] != ARG_OPT_SHARE && cmd->args[n_args] != ARG_OPT_PATH)
+                        n_required = ++n_args;
+                else
+                        n_args++;
         if (n_given < n_required)
                 return log_exit(CLI_EXIT_INVALID, "%s needs %s (see nfsprov --help)", cmd->name, cmd->usage);
         if (n_given > n_args) {

@@ -114,6 +114,24 @@ static int run_guard(Engine *e, const Operation *o, OpOutcome *out, GError **err
         return 0;
 }
 
+static int run_adopt(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(VolumeInfo) info = NULL;
+        int r = engine_volume_adopt(e, o->share, o->req->path, &info, error);
+        if (r < 0)
+                return r;
+        out->result = volume_json(info);
+        return 0;
+}
+
+static int run_remove(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        int r = engine_remove_foreign(e, o->share, o->req->path, error);
+        if (r < 0)
+                return r;
+        out->result = json_object_new_object();
+        json_object_object_add(out->result, "removed", json_object_new_string(o->req->path));
+        return 0;
+}
+
 static int vol_result(VolumeInfo *info, OpOutcome *out) {
         out->result = volume_json(info);
         return 0;
@@ -170,6 +188,8 @@ static const OpKindInfo op_kinds[_OP_KIND_MAX] = {
         [OP_VOL_WIPE] = { "vol-wipe", run_vol_wipe, "wiped" },
         [OP_VOL_DELETE] = { "vol-delete", run_vol_delete, "deleted" },
         [OP_GUARD] = { "guard", run_guard, "guard set" },
+        [OP_ADOPT] = { "vol-adopt", run_adopt, "adopted" },
+        [OP_REMOVE] = { "guard-remove", run_remove, "removed" },
 };
 
 /* "SHARE" or "SHARE/VOLUME": what the log and messages name. */

@@ -45,6 +45,8 @@ typedef enum OpKind {
         OP_VOL_WIPE,
         OP_VOL_DELETE,
         OP_GUARD,
+        OP_ADOPT,
+        OP_REMOVE,
         _OP_KIND_MAX,
 } OpKind;
 

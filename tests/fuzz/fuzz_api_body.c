@@ -11,7 +11,8 @@
  *   string, clients NULL or a non-empty NULL-terminated list of valid client specifications
  *   (config_check_client); size is > 0 whenever the body has a non-null "size";
  * - resize: size > 0, and nothing else is set; guard (POST .../guard): a valid guard mode and
- *   nothing else; create's "guard", when set, a valid mode;
+ *   nothing else; create's "guard", when set, a valid mode; finding (.../audit/adopt and
+ *   .../remove): a non-empty path and nothing else;
  * - and as the three volume bodies (api_volume_body_parse()), with the same failure contract:
  *   vol-create has a valid volume name (name_validate_volume) and a capacity > 0 or a valid
  *   backing volume; clone a valid name and no capacity, backing or shrink; resize a capacity
@@ -58,7 +59,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static const char *kind_name(ApiBodyKind kind) {
-        return kind == API_BODY_CREATE ? "create" : kind == API_BODY_RESIZE ? "resize" : "guard";
+        return kind == API_BODY_CREATE   ? "create"
+               : kind == API_BODY_RESIZE ? "resize"
+               : kind == API_BODY_GUARD  ? "guard"
+                                         : "finding";
 }
 
 static bool guard_valid(const char *mode) {
@@ -93,6 +97,12 @@ static void check_request(ApiBodyKind kind, const ApiShareRequest *req, const ch
                       "resize succeeded with create-only fields set");
                 return;
         }
+        if (kind == API_BODY_FINDING) {
+                FUZZ_CHECK(req->path && req->path[0], "finding succeeded without a path");
+                FUZZ_CHECK(!req->name && !req->disk && !req->clients && !req->force && req->size == 0 && !req->guard,
+                           "finding succeeded with other fields set");
+                return;
+        }
         if (kind == API_BODY_GUARD) {
                 FUZZ_CHECK(req->guard && guard_valid(req->guard), "guard succeeded without a valid mode");
                 FUZZ_CHECK(!req->name && !req->disk && !req->clients && !req->force && req->size == 0,
@@ -119,7 +129,8 @@ static void check_request(ApiBodyKind kind, const ApiShareRequest *req, const ch
 
 static bool same_request(const ApiShareRequest *a, const ApiShareRequest *b) {
         if (g_strcmp0(a->name, b->name) != 0 || a->size != b->size || g_strcmp0(a->disk, b->disk) != 0 ||
-            a->force != b->force || !a->clients != !b->clients || g_strcmp0(a->guard, b->guard) != 0)
+            a->force != b->force || !a->clients != !b->clients || g_strcmp0(a->guard, b->guard) != 0 ||
+            g_strcmp0(a->path, b->path) != 0)
                 return false;
         return !a->clients || g_strv_equal((const char *const *) a->clients, (const char *const *) b->clients);
 }
@@ -266,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         run_one(API_BODY_CREATE, body, size);
         run_one(API_BODY_RESIZE, body, size);
         run_one(API_BODY_GUARD, body, size);
+        run_one(API_BODY_FINDING, body, size);
         run_volume(API_BODY_VOL_CREATE, body, size);
         run_volume(API_BODY_VOL_CLONE, body, size);
         run_volume(API_BODY_VOL_RESIZE, body, size);

@@ -104,6 +104,47 @@ wait_gone E sneaked
 assert_contains "$(cat "$S/nfsprovd.log")" "guard E: resolved: foreign file sneaked" "the log: sneaked resolved"
 assert_eq "$(share_field E status)" ready "E once cleaned"
 
+# ---- resolution: adopt, remove; delete of a tainted share refused ----
+qemu-img create -q -f qcow2 "$D/byhand" 8M || sb_fail "qemu-img create byhand"
+wait_finding D byhand foreign file
+out=$(np audit --adopt D byhand) || sb_fail "audit --adopt D byhand: $out"
+assert_eq "$out" "adopted D/byhand as a volume" "audit --adopt D byhand"
+assert_eq "$(np --json vol-info D byhand | jq -r '[.status, .capacity] | join(" ")')" "ready 8388608" "byhand as a volume"
+wait_gone D byhand
+echo "not a qcow2" > "$D/junk"
+wait_finding D junk foreign file
+err=$(np audit --adopt D junk 2>&1); rc=$?
+assert_eq "$rc" 2 "audit --adopt of a file that is no qcow2: exit status"
+assert_contains "$err" "adopt junk" "audit --adopt D junk"
+np vol-info D junk > /dev/null 2>&1 && sb_fail "a refused adopt left junk in the manifest"
+assert_eq "$(cat "$D/junk")" "not a qcow2" "junk after the refused adopt"
+mkdir -p "$D/tree/sub" && touch "$D/tree/a" "$D/tree/sub/b" && ln -s /etc "$D/tree/sub/etc"
+wait_finding D tree foreign directory
+out=$(np audit --remove D tree) || sb_fail "audit --remove D tree: $out"
+assert_eq "$out" "removed D/tree" "audit --remove D tree"
+[ -e "$D/tree" ] && sb_fail "D/tree is still there"
+[ -f /etc/hostname ] || sb_fail "removing D/tree followed its symbolic link to /etc"
+wait_gone D tree
+err=$(np audit --remove D v4 2>&1); rc=$?
+assert_eq "$rc" 2 "audit --remove of a volume: exit status"
+assert_contains "$err" "it is a volume; use nfsprov vol-delete" "audit --remove D v4"
+[ -f "$D/v4" ] || sb_fail "audit --remove of a volume removed it"
+err=$(np audit --remove D ../E 2>&1); rc=$?
+assert_eq "$rc" 2 "audit --remove D ../E: exit status"
+assert_contains "$err" "no empty, . or .. components" "audit --remove D ../E"
+chattr -i "$E" && touch "$E/sneaked2" && chattr +i "$E" || sb_fail "cannot make $E/sneaked2"
+wait_finding E sneaked2 foreign file
+np audit --remove E sneaked2 > /dev/null || sb_fail "audit --remove in an enforced share"
+lsattr -d "$E" | cut -d' ' -f1 | grep -q i || sb_fail "audit --remove left E's root mutable"
+np audit --remove D junk > /dev/null || sb_fail "audit --remove D junk"
+np create T --size 32M --guard detect > /dev/null || sb_fail "create T"
+touch "$BASE/T/stray"
+wait_finding T stray foreign file
+err=$(np delete T 2>&1); rc=$?
+assert_eq "$rc" 1 "delete of a tainted share: exit status"
+assert_contains "$err" "holds files (stray)" "delete of a tainted share"
+out=$(np delete T --force) || sb_fail "delete T --force: $out"
+
 # ---- guard off: no audit ----
 np guard D off > /dev/null || sb_fail "guard D off"
 assert_eq "$(api /v1/shares/D/audit | jq -r .audited)" false "D's audit with guard off"

@@ -60,7 +60,7 @@ made_or_not() { # CONTEXT VOL
 }
 
 steps_of() { "$NFSPROVD" --steps | sed -n "s/^$1: //p"; }
-for op in vol-create vol-clone vol-upload vol-delete vol-resize vol-wipe; do
+for op in vol-create vol-clone vol-upload vol-delete vol-resize vol-wipe vol-adopt; do
     [ -n "$(steps_of $op)" ] || sb_fail "nfsprovd --steps lists no $op table: $("$NFSPROVD" --steps)"
 done
 
@@ -145,6 +145,23 @@ for step in $(steps_of vol-wipe); do
             qemu-io -f qcow2 -c 'read -P 0 0 16M' "$W/wiped" > "$S/io" || sb_fail "read wiped"
             grep -q "Pattern verification failed" "$S/io" && sb_fail "vol-wipe:$step$when: old data readable after the restart"
         fi
+    done
+done
+# adopt: a qcow2 made by hand (planted as an admin could) is either a volume or left as it was
+for step in $(steps_of vol-adopt); do
+    for when in "" ":after"; do
+        n=$((n + 1))
+        chattr -i "$W" && qemu-img create -q -f qcow2 "$W/byhand" 8M && chattr +i "$W" || sb_fail "plant byhand"
+        crash "vol-adopt:$step$when" audit --adopt web byhand
+        assert_eq "$(np --json vol-list web | jq -r '[.volumes[] | select(.status != "ready") | .name] | join(" ")')" \
+            "" "vol-adopt:$step$when: volumes left in the middle of an operation"
+        [ -f "$W/byhand" ] || sb_fail "vol-adopt:$step$when: the file is gone"
+        if np vol-info web byhand > /dev/null 2>&1; then
+            np vol-delete web byhand > /dev/null || sb_fail "vol-adopt:$step$when: vol-delete byhand"
+        else
+            np audit --remove web byhand > /dev/null || sb_fail "vol-adopt:$step$when: audit --remove byhand"
+        fi
+        consistent "vol-adopt:$step$when"
     done
 done
 stop_daemon

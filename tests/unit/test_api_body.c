@@ -73,6 +73,10 @@ START_TEST(test_guard) {
         g_autoptr(ApiShareRequest) c = NULL;
         ck_assert_int_eq(parse(API_BODY_CREATE, "{\"name\":\"A\"}", &c, NULL), 0);
         ck_assert_ptr_null(c->guard); /* absent: [shares] guard */
+        g_autoptr(ApiShareRequest) f = NULL;
+        ck_assert_int_eq(parse(API_BODY_FINDING, "{\"path\":\"dir/x.txt\"}", &f, NULL), 0);
+        ck_assert_str_eq(f->path, "dir/x.txt");
+        ck_assert_ptr_null(f->guard);
 }
 END_TEST
 
@@ -121,6 +125,10 @@ static const Bad bad[] = {
         { API_BODY_GUARD, "{\"mode\":\"off\",\"size\":\"1G\"}", 0, "unknown key \"size\"" },
         { API_BODY_GUARD, "{\"mode\":\"detect\\n\"}", 0, "is not a guard mode" },
         { API_BODY_GUARD, "{\"mode\":1}", 0, "\"mode\" must be a string" },
+        { API_BODY_FINDING, "{}", 0, "no \"path\"" },
+        { API_BODY_FINDING, "{\"path\":\"\"}", 0, "no \"path\"" },
+        { API_BODY_FINDING, "{\"path\":\"a\",\"mode\":\"off\"}", 0, "unknown key \"mode\"" },
+        { API_BODY_FINDING, "{\"path\":[]}", 0, "\"path\" must be a string" },
 };
 
 START_TEST(test_bad) {
