@@ -19,7 +19,7 @@ start_daemon
 np create G --size 128M > /dev/null || { cat "$S/nfsprovd.log"; sb_fail "create G failed"; }
 G=$BASE/G
 immutable() { lsattr -d "$1" | cut -d' ' -f1 | grep -q i; }
-guard_json() { np --json show "$1" | jq -c '.guard'; }
+guard_json() { np --json show "$1" | jq -c '.guard | {mode, active, protected}'; }
 
 # ---- enforce, the default ----
 immutable "$G" || sb_fail "the root of G is not immutable in mode enforce: $(lsattr -d "$G")"
