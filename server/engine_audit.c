@@ -21,7 +21,8 @@
 /* Log lines per share and audit for new (and for resolved) findings; the rest as a count. */
 #define LOG_LINES_MAX 10u
 
-static void log_changes(const char *share, GPtrArray *appeared, GPtrArray *resolved, const Findings *now) {
+static void log_changes(const char *share, GPtrArray *appeared, GPtrArray *resolved, const Findings *prev,
+                        const Findings *now) {
         for (guint i = 0; i < appeared->len && i < LOG_LINES_MAX; i++) {
                 const Finding *f = g_ptr_array_index(appeared, i);
                 g_autofree char *path = show_text(f->path), *detail = show_text(f->detail);
@@ -29,7 +30,8 @@ static void log_changes(const char *share, GPtrArray *appeared, GPtrArray *resol
         }
         if (appeared->len > LOG_LINES_MAX)
                 log_warning("guard %s: and %u more new findings", share, appeared->len - LOG_LINES_MAX);
-        if (now->omitted && appeared->len)
+        if ((now->omitted || (prev && prev->omitted)) &&
+            (!prev || prev->count[AUDIT_FOREIGN] != now->count[AUDIT_FOREIGN]))
                 log_warning("guard %s: %u foreign entries in all, %" G_GUINT64_FORMAT " beyond the %u listed", share,
                             now->count[AUDIT_FOREIGN], now->omitted, AUDIT_MAX_FOREIGN);
         for (guint i = 0; i < resolved->len && i < LOG_LINES_MAX; i++) {
@@ -114,7 +116,7 @@ static int audit_one(Engine *e, const Share *s, bool *changed, GError **error) {
         }
         g_autoptr(GPtrArray) appeared = NULL, resolved = NULL;
         Findings *f = findings_update(prev, s->name, items, &stats, now, &appeared, &resolved);
-        log_changes(s->name, appeared, resolved, f);
+        log_changes(s->name, appeared, resolved, prev, f);
         /* resolved points into prev, which set_findings frees: logged before */
         g_clear_pointer(&resolved, g_ptr_array_unref);
         set_findings(e, s->name, f, changed);

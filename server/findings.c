@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "findings.h"
@@ -50,11 +51,42 @@ static int by_path_finding(const char *path_a, AuditFinding fa, const char *path
         return c ? c : (int) fa - (int) fb;
 }
 
+/* The last foreign path listed when the listing was cut (omitted > 0): beyond it, foreign
+ * entries exist that were not listed. NULL when the listing was complete. */
+static const char *item_bound(GPtrArray *items, uint64_t omitted) {
+        for (guint i = items->len; omitted && i-- > 0;) {
+                const AuditItem *it = g_ptr_array_index(items, i);
+                if (it->finding == AUDIT_FOREIGN)
+                        return it->path;
+        }
+        return NULL;
+}
+
+static const char *finding_bound(const Findings *f) {
+        for (guint i = f ? f->items->len : 0; f && f->omitted && i-- > 0;) {
+                const Finding *x = g_ptr_array_index(f->items, i);
+                if (x->finding == AUDIT_FOREIGN)
+                        return x->path;
+        }
+        return NULL;
+}
+
+/* Past the bound of a cut listing nothing is known of a foreign path. */
+static bool beyond(const char *bound, const char *path, AuditFinding f) {
+        return bound && f == AUDIT_FOREIGN && strcmp(path, bound) > 0;
+}
+
 Findings *findings_update(const Findings *prev, const char *share, GPtrArray *items, const AuditStats *stats,
                           int64_t now, GPtrArray **ret_new, GPtrArray **ret_resolved) {
         Findings *f = findings_new(share, now);
         GPtrArray *appeared = g_ptr_array_new(), *resolved = g_ptr_array_new();
         guint j = 0, n_prev = prev ? prev->items->len : 0;
+        uint64_t omitted = stats ? stats->foreign_omitted : 0;
+        /* A listing cut at the bound (at most AUDIT_MAX_FOREIGN foreign items, the first by
+         * path) says nothing of the foreign paths beyond it: a previous item there that is not
+         * listed now is not resolved, and an item listed now that lay beyond the previous bound
+         * is not new (it may have been there, unlisted). */
+        const char *bound = item_bound(items, omitted), *prev_bound = finding_bound(prev);
         /* Both lists are sorted by path (and a path has one finding): one merge pass. */
         for (guint i = 0; i < items->len; i++) {
                 const AuditItem *it = g_ptr_array_index(items, i);
@@ -84,15 +116,23 @@ Findings *findings_update(const Findings *prev, const char *share, GPtrArray *it
                         .since = old ? old->since : now,
                 };
                 g_ptr_array_add(f->items, n);
-                if (!old)
+                if (!old && !beyond(prev_bound, it->path, it->finding))
                         g_ptr_array_add(appeared, n);
                 if (it->finding != AUDIT_FOREIGN && (unsigned) it->finding < _AUDIT_FINDING_MAX)
                         f->count[it->finding]++;
         }
         for (; j < n_prev; j++)
                 g_ptr_array_add(resolved, g_ptr_array_index(prev->items, j));
+        /* what lay beyond this listing's bound is not known to be gone */
+        guint k = 0;
+        for (guint i = 0; i < resolved->len; i++) {
+                const Finding *p = g_ptr_array_index(resolved, i);
+                if (!beyond(bound, p->path, p->finding))
+                        resolved->pdata[k++] = (gpointer) p;
+        }
+        g_ptr_array_set_size(resolved, k);
         f->count[AUDIT_FOREIGN] = stats ? (unsigned) MIN(stats->foreign, (uint64_t) G_MAXUINT) : 0;
-        f->omitted = stats ? stats->foreign_omitted : 0;
+        f->omitted = omitted;
         if (ret_new)
                 *ret_new = appeared;
         else

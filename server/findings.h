@@ -43,7 +43,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Findings, findings_unref)
 /* The findings of share after an audit that gave items (AuditItem*, sorted by path, as
  * audit_scan returns them) and stats, at time now. A finding of prev with the same path and
  * finding keeps its since. ret_new and ret_resolved (may be NULL): Finding* that appeared (in
- * the result) and that went away (in prev), borrowed. */
+ * the result) and that went away (in prev), borrowed. Where a listing was cut (more foreign
+ * entries than listed: stats->foreign_omitted), nothing is concluded of the foreign paths past
+ * its last listed one: not resolved, and not new when they lay past the previous cut. */
 Findings *findings_update(const Findings *prev, const char *share, GPtrArray *items, const AuditStats *stats,
                           int64_t now, GPtrArray **ret_new, GPtrArray **ret_resolved);
 

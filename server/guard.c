@@ -145,11 +145,8 @@ static gpointer guard_main(gpointer data) {
                         next_full = interval ? g_get_monotonic_time() + (gint64) interval * G_USEC_PER_SEC
                                              : G_MAXINT64;
                 }
-                if (all || g_hash_table_size(dirty) > 0) {
+                if (all || g_hash_table_size(dirty) > 0)
                         audit(g, all, dirty);
-                        /* coalesce: what changes in the next window waits for its end */
-                        g_usleep(GUARD_COALESCE_MS * 1000);
-                }
                 g_mutex_lock(&g->lock);
         }
         g_mutex_unlock(&g->lock);
@@ -168,7 +165,7 @@ Guard *guard_new(Engine *engine, GMutex *engine_lock, SnapshotStore *snapshots) 
         g_mutex_init(&g->lock);
         g_cond_init(&g->cond);
         g_autoptr(GError) err = NULL;
-        if (fswatch_new(on_change, g, 0, &g->watch, &err) < 0)
+        if (fswatch_new(on_change, g, GUARD_COALESCE_MS, &g->watch, &err) < 0)
                 log_warning("guard: no live watch, audits run every [shares] audit_interval and on demand only: %s",
                             err->message);
         g->thread = g_thread_new("nfsprovd-guard", guard_main, g);

@@ -6,8 +6,8 @@
  * the live watch (server/fswatch.h) sees a share's filesystem change, whoever changed it. Each
  * share whose guard is not off and that is mounted is watched; the watched set follows the
  * snapshot (created, deleted, mounted, mode changed) within a second. Changes of one share are
- * coalesced (GUARD_COALESCE_MS): the first is audited at once, the rest at the end of the
- * window. Audits run under engine_lock; when findings changed the snapshot is published at once,
+ * coalesced by the watch (GUARD_COALESCE_MS, per share): the first after a quiet window is
+ * audited at once, those that follow within the window at its end. Audits run under engine_lock; when findings changed the snapshot is published at once,
  * so the API and /metrics show a finding within a second of the change that caused it.
  * Without fanotify (fswatch_new fails) the audits still run on the interval and on request, and
  * the reason is logged once.
@@ -19,7 +19,7 @@
 #include "engine.h"
 #include "snapshot.h"
 
-#define GUARD_COALESCE_MS 200u
+#define GUARD_COALESCE_MS 50u
 
 typedef struct Guard Guard;
 

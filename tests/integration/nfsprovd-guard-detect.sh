@@ -104,6 +104,27 @@ wait_gone E sneaked
 assert_contains "$(cat "$S/nfsprovd.log")" "guard E: resolved: foreign file sneaked" "the log: sneaked resolved"
 assert_eq "$(share_field E status)" ready "E once cleaned"
 
+# ---- a storm of 10,000 creates: far fewer log lines than files, and the counts add up ----
+base=$(api /v1/shares/D/audit | jq '.counts.foreign')   # what is left of the above (v1: vol-delete keeps a replaced file)
+lines_before=$(wc -l < "$S/nfsprovd.log")
+mkdir "$D/storm" && for i in $(seq 10000); do : > "$D/storm/f$i"; done
+for _ in $(seq 400); do
+    [ "$(api /v1/shares/D/audit | jq '.counts.foreign')" = $((base + 10001)) ] && break
+    sleep 0.05
+done
+j=$(api /v1/shares/D/audit)
+assert_eq "$(jq -c '[.counts.foreign, .omitted + (.findings | map(select(.finding == "foreign")) | length)]' <<< "$j")" \
+    "[$((base + 10001)),$((base + 10001))]" "the storm in D's audit: counted, and listed or omitted"
+storm=$(tail -n +$((lines_before + 1)) "$S/nfsprovd.log" | grep 'guard D: ')
+assert_contains "$storm" "guard D: $((base + 10001)) foreign entries in all, $((base + 10001 - 1000)) beyond the 1000 listed" \
+    "the storm's count in the log"
+[ "$(grep -c 'guard D: resolved: .* storm' <<< "$storm")" = 0 ] ||
+    sb_fail "the storm logged its files as resolved: $(grep 'resolved' <<< "$storm" | head -3)"
+[ "$(wc -l <<< "$storm")" -lt 1000 ] || sb_fail "the storm gave $(wc -l <<< "$storm") log lines for 10,001 findings"
+rm -r "$D/storm"
+wait_gone D storm
+assert_eq "$(api /v1/shares/D/audit | jq '[.counts.foreign, .omitted]' -c)" "[$base,0]" "D's audit after the storm was removed"
+
 # ---- resolution: adopt, remove; delete of a tainted share refused ----
 qemu-img create -q -f qcow2 "$D/byhand" 8M || sb_fail "qemu-img create byhand"
 wait_finding D byhand foreign file

@@ -4,7 +4,8 @@
 # just after the step), and during an upload's body; then restart: no temporary file, no record
 # without a file, no file without a record, every file a volume qemu-img finds whole with the
 # recorded capacity and backing; the other volumes untouched; the share's root immutable again
-# (guard enforce: the crash is taken as one inside the instant the attribute is lifted).
+# (guard enforce: the crash is taken as one inside the instant the attribute is lifted) and the
+# guard's audit clean.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 sb_require_cmd qemu-img qemu-utils
 sb_require_cmd qemu-io qemu-utils
@@ -50,6 +51,7 @@ consistent() { # CONTEXT
     done
     assert_eq "$(sha256sum < "$W/base")" "$base_sum" "$ctx: base untouched"
     lsattr -d "$W" | cut -d' ' -f1 | grep -q i || sb_fail "$ctx: the share's root is not immutable after the restart"
+    np audit web > "$S/audit.out" 2>&1 || sb_fail "$ctx: the guard's audit is not clean: $(cat "$S/audit.out")"
 }
 # After a crash in a create-like operation the volume is either made whole or not at all.
 made_or_not() { # CONTEXT VOL

@@ -94,11 +94,44 @@ START_TEST(test_failed_keeps_last) {
 }
 END_TEST
 
+/* A cut listing (more foreign entries than listed): nothing is concluded past its last path. */
+START_TEST(test_cut_listing) {
+        static const char *const p1[] = { "a", "m", NULL };
+        static const AuditFinding k1[] = { AUDIT_FOREIGN, AUDIT_FOREIGN };
+        g_autoptr(GPtrArray) i1 = items(p1, k1);
+        AuditStats st1 = { .foreign = 7, .foreign_omitted = 5 };
+        g_autoptr(Findings) f1 = findings_update(NULL, "S", i1, &st1, 100, NULL, NULL);
+
+        /* b is new (before the old cut at m); m is past the new cut at b: not resolved */
+        static const char *const p2[] = { "a", "b", NULL };
+        static const AuditFinding k2[] = { AUDIT_FOREIGN, AUDIT_FOREIGN };
+        g_autoptr(GPtrArray) i2 = items(p2, k2);
+        AuditStats st2 = { .foreign = 8, .foreign_omitted = 6 };
+        g_autoptr(GPtrArray) n2 = NULL, r2 = NULL;
+        g_autoptr(Findings) f2 = findings_update(f1, "S", i2, &st2, 200, &n2, &r2);
+        ck_assert_uint_eq(n2->len, 1);
+        ck_assert_str_eq(path_at(n2, 0), "b");
+        ck_assert_uint_eq(r2->len, 0);
+
+        /* complete again: z lay past the cut at b, so it is not new; nothing past it is unknown */
+        static const char *const p3[] = { "a", "z", NULL };
+        static const AuditFinding k3[] = { AUDIT_FOREIGN, AUDIT_FOREIGN };
+        g_autoptr(GPtrArray) i3 = items(p3, k3);
+        AuditStats st3 = { .foreign = 2 };
+        g_autoptr(GPtrArray) n3 = NULL, r3 = NULL;
+        g_autoptr(Findings) f3 = findings_update(f2, "S", i3, &st3, 300, &n3, &r3);
+        ck_assert_uint_eq(n3->len, 0);
+        ck_assert_uint_eq(r3->len, 1);
+        ck_assert_str_eq(path_at(r3, 0), "b");
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("findings");
         TCase *tc = tcase_create("findings");
         tcase_add_test(tc, test_since_new_resolved);
         tcase_add_test(tc, test_failed_keeps_last);
+        tcase_add_test(tc, test_cut_listing);
         suite_add_tcase(s, tc);
         return s;
 }
