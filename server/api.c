@@ -337,6 +337,53 @@ static int h_finding_remove(HttpRequest *req, HttpResponse *resp, void *userdata
         return finding_op(req, resp, userdata, OP_REMOVE);
 }
 
+static int h_finding_quarantine(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return finding_op(req, resp, userdata, OP_QUARANTINE);
+}
+
+/* POST /v1/shares/NAME/audit/restore: body {"name": ITEM}. */
+static int h_finding_restore(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *name;
+        g_autoptr(ApiShareRequest) r = NULL;
+        bool wait;
+        if (!query_wait(req, resp, &wait))
+                return 0;
+        if (path_name(req, &name, &error) < 0 ||
+            api_body_parse(API_BODY_RESTORE, http_request_json(req), &r, &error) < 0)
+                return reply_invalid(resp, error);
+        return submit(a, req, resp, OP_RESTORE, name, g_steal_pointer(&r), false, wait);
+}
+
+/* GET /v1/quarantine[?share=NAME]: the quarantined items (read under the engine's lock: the
+ * state, not the snapshot). */
+static int h_quarantine_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        const char *share = http_request_query(req, "share");
+        if (share && name_validate_share(share, &error) < 0)
+                return reply_invalid(resp, error);
+        g_autoptr(GPtrArray) items = NULL;
+        g_mutex_lock(&a->engine_lock);
+        int r = engine_quarantine_list(a->engine, share, &items, &error);
+        json_object *list = json_object_new_array();
+        for (guint i = 0; r >= 0 && i < items->len; i++) {
+                const QuarantineItem *q = g_ptr_array_index(items, i);
+                g_autofree char *file = engine_quarantine_file(a->engine, q);
+                json_object_array_add(list, quarantine_json(q, file));
+        }
+        g_mutex_unlock(&a->engine_lock);
+        if (r < 0) {
+                json_object_put(list);
+                return reply_engine_error(resp, r, error);
+        }
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "quarantined", list);
+        http_response_json(resp, 200, o);
+        return 0;
+}
+
 static int h_share_delete(HttpRequest *req, HttpResponse *resp, void *userdata) {
         Api *a = userdata;
         g_autoptr(GError) error = NULL;
@@ -851,6 +898,9 @@ static const HttpRoute routes[] = {
         { .method = "GET", .pattern = "/v1/shares/{name}/audit", .handler = h_share_audit },
         { .method = "POST", .pattern = "/v1/shares/{name}/audit/adopt", .handler = h_finding_adopt },
         { .method = "POST", .pattern = "/v1/shares/{name}/audit/remove", .handler = h_finding_remove },
+        { .method = "POST", .pattern = "/v1/shares/{name}/audit/quarantine", .handler = h_finding_quarantine },
+        { .method = "POST", .pattern = "/v1/shares/{name}/audit/restore", .handler = h_finding_restore },
+        { .method = "GET", .pattern = "/v1/quarantine", .handler = h_quarantine_list },
         { .method = "GET", .pattern = "/v1/audit", .handler = h_audit_list },
         { .method = "POST", .pattern = "/v1/audit", .handler = h_audit_run },
         { .method = "GET", .pattern = "/v1/shares/{name}/volumes", .handler = h_volumes_list },

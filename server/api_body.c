@@ -159,6 +159,7 @@ int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GErr
         static const char *const resize_keys[] = { "size", NULL };
         static const char *const guard_keys[] = { "mode", NULL };
         static const char *const finding_keys[] = { "path", NULL };
+        static const char *const restore_keys[] = { "name", NULL };
         int r;
 
         if (!o)
@@ -167,6 +168,7 @@ int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GErr
                        kind == API_BODY_RESIZE    ? resize_keys
                        : kind == API_BODY_GUARD   ? guard_keys
                        : kind == API_BODY_FINDING ? finding_keys
+                       : kind == API_BODY_RESTORE ? restore_keys
                                                   : create_keys,
                        error);
         if (r < 0)
@@ -179,6 +181,15 @@ int api_body_parse(ApiBodyKind kind, json_object *o, ApiShareRequest **ret, GErr
                 if (!req->path || !*req->path)
                         return np_fail(error, EINVAL, "the request body has no \"path\" (a path in the share, as the audit "
                                                       "names it)");
+                *ret = g_steal_pointer(&req);
+                return 0;
+        }
+        if (kind == API_BODY_RESTORE) {
+                if ((r = get_string(o, "name", &req->name, error)) < 0)
+                        return r;
+                if (!req->name || !*req->name || strchr(req->name, '/'))
+                        return np_fail(error, EINVAL, "the request body has no \"name\" (a quarantined item's name, as "
+                                                      "nfsprov audit --quarantined lists it)");
                 *ret = g_steal_pointer(&req);
                 return 0;
         }

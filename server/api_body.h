@@ -35,6 +35,7 @@ typedef struct ApiShareRequest {
         bool force;
         char *guard;            /* create (optional), guard (required): a guard mode name */
         char *path;             /* finding: a path in the share, as the audit names it */
+                                /* restore: the quarantined item in name */
 } ApiShareRequest;
 
 void api_share_request_free(ApiShareRequest *r);
@@ -44,7 +45,8 @@ typedef enum ApiBodyKind {
         API_BODY_CREATE, /* POST /v1/shares */
         API_BODY_RESIZE, /* POST /v1/shares/NAME/resize: only "size" */
         API_BODY_GUARD,  /* POST /v1/shares/NAME/guard: only "mode" */
-        API_BODY_FINDING, /* POST /v1/shares/NAME/audit/{adopt,remove}: only "path" (non-empty) */
+        API_BODY_FINDING, /* POST /v1/shares/NAME/audit/{adopt,remove,quarantine}: only "path" (non-empty) */
+        API_BODY_RESTORE, /* POST /v1/shares/NAME/audit/restore: only "name" (a quarantined item, non-empty) */
 } ApiBodyKind;
 
 /* Validate the JSON body of POST /v1/shares (kind API_BODY_CREATE) or POST

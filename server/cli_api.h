@@ -89,6 +89,7 @@ typedef struct CliArgs {
         uint64_t limit_rate;                /* --limit-rate: bytes a second, 0: none */
         bool force, apply, linked, shrink;
         bool adopt, remove;                 /* audit --adopt / --remove */
+        bool quarantine, restore, quarantined; /* audit --quarantine / --restore / --quarantined */
 } CliArgs;
 
 /* A size given on the command line: 0, or CLI_EXIT_INVALID after the error line. `option`

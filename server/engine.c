@@ -497,14 +497,10 @@ static const StepTable *const tables[] = { &create_table, &delete_table, &resize
 
 void engine_steps(GPtrArray **ret_lines) {
         GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
-        for (size_t t = 0; t < G_N_ELEMENTS(tables); t++) {
-                g_autoptr(GString) l = g_string_new(tables[t]->op);
-                g_string_append_c(l, ':');
-                for (size_t i = 0; i < tables[t]->n; i++)
-                        g_string_append_printf(l, " %s", tables[t]->steps[i].name);
-                g_ptr_array_add(lines, g_string_free(g_steal_pointer(&l), FALSE));
-        }
+        for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
+                g_ptr_array_add(lines, steps_describe(tables[t]));
         engine_volume_steps(lines);
+        engine_quarantine_steps(lines);
         *ret_lines = lines;
 }
 
@@ -514,7 +510,8 @@ unsigned engine_op_total(const char *op) {
         for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
                 if (g_strcmp0(tables[t]->op, op) == 0)
                         return (unsigned) tables[t]->n;
-        return engine_volume_op_total(op);
+        unsigned n = engine_quarantine_op_total(op);
+        return n ? n : engine_volume_op_total(op);
 }
 
 void engine_runner_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata) {
@@ -1107,7 +1104,8 @@ static int check_foreign_path(const char *share, const char *path, GError **erro
         return 0;
 }
 
-int engine_remove_foreign(Engine *e, const char *name, const char *path, GError **error) {
+int engine_foreign_target(Engine *e, const char *what, const char *name, const char *path, Share **ret,
+                          GError **error) {
         int r = name_validate_share(name, error);
         if (r < 0)
                 return r;
@@ -1115,21 +1113,32 @@ int engine_remove_foreign(Engine *e, const char *name, const char *path, GError 
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = engine_get_share(e, "remove", name, &s, error);
+        r = engine_get_share(e, what, name, &s, error);
         if (r < 0)
                 return r;
+        g_autofree char *shown = show_text(path);
         if (s->status != SHARE_READY)
-                return np_fail(error, EBUSY, "remove %s/%s: the share is %s; run `nfsprov reconcile` first", name, path,
+                return np_fail(error, EBUSY, "%s %s/%s: the share is %s; run `nfsprov reconcile` first", what, name, shown,
                                share_status_to_string(s->status));
         if (!strchr(path, '/')) {
                 g_autoptr(Volume) v = NULL;
                 if (strcmp(path, "lost+found") == 0 || g_str_has_prefix(path, ".nfsprov-"))
-                        return np_fail(error, EINVAL, "remove %s/%s: it is the filesystem's or nfsprov's own, not a "
+                        return np_fail(error, EINVAL, "%s %s/%s: it is the filesystem's or nfsprov's own, not a "
                                                       "foreign entry",
-                                       name, path);
+                                       what, name, shown);
                 if (state_volume_get(e->state, name, path, &v, NULL) >= 0)
-                        return np_fail(error, EINVAL, "remove %s/%s: it is a volume; use nfsprov vol-delete", name, path);
+                        return np_fail(error, EINVAL, "%s %s/%s: it is a volume; use nfsprov vol-delete", what, name,
+                                       shown);
         }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int engine_remove_foreign(Engine *e, const char *name, const char *path, GError **error) {
+        g_autoptr(Share) s = NULL;
+        int r = engine_foreign_target(e, "remove", name, path, &s, error);
+        if (r < 0)
+                return r;
         _cleanup_(op_done) Op op = { 0 };
         r = op_init(&op, e, s, error);
         if (r < 0)
@@ -1359,6 +1368,7 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
                 default:
                         repair(&op, rep);
                         engine_volumes_reconcile(e, s, rep->changes, rep->problems);
+                        engine_quarantine_reconcile(e, s, rep->changes, rep->problems);
                         break;
                 }
         }

@@ -173,6 +173,24 @@ int engine_audit(Engine *e, const char *share, bool *ret_changed, GError **error
  * Never a volume, lost+found or nfsprov's own temporary file (-EINVAL); no symbolic link is
  * followed and no other filesystem entered. Gone already: 0. */
 int engine_remove_foreign(Engine *e, const char *share, const char *path, GError **error);
+/* Quarantine the foreign entry PATH (a regular file or a symbolic link, never followed; a
+ * directory is refused with -EINVAL) of the share (issue 12, "Resolution"; server/
+ * engine_quarantine.c): copied to STATE_DIR/quarantine/SHARE/NAME (root, 0600, fsynced), then the
+ * original removed when it is still the inode, size and mtime recorded before the copy
+ * (otherwise -ESTALE: the copy stays as the item, the original in place, and the message says
+ * so); then the share is audited. Refusals as engine_remove_foreign's, and -EINVAL for no such
+ * entry. *ret: the item (may be NULL). Step table quarantine: copy, remove. */
+int engine_quarantine(Engine *e, const char *share, const char *path, QuarantineItem **ret, GError **error);
+/* Put the quarantined item NAME back at its path, with its owner, mode and mtime (it is foreign
+ * again). -EINVAL for an unknown NAME or when the path's directory no longer exists, -EEXIST when
+ * something is at the path. Step table restore: copy, place, remove. *ret: the item as it was. */
+int engine_restore(Engine *e, const char *share, const char *name, QuarantineItem **ret, GError **error);
+/* The quarantined items (QuarantineItem*), of one share or (NULL) all, by share and name. Items
+ * outlive their share. */
+int engine_quarantine_list(Engine *e, const char *share, GPtrArray **ret, GError **error);
+/* STATE_DIR/quarantine/SHARE/NAME (newly allocated). */
+char *engine_quarantine_file(Engine *e, const QuarantineItem *q);
+
 /* The share's findings (a new reference); NULL when it has none recorded. */
 Findings *engine_findings(Engine *e, const char *share);
 /* The share's mounted root, opened O_DIRECTORY (for the live watch); -ENOENT when not mounted. */

@@ -46,6 +46,19 @@ int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GE
  * attribute is lifted for a removal at the root. Gone already: 0. */
 int engine_guard_remove_path(Engine *e, const char *share, int root, const char *path, GError **error);
 
+/* The share NAME (ready) and PATH a foreign entry of it that the guard's resolution may act on:
+ * a path as the audit names it, never a volume, lost+found or nfsprov's own temporary file
+ * (-EINVAL, messages "WHAT NAME/PATH: ..."). */
+int engine_foreign_target(Engine *e, const char *what, const char *name, const char *path, Share **ret,
+                          GError **error);
+
+/* engine_quarantine.c: the quarantine's step tables (appended to lines), how many steps
+ * "quarantine" and "restore" take (0 for another op), and reconcile of the share's items left in
+ * the middle of an operation (a copy that stopped undone, a removal or placing finished). */
+void engine_quarantine_steps(GPtrArray *lines);
+unsigned engine_quarantine_op_total(const char *op);
+void engine_quarantine_reconcile(Engine *e, const Share *share, GPtrArray *changes, GPtrArray *problems);
+
 /* engine_volumes.c, for the share operations: */
 
 /* The volumes' step tables, one line each, appended to lines. */

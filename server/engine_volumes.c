@@ -529,13 +529,8 @@ static const StepTable *const tables[] = { &create_table, &clone_table, &upload_
                                            &delete_table, &resize_table, &wipe_table, &adopt_table };
 
 void engine_volume_steps(GPtrArray *lines) {
-        for (size_t t = 0; t < G_N_ELEMENTS(tables); t++) {
-                g_autoptr(GString) l = g_string_new(tables[t]->op);
-                g_string_append_c(l, ':');
-                for (size_t i = 0; i < tables[t]->n; i++)
-                        g_string_append_printf(l, " %s", tables[t]->steps[i].name);
-                g_ptr_array_add(lines, g_string_free(g_steal_pointer(&l), FALSE));
-        }
+        for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
+                g_ptr_array_add(lines, steps_describe(tables[t]));
 }
 
 unsigned engine_volume_op_total(const char *op) {

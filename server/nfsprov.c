@@ -56,6 +56,13 @@ static void help(void) {
                "  audit --adopt NAME PATH a foreign qcow2 at the root becomes a volume (checked as an upload)\n"
                "  audit --remove NAME PATH\n"
                "                          delete a foreign entry (a directory with all it holds)\n"
+               "  audit --quarantine NAME PATH\n"
+               "                          move a foreign file or symbolic link out of the share into\n"
+               "                          STATE_DIR/quarantine/NAME/ (kept, listed, restorable)\n"
+               "  audit --quarantined [NAME]\n"
+               "                          list the quarantined items\n"
+               "  audit --restore NAME ITEM\n"
+               "                          put a quarantined item back where it was (foreign again)\n"
                "  nfs-config [--apply]    check (or set) NFSv3 on, NFSv4 off in the NFS server config\n"
                "\n"
                "Volume commands (thin qcow2 files at the root of a share):\n"
@@ -348,11 +355,12 @@ static char *format_time(int64_t t) {
 }
 
 /* One row per finding: SHARE PATH KIND FINDING SINCE SIZE OWNER, and what was not read. */
-/* audit --adopt / --remove SHARE PATH */
+/* audit --adopt / --remove / --quarantine SHARE PATH, --restore SHARE ITEM */
 static int audit_resolve(const CliArgs *a, const char *share, const char *what) {
+        const char *verb = a->adopt ? "adopt" : a->remove ? "remove" : a->quarantine ? "quarantine" : "restore";
         json_object *body = json_object_new_object();
-        json_object_object_add(body, "path", json_object_new_string(what));
-        g_autofree char *path = g_strdup_printf("/v1/shares/%s/audit/%s?wait=true", share, a->adopt ? "adopt" : "remove");
+        json_object_object_add(body, a->restore ? "name" : "path", json_object_new_string(what));
+        g_autofree char *path = g_strdup_printf("/v1/shares/%s/audit/%s?wait=true", share, verb);
         g_autoptr(Reply) r = NULL;
         int st = cli_call_json("POST", path, body, &r);
         json_object_put(body);
@@ -362,23 +370,85 @@ static int audit_resolve(const CliArgs *a, const char *share, const char *what) 
                 print_json(r->json);
         else if (a->adopt)
                 printf("adopted %s/%s as a volume\n", share, what);
-        else
+        else if (a->remove)
                 printf("removed %s/%s\n", share, what);
+        else if (a->quarantine)
+                printf("quarantined %s/%s as %s (%s)\n", share, what, jstr(r->json, "name") ?: "?",
+                       jstr(r->json, "file") ?: "?");
+        else
+                printf("restored %s/%s from the quarantine (%s)\n", share, jstr(r->json, "path") ?: "?", what);
+        return 0;
+}
+
+/* audit --quarantined [SHARE]: one row per item. */
+static int audit_quarantined(const CliArgs *a, const char *share) {
+        g_autofree char *path = share ? g_strdup_printf("/v1/quarantine?share=%s", share) : g_strdup("/v1/quarantine");
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call_json("GET", path, NULL, &r);
+        if (st)
+                return st;
+        json_object *list = NULL;
+        if (!json_object_object_get_ex(r->json, "quarantined", &list) || !json_object_is_type(list, json_type_array))
+                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"quarantined\" list");
+        if (a->json) {
+                print_json(r->json);
+                return 0;
+        }
+        static const char *const titles[] = { "SHARE", "NAME", "PATH", "KIND", "SIZE", "OWNER", "MODE", "QUARANTINED",
+                                              "STATUS" };
+        g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *q = json_object_array_get_idx(list, i);
+                int64_t size = 0, uid = 0, gid = 0, at = 0;
+                jint(q, "size", &size);
+                jint(q, "uid", &uid);
+                jint(q, "gid", &gid);
+                jint(q, "quarantined_at", &at);
+                g_ptr_array_add(cells, g_strdup(jstr(q, "share") ?: "?"));
+                g_ptr_array_add(cells, g_strdup(jstr(q, "name") ?: "?"));
+                g_ptr_array_add(cells, g_strdup(jstr(q, "path") ?: "?"));
+                g_ptr_array_add(cells, g_strdup(jstr(q, "kind") ?: "?"));
+                g_ptr_array_add(cells, size_format((uint64_t) size));
+                g_ptr_array_add(cells, g_strdup_printf("%" PRId64 ":%" PRId64, uid, gid));
+                g_ptr_array_add(cells, g_strdup(jstr(q, "mode") ?: "?"));
+                g_ptr_array_add(cells, format_time(at));
+                g_ptr_array_add(cells, g_strdup(jstr(q, "status") ?: "?"));
+                if (jstr(q, "error"))
+                        g_ptr_array_add(notes, g_strdup_printf("%s/%s: %s", jstr(q, "share") ?: "?",
+                                                               jstr(q, "name") ?: "?", jstr(q, "error")));
+        }
+        if (cells->len)
+                print_columns(titles, G_N_ELEMENTS(titles), cells);
+        else
+                printf("quarantine: nothing quarantined%s%s\n", share ? " from " : "", share ? share : "");
+        for (guint i = 0; i < notes->len; i++)
+                printf("%s\n", (const char *) g_ptr_array_index(notes, i));
         return 0;
 }
 
 static int cmd_audit(const CliArgs *a, char *const *args) {
         const char *name = args[0];
-        if (a->adopt && a->remove)
-                return log_exit(CLI_EXIT_INVALID, "audit takes --adopt or --remove, not both");
-        if (a->adopt || a->remove) {
+        if (a->adopt + a->remove + a->quarantine + a->restore + a->quarantined > 1)
+                return log_exit(CLI_EXIT_INVALID,
+                                "audit takes one of --adopt, --remove, --quarantine, --restore, --quarantined");
+        if (a->restore) {
+                if (!name || !args[1] || strchr(args[1], '/'))
+                        return log_exit(CLI_EXIT_INVALID, "audit --restore needs SHARE NAME (an item's name as nfsprov "
+                                                          "audit --quarantined lists it)");
+                return audit_resolve(a, name, args[1]);
+        }
+        if (a->adopt || a->remove || a->quarantine) {
                 if (!name || !args[1])
                         return log_exit(CLI_EXIT_INVALID, "audit %s needs SHARE PATH (a path as nfsprov audit shows it)",
-                                        a->adopt ? "--adopt" : "--remove");
+                                        a->adopt ? "--adopt" : a->remove ? "--remove" : "--quarantine");
                 return audit_resolve(a, name, args[1]);
         }
         if (name && args[1])
-                return log_exit(CLI_EXIT_INVALID, "audit takes [NAME]; a PATH only with --adopt or --remove");
+                return log_exit(CLI_EXIT_INVALID, "audit takes [NAME]; a PATH only with --adopt, --remove, "
+                                                  "--quarantine or --restore");
+        if (a->quarantined)
+                return audit_quarantined(a, name);
         g_autofree char *path = name ? g_strdup_printf("/v1/audit?share=%s", name) : g_strdup("/v1/audit");
         g_autoptr(Reply) r = NULL;
         int st = cli_call_json("POST", path, NULL, &r);
@@ -551,12 +621,15 @@ typedef enum Opt {
         OPT_GUARD = 1 << 10,
         OPT_ADOPT = 1 << 11,
         OPT_REMOVE = 1 << 12,
-        _OPT_LAST = OPT_REMOVE,
+        OPT_QUARANTINE = 1 << 13,
+        OPT_RESTORE = 1 << 14,
+        OPT_QUARANTINED = 1 << 15,
+        _OPT_LAST = OPT_QUARANTINED,
 } Opt;
 
 static const char *const opt_names[] = {
         "--size", "--disk", "--clients", "--force", "--apply", "--capacity", "--backing", "--linked", "--shrink", "--limit-rate",
-        "--guard", "--adopt", "--remove",
+        "--guard", "--adopt", "--remove", "--quarantine", "--restore", "--quarantined",
 };
 
 /* The positional arguments a command takes, in order: each is checked before anything is
@@ -587,8 +660,9 @@ static const Command commands[] = {
         { "resize", { ARG_SHARE }, "NAME", OPT_SIZE, cmd_resize },
         { "delete", { ARG_SHARE }, "NAME", OPT_FORCE, cmd_delete },
         { "guard", { ARG_SHARE, ARG_GUARD }, "NAME MODE", 0, cmd_guard },
-        { "audit", { ARG_OPT_SHARE, ARG_OPT_PATH }, "[NAME] | --adopt|--remove NAME PATH", OPT_ADOPT | OPT_REMOVE,
-          cmd_audit },
+        { "audit", { ARG_OPT_SHARE, ARG_OPT_PATH },
+          "[NAME] | --adopt|--remove|--quarantine NAME PATH | --quarantined [NAME] | --restore NAME ITEM",
+          OPT_ADOPT | OPT_REMOVE | OPT_QUARANTINE | OPT_RESTORE | OPT_QUARANTINED, cmd_audit },
         { "reconcile", {}, "", 0, cmd_reconcile },
         { "nfs-config", {}, "", OPT_APPLY, cmd_nfs_config },
         { "vol-create", { ARG_SHARE, ARG_VOLUME }, "SHARE VOL", OPT_CAPACITY | OPT_BACKING, cli_vol_create },
@@ -660,7 +734,7 @@ static int find_socket(const char *config_path, const char *socket_path, char **
 int main(int argc, char **argv) {
         log_setup("nfsprov");
         enum { ARG_APPLY = 0x100, ARG_TOKEN_FILE, ARG_CA_FILE, ARG_CAPACITY, ARG_BACKING, ARG_LINKED, ARG_SHRINK, ARG_LIMIT_RATE, ARG_GUARD_MODE,
-               ARG_ADOPT, ARG_REMOVE };
+               ARG_ADOPT, ARG_REMOVE, ARG_QUARANTINE, ARG_RESTORE, ARG_QUARANTINED };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
@@ -681,6 +755,9 @@ int main(int argc, char **argv) {
                 { "guard", required_argument, NULL, ARG_GUARD_MODE },
                 { "adopt", no_argument, NULL, ARG_ADOPT },
                 { "remove", no_argument, NULL, ARG_REMOVE },
+                { "quarantine", no_argument, NULL, ARG_QUARANTINE },
+                { "restore", no_argument, NULL, ARG_RESTORE },
+                { "quarantined", no_argument, NULL, ARG_QUARANTINED },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -764,6 +841,18 @@ int main(int argc, char **argv) {
                 case ARG_REMOVE:
                         a.remove = true;
                         given |= OPT_REMOVE;
+                        break;
+                case ARG_QUARANTINE:
+                        a.quarantine = true;
+                        given |= OPT_QUARANTINE;
+                        break;
+                case ARG_RESTORE:
+                        a.restore = true;
+                        given |= OPT_RESTORE;
+                        break;
+                case ARG_QUARANTINED:
+                        a.quarantined = true;
+                        given |= OPT_QUARANTINED;
                         break;
                 case 'h':
                         help();

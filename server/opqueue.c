@@ -132,6 +132,27 @@ static int run_remove(Engine *e, const Operation *o, OpOutcome *out, GError **er
         return 0;
 }
 
+static int run_quarantine(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(QuarantineItem) q = NULL;
+        int r = engine_quarantine(e, o->share, o->req->path, &q, error);
+        if (r < 0)
+                return r;
+        g_autofree char *file = engine_quarantine_file(e, q);
+        out->result = quarantine_json(q, file);
+        return 0;
+}
+
+static int run_restore(Engine *e, const Operation *o, OpOutcome *out, GError **error) {
+        g_autoptr(QuarantineItem) q = NULL;
+        int r = engine_restore(e, o->share, o->req->name, &q, error);
+        if (r < 0)
+                return r;
+        out->result = json_object_new_object();
+        json_object_object_add(out->result, "restored", json_object_new_string(q->name));
+        json_object_object_add(out->result, "path", json_object_new_string(q->path));
+        return 0;
+}
+
 static int vol_result(VolumeInfo *info, OpOutcome *out) {
         out->result = volume_json(info);
         return 0;
@@ -190,6 +211,8 @@ static const OpKindInfo op_kinds[_OP_KIND_MAX] = {
         [OP_GUARD] = { "guard", run_guard, "guard set" },
         [OP_ADOPT] = { "vol-adopt", run_adopt, "adopted" },
         [OP_REMOVE] = { "guard-remove", run_remove, "removed" },
+        [OP_QUARANTINE] = { "quarantine", run_quarantine, "quarantined" },
+        [OP_RESTORE] = { "restore", run_restore, "restored" },
 };
 
 /* "SHARE" or "SHARE/VOLUME": what the log and messages name. */

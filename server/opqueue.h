@@ -47,6 +47,8 @@ typedef enum OpKind {
         OP_GUARD,
         OP_ADOPT,
         OP_REMOVE,
+        OP_QUARANTINE,
+        OP_RESTORE,
         _OP_KIND_MAX,
 } OpKind;
 

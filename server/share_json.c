@@ -95,6 +95,31 @@ static void add_shown(json_object *o, const char *key, const char *v) {
         add_str(o, key, shown);
 }
 
+json_object *quarantine_json(const QuarantineItem *q, const char *file) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(q->id));
+        add_str(o, "share", q->share);
+        add_shown(o, "path", q->path);
+        add_str(o, "name", q->name);
+        add_shown(o, "file", file);
+        add_str(o, "kind", q->kind);
+        add_u64(o, "size", q->size);
+        add_u64(o, "uid", q->uid);
+        add_u64(o, "gid", q->gid);
+        g_autofree char *mode = g_strdup_printf("%04o", q->mode & 07777);
+        add_str(o, "mode", mode);
+        json_object_object_add(o, "mtime", json_object_new_int64(q->mtime));
+        json_object_object_add(o, "quarantined_at", json_object_new_int64(q->quarantined_at));
+        add_str(o, "status", quarantine_status_to_string(q->status));
+        if (q->operation && q->status != QUARANTINE_READY) {
+                add_str(o, "operation", q->operation);
+                add_str(o, "step", q->step);
+        }
+        if (q->error)
+                add_str(o, "error", q->error);
+        return o;
+}
+
 json_object *audit_json(const char *share, const Findings *f) {
         json_object *o = json_object_new_object();
         add_str(o, "share", share);

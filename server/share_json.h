@@ -25,6 +25,11 @@ json_object *volume_json(const VolumeInfo *i);
  * "mtime"}]}; f may be NULL. Paths and details as one line of UTF-8 (common/show.h). */
 json_object *audit_json(const char *share, const Findings *f);
 
+/* A quarantined item: {"id", "share", "path", "name", "file" (where it is kept), "kind", "size",
+ * "uid", "gid", "mode" (permission bits, e.g. "0644"), "mtime", "quarantined_at", "status",
+ * "operation"?, "step"?, "error"?}; path as one line of UTF-8 (common/show.h). */
+json_object *quarantine_json(const QuarantineItem *q, const char *file);
+
 /* {"changes":[...],"problems":[...],"finished_at":UNIXTIME} */
 json_object *reconcile_report_json(const ReconcileReport *r);
 

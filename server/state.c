@@ -105,6 +105,32 @@ static const Migration migrations[] = {
           /* The guard's mode chosen for the share (NULL: [shares] guard of the configuration). */
           "ALTER TABLE shares ADD COLUMN guard TEXT CHECK (guard IS NULL OR guard IN ('enforce', 'detect', 'off'));"
           "PRAGMA user_version = 4;" },
+        { 5,
+          /* The guard's quarantine (issue 12, "Resolution"): foreign entries moved out of a share into
+           * STATE_DIR/quarantine/SHARE/NAME. No reference to shares: an item outlives its share. */
+          "CREATE TABLE quarantine ("
+          "  id             INTEGER PRIMARY KEY AUTOINCREMENT,"
+          "  share          TEXT NOT NULL CHECK (share <> ''),"
+          "  path           TEXT NOT NULL CHECK (path <> ''),"
+          "  name           TEXT NOT NULL CHECK (name <> ''),"
+          "  kind           TEXT NOT NULL CHECK (kind IN ('file', 'symlink', 'directory')),"
+          "  size           INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),"
+          "  uid            INTEGER NOT NULL DEFAULT 0 CHECK (uid >= 0),"
+          "  gid            INTEGER NOT NULL DEFAULT 0 CHECK (gid >= 0),"
+          "  mode           INTEGER NOT NULL DEFAULT 0 CHECK (mode >= 0),"
+          "  mtime          INTEGER NOT NULL DEFAULT 0,"
+          "  mtime_nsec     INTEGER NOT NULL DEFAULT 0 CHECK (mtime_nsec >= 0),"
+          "  ino            INTEGER NOT NULL DEFAULT 0 CHECK (ino >= 0),"
+          "  quarantined_at INTEGER NOT NULL,"
+          "  status         TEXT NOT NULL CHECK (status IN ('copying', 'ready', 'restoring')),"
+          "  operation      TEXT,"
+          "  step           TEXT,"
+          "  step_done      INTEGER NOT NULL DEFAULT 0 CHECK (step_done IN (0, 1)),"
+          "  error          TEXT,"
+          "  updated_at     INTEGER NOT NULL,"
+          "  UNIQUE (share, name)"
+          ");"
+          "PRAGMA user_version = 5;" },
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) > 0);
@@ -1088,6 +1114,262 @@ int state_volume_advance(State *s, const Volume *v, const char *operation, const
                 return r;
         VolumeAdvance a = { v, operation, done_step, begin_step };
         return in_transaction(s, do_volume_advance, &a, error);
+}
+
+/* ---- the guard's quarantine ---- */
+
+static const char *const quarantine_status_names[_QUARANTINE_STATUS_MAX] = {
+        [QUARANTINE_COPYING] = "copying",
+        [QUARANTINE_READY] = "ready",
+        [QUARANTINE_RESTORING] = "restoring",
+};
+
+const char *quarantine_status_to_string(QuarantineStatus status) {
+        return (unsigned) status < _QUARANTINE_STATUS_MAX ? quarantine_status_names[status] : NULL;
+}
+
+static int quarantine_status_from_string(const char *text, QuarantineStatus *ret) {
+        for (unsigned i = 0; text && i < _QUARANTINE_STATUS_MAX; i++)
+                if (strcmp(text, quarantine_status_names[i]) == 0) {
+                        *ret = (QuarantineStatus) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+void quarantine_item_free(QuarantineItem *q) {
+        if (!q)
+                return;
+        g_free(q->share);
+        g_free(q->path);
+        g_free(q->name);
+        g_free(q->kind);
+        g_free(q->operation);
+        g_free(q->step);
+        g_free(q->error);
+        g_free(q);
+}
+
+#define QUARANTINE_COLUMNS                                                                                       \
+        "id, share, path, name, kind, size, uid, gid, mode, mtime, mtime_nsec, ino, quarantined_at, status, "   \
+        "operation, step, step_done, error, updated_at"
+
+static int quarantine_from_row(State *s, sqlite3_stmt *stmt, QuarantineItem **ret, GError **error) {
+        g_autoptr(QuarantineItem) q = g_new0(QuarantineItem, 1);
+        q->id = sqlite3_column_int64(stmt, 0);
+        q->share = column_strdup(stmt, 1);
+        q->path = column_strdup(stmt, 2);
+        q->name = column_strdup(stmt, 3);
+        q->kind = column_strdup(stmt, 4);
+        q->size = (uint64_t) sqlite3_column_int64(stmt, 5);
+        q->uid = (uint32_t) sqlite3_column_int64(stmt, 6);
+        q->gid = (uint32_t) sqlite3_column_int64(stmt, 7);
+        q->mode = (uint32_t) sqlite3_column_int64(stmt, 8);
+        q->mtime = sqlite3_column_int64(stmt, 9);
+        q->mtime_nsec = sqlite3_column_int64(stmt, 10);
+        q->ino = (uint64_t) sqlite3_column_int64(stmt, 11);
+        q->quarantined_at = sqlite3_column_int64(stmt, 12);
+        if (quarantine_status_from_string((const char *) sqlite3_column_text(stmt, 13), &q->status) < 0)
+                return np_fail(error, EBADMSG, "state database %s: quarantined item \"%s\" of share \"%s\" has an "
+                                               "unknown status", s->path, q->name, q->share);
+        q->operation = column_strdup(stmt, 14);
+        q->step = column_strdup(stmt, 15);
+        q->step_done = sqlite3_column_int(stmt, 16) != 0;
+        q->error = column_strdup(stmt, 17);
+        q->updated_at = sqlite3_column_int64(stmt, 18);
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+static int validate_quarantine(const QuarantineItem *q, GError **error) {
+        if (!q || !q->share || !*q->share || !q->path || !*q->path || !q->name || !*q->name)
+                return np_fail(error, EINVAL, "cannot record a quarantined item without a share, a path and a name");
+        if (g_strcmp0(q->kind, "file") != 0 && g_strcmp0(q->kind, "symlink") != 0 &&
+            g_strcmp0(q->kind, "directory") != 0)
+                return np_fail(error, EINVAL, "quarantined item \"%s\": kind \"%s\" is not file, symlink or directory",
+                               q->name, q->kind ? q->kind : "(null)");
+        if (q->size > INT64_MAX || q->ino > INT64_MAX || q->mtime_nsec < 0)
+                return np_fail(error, ERANGE, "quarantined item \"%s\": size or inode out of range", q->name);
+        if (!quarantine_status_to_string(q->status))
+                return np_fail(error, EINVAL, "quarantined item \"%s\": invalid status %d", q->name, (int) q->status);
+        return 0;
+}
+
+static void bind_quarantine(sqlite3_stmt *stmt, const QuarantineItem *q, int64_t now) {
+        /* the order of QUARANTINE_COLUMNS; id (1) bound by the caller */
+        bind_text(stmt, 2, q->share);
+        bind_text(stmt, 3, q->path);
+        bind_text(stmt, 4, q->name);
+        bind_text(stmt, 5, q->kind);
+        sqlite3_bind_int64(stmt, 6, (sqlite3_int64) q->size);
+        sqlite3_bind_int64(stmt, 7, q->uid);
+        sqlite3_bind_int64(stmt, 8, q->gid);
+        sqlite3_bind_int64(stmt, 9, q->mode);
+        sqlite3_bind_int64(stmt, 10, q->mtime);
+        sqlite3_bind_int64(stmt, 11, q->mtime_nsec);
+        sqlite3_bind_int64(stmt, 12, (sqlite3_int64) q->ino);
+        sqlite3_bind_int64(stmt, 13, q->quarantined_at);
+        bind_text(stmt, 14, quarantine_status_to_string(q->status));
+        bind_text(stmt, 15, q->operation);
+        bind_text(stmt, 16, q->step);
+        sqlite3_bind_int(stmt, 17, q->step_done ? 1 : 0);
+        bind_text(stmt, 18, q->error);
+        sqlite3_bind_int64(stmt, 19, now);
+}
+
+static int do_quarantine_insert(State *s, void *data, GError **error) {
+        QuarantineItem *q = data;
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s,
+                        "INSERT INTO quarantine (" QUARANTINE_COLUMNS ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                        "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                        "cannot insert a quarantined item", &stmt, error);
+        if (r < 0)
+                return r;
+        bind_quarantine(stmt, q, now_seconds());
+        int rc = sqlite3_step(stmt);
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
+                return np_fail(error, EEXIST, "quarantined item \"%s\" of share \"%s\" exists", q->name, q->share);
+        if (rc != SQLITE_DONE)
+                return sql_fail(s, error, rc, "cannot insert quarantined item \"%s\"", q->name);
+        q->id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int state_quarantine_insert(State *s, QuarantineItem *q, GError **error) {
+        int r = validate_quarantine(q, error);
+        if (r < 0)
+                return r;
+        return in_transaction(s, do_quarantine_insert, q, error);
+}
+
+int state_quarantine_get(State *s, const char *share, const char *name, QuarantineItem **ret, GError **error) {
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s, "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE share = ?1 AND name = ?2",
+                        "cannot read a quarantined item", &stmt, error);
+        if (r < 0)
+                return r;
+        bind_text(stmt, 1, share);
+        bind_text(stmt, 2, name);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE)
+                return np_fail(error, ENOENT, "share \"%s\" has no quarantined item \"%s\"", share, name);
+        if (rc != SQLITE_ROW)
+                return sql_fail(s, error, rc, "cannot read quarantined item \"%s\"", name);
+        return quarantine_from_row(s, stmt, ret, error);
+}
+
+int state_quarantine_list(State *s, const char *share, GPtrArray **ret, GError **error) {
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s,
+                        share ? "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE share = ?1 ORDER BY name"
+                              : "SELECT " QUARANTINE_COLUMNS " FROM quarantine ORDER BY share, name",
+                        "cannot list the quarantine", &stmt, error);
+        if (r < 0)
+                return r;
+        if (share)
+                bind_text(stmt, 1, share);
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) quarantine_item_free);
+        for (;;) {
+                int rc = sqlite3_step(stmt);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW)
+                        return sql_fail(s, error, rc, "cannot list the quarantine");
+                QuarantineItem *q;
+                r = quarantine_from_row(s, stmt, &q, error);
+                if (r < 0)
+                        return r;
+                g_ptr_array_add(list, q);
+        }
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static int do_quarantine_update(State *s, void *data, GError **error) {
+        const QuarantineItem *q = data;
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s,
+                        "UPDATE quarantine SET share = ?2, path = ?3, name = ?4, kind = ?5, size = ?6, uid = ?7, "
+                        "gid = ?8, mode = ?9, mtime = ?10, mtime_nsec = ?11, ino = ?12, quarantined_at = ?13, "
+                        "status = ?14, operation = ?15, step = ?16, step_done = ?17, error = ?18, updated_at = ?19 "
+                        "WHERE id = ?1",
+                        "cannot update a quarantined item", &stmt, error);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(stmt, 1, q->id);
+        bind_quarantine(stmt, q, now_seconds());
+        r = exec_stmt(s, stmt, error, "cannot update a quarantined item");
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return np_fail(error, ENOENT, "quarantined item \"%s\" of share \"%s\" does not exist", q->name,
+                               q->share);
+        return 0;
+}
+
+int state_quarantine_update(State *s, const QuarantineItem *q, GError **error) {
+        int r = validate_quarantine(q, error);
+        if (r < 0)
+                return r;
+        return in_transaction(s, do_quarantine_update, (void *) q, error);
+}
+
+static int do_quarantine_delete(State *s, void *data, GError **error) {
+        const int64_t *id = data;
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s, "DELETE FROM quarantine WHERE id = ?1", "cannot delete a quarantined item", &stmt, error);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(stmt, 1, *id);
+        r = exec_stmt(s, stmt, error, "cannot delete a quarantined item");
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return np_fail(error, ENOENT, "quarantined item %" G_GINT64_FORMAT " does not exist", *id);
+        return 0;
+}
+
+int state_quarantine_delete(State *s, int64_t id, GError **error) {
+        return in_transaction(s, do_quarantine_delete, &id, error);
+}
+
+typedef struct QuarantineAdvance {
+        const QuarantineItem *q;
+        const char *operation, *done_step, *begin_step;
+} QuarantineAdvance;
+
+static int do_quarantine_advance(State *s, void *data, GError **error) {
+        const QuarantineAdvance *a = data;
+        int r = do_quarantine_update(s, (void *) a->q, error);
+        if (r < 0)
+                return r;
+        /* the share's journal too, while the share exists (an item outlives its share) */
+        bool exists;
+        r = share_exists(s, a->q->share, &exists, error);
+        if (r < 0 || !exists)
+                return r;
+        int64_t now = now_seconds();
+        if (a->done_step) {
+                StepArgs j = { a->q->share, a->operation, a->done_step, "done", a->q->name, NULL };
+                r = journal_append(s, &j, now, error);
+                if (r < 0)
+                        return r;
+        }
+        if (a->begin_step) {
+                StepArgs j = { a->q->share, a->operation, a->begin_step, "begin", a->q->name, NULL };
+                r = journal_append(s, &j, now, error);
+        }
+        return r;
+}
+
+int state_quarantine_advance(State *s, const QuarantineItem *q, const char *operation, const char *done_step,
+                             const char *begin_step, GError **error) {
+        int r = validate_quarantine(q, error);
+        if (r < 0)
+                return r;
+        QuarantineAdvance a = { q, operation, done_step, begin_step };
+        return in_transaction(s, do_quarantine_advance, &a, error);
 }
 
 /* ---- caller transactions ---- */

@@ -28,7 +28,7 @@
 
 #define STATE_DB_NAME "nfsprov.db"
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 
 typedef enum ShareStatus {
         SHARE_CREATING,
@@ -192,6 +192,52 @@ int state_volume_delete(State *state, const char *share, const char *name, GErro
 /* The step runner's record for a volume's operation (as state_step_advance for a share). */
 int state_volume_advance(State *state, const Volume *v, const char *operation, const char *done_step,
                          const char *begin_step, GError **error);
+
+/* The guard's quarantine: a foreign entry of a share moved to STATE_DIR/quarantine/SHARE/NAME
+ * (server/engine_quarantine.c). Not tied to the share's row: an item outlives its share. */
+typedef enum QuarantineStatus {
+        QUARANTINE_COPYING,   /* being copied out of the share (then its original removed) */
+        QUARANTINE_READY,     /* in the quarantine */
+        QUARANTINE_RESTORING, /* being put back */
+        _QUARANTINE_STATUS_MAX,
+} QuarantineStatus;
+
+/* "copying", "ready", "restoring"; NULL out of range. */
+const char *quarantine_status_to_string(QuarantineStatus status);
+
+typedef struct QuarantineItem {
+        int64_t id;             /* set by state_quarantine_insert */
+        char *share;
+        char *path;             /* where it was, relative to the share's root (as the audit names it) */
+        char *name;             /* its name in STATE_DIR/quarantine/SHARE/ (unique per share) */
+        char *kind;             /* "file", "symlink", "directory" */
+        uint64_t size;          /* of the original, bytes */
+        uint32_t uid, gid, mode; /* of the original (mode: permission bits and file type) */
+        int64_t mtime, mtime_nsec; /* of the original */
+        uint64_t ino;           /* of the original: what the removal checks it acts on */
+        int64_t quarantined_at; /* unix seconds */
+        QuarantineStatus status;
+        char *operation;        /* "quarantine" | "restore" | NULL */
+        char *step;
+        bool step_done;
+        char *error;            /* why the last operation stopped short (e.g. the original changed) */
+        int64_t updated_at;
+} QuarantineItem;
+
+void quarantine_item_free(QuarantineItem *q);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QuarantineItem, quarantine_item_free)
+
+/* Insert (q->id is set): -EEXIST for a name the share's quarantine holds. Get: -ENOENT for an
+ * unknown name. List: ordered by name; share NULL: every share's (by share, name). Update,
+ * delete: by id, -ENOENT when gone. Advance: the step runner's record, with the share's journal
+ * entries (the item's name as their message) while the share exists. */
+int state_quarantine_insert(State *state, QuarantineItem *q, GError **error);
+int state_quarantine_get(State *state, const char *share, const char *name, QuarantineItem **ret, GError **error);
+int state_quarantine_list(State *state, const char *share, GPtrArray **ret, GError **error);
+int state_quarantine_update(State *state, const QuarantineItem *q, GError **error);
+int state_quarantine_delete(State *state, int64_t id, GError **error);
+int state_quarantine_advance(State *state, const QuarantineItem *q, const char *operation, const char *done_step,
+                             const char *begin_step, GError **error);
 
 /* The journal of one share, oldest first: a GPtrArray of JournalEntry* that frees them.
  * An unknown share has an empty journal. */

@@ -21,6 +21,14 @@ void steps_fault_point(const char *op, const char *step, bool after) {
         raise(SIGKILL);
 }
 
+char *steps_describe(const StepTable *t) {
+        GString *l = g_string_new(t->op);
+        g_string_append_c(l, ':');
+        for (size_t i = 0; i < t->n; i++)
+                g_string_append_printf(l, " %s", t->steps[i].name);
+        return g_string_free(l, FALSE);
+}
+
 int steps_find(const StepTable *t, const char *name) {
         for (size_t i = 0; name && i < t->n; i++)
                 if (strcmp(t->steps[i].name, name) == 0)
@@ -42,6 +50,20 @@ static int record(StepRunner *r, const char *op, const char *begin, GError **err
                         if (ret < 0)
                                 return ret;
                 }
+        } else if (r->quar) {
+                if (g_strcmp0(r->quar->operation, op) != 0) {
+                        g_free(r->quar->operation);
+                        r->quar->operation = g_strdup(op);
+                }
+                if (begin) {
+                        g_free(r->quar->step);
+                        r->quar->step = g_strdup(begin);
+                        r->quar->step_done = false;
+                } else
+                        r->quar->step_done = true;
+                ret = state_quarantine_advance(r->state, r->quar, op, r->last_done, begin, error);
+                if (ret < 0)
+                        return ret;
         } else {
                 char **operation = r->vol ? &r->vol->operation : &r->row->operation;
                 char **step = r->vol ? &r->vol->step : &r->row->step;
@@ -82,7 +104,8 @@ int steps_run(StepRunner *r, const StepTable *t, size_t from, size_t to, size_t 
                 steps_fault_point(t->op, st->name, false);
                 gint64 t0 = g_get_monotonic_time();
                 ret = st->run(r->op, error);
-                log_debug("%s %s: step %s %s in %.1f ms", t->op, r->vol ? r->vol->name : r->row->name, st->name,
+                log_debug("%s %s: step %s %s in %.1f ms", t->op,
+                          r->quar ? r->quar->name : r->vol ? r->vol->name : r->row->name, st->name,
                           ret < 0 ? "failed" : "ran",
                           (double) (g_get_monotonic_time() - t0) / 1000.0);
                 if (ret < 0) {
@@ -114,8 +137,10 @@ int steps_undo(StepRunner *r, const StepTable *t, size_t upto, GError **error) {
                 int q = st->undo(r->op, &err);
                 /* The journal says what happened to every undo, whatever happened. */
                 g_autoptr(GError) jerr = NULL;
-                int j = state_journal_add(r->state, r->row ? r->row->name : r->vol->share, r->vol ? r->vol->name : NULL,
-                                          t->op, st->name, q < 0 ? "fail" : "undo", q < 0 ? err->message : NULL, &jerr);
+                const char *share = r->row ? r->row->name : r->vol ? r->vol->share : r->quar->share;
+                int j = state_journal_add(r->state, share, r->vol ? r->vol->name : NULL, t->op, st->name,
+                                          q < 0 ? "fail" : "undo",
+                                          q < 0 ? err->message : r->quar ? r->quar->name : NULL, &jerr);
                 if (ret == 0 && q < 0)
                         ret = np_fail_prefix(error, g_steal_pointer(&err), "undo of step %s", st->name);
                 else if (ret == 0 && j < 0)
@@ -128,7 +153,10 @@ int steps_finish(StepRunner *r, const char *op, GError **error) {
         if (r->journal_only)
                 return r->last_done ? record(r, op, NULL, error) : 0;
         int ret;
-        if (r->vol) {
+        if (r->quar) {
+                r->quar->step_done = true;
+                ret = state_quarantine_advance(r->state, r->quar, op, r->last_done, NULL, error);
+        } else if (r->vol) {
                 r->vol->step_done = true;
                 ret = state_volume_advance(r->state, r->vol, op, r->last_done, NULL, error);
         } else {

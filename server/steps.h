@@ -12,8 +12,8 @@
  *       fault point OP:STEP:after
  *   the caller records the last step done together with the operation's end (steps_finish).
  *
- * Recorded operations write the share's (or the volume's) row (operation, step, step_done) with
- * each record;
+ * Recorded operations write the share's (or the volume's, or the quarantined item's) row
+ * (operation, step, step_done) with each record;
  * journal-only runs (reconcile's repairs of a ready share) append to the share's journal and
  * leave the row as it is, and record a step only when its check says there is something to do.
  * Journal errors are errors: a step whose start cannot be recorded is not run.
@@ -49,6 +49,7 @@ typedef struct StepRunner {
         State *state;
         Share *row;            /* the share's row, kept as the database has it (share operations) */
         Volume *vol;           /* or the volume's row (volume operations: row is NULL) */
+        QuarantineItem *quar;  /* or the quarantined item's row (quarantine, restore: row and vol NULL) */
         bool journal_only;     /* repairs: journal entries, the row untouched */
         void *op;              /* passed to every step */
         StepProgress progress; /* may be NULL */
@@ -68,6 +69,9 @@ int steps_undo(StepRunner *r, const StepTable *t, size_t upto, GError **error);
 /* Record the last step of `op` done, together with whatever the caller changed in the row (its
  * status at the end of the operation), in one commit. */
 int steps_finish(StepRunner *r, const char *op, GError **error);
+
+/* "OP: STEP STEP ...": the table as `nfsprovd --steps` prints it (newly allocated). */
+char *steps_describe(const StepTable *t);
 
 /* The index of step `name` in t, or -1. */
 int steps_find(const StepTable *t, const char *name);

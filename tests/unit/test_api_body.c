@@ -129,6 +129,9 @@ static const Bad bad[] = {
         { API_BODY_FINDING, "{\"path\":\"\"}", 0, "no \"path\"" },
         { API_BODY_FINDING, "{\"path\":\"a\",\"mode\":\"off\"}", 0, "unknown key \"mode\"" },
         { API_BODY_FINDING, "{\"path\":[]}", 0, "\"path\" must be a string" },
+        { API_BODY_RESTORE, "{}", 0, "no \"name\" (a quarantined item" },
+        { API_BODY_RESTORE, "{\"name\":\"a/b\"}", 0, "no \"name\" (a quarantined item" },
+        { API_BODY_RESTORE, "{\"name\":\"a\",\"path\":\"x\"}", 0, "unknown key \"path\"" },
 };
 
 START_TEST(test_bad) {

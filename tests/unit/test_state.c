@@ -158,7 +158,7 @@ START_TEST(test_schema_created_with_modes_and_pragmas) {
         g_autofree char *tables = raw_text(db, "SELECT group_concat(name, ',') FROM "
                                                "(SELECT name FROM sqlite_master WHERE type = 'table' "
                                                "AND name NOT LIKE 'sqlite_%' ORDER BY name)");
-        ck_assert_str_eq(tables, "journal,shares,volumes");
+        ck_assert_str_eq(tables, "journal,quarantine,shares,volumes");
         g_autofree char *indexes = raw_text(db, "SELECT group_concat(name, ',') FROM "
                                                 "(SELECT name FROM sqlite_master WHERE type = 'index' "
                                                 "AND name LIKE 'shares_%' ORDER BY name)");
@@ -396,6 +396,71 @@ START_TEST(test_volumes) {
         ck_assert_int_eq(state_volume_list(s, NULL, &left, NULL), 0);
         ck_assert_uint_eq(left->len, 1);
         ck_assert_str_eq(((Volume *) g_ptr_array_index(left, 0))->share, "db");
+}
+END_TEST
+
+/* The quarantine: items by share and name, their fields kept, one name once per share, steps
+ * recorded in the row (and the share's journal while it exists), kept when the share is deleted. */
+START_TEST(test_quarantine) {
+        g_autoptr(State) s = open_ok();
+        g_autoptr(Share) web = sample("web", NULL);
+        ck_assert_int_eq(state_share_insert(s, web, NULL), 0);
+        QuarantineItem q = { .share = (char *) "web", .path = (char *) "dir/notes.txt", .name = (char *) "notes.txt",
+                             .kind = (char *) "file", .size = 100, .uid = 1234, .gid = 5678, .mode = 0100640,
+                             .mtime = 7, .mtime_nsec = 8, .ino = 99, .quarantined_at = 10,
+                             .status = QUARANTINE_COPYING };
+        ck_assert_int_eq(state_quarantine_insert(s, &q, NULL), 0);
+        ck_assert_int_gt(q.id, 0);
+        g_autoptr(GError) e = NULL;
+        QuarantineItem dup = q;
+        ck_assert_int_eq(state_quarantine_insert(s, &dup, &e), -EEXIST);
+        g_clear_error(&e);
+        QuarantineItem bad = q;
+        bad.kind = (char *) "fifo";
+        bad.name = (char *) "other";
+        ck_assert_int_eq(state_quarantine_insert(s, &bad, &e), -EINVAL);
+        g_clear_error(&e);
+
+        q.operation = g_strdup("quarantine");
+        q.step = g_strdup("copy");
+        ck_assert_int_eq(state_quarantine_advance(s, &q, "quarantine", NULL, "copy", NULL), 0);
+        g_autoptr(QuarantineItem) got = NULL;
+        ck_assert_int_eq(state_quarantine_get(s, "web", "notes.txt", &got, NULL), 0);
+        ck_assert_str_eq(got->path, "dir/notes.txt");
+        ck_assert_str_eq(got->kind, "file");
+        ck_assert_uint_eq(got->size, 100);
+        ck_assert_uint_eq(got->uid, 1234);
+        ck_assert_uint_eq(got->gid, 5678);
+        ck_assert_uint_eq(got->mode, 0100640);
+        ck_assert_int_eq(got->mtime, 7);
+        ck_assert_int_eq(got->mtime_nsec, 8);
+        ck_assert_uint_eq(got->ino, 99);
+        ck_assert_int_eq(got->status, QUARANTINE_COPYING);
+        ck_assert_str_eq(got->step, "copy");
+        ck_assert(!got->step_done);
+        g_autoptr(GPtrArray) journal = NULL;
+        ck_assert_int_eq(state_journal_list(s, "web", &journal, NULL), 0);
+        ck_assert_uint_eq(journal->len, 1);
+        JournalEntry *j = g_ptr_array_index(journal, 0);
+        ck_assert_str_eq(j->operation, "quarantine");
+        ck_assert_str_eq(j->message, "notes.txt");
+        g_free(q.operation);
+        g_free(q.step);
+
+        /* kept when the share goes; the journal (the share's) does not matter then */
+        ck_assert_int_eq(state_share_delete(s, "web", NULL), 0);
+        got->status = QUARANTINE_READY;
+        ck_assert_int_eq(state_quarantine_advance(s, got, "quarantine", "copy", NULL, NULL), 0);
+        g_autoptr(GPtrArray) all = NULL;
+        ck_assert_int_eq(state_quarantine_list(s, NULL, &all, NULL), 0);
+        ck_assert_uint_eq(all->len, 1);
+        ck_assert_int_eq(((QuarantineItem *) g_ptr_array_index(all, 0))->status, QUARANTINE_READY);
+        ck_assert_int_eq(state_quarantine_delete(s, got->id, NULL), 0);
+        ck_assert_int_eq(state_quarantine_delete(s, got->id, &e), -ENOENT);
+        g_clear_error(&e);
+        g_autoptr(GPtrArray) none = NULL;
+        ck_assert_int_eq(state_quarantine_list(s, "web", &none, NULL), 0);
+        ck_assert_uint_eq(none->len, 0);
 }
 END_TEST
 
@@ -908,6 +973,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_newer_or_foreign_database);
         tcase_add_test(tc, test_state_dir_is_a_file);
         tcase_add_test(tc, test_symlinks_refused);
+        tcase_add_test(tc, test_quarantine);
         suite_add_tcase(s, tc);
         return s;
 }
