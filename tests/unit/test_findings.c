@@ -123,6 +123,8 @@ START_TEST(test_cut_listing) {
         ck_assert_uint_eq(n3->len, 0);
         ck_assert_uint_eq(r3->len, 1);
         ck_assert_str_eq(path_at(r3, 0), "b");
+        ck_assert_uint_eq(findings_total(f3), 2);
+        ck_assert_uint_eq(f3->omitted, 0);
 }
 END_TEST
 
