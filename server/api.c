@@ -288,72 +288,42 @@ static int h_share_create(HttpRequest *req, HttpResponse *resp, void *userdata) 
         return submit(a, req, resp, OP_CREATE, name, g_steal_pointer(&r), false, wait || exists);
 }
 
-static int h_share_resize(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        Api *a = userdata;
+/* POST /v1/shares/NAME/...: the body parsed as `body`, then operation `kind` on NAME. */
+static int share_body_op(HttpRequest *req, HttpResponse *resp, Api *a, ApiBodyKind body, OpKind kind) {
         g_autoptr(GError) error = NULL;
         const char *name;
         g_autoptr(ApiShareRequest) r = NULL;
         bool wait;
         if (!query_wait(req, resp, &wait))
                 return 0;
-        if (path_name(req, &name, &error) < 0 ||
-            api_body_parse(API_BODY_RESIZE, http_request_json(req), &r, &error) < 0)
-                return reply_invalid(resp, error);
-        return submit(a, req, resp, OP_RESIZE, name, g_steal_pointer(&r), false, wait);
-}
-
-static int h_share_guard(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        Api *a = userdata;
-        g_autoptr(GError) error = NULL;
-        const char *name;
-        g_autoptr(ApiShareRequest) r = NULL;
-        bool wait;
-        if (!query_wait(req, resp, &wait))
-                return 0;
-        if (path_name(req, &name, &error) < 0 || api_body_parse(API_BODY_GUARD, http_request_json(req), &r, &error) < 0)
-                return reply_invalid(resp, error);
-        return submit(a, req, resp, OP_GUARD, name, g_steal_pointer(&r), false, wait);
-}
-
-/* POST /v1/shares/NAME/audit/adopt and .../remove: body {"path": PATH}. */
-static int finding_op(HttpRequest *req, HttpResponse *resp, Api *a, OpKind kind) {
-        g_autoptr(GError) error = NULL;
-        const char *name;
-        g_autoptr(ApiShareRequest) r = NULL;
-        bool wait;
-        if (!query_wait(req, resp, &wait))
-                return 0;
-        if (path_name(req, &name, &error) < 0 ||
-            api_body_parse(API_BODY_FINDING, http_request_json(req), &r, &error) < 0)
+        if (path_name(req, &name, &error) < 0 || api_body_parse(body, http_request_json(req), &r, &error) < 0)
                 return reply_invalid(resp, error);
         return submit(a, req, resp, kind, name, g_steal_pointer(&r), false, wait);
 }
 
+static int h_share_resize(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return share_body_op(req, resp, userdata, API_BODY_RESIZE, OP_RESIZE);
+}
+
+static int h_share_guard(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        return share_body_op(req, resp, userdata, API_BODY_GUARD, OP_GUARD);
+}
+
+/* .../audit/adopt, .../remove, .../quarantine: body {"path": PATH}; .../restore: {"name": ITEM}. */
 static int h_finding_adopt(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        return finding_op(req, resp, userdata, OP_ADOPT);
+        return share_body_op(req, resp, userdata, API_BODY_FINDING, OP_ADOPT);
 }
 
 static int h_finding_remove(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        return finding_op(req, resp, userdata, OP_REMOVE);
+        return share_body_op(req, resp, userdata, API_BODY_FINDING, OP_REMOVE);
 }
 
 static int h_finding_quarantine(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        return finding_op(req, resp, userdata, OP_QUARANTINE);
+        return share_body_op(req, resp, userdata, API_BODY_FINDING, OP_QUARANTINE);
 }
 
-/* POST /v1/shares/NAME/audit/restore: body {"name": ITEM}. */
 static int h_finding_restore(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        Api *a = userdata;
-        g_autoptr(GError) error = NULL;
-        const char *name;
-        g_autoptr(ApiShareRequest) r = NULL;
-        bool wait;
-        if (!query_wait(req, resp, &wait))
-                return 0;
-        if (path_name(req, &name, &error) < 0 ||
-            api_body_parse(API_BODY_RESTORE, http_request_json(req), &r, &error) < 0)
-                return reply_invalid(resp, error);
-        return submit(a, req, resp, OP_RESTORE, name, g_steal_pointer(&r), false, wait);
+        return share_body_op(req, resp, userdata, API_BODY_RESTORE, OP_RESTORE);
 }
 
 /* GET /v1/quarantine[?share=NAME]: the quarantined items (read under the engine's lock: the
