@@ -580,26 +580,42 @@ int state_share_get(State *s, const char *name, Share **ret, GError **error) {
         return share_get_raw(s, name, ret, error);
 }
 
-int state_share_list(State *s, GPtrArray **ret, GError **error) {
-        g_autoptr(sqlite3_stmt) stmt = NULL;
-        int r = prepare(s, "SELECT " SHARE_COLUMNS " FROM shares ORDER BY name", "cannot list shares", &stmt, error);
-        if (r < 0)
-                return r;
-        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) share_free);
+/* Step stmt to its end, reading each row with `read` into a list that frees with free_fn. */
+typedef int (*RowReader)(State *s, sqlite3_stmt *stmt, gpointer *ret, GError **error);
+
+static int collect_rows(State *s, sqlite3_stmt *stmt, RowReader read, GDestroyNotify free_fn, const char *what,
+                        GPtrArray **ret, GError **error) {
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(free_fn);
         for (;;) {
                 int rc = sqlite3_step(stmt);
                 if (rc == SQLITE_DONE)
                         break;
                 if (rc != SQLITE_ROW)
-                        return sql_fail(s, error, rc, "cannot list shares");
-                Share *sh;
-                r = share_from_row(s, stmt, &sh, error);
+                        return sql_fail(s, error, rc, "%s", what);
+                gpointer row;
+                int r = read(s, stmt, &row, error);
                 if (r < 0)
                         return r;
-                g_ptr_array_add(list, sh);
+                g_ptr_array_add(list, row);
         }
         *ret = TAKE_PTR(list);
         return 0;
+}
+
+static int share_row(State *s, sqlite3_stmt *stmt, gpointer *ret, GError **error) {
+        Share *row = NULL;
+        int r = share_from_row(s, stmt, &row, error);
+        if (r >= 0)
+                *ret = row;
+        return r;
+}
+
+int state_share_list(State *s, GPtrArray **ret, GError **error) {
+        g_autoptr(sqlite3_stmt) stmt = NULL;
+        int r = prepare(s, "SELECT " SHARE_COLUMNS " FROM shares ORDER BY name", "cannot list shares", &stmt, error);
+        if (r < 0)
+                return r;
+        return collect_rows(s, stmt, share_row, (GDestroyNotify) share_free, "cannot list shares", ret, error);
 }
 
 static int do_update(State *s, void *data, GError **error) {
@@ -1005,6 +1021,14 @@ int state_volume_get(State *s, const char *share, const char *name, Volume **ret
         return volume_from_row(s, stmt, ret, error);
 }
 
+static int volume_row(State *s, sqlite3_stmt *stmt, gpointer *ret, GError **error) {
+        Volume *row = NULL;
+        int r = volume_from_row(s, stmt, &row, error);
+        if (r >= 0)
+                *ret = row;
+        return r;
+}
+
 int state_volume_list(State *s, const char *share, GPtrArray **ret, GError **error) {
         g_autoptr(sqlite3_stmt) stmt = NULL;
         int r = prepare(s,
@@ -1015,21 +1039,7 @@ int state_volume_list(State *s, const char *share, GPtrArray **ret, GError **err
                 return r;
         if (share)
                 bind_text(stmt, 1, share);
-        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) volume_free);
-        for (;;) {
-                int rc = sqlite3_step(stmt);
-                if (rc == SQLITE_DONE)
-                        break;
-                if (rc != SQLITE_ROW)
-                        return sql_fail(s, error, rc, "cannot list volumes");
-                Volume *v;
-                r = volume_from_row(s, stmt, &v, error);
-                if (r < 0)
-                        return r;
-                g_ptr_array_add(list, v);
-        }
-        *ret = TAKE_PTR(list);
-        return 0;
+        return collect_rows(s, stmt, volume_row, (GDestroyNotify) volume_free, "cannot list volumes", ret, error);
 }
 
 static int do_volume_update(State *s, void *data, GError **error) {
@@ -1259,6 +1269,14 @@ int state_quarantine_get(State *s, const char *share, const char *name, Quaranti
         return quarantine_from_row(s, stmt, ret, error);
 }
 
+static int quarantine_row(State *s, sqlite3_stmt *stmt, gpointer *ret, GError **error) {
+        QuarantineItem *row = NULL;
+        int r = quarantine_from_row(s, stmt, &row, error);
+        if (r >= 0)
+                *ret = row;
+        return r;
+}
+
 int state_quarantine_list(State *s, const char *share, GPtrArray **ret, GError **error) {
         g_autoptr(sqlite3_stmt) stmt = NULL;
         int r = prepare(s,
@@ -1269,21 +1287,8 @@ int state_quarantine_list(State *s, const char *share, GPtrArray **ret, GError *
                 return r;
         if (share)
                 bind_text(stmt, 1, share);
-        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify) quarantine_item_free);
-        for (;;) {
-                int rc = sqlite3_step(stmt);
-                if (rc == SQLITE_DONE)
-                        break;
-                if (rc != SQLITE_ROW)
-                        return sql_fail(s, error, rc, "cannot list the quarantine");
-                QuarantineItem *q;
-                r = quarantine_from_row(s, stmt, &q, error);
-                if (r < 0)
-                        return r;
-                g_ptr_array_add(list, q);
-        }
-        *ret = TAKE_PTR(list);
-        return 0;
+        return collect_rows(s, stmt, quarantine_row, (GDestroyNotify) quarantine_item_free, "cannot list the quarantine",
+                            ret, error);
 }
 
 static int do_quarantine_update(State *s, void *data, GError **error) {
