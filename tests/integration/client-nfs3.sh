@@ -9,6 +9,7 @@
 # defined; `verify --nfs-check` shows the NFSv3 column. A root write through libnfs to Good is
 # owned 0:0 on the server's ext4 (no_root_squash seen from the client side).
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+. "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
 sb_require_cmd curl curl
 sb_require_cmd ganesha.nfsd nfs-ganesha
 sb_require_cmd rpcbind rpcbind
@@ -39,30 +40,8 @@ assert_contains "$(exportfs -v)" "no_root_squash" "nfsprovd exports rw,no_root_s
 # --- NFS-Ganesha: the three exports ---
 G=$S/ganesha
 mkdir -p "$G/recovery" "$G/run"
-export_block() { # ID PATH ACCESS SQUASH
-    cat <<EOT
-EXPORT {
-    Export_Id = $1; Path = $2; Pseudo = $2;
-    Access_Type = $3; Squash = $4;
-    Attr_Expiration_Time = 0; Protocols = 3; Transports = TCP; SecType = sys;
-    FSAL { Name = VFS; }
-}
-EOT
-}
-{
-    cat <<EOT
-NFS_CORE_PARAM {
-    Protocols = 3; Bind_Addr = 127.0.0.1; NFS_Port = 2049; MNT_Port = 20048;
-    Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false;
-}
-NFSv4 { RecoveryRoot = $G/recovery; Graceless = true; }
-NFS_KRB5 { Active_krb5 = false; CCacheDir = $G/run; }
-LOG { Default_Log_Level = EVENT; }
-EOT
-    export_block 1 "$BASE/Good" RW No_Root_Squash
-    export_block 2 "$BASE/Squashed" RW Root_Squash
-    export_block 3 "$BASE/ReadOnly" RO No_Root_Squash
-} > "$G/ganesha.conf"
+ganesha_config "$G" "1:$BASE/Good:RW:No_Root_Squash" "2:$BASE/Squashed:RW:Root_Squash" \
+    "3:$BASE/ReadOnly:RO:No_Root_Squash" > "$G/ganesha.conf"
 ganesha.nfsd -F -f "$G/ganesha.conf" -L "$G/ganesha.log" -p "$G/run/ganesha.pid" -N NIV_EVENT < /dev/null \
     > "$G/stdout" 2>&1 &
 GPID=$!

@@ -16,6 +16,7 @@
 # process; the clients run in it through nsenter. Ports 111, 2049 and 20048 are then the test's
 # own, so tests serving NFS in parallel, and the machine's rpcbind, are never disturbed.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+. "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
 sb_require_cmd curl curl
 sb_require_cmd ganesha.nfsd nfs-ganesha
 sb_require_cmd rpcbind rpcbind
@@ -71,29 +72,7 @@ sb_track_pid "$RPCPID"
 for _ in $(seq 200); do nsx rpcinfo -p 127.0.0.1 > /dev/null 2>&1 && break; sleep 0.05; done
 nsx rpcinfo -p 127.0.0.1 > /dev/null 2>&1 || { cat "$G/rpcbind.log"; sb_fail "rpcbind does not answer in the NFS namespace"; }
 
-export_block() { # ID PATH
-    cat <<EOT
-EXPORT {
-    Export_Id = $1; Path = $2; Pseudo = $2;
-    Access_Type = RW; Squash = No_Root_Squash;
-    Attr_Expiration_Time = 0; Protocols = 3; Transports = TCP; SecType = sys;
-    FSAL { Name = VFS; }
-}
-EOT
-}
-{
-    cat <<EOT
-NFS_CORE_PARAM {
-    Protocols = 3; Bind_Addr = 127.0.0.1; NFS_Port = 2049; MNT_Port = 20048;
-    Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false;
-}
-NFSv4 { RecoveryRoot = $G/recovery; Graceless = true; }
-NFS_KRB5 { Active_krb5 = false; CCacheDir = $G/run; }
-LOG { Default_Log_Level = EVENT; }
-EOT
-    export_block 1 "$E"
-    export_block 2 "$D"
-} > "$G/ganesha.conf"
+ganesha_config "$G" "1:$E" "2:$D" > "$G/ganesha.conf"
 "${NSX[@]}" ganesha.nfsd -F -f "$G/ganesha.conf" -L "$G/ganesha.log" -p "$G/run/ganesha.pid" -N NIV_EVENT < /dev/null \
     > "$G/stdout" 2>&1 &
 GPID=$!
