@@ -935,15 +935,24 @@ START_TEST(test_qemu_img_refused) {
                 { "raw.qcow2", { "create", "-q", "-f", "qcow2", "-o", "compat=1.1", "-u", "-b", "base.raw", "-F", "raw",
                                  "raw.qcow2", "64M" },
                   EINVAL, "backing format \"raw\" refused" },
-                { "luks.qcow2", { "create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=test", "-o",
-                                  "compat=1.1,encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10",
-                                  "luks.qcow2", "16M" },
+                /* qemu-img's LUKS creation times its PBKDF with getrusage and fails at random on a fast or
+                 * loaded machine ("Unable to get accurate CPU usage", qemu commit c72cab5, fixed upstream
+                 * in 9.2): the image is made plain and its crypt_method (bytes 32-35) set to 2 below. */
+                { "luks.qcow2", { "create", "-q", "-f", "qcow2", "-o", "compat=1.1", "luks.qcow2", "16M" },
                   EINVAL, "encrypted image (crypt_method 2, LUKS) refused" },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
                 g_free(unit_qemu_img(dir, rows[i].args));
+                if (strcmp(rows[i].name, "luks.qcow2") == 0) {
+                        static const uint8_t luks[4] = { 0, 0, 0, 2 };
+                        g_autofree char *path = g_build_filename(dir, rows[i].name, NULL);
+                        int fd = open(path, O_WRONLY | O_CLOEXEC);
+                        ck_assert_int_ge(fd, 0);
+                        ck_assert_int_eq(pwrite(fd, luks, sizeof luks, 32), (ssize_t) sizeof luks);
+                        close(fd);
+                }
                 g_auto(Qcow2Info) info = { 0 };
-                if (i <= 1 || i == 5)
+                if (i <= 1)
                         read_and_compare(dir, rows[i].name, &info);
                 else {
                         /* qemu-img info would open the backing file: read it only ourselves. */
