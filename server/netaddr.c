@@ -13,6 +13,7 @@
 #include <netlink/route/link.h>
 
 #include "error.h"
+#include "ipaddr.h"
 #include "macro.h"
 #include "netaddr.h"
 
@@ -144,37 +145,18 @@ int netaddr_list(GPtrArray **ret) {
         return list_addresses(ret, NULL);
 }
 
-/* A parsed address: IPv4 in the first 4 bytes, IPv6 in 16; IPv4-mapped IPv6 becomes IPv4. */
-typedef struct Parsed {
-        int family;
-        unsigned char bytes[16];
-} Parsed;
-
-static bool parse_ip(const char *text, Parsed *ret) {
-        Parsed p = {};
-        struct in6_addr a6;
-        if (inet_pton(AF_INET, text, p.bytes) == 1)
-                p.family = AF_INET;
-        else if (inet_pton(AF_INET6, text, &a6) == 1) {
-                if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-                        p.family = AF_INET;
-                        memcpy(p.bytes, a6.s6_addr + 12, 4);
-                } else {
-                        p.family = AF_INET6;
-                        memcpy(p.bytes, a6.s6_addr, 16);
-                }
-        } else
+/* An address as compared: an IPv4-mapped IPv6 address is the IPv4 address. */
+static bool parse_ip(const char *text, IpAddr *ret) {
+        IpAddr a;
+        if (!ipaddr_parse(text, &a))
                 return false;
-        *ret = p;
+        ipaddr_unmap(&a);
+        *ret = a;
         return true;
 }
 
-static bool parsed_equal(const Parsed *a, const Parsed *b) {
-        return a->family == b->family && memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0;
-}
-
 int netaddr_check_local(const char *address, GError **error) {
-        Parsed want;
+        IpAddr want;
         if (!address || !parse_ip(address, &want))
                 return np_fail(error, EINVAL,
                                "\"%s\" is not an IP address (allowed: an IPv4 address like 192.168.1.1 or an "
@@ -188,8 +170,8 @@ int netaddr_check_local(const char *address, GError **error) {
 
         for (guint i = 0; i < list->len; i++) {
                 const NetAddr *a = g_ptr_array_index(list, i);
-                Parsed have;
-                if (parse_ip(a->address, &have) && parsed_equal(&have, &want))
+                IpAddr have;
+                if (parse_ip(a->address, &have) && ipaddr_equal(&have, &want))
                         return 0;
         }
 

@@ -13,10 +13,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
+#include <sys/socket.h>
 
 #include "error.h"
 #include "exports_client.h"
+#include "ipaddr.h"
 #include "macro.h"
 #include "name.h"
 #include "show.h"
@@ -354,19 +355,19 @@ static int parse_address(Config *c, const char *v, GError **error) {
                                "\"%s\" has a scope (%%...); allowed: an IPv4 or IPv6 address without scope, the "
                                "same for every client host",
                                shown);
-        g_autoptr(GInetAddress) a = g_inet_address_new_from_string(v);
-        if (!a)
+        IpAddr a;
+        if (!ipaddr_parse(v, &a))
                 return np_fail(error, EINVAL,
                                "\"%s\" is not an IPv4 or IPv6 address; allowed: an address literal such as "
                                "192.168.1.1 or fd00::1 (no host name, brackets or prefix length), or empty",
                                shown);
-        if (g_inet_address_get_is_any(a) || g_inet_address_get_is_multicast(a))
+        if (ipaddr_is_any(&a) || ipaddr_is_multicast(&a))
                 return np_fail(error, EINVAL,
                                "\"%s\" is %s address; allowed: the unicast address client hosts reach this "
                                "server on",
-                               shown, g_inet_address_get_is_any(a) ? "the unspecified" : "a multicast");
+                               shown, ipaddr_is_any(&a) ? "the unspecified" : "a multicast");
         g_free(c->address);
-        c->address = g_inet_address_to_string(a);
+        c->address = ipaddr_to_string(&a);
         return 0;
 }
 
@@ -472,8 +473,8 @@ static int parse_listen(Config *c, const char *v, GError **error) {
                                        LISTEN_ALLOWED);
                 host = g_strndup(v + 1, close - v - 1);
                 port = close + 2;
-                g_autoptr(GInetAddress) a = g_inet_address_new_from_string(host);
-                if (!a || g_inet_address_get_family(a) != G_SOCKET_FAMILY_IPV6) {
+                IpAddr a;
+                if (!ipaddr_parse(host, &a) || a.family != AF_INET6) {
                         g_autofree char *shown_host = show_text(host);
                         return np_fail(error, EINVAL, "\"%s\": \"%s\" is not an IPv6 address; %s", shown,
                                        shown_host, LISTEN_ALLOWED);
@@ -492,8 +493,8 @@ static int parse_listen(Config *c, const char *v, GError **error) {
                 if (!*host)
                         return np_fail(error, EINVAL, "\"%s\" lacks the host before \":\"; %s", shown,
                                        LISTEN_ALLOWED);
-                g_autoptr(GInetAddress) a = g_inet_address_new_from_string(host);
-                if (!a && !exports_hostname_valid(host, false)) {
+                IpAddr a;
+                if (!ipaddr_parse(host, &a) && !exports_hostname_valid(host, false)) {
                         g_autofree char *shown_host = show_text(host);
                         return np_fail(error, EINVAL, "\"%s\": \"%s\" is neither an IPv4 address nor a host name; %s",
                                        shown, shown_host, LISTEN_ALLOWED);
