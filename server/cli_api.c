@@ -15,9 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "cli_api.h"
+#include "cli_http.h"
 #include "fdio.h"
 #include "json_autoptr.h"
 #include "log.h"
@@ -30,10 +29,6 @@ static CliTarget target;
 
 void cli_target_set(const CliTarget *t) {
         target = *t;
-}
-
-static const char *where(void) {
-        return target.url ? target.url : target.socket_path;
 }
 
 void reply_free(Reply *r) {
@@ -50,79 +45,29 @@ static Reply *reply_new(void) {
         return r;
 }
 
-/* Why connecting to the socket fails, as errno text (curl's own message does not say). */
-static char *connect_error(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(target.socket_path) >= sizeof sa.sun_path)
-                return g_strdup(g_strerror(ENAMETOOLONG));
-        strcpy(sa.sun_path, target.socket_path);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return g_strdup(g_strerror(errno));
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return g_strdup(g_strerror(errno));
-        return NULL;
+/* One request through the target's transport; the failure printed, as the exit status.
+ * -ECANCELED (a callback stopped it) is the caller's to print: returned as is. */
+static int perform(const HttpRequest *req) {
+        g_autoptr(GError) error = NULL;
+        int r = http_transport_for(&target)->perform(&target, req, &error);
+        if (r == -ECANCELED)
+                return r;
+        if (r < 0)
+                return log_exit(EXIT_FAILURE, "%s", error->message);
+        return 0;
 }
 
-static void curl_cleanup(CURL **c) {
-        if (*c)
-                curl_easy_cleanup(*c);
-}
-static void slist_cleanup(struct curl_slist **l) {
-        curl_slist_free_all(*l);
-}
-#define _cleanup_curl_ __attribute__((cleanup(curl_cleanup)))
-#define _cleanup_slist_ __attribute__((cleanup(slist_cleanup)))
-
-/* A handle for method and path with the target, the token and our headers set; extra header
- * lines are added to *headers (which the caller frees after the transfer). */
-static CURL *handle_new(const char *method, const char *path, const char *accept, struct curl_slist **headers,
-                        char *errbuf) {
-        CURL *c = curl_easy_init();
-        if (!c)
-                return NULL;
-        g_autofree char *url = NULL;
-        if (target.url) {
-                url = g_strdup_printf("%s%s", target.url, path);
-                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-                if (target.ca_file)
-                        curl_easy_setopt(c, CURLOPT_CAINFO, target.ca_file);
-        } else {
-                url = g_strdup_printf("http://localhost%s", path);
-                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, target.socket_path);
-        }
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-        *headers = curl_slist_append(*headers, accept ? accept : "Accept: application/json");
-        if (target.token) {
-                g_autofree char *auth = g_strdup_printf("Authorization: Bearer %s", target.token);
-                *headers = curl_slist_append(*headers, auth);
-        }
-        return c;
+/* A whole answer into a Reply. */
+static int reply_head(void *userdata, const HttpHead *head) {
+        Reply *r = userdata;
+        r->status = head->status;
+        return 0;
 }
 
-/* curl's result as the exit status, printed. */
-static int transfer_failed(CURLcode code, const char *errbuf) {
-        if (code == CURLE_COULDNT_CONNECT) {
-                g_autofree char *why = target.url ? NULL : connect_error();
-                return log_exit(EXIT_FAILURE, "cannot reach nfsprovd at %s: %s", where(),
-                                why ? why : (*errbuf ? errbuf : curl_easy_strerror(code)));
-        }
-        if (code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_PARTIAL_FILE ||
-            code == CURLE_SEND_ERROR)
-                return log_exit(EXIT_FAILURE,
-                                "nfsprovd at %s closed the connection without a complete answer (did it stop? see its log)",
-                                where());
-        return log_exit(EXIT_FAILURE, "request to nfsprovd at %s failed: %s", where(),
-                        *errbuf ? errbuf : curl_easy_strerror(code));
-}
-
-static size_t body_cb(char *data, size_t size, size_t n, void *userdata) {
-        g_string_append_len(userdata, data, (gssize) (size * n));
-        return size * n;
+static int reply_body(void *userdata, const char *data, size_t len) {
+        Reply *r = userdata;
+        g_string_append_len(r->body, data, (gssize) len);
+        return 0;
 }
 
 static void parse_body(Reply *r, const char *accept) {
@@ -132,25 +77,17 @@ static void parse_body(Reply *r, const char *accept) {
 
 int cli_call(const char *method, const char *path, json_object *body, const char *accept, Reply **ret) {
         g_autoptr(Reply) r = reply_new();
-        char errbuf[CURL_ERROR_SIZE] = "";
-        _cleanup_slist_ struct curl_slist *headers = NULL;
-        _cleanup_curl_ CURL *c = handle_new(method, path, accept, &headers, errbuf);
-        if (!c)
-                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
-        headers = curl_slist_append(headers, "Expect:");
+        const char *headers[] = { accept ? accept : "Accept: application/json", NULL };
+        HttpRequest req = { .method = method, .path = path, .headers = headers,
+                            .on_head = reply_head, .on_body = reply_body, .userdata = r };
         if (body) {
-                const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-                headers = curl_slist_append(headers, "Content-Type: application/json");
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(text));
+                req.content_type = "application/json";
+                req.body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+                req.body_len = strlen(req.body);
         }
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-        CURLcode code = curl_easy_perform(c);
-        if (code != CURLE_OK)
-                return transfer_failed(code, errbuf);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        int st = perform(&req);
+        if (st)
+                return st;
         parse_body(r, accept);
         *ret = TAKE_PTR(r);
         return 0;
@@ -333,61 +270,57 @@ int cli_operation(const char *method, const char *path, json_object *body, const
 /* ---- upload ---- */
 
 typedef struct Source {
+        Reply *reply;
         int fd;
         uint64_t length, sent;
         int error;
         Progress progress;
 } Source;
 
-static size_t read_cb(char *buffer, size_t size, size_t n, void *userdata) {
+static ssize_t source_read(void *userdata, char *buffer, size_t len, uint64_t offset) {
         Source *s = userdata;
-        size_t want = MIN(size * n, s->length - s->sent);
-        if (want == 0)
-                return 0;
         ssize_t got;
         do
-                got = pread(s->fd, buffer, want, (off_t) s->sent);
+                got = pread(s->fd, buffer, len, (off_t) offset);
         while (got < 0 && errno == EINTR);
         if (got <= 0) {
+                s->sent = offset;
                 s->error = got < 0 ? errno : ENODATA; /* shorter than it was: it changed under us */
-                return CURL_READFUNC_ABORT;
+                return -s->error;
         }
-        s->sent += (uint64_t) got;
+        s->sent = offset + (uint64_t) got;
         progress_bytes(&s->progress, s->sent, s->length);
-        return (size_t) got;
+        return got;
+}
+
+static int source_head(void *userdata, const HttpHead *head) {
+        Source *s = userdata;
+        return reply_head(s->reply, head);
+}
+
+static int source_body(void *userdata, const char *data, size_t len) {
+        Source *s = userdata;
+        return reply_body(s->reply, data, len);
 }
 
 int cli_upload(const char *path, int fd, uint64_t length, const char *what, uint64_t max_rate, Reply **ret) {
         g_autoptr(Reply) r = reply_new();
-        Source src = { .fd = fd, .length = length };
+        Source src = { .reply = r, .fd = fd, .length = length };
         progress_init(&src.progress, what);
-        char errbuf[CURL_ERROR_SIZE] = "";
-        _cleanup_slist_ struct curl_slist *headers = NULL;
-        _cleanup_curl_ CURL *c = handle_new("PUT", path, NULL, &headers, errbuf);
-        if (!c)
-                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
-        /* Expect: 100-continue stays: a refusal (the volume exists, the share is full...)
-         * comes before the body is sent. */
-        headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-        curl_easy_setopt(c, CURLOPT_READDATA, &src);
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t) length);
-        if (max_rate)
-                curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t) max_rate);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
-        CURLcode code = curl_easy_perform(c);
+        const char *headers[] = { "Accept: application/json", NULL };
+        HttpRequest req = { .method = "PUT", .path = path, .headers = headers,
+                            .content_type = "application/octet-stream", .read_body = source_read,
+                            .body_length = length, .max_send_rate = max_rate,
+                            .on_head = source_head, .on_body = source_body, .userdata = &src };
+        int st = perform(&req);
         progress_end(&src.progress);
-        if (src.error)
+        if (st == -ECANCELED)
                 return log_exit(EXIT_FAILURE, "cannot read the file at byte %" PRIu64 ": %s", src.sent,
                                 src.error == ENODATA ? "it became shorter while it was sent" : g_strerror(src.error));
-        if (code != CURLE_OK)
-                return transfer_failed(code, errbuf);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        if (st)
+                return st;
         parse_body(r, NULL);
-        int st = must_be_json(r);
+        st = must_be_json(r);
         if (st)
                 return st;
         *ret = TAKE_PTR(r);
@@ -397,72 +330,55 @@ int cli_upload(const char *path, int fd, uint64_t length, const char *what, uint
 /* ---- download ---- */
 
 typedef struct Sink {
-        CURL *curl;
         int fd;
         uint64_t offset;      /* where the next byte goes */
         uint64_t resume_at;   /* the range asked for */
         uint64_t total;
-        bool started;         /* the status was looked at */
+        long status;
         bool to_file;         /* 200/206: the body is the content */
         int error;
-        const char *etag;     /* the answer's ETag (header_cb), when it has one */
-        char *etag_owned;
         GString *error_body;  /* other statuses: nfsprovd's JSON error */
         Progress progress;
 } Sink;
 
-static size_t sink_cb(char *data, size_t size, size_t n, void *userdata) {
+static int sink_head(void *userdata, const HttpHead *head) {
         Sink *s = userdata;
-        size_t len = size * n;
-        if (!s->started) {
-                s->started = true;
-                long status = 0;
-                curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-                curl_off_t cl = -1;
-                curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-                if (status == 200 || status == 206) {
-                        s->to_file = true;
-                        if (status == 200 && s->resume_at > 0) {
-                                /* the content changed (If-Range): start over */
-                                s->offset = 0;
-                                if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0) {
-                                        s->error = errno;
-                                        return 0;
-                                }
-                        }
-                        s->total = s->offset + (cl > 0 ? (uint64_t) cl : 0);
-                        /* the validator goes with the part before its first byte, so that a
-                         * download stopped anywhere (even killed) can be continued */
-                        if (s->etag && fsetxattr(s->fd, ETAG_XATTR, s->etag, strlen(s->etag), 0) < 0 &&
-                            errno != ENOTSUP) {
-                                s->error = errno;
-                                return 0;
-                        }
+        s->status = head->status;
+        if (head->status != 200 && head->status != 206)
+                return 0;
+        s->to_file = true;
+        if (head->status == 200 && s->resume_at > 0) {
+                /* the content changed (If-Range): start over */
+                s->offset = 0;
+                if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0) {
+                        s->error = errno;
+                        return -s->error;
                 }
         }
+        s->total = s->offset + (head->content_length > 0 ? (uint64_t) head->content_length : 0);
+        /* the validator goes with the part before its first byte, so that a download stopped
+         * anywhere (even killed) can be continued */
+        if (head->etag && fsetxattr(s->fd, ETAG_XATTR, head->etag, strlen(head->etag), 0) < 0 && errno != ENOTSUP) {
+                s->error = errno;
+                return -s->error;
+        }
+        return 0;
+}
+
+static int sink_body(void *userdata, const char *data, size_t len) {
+        Sink *s = userdata;
         if (!s->to_file) {
                 g_string_append_len(s->error_body, data, (gssize) len);
-                return len;
+                return 0;
         }
         int r = fd_write_all(s->fd, data, len);
         if (r < 0) {
                 s->error = -r;
-                return 0;
+                return r;
         }
         s->offset += len;
         progress_bytes(&s->progress, s->offset, s->total);
-        return len;
-}
-
-/* The header lines we need: ETag. */
-static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
-        Sink *s = userdata;
-        size_t len = size * n;
-        if (len > 5 && g_ascii_strncasecmp(data, "ETag:", 5) == 0) {
-                g_free(s->etag_owned);
-                s->etag = s->etag_owned = g_strstrip(g_strndup(data + 5, len - 5));
-        }
-        return len;
+        return 0;
 }
 
 static char *part_etag(int fd) {
@@ -486,7 +402,8 @@ int cli_download(const char *path, const char *file, const char *what, uint64_t 
         if (!S_ISREG(st.st_mode))
                 return log_exit(CLI_EXIT_INVALID, "%s is not a regular file; it holds a partial download", part);
         g_autofree char *old_etag = part_etag(fd);
-        Sink s = { .fd = fd, .error_body = g_string_new(NULL) };
+        g_autoptr(GString) error_body = g_string_new(NULL);
+        Sink s = { .fd = fd, .error_body = error_body };
         if (old_etag && st.st_size > 0) {
                 s.offset = s.resume_at = (uint64_t) st.st_size;
                 if (lseek(fd, st.st_size, SEEK_SET) < 0)
@@ -495,51 +412,33 @@ int cli_download(const char *path, const char *file, const char *what, uint64_t 
                 return log_exit(EXIT_FAILURE, "cannot truncate %s: %s", part, g_strerror(errno));
         progress_init(&s.progress, what);
 
-        char errbuf[CURL_ERROR_SIZE] = "";
-        _cleanup_slist_ struct curl_slist *headers = NULL;
-        _cleanup_curl_ CURL *c = handle_new("GET", path, "Accept: application/octet-stream", &headers, errbuf);
-        if (!c) {
-                g_string_free(s.error_body, true);
-                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
-        }
-        s.curl = c;
+        g_autofree char *range = NULL, *if_range = NULL;
+        const char *headers[4] = { "Accept: application/octet-stream", NULL };
         if (s.resume_at > 0) {
-                g_autofree char *range = g_strdup_printf("Range: bytes=%" PRIu64 "-", s.resume_at);
-                g_autofree char *if_range = g_strdup_printf("If-Range: %s", old_etag);
-                headers = curl_slist_append(headers, range);
-                headers = curl_slist_append(headers, if_range);
+                headers[1] = range = g_strdup_printf("Range: bytes=%" PRIu64 "-", s.resume_at);
+                headers[2] = if_range = g_strdup_printf("If-Range: %s", old_etag);
         }
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-        if (max_rate)
-                curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) max_rate);
-        CURLcode code = curl_easy_perform(c);
+        HttpRequest req = { .method = "GET", .path = path, .headers = headers, .max_recv_rate = max_rate,
+                            .on_head = sink_head, .on_body = sink_body, .userdata = &s };
+        int code = perform(&req);
         progress_end(&s.progress);
-        g_autoptr(GString) error_body = s.error_body;
-        g_autofree char *etag = TAKE_PTR(s.etag_owned);
-        s.etag = etag; /* freed here from now on */
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if ((s.error || code != CURLE_OK || !s.to_file) && s.offset == 0)
+        if ((s.error || code || !s.to_file) && s.offset == 0)
                 (void) unlink(part); /* nothing to continue from */
         if (s.error)
                 return log_exit(EXIT_FAILURE, "cannot write %s at byte %" PRIu64 ": %s", part, s.offset,
                                 g_strerror(s.error));
-        if (status == 416 && s.resume_at > 0) {
+        if (code)
+                return code;
+        if (s.status == 416 && s.resume_at > 0) {
                 /* the part is as long as the content or longer: it cannot be continued */
                 if (ftruncate(fd, 0) < 0 || fremovexattr(fd, ETAG_XATTR) < 0)
                         return log_exit(EXIT_FAILURE, "cannot reset %s: %s", part, g_strerror(errno));
                 return log_exit(EXIT_FAILURE, "%s does not fit the volume any more; it was emptied, run the download again",
                                 part);
         }
-        if (code != CURLE_OK)
-                return transfer_failed(code, errbuf);
         if (!s.to_file) {
                 g_autoptr(Reply) r = reply_new();
-                r->status = status;
+                r->status = s.status;
                 g_string_append_len(r->body, error_body->str, (gssize) error_body->len);
                 parse_body(r, NULL);
                 return reply_failed(r);
@@ -550,7 +449,7 @@ int cli_download(const char *path, const char *file, const char *what, uint64_t 
         if (rename(part, file) < 0)
                 return log_exit(EXIT_FAILURE, "cannot rename %s to %s: %s", part, file, g_strerror(errno));
         *ret_bytes = s.offset;
-        *ret_resumed_at = status == 206 ? s.resume_at : 0;
+        *ret_resumed_at = s.status == 206 ? s.resume_at : 0;
         return 0;
 }
 

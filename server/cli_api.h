@@ -16,18 +16,11 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "cli_http.h"
+
 #define CLI_EXIT_INVALID 2
 
-/* Where nfsprovd is: socket_path, or url (+ token, ca_file). The strings must outlive every
- * call. */
-typedef struct CliTarget {
-        const char *socket_path;
-        const char *url;
-        const char *token;
-        const char *ca_file;
-} CliTarget;
-
-/* Set once before the first call (after curl_global_init). */
+/* Set once before the first call. */
 void cli_target_set(const CliTarget *t);
 
 typedef struct Reply {

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <glib.h>
 #include <json-c/json.h>
 
@@ -937,11 +936,8 @@ int main(int argc, char **argv) {
                 target = (CliTarget) { .socket_path = sock };
         }
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_exit(EXIT_FAILURE, "cannot initialize libcurl");
         cli_target_set(&target);
         st = cmd->run(&a, args);
-        curl_global_cleanup();
         if (fflush(stdout) != 0)
                 return log_exit(EXIT_FAILURE, "cannot write the output: %s", g_strerror(errno));
         return st;
