@@ -2,6 +2,12 @@
 /*
  * Run an external program from an argv array (never through a shell) and capture what it
  * printed. Used for mkfs.ext4, resize2fs, e2fsck, exportfs and qemu-img.
+ *
+ * The program is started with posix_spawn (glibc: no copy of the caller's memory map, which
+ * costs a large threaded daemon far less than fork): stdin from /dev/null, no signal blocked,
+ * the common signals at their default, and no descriptor of the caller beyond 0-2 except those
+ * named in RunOptions.fds, whether close-on-exec or not. Only a memory limit
+ * (RunOptions.max_memory, set in the child before exec) takes GLib's fork path.
  */
 #pragma once
 
