@@ -151,6 +151,19 @@ int cli_call_json(const char *method, const char *path, json_object *body, Reply
         return 0;
 }
 
+int cli_call_list(const char *method, const char *path, const char *key, Reply **ret, json_object **ret_list) {
+        g_autoptr(Reply) r = NULL;
+        int st = cli_call_json(method, path, NULL, &r);
+        if (st)
+                return st;
+        json_object *list = NULL;
+        if (!json_object_object_get_ex(r->json, key, &list) || !json_object_is_type(list, json_type_array))
+                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"%s\" list", key);
+        *ret_list = list;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
 /* ---- progress on a terminal ---- */
 
 typedef struct Progress {

@@ -39,6 +39,10 @@ int cli_call(const char *method, const char *path, json_object *body, const char
 /* A request that must answer 2xx with JSON. */
 int cli_call_json(const char *method, const char *path, json_object *body, Reply **ret);
 
+/* A request that must answer 2xx with JSON holding an array under key: *ret_list (owned by
+ * *ret). */
+int cli_call_list(const char *method, const char *path, const char *key, Reply **ret, json_object **ret_list);
+
 /* A long operation: when stderr is a terminal, sent without waiting (202), then followed
  * through /v1/operations/{id} with its step shown there; else sent with ?wait=true. *ret holds the operation's status
  * and result (2xx) — a failed operation is printed and returned as its exit status. */

@@ -76,16 +76,14 @@ int cli_vol_create(const CliArgs *a, char *const *args) {
 int cli_vol_list(const CliArgs *a, char *const *args) {
         g_autofree char *path = g_strdup_printf("/v1/shares/%s/volumes", args[0]);
         g_autoptr(Reply) r = NULL;
-        int st = cli_call_json("GET", path, NULL, &r);
+        json_object *list;
+        int st = cli_call_list("GET", path, "volumes", &r, &list);
         if (st)
                 return st;
         if (a->json) {
                 print_json(r->json);
                 return 0;
         }
-        json_object *list;
-        if (!json_object_object_get_ex(r->json, "volumes", &list) || !json_object_is_type(list, json_type_array))
-                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"volumes\" list");
         static const char *const titles[] = { "NAME", "STATUS", "CAPACITY", "ALLOCATION", "FORMAT", "BACKING" };
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
         for (size_t i = 0; i < json_object_array_length(list); i++) {

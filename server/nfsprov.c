@@ -186,16 +186,14 @@ static char *guard_text(json_object *s, bool brief) {
 static int cmd_list(const CliArgs *a, char *const *args) {
         (void) args;
         g_autoptr(Reply) r = NULL;
-        int st = cli_call_json("GET", "/v1/shares", NULL, &r);
+        json_object *shares;
+        int st = cli_call_list("GET", "/v1/shares", "shares", &r, &shares);
         if (st)
                 return st;
         if (a->json) {
                 print_json(r->json);
                 return 0;
         }
-        json_object *shares;
-        if (!json_object_object_get_ex(r->json, "shares", &shares) || !json_object_is_type(shares, json_type_array))
-                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"shares\" list");
 
         static const char *const titles[] = { "NAME",        "STATE",      "SIZE",    "USED",  "AVAIL",  "PROVISIONED",
                                               "OVERCOMMIT", "VOLUMES", "GUARD", "EXPORT", "CLIENTS" };
@@ -383,12 +381,10 @@ static int audit_resolve(const CliArgs *a, const char *share, const char *what) 
 static int audit_quarantined(const CliArgs *a, const char *share) {
         g_autofree char *path = share ? g_strdup_printf("/v1/quarantine?share=%s", share) : g_strdup("/v1/quarantine");
         g_autoptr(Reply) r = NULL;
-        int st = cli_call_json("GET", path, NULL, &r);
+        json_object *list;
+        int st = cli_call_list("GET", path, "quarantined", &r, &list);
         if (st)
                 return st;
-        json_object *list = NULL;
-        if (!json_object_object_get_ex(r->json, "quarantined", &list) || !json_object_is_type(list, json_type_array))
-                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"quarantined\" list");
         if (a->json) {
                 print_json(r->json);
                 return 0;
@@ -450,12 +446,10 @@ static int cmd_audit(const CliArgs *a, char *const *args) {
                 return audit_quarantined(a, name);
         g_autofree char *path = name ? g_strdup_printf("/v1/audit?share=%s", name) : g_strdup("/v1/audit");
         g_autoptr(Reply) r = NULL;
-        int st = cli_call_json("POST", path, NULL, &r);
+        json_object *audits;
+        int st = cli_call_list("POST", path, "audits", &r, &audits);
         if (st)
                 return st;
-        json_object *audits = NULL;
-        if (!json_object_object_get_ex(r->json, "audits", &audits) || !json_object_is_type(audits, json_type_array))
-                return log_exit(EXIT_FAILURE, "nfsprovd's answer has no \"audits\" list");
         unsigned found = 0;
         static const char *const titles[] = { "SHARE", "PATH", "KIND", "FINDING", "SINCE", "SIZE", "OWNER", "DETAIL" };
         g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func(g_free);
