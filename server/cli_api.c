@@ -47,9 +47,9 @@ static Reply *reply_new(void) {
 
 /* One request through the target's transport; the failure printed, as the exit status.
  * -ECANCELED (a callback stopped it) is the caller's to print: returned as is. */
-static int perform(const HttpRequest *req) {
+static int perform(const CliRequest *req) {
         g_autoptr(GError) error = NULL;
-        int r = http_transport_for(&target)->perform(&target, req, &error);
+        int r = cli_transport_for(&target)->perform(&target, req, &error);
         if (r == -ECANCELED)
                 return r;
         if (r < 0)
@@ -58,7 +58,7 @@ static int perform(const HttpRequest *req) {
 }
 
 /* A whole answer into a Reply. */
-static int reply_head(void *userdata, const HttpHead *head) {
+static int reply_head(void *userdata, const CliAnswerHead *head) {
         Reply *r = userdata;
         r->status = head->status;
         return 0;
@@ -78,7 +78,7 @@ static void parse_body(Reply *r, const char *accept) {
 int cli_call(const char *method, const char *path, json_object *body, const char *accept, Reply **ret) {
         g_autoptr(Reply) r = reply_new();
         const char *headers[] = { accept ? accept : "Accept: application/json", NULL };
-        HttpRequest req = { .method = method, .path = path, .headers = headers,
+        CliRequest req = { .method = method, .path = path, .headers = headers,
                             .on_head = reply_head, .on_body = reply_body, .userdata = r };
         if (body) {
                 req.content_type = "application/json";
@@ -306,7 +306,7 @@ static ssize_t source_read(void *userdata, char *buffer, size_t len, uint64_t of
         return got;
 }
 
-static int source_head(void *userdata, const HttpHead *head) {
+static int source_head(void *userdata, const CliAnswerHead *head) {
         Source *s = userdata;
         return reply_head(s->reply, head);
 }
@@ -321,7 +321,7 @@ int cli_upload(const char *path, int fd, uint64_t length, const char *what, uint
         Source src = { .reply = r, .fd = fd, .length = length };
         progress_init(&src.progress, what);
         const char *headers[] = { "Accept: application/json", NULL };
-        HttpRequest req = { .method = "PUT", .path = path, .headers = headers,
+        CliRequest req = { .method = "PUT", .path = path, .headers = headers,
                             .content_type = "application/octet-stream", .read_body = source_read,
                             .body_length = length, .max_send_rate = max_rate,
                             .on_head = source_head, .on_body = source_body, .userdata = &src };
@@ -354,7 +354,7 @@ typedef struct Sink {
         Progress progress;
 } Sink;
 
-static int sink_head(void *userdata, const HttpHead *head) {
+static int sink_head(void *userdata, const CliAnswerHead *head) {
         Sink *s = userdata;
         s->status = head->status;
         if (head->status != 200 && head->status != 206)
@@ -431,7 +431,7 @@ int cli_download(const char *path, const char *file, const char *what, uint64_t 
                 headers[1] = range = g_strdup_printf("Range: bytes=%" PRIu64 "-", s.resume_at);
                 headers[2] = if_range = g_strdup_printf("If-Range: %s", old_etag);
         }
-        HttpRequest req = { .method = "GET", .path = path, .headers = headers, .max_recv_rate = max_rate,
+        CliRequest req = { .method = "GET", .path = path, .headers = headers, .max_recv_rate = max_rate,
                             .on_head = sink_head, .on_body = sink_body, .userdata = &s };
         int code = perform(&req);
         progress_end(&s.progress);

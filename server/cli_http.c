@@ -3,8 +3,8 @@
 
 #include "cli_http.h"
 
-const HttpTransport *http_transport_for(const CliTarget *target) {
-        return target->url ? &http_transport_curl : &http_transport_unix;
+const CliTransport *cli_transport_for(const CliTarget *target) {
+        return target->url ? &cli_transport_curl : &cli_transport_unix;
 }
 
 const char *http_target_where(const CliTarget *target) {

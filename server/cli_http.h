@@ -3,7 +3,7 @@
  * How nfsprov's requests reach nfsprovd: a table of transports, one per kind of target.
  *
  *   unix  nfsprovd's Unix socket: HTTP/1.1 spoken by nfsprov itself, one connection per
- *         request (server/cli_http_unix.c, answers read with server/http_response.h). Needs no
+ *         request (server/cli_http_unix.c, answers read with server/http_answer.h). Needs no
  *         library beyond libc, so a command on the socket starts as fast as a process can.
  *   curl  a URL (http or https, a bearer token, a CA file): libcurl, loaded with dlopen when the
  *         first such request is made (server/cli_http_curl.c), so that the 29 libraries it
@@ -35,13 +35,13 @@ typedef struct CliTarget {
 } CliTarget;
 
 /* The final answer's head, as the callbacks see it. */
-typedef struct HttpHead {
+typedef struct CliAnswerHead {
         long status;
         int64_t content_length; /* -1 when the answer does not say */
         const char *etag;       /* the ETag header's value, or NULL */
-} HttpHead;
+} CliAnswerHead;
 
-typedef struct HttpRequest {
+typedef struct CliRequest {
         const char *method;
         const char *path;            /* "/v1/..." with its query */
         const char *const *headers;  /* more header lines ("Name: value"), NULL-terminated, or NULL */
@@ -54,21 +54,21 @@ typedef struct HttpRequest {
         ssize_t (*read_body)(void *userdata, char *buf, size_t len, uint64_t offset); /* -errno aborts */
         uint64_t body_length;
         uint64_t max_send_rate, max_recv_rate; /* bytes a second, 0: no limit */
-        int (*on_head)(void *userdata, const HttpHead *head);             /* < 0 aborts */
+        int (*on_head)(void *userdata, const CliAnswerHead *head);             /* < 0 aborts */
         int (*on_body)(void *userdata, const char *data, size_t len);     /* < 0 aborts */
         void *userdata;
-} HttpRequest;
+} CliRequest;
 
-typedef struct HttpTransport {
+typedef struct CliTransport {
         const char *name;
-        int (*perform)(const CliTarget *target, const HttpRequest *req, GError **error);
-} HttpTransport;
+        int (*perform)(const CliTarget *target, const CliRequest *req, GError **error);
+} CliTransport;
 
-extern const HttpTransport http_transport_unix;
-extern const HttpTransport http_transport_curl;
+extern const CliTransport cli_transport_unix;
+extern const CliTransport cli_transport_curl;
 
 /* The transport for target: curl for a URL, unix for the socket. */
-const HttpTransport *http_transport_for(const CliTarget *target);
+const CliTransport *cli_transport_for(const CliTarget *target);
 
 /* Where the target is, for messages: the URL or the socket's path. */
 const char *http_target_where(const CliTarget *target);

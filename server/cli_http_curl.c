@@ -77,7 +77,7 @@ static void slist_cleanup(struct curl_slist **l) {
 
 typedef struct Transfer {
         CURL *curl;
-        const HttpRequest *req;
+        const CliRequest *req;
         char *etag;         /* the final answer's ETag (header lines of interim answers dropped) */
         bool head_reported;
         bool aborted;       /* a callback said stop */
@@ -89,7 +89,7 @@ static void transfer_done(Transfer *t) {
 
 static int report_head(Transfer *t) {
         t->head_reported = true;
-        HttpHead head = { .content_length = -1, .etag = t->etag };
+        CliAnswerHead head = { .content_length = -1, .etag = t->etag };
         sym_curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &head.status);
         curl_off_t cl = -1;
         if (sym_curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
@@ -147,7 +147,7 @@ static int failed(const CliTarget *target, CURLcode code, const char *errbuf, GE
         return np_fail(error, EIO, "request to nfsprovd at %s failed: %s", target->url, why);
 }
 
-static int curl_perform(const CliTarget *target, const HttpRequest *req, GError **error) {
+static int curl_perform(const CliTarget *target, const CliRequest *req, GError **error) {
         int r = curl_load(error);
         if (r < 0)
                 return r;
@@ -207,7 +207,7 @@ static int curl_perform(const CliTarget *target, const HttpRequest *req, GError 
         return 0;
 }
 
-const HttpTransport http_transport_curl = {
+const CliTransport cli_transport_curl = {
         .name = "curl",
         .perform = curl_perform,
 };

@@ -17,7 +17,7 @@
 
 #include "cli_http.h"
 #include "error.h"
-#include "http_response.h"
+#include "http_answer.h"
 #include "macro.h"
 
 #define CONTINUE_WAIT_MS 1000
@@ -26,8 +26,8 @@
 
 typedef struct Exchange {
         const CliTarget *target;
-        const HttpRequest *req;
-        HttpResponse *response;
+        const CliRequest *req;
+        HttpAnswer *response;
         bool interim_continue; /* 100 Continue came */
         int64_t recv_start_us;
         uint64_t received;
@@ -40,9 +40,9 @@ static int on_interim(void *userdata, long status) {
         return 0;
 }
 
-static int on_head(void *userdata, const HttpResponseHead *h) {
+static int on_head(void *userdata, const HttpAnswerHead *h) {
         Exchange *x = userdata;
-        HttpHead head = { .status = h->status, .content_length = h->content_length, .etag = h->etag };
+        CliAnswerHead head = { .status = h->status, .content_length = h->content_length, .etag = h->etag };
         x->recv_start_us = g_get_monotonic_time();
         return x->req->on_head ? x->req->on_head(x->req->userdata, &head) : 0;
 }
@@ -105,21 +105,21 @@ static int receive(Exchange *x, int fd, char *buf, GError **error) {
                 return np_fail(error, errno, "reading nfsprovd's answer at %s: %s", http_target_where(x->target),
                                g_strerror(errno));
         if (n <= 0) {
-                if (http_response_end(x->response, NULL) < 0)
+                if (http_answer_end(x->response, NULL) < 0)
                         return cut_short(x, error);
                 return 0;
         }
         g_autoptr(GError) e = NULL;
-        int r = http_response_feed(x->response, buf, (size_t) n, &e);
+        int r = http_answer_feed(x->response, buf, (size_t) n, &e);
         if (r < 0 && e)
                 return np_fail(error, -r, "request to nfsprovd at %s failed: %s", http_target_where(x->target),
                                e->message);
         if (r < 0)
                 return -ECANCELED; /* a callback stopped it */
-        return http_response_done(x->response) ? 0 : 1;
+        return http_answer_done(x->response) ? 0 : 1;
 }
 
-static GString *request_head(const HttpRequest *req) {
+static GString *request_head(const CliRequest *req) {
         GString *h = g_string_new(NULL);
         g_string_append_printf(h, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", req->method, req->path);
         for (const char *const *l = req->headers; l && *l; l++)
@@ -141,7 +141,7 @@ static GString *request_head(const HttpRequest *req) {
  * the answer came (or ended) instead, or an error. */
 static int await_continue(Exchange *x, int fd, char *buf, GError **error) {
         int64_t deadline = g_get_monotonic_time() + CONTINUE_WAIT_MS * 1000;
-        while (!x->interim_continue && !http_response_has_head(x->response)) {
+        while (!x->interim_continue && !http_answer_has_head(x->response)) {
                 int64_t left_ms = (deadline - g_get_monotonic_time()) / 1000;
                 if (left_ms <= 0)
                         return 1;
@@ -157,13 +157,13 @@ static int await_continue(Exchange *x, int fd, char *buf, GError **error) {
                 if (r <= 0)
                         return r;
         }
-        return http_response_has_head(x->response) ? 0 : 1;
+        return http_answer_has_head(x->response) ? 0 : 1;
 }
 
 /* The streamed body: 0 when sent or when nfsprovd stopped reading it, -ECANCELED when
  * read_body failed. */
 static int send_body(Exchange *x, int fd) {
-        const HttpRequest *req = x->req;
+        const CliRequest *req = x->req;
         g_autofree char *chunk = g_malloc(SEND_CHUNK);
         int64_t start = g_get_monotonic_time();
         for (uint64_t sent = 0; sent < req->body_length;) {
@@ -179,10 +179,10 @@ static int send_body(Exchange *x, int fd) {
         return 0;
 }
 
-static int unix_perform(const CliTarget *target, const HttpRequest *req, GError **error) {
+static int unix_perform(const CliTarget *target, const CliRequest *req, GError **error) {
         Exchange x = { .target = target, .req = req };
-        HttpResponseCallbacks cb = { .on_interim = on_interim, .on_head = on_head, .on_body = on_body, .userdata = &x };
-        g_autoptr(HttpResponse) response = x.response = http_response_new(&cb);
+        HttpAnswerCallbacks cb = { .on_interim = on_interim, .on_head = on_head, .on_body = on_body, .userdata = &x };
+        g_autoptr(HttpAnswer) response = x.response = http_answer_new(&cb);
         _cleanup_close_ int fd = -1;
         int r = connect_socket(target->socket_path, &fd, error);
         if (r < 0)
@@ -203,12 +203,12 @@ static int unix_perform(const CliTarget *target, const HttpRequest *req, GError 
                 }
         }
         r = 1;
-        while (r > 0 && !http_response_done(response))
+        while (r > 0 && !http_answer_done(response))
                 r = receive(&x, fd, buf, error);
         return r < 0 ? r : 0;
 }
 
-const HttpTransport http_transport_unix = {
+const CliTransport cli_transport_unix = {
         .name = "unix",
         .perform = unix_perform,
 };

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "http_response.h"
+#include "http_answer.h"
 #include "macro.h"
 #include "show.h"
 
@@ -24,26 +24,26 @@ typedef enum State {
         S_FAILED,
 } State;
 
-struct HttpResponse {
-        HttpResponseCallbacks cb;
+struct HttpAnswer {
+        HttpAnswerCallbacks cb;
         State state;
         GString *line;       /* the line being read (S_HEAD, S_CHUNK_*, S_TRAILERS) */
         size_t head_bytes;   /* bytes of the head (or trailers) so far */
         bool have_status;    /* the status line of this head was read */
         bool head_reported;  /* on_head was called for the final answer */
-        HttpResponseHead head;
+        HttpAnswerHead head;
         uint64_t remaining;  /* S_BODY_LENGTH, S_CHUNK_DATA */
 };
 
-HttpResponse *http_response_new(const HttpResponseCallbacks *cb) {
-        HttpResponse *p = g_new0(HttpResponse, 1);
+HttpAnswer *http_answer_new(const HttpAnswerCallbacks *cb) {
+        HttpAnswer *p = g_new0(HttpAnswer, 1);
         p->cb = *cb;
         p->line = g_string_new(NULL);
         p->head.content_length = -1;
         return p;
 }
 
-void http_response_free(HttpResponse *p) {
+void http_answer_free(HttpAnswer *p) {
         if (!p)
                 return;
         g_string_free(p->line, true);
@@ -51,16 +51,16 @@ void http_response_free(HttpResponse *p) {
         g_free(p);
 }
 
-bool http_response_done(const HttpResponse *p) {
+bool http_answer_done(const HttpAnswer *p) {
         return p->state == S_DONE;
 }
 
-bool http_response_has_head(const HttpResponse *p) {
+bool http_answer_has_head(const HttpAnswer *p) {
         return p->head_reported;
 }
 
-static int refuse(HttpResponse *p, GError **error, const char *fmt, ...) _printf_(3, 4);
-static int refuse(HttpResponse *p, GError **error, const char *fmt, ...) {
+static int refuse(HttpAnswer *p, GError **error, const char *fmt, ...) _printf_(3, 4);
+static int refuse(HttpAnswer *p, GError **error, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         g_autofree char *text = g_strdup_vprintf(fmt, ap);
@@ -73,15 +73,15 @@ static bool is_tchar(unsigned char c) {
         return g_ascii_isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static void head_reset(HttpResponse *p) {
+static void head_reset(HttpAnswer *p) {
         g_free(p->head.etag);
-        p->head = (HttpResponseHead) { .content_length = -1 };
+        p->head = (HttpAnswerHead) { .content_length = -1 };
         p->have_status = false;
         p->head_bytes = 0;
 }
 
 /* "HTTP/1.x SSS[ reason]" */
-static int status_line(HttpResponse *p, const char *l, GError **error) {
+static int status_line(HttpAnswer *p, const char *l, GError **error) {
         if (strncmp(l, "HTTP/1.", 7) != 0 || (l[7] != '0' && l[7] != '1') || l[8] != ' ') {
                 g_autofree char *shown = show_text_max(l, 64);
                 return refuse(p, error, "the status line \"%s\" does not start with HTTP/1.0 or HTTP/1.1", shown);
@@ -101,7 +101,7 @@ static int status_line(HttpResponse *p, const char *l, GError **error) {
         return 0;
 }
 
-static int header_line(HttpResponse *p, const char *l, size_t len, GError **error) {
+static int header_line(HttpAnswer *p, const char *l, size_t len, GError **error) {
         if (l[0] == ' ' || l[0] == '\t')
                 return refuse(p, error, "a folded header line (obsolete line folding)");
         const char *colon = memchr(l, ':', len);
@@ -148,7 +148,7 @@ static int header_line(HttpResponse *p, const char *l, size_t len, GError **erro
 }
 
 /* The head ended (an empty line). */
-static int head_end(HttpResponse *p, GError **error) {
+static int head_end(HttpAnswer *p, GError **error) {
         if (!p->have_status)
                 return refuse(p, error, "an empty line where the status line belongs");
         long status = p->head.status;
@@ -180,7 +180,7 @@ static int head_end(HttpResponse *p, GError **error) {
 }
 
 /* "HEX[;extensions]" */
-static int chunk_size_line(HttpResponse *p, const char *l, GError **error) {
+static int chunk_size_line(HttpAnswer *p, const char *l, GError **error) {
         size_t n = strspn(l, "0123456789abcdefABCDEF");
         const char *rest = l + n;
         while (*rest == ' ' || *rest == '\t')
@@ -197,7 +197,7 @@ static int chunk_size_line(HttpResponse *p, const char *l, GError **error) {
 }
 
 /* One whole line (without its end) in the state that reads lines. */
-static int take_line(HttpResponse *p, GError **error) {
+static int take_line(HttpAnswer *p, GError **error) {
         const char *l = p->line->str;
         size_t len = p->line->len;
         if (memchr(l, '\0', len))
@@ -223,11 +223,11 @@ static int take_line(HttpResponse *p, GError **error) {
         }
 }
 
-static size_t line_limit(const HttpResponse *p) {
+static size_t line_limit(const HttpAnswer *p) {
         return p->state == S_CHUNK_SIZE || p->state == S_CHUNK_END ? CHUNK_LINE_MAX : HTTP_HEAD_MAX;
 }
 
-int http_response_feed(HttpResponse *p, const char *data, size_t len, GError **error) {
+int http_answer_feed(HttpAnswer *p, const char *data, size_t len, GError **error) {
         size_t i = 0;
         while (i < len) {
                 switch (p->state) {
@@ -285,7 +285,7 @@ int http_response_feed(HttpResponse *p, const char *data, size_t len, GError **e
         return 0;
 }
 
-int http_response_end(HttpResponse *p, GError **error) {
+int http_answer_end(HttpAnswer *p, GError **error) {
         if (p->state == S_BODY_EOF)
                 p->state = S_DONE;
         if (p->state == S_DONE)

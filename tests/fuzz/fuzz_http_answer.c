@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer target for the HTTP answer reader of nfsprov's own transport (server/http_response.h):
+ * libFuzzer target for the HTTP answer reader of nfsprov's own transport (server/http_answer.h):
  * every input is the byte stream nfsprovd's socket would send. It is read three ways: whole,
  * byte by byte, and split at the position the first input byte names; then the stream ends.
  * The contract is checked on the results:
@@ -22,9 +22,9 @@
 
 #include "error.h"
 #include "fuzz_common.h"
-#include "http_response.h"
+#include "http_answer.h"
 
-const char fuzz_target_name[] = "fuzz_http_response";
+const char fuzz_target_name[] = "fuzz_http_answer";
 
 typedef struct Reading {
         int r;
@@ -44,7 +44,7 @@ static int on_interim(void *userdata, long status) {
         return 0;
 }
 
-static int on_head(void *userdata, const HttpResponseHead *h) {
+static int on_head(void *userdata, const HttpAnswerHead *h) {
         Reading *x = userdata;
         FUZZ_CHECK(x->heads == 0, "a second final head");
         FUZZ_CHECK(h->status >= 200 && h->status <= 599, "final status %ld", h->status);
@@ -67,8 +67,8 @@ static int on_body(void *userdata, const char *data, size_t len) {
 
 static void read_stream(const char *data, size_t size, size_t piece, size_t split_at, Reading *x) {
         *x = (Reading) { .body = g_string_new(NULL) };
-        HttpResponseCallbacks cb = { .on_interim = on_interim, .on_head = on_head, .on_body = on_body, .userdata = x };
-        g_autoptr(HttpResponse) p = http_response_new(&cb);
+        HttpAnswerCallbacks cb = { .on_interim = on_interim, .on_head = on_head, .on_body = on_body, .userdata = x };
+        g_autoptr(HttpAnswer) p = http_answer_new(&cb);
         g_autoptr(GError) error = NULL;
         int r = 0;
         if (piece) {
@@ -76,22 +76,22 @@ static void read_stream(const char *data, size_t size, size_t piece, size_t spli
                         /* each read in its own buffer, so that ASan sees a read past it */
                         size_t n = MIN(piece, size - i);
                         g_autofree char *copy = g_memdup2(data + i, n);
-                        r = http_response_feed(p, copy, n, &error);
+                        r = http_answer_feed(p, copy, n, &error);
                 }
         } else {
-                r = http_response_feed(p, data, split_at, &error);
+                r = http_answer_feed(p, data, split_at, &error);
                 if (r == 0)
-                        r = http_response_feed(p, data + split_at, size - split_at, &error);
+                        r = http_answer_feed(p, data + split_at, size - split_at, &error);
         }
         if (r == 0)
-                r = http_response_end(p, &error);
+                r = http_answer_end(p, &error);
         static const int allowed[] = { -EBADMSG, -EPIPE, 0 };
         if (r < 0) {
-                fuzz_check_failure("http_response", r, error, allowed);
+                fuzz_check_failure("http_answer", r, error, allowed);
                 x->message = g_strdup(error->message);
         } else {
-                fuzz_check_success("http_response", r, error);
-                FUZZ_CHECK(http_response_done(p), "the answer ended without being complete");
+                fuzz_check_success("http_answer", r, error);
+                FUZZ_CHECK(http_answer_done(p), "the answer ended without being complete");
         }
         x->r = r;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* server/http_response.c: answers read whole, byte by byte and split at every position. */
+/* server/http_answer.c: answers read whole, byte by byte and split at every position. */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "error.h"
-#include "http_response.h"
+#include "http_answer.h"
 #include "unit.h"
 
 typedef struct Seen {
@@ -26,7 +26,7 @@ static int seen_interim(void *userdata, long status) {
         return 0;
 }
 
-static int seen_head(void *userdata, const HttpResponseHead *h) {
+static int seen_head(void *userdata, const HttpAnswerHead *h) {
         Seen *s = userdata;
         s->heads++;
         s->status = h->status;
@@ -56,23 +56,23 @@ static void seen_clear(Seen *s) {
  * stream. Returns the first failure (with *ret_error), or 0. */
 static int feed(const char *text, size_t len, size_t split_at, size_t piece, bool end, Seen *s, GError **ret_error) {
         *s = (Seen) { .body = g_string_new(NULL) };
-        HttpResponseCallbacks cb = { .on_interim = seen_interim, .on_head = seen_head, .on_body = seen_body,
+        HttpAnswerCallbacks cb = { .on_interim = seen_interim, .on_head = seen_head, .on_body = seen_body,
                                      .userdata = s };
-        g_autoptr(HttpResponse) p = http_response_new(&cb);
+        g_autoptr(HttpAnswer) p = http_answer_new(&cb);
         int r = 0;
         if (split_at) {
-                r = http_response_feed(p, text, split_at, ret_error);
+                r = http_answer_feed(p, text, split_at, ret_error);
                 if (r == 0)
-                        r = http_response_feed(p, text + split_at, len - split_at, ret_error);
+                        r = http_answer_feed(p, text + split_at, len - split_at, ret_error);
         } else if (piece) {
                 for (size_t i = 0; i < len && r == 0; i += piece)
-                        r = http_response_feed(p, text + i, MIN(piece, len - i), ret_error);
+                        r = http_answer_feed(p, text + i, MIN(piece, len - i), ret_error);
         } else
-                r = http_response_feed(p, text, len, ret_error);
+                r = http_answer_feed(p, text, len, ret_error);
         if (r == 0 && end)
-                r = http_response_end(p, ret_error);
+                r = http_answer_end(p, ret_error);
         if (r == 0 && !end)
-                ck_assert_msg(http_response_done(p), "the answer is not complete without the end of the stream");
+                ck_assert_msg(http_answer_done(p), "the answer is not complete without the end of the stream");
         return r;
 }
 
@@ -251,19 +251,19 @@ END_TEST
 START_TEST(test_callback_stops) {
         const char *text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
         Seen s = { .body = g_string_new(NULL), .fail_body = -ENOSPC };
-        HttpResponseCallbacks cb = { .on_head = seen_head, .on_body = seen_body, .userdata = &s };
-        g_autoptr(HttpResponse) p = http_response_new(&cb);
+        HttpAnswerCallbacks cb = { .on_head = seen_head, .on_body = seen_body, .userdata = &s };
+        g_autoptr(HttpAnswer) p = http_answer_new(&cb);
         GError *e = NULL;
-        ck_assert_int_eq(http_response_feed(p, text, strlen(text), &e), -ENOSPC);
+        ck_assert_int_eq(http_answer_feed(p, text, strlen(text), &e), -ENOSPC);
         ck_assert_ptr_null(e); /* the callback's failure is the caller's to tell */
-        ck_assert(!http_response_done(p));
-        ck_assert(http_response_has_head(p));
+        ck_assert(!http_answer_done(p));
+        ck_assert(http_answer_has_head(p));
         seen_clear(&s);
 }
 END_TEST
 
 Suite *unit_suite(void) {
-        Suite *s = suite_create("http_response");
+        Suite *s = suite_create("http_answer");
         TCase *tc = tcase_create("read");
         tcase_add_loop_test(tc, test_good, 0, G_N_ELEMENTS(good));
         suite_add_tcase(s, tc);
