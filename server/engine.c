@@ -635,7 +635,11 @@ int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GErro
 }
 
 int engine_new(Config *config, Engine **ret, GError **error) {
-        return engine_new_with(config, &engine_system_host, ret, error);
+        EngineSystem sys = engine_system_host;
+        sys.exports = export_server_by_name(config->export_server);
+        if (!sys.exports)
+                return np_fail(error, EINVAL, "[exports] server %s: no such NFS server", config->export_server);
+        return engine_new_with(config, &sys, ret, error);
 }
 
 void engine_free(Engine *e) {
@@ -660,7 +664,9 @@ int engine_set_config(Engine *e, Config *config, GError **error) {
                 { "[server] state_dir", G_STRUCT_OFFSET(Config, state_dir) },
                 { "[shares] base", G_STRUCT_OFFSET(Config, base) },
                 { "[shares] image_dir", G_STRUCT_OFFSET(Config, image_dir) },
+                { "[exports] server", G_STRUCT_OFFSET(Config, export_server) },
                 { "[exports] file", G_STRUCT_OFFSET(Config, exports_file) },
+                { "[exports] ganesha_config", G_STRUCT_OFFSET(Config, ganesha_config) },
                 { "[system] fstab", G_STRUCT_OFFSET(Config, fstab) },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
