@@ -134,6 +134,7 @@ static void export_spec(Op *op, ExportSpec *ret, char ***ret_clients, char **ret
         *ret_path = config_share_path(cfg(op), op->s->name);
         *ret = (ExportSpec) {
                 .path = *ret_path,
+                .export_id = op->s->export_id,
                 .clients = *ret_clients,
                 .options = op->s->options ? op->s->options : cfg(op)->options,
         };
@@ -828,6 +829,13 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
         r = state_share_insert(e->state, s, error);
         if (r < 0)
                 return r;
+        {
+                g_autoptr(Share) row = NULL; /* what the insert allocated: the Export_Id */
+                r = state_share_get(e->state, s->name, &row, error);
+                if (r < 0)
+                        return r;
+                s->export_id = row->export_id;
+        }
 
         _cleanup_(op_done) Op op = { 0 };
         r = op_init(&op, e, s, error);

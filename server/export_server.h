@@ -23,6 +23,8 @@
 /* One share's export. */
 typedef struct ExportSpec {
         const char *path;    /* BASE/NAME, as clients mount it */
+        unsigned export_id;  /* the share's NFS-Ganesha Export_Id (1-65535, state.h); the kernel
+                              * ignores it */
         char **clients;      /* exports(5) client specs, NULL-terminated */
         const char *options; /* exports(5) options, e.g. "rw,no_root_squash,sync,no_subtree_check" */
 } ExportSpec;
