@@ -552,8 +552,9 @@ static bool in_list(GPtrArray *paths, const char *path) {
         return paths && g_ptr_array_find_with_equal_func(paths, path, g_str_equal, NULL);
 }
 
-/* `exported`: the paths the export server was told (read once by the caller; NULL when unknown). */
-static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported) {
+/* `exported`: the paths the export server was told; `served`: the paths it serves (each read
+ * once by the caller; NULL when unknown). */
+static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported, GPtrArray *served) {
         ShareInfo *i = g_new0(ShareInfo, 1);
         i->share = share_copy(s);
         i->clients = share_clients(s);
@@ -565,6 +566,7 @@ static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported)
                 op_done(&op);
         }
         i->exported = in_list(exported, i->export_path);
+        i->served = in_list(served, i->export_path);
         i->guard = engine_guard_mode(e, s);
         i->guard_note = g_strdup(engine_guard_note(e, s->name));
         i->findings = engine_findings(e, s->name);
@@ -589,9 +591,15 @@ static GPtrArray *exported_now(Engine *e) {
         return e->sys.exports->listed(e->config, &paths, NULL) < 0 ? NULL : paths;
 }
 
+static GPtrArray *served_paths(Engine *e) {
+        GPtrArray *paths = NULL;
+        return e->sys.exports->served(e->config, &paths, NULL) < 0 ? NULL : paths;
+}
+
 static ShareInfo *share_info_read(Engine *e, const Share *s) {
         g_autoptr(GPtrArray) exported = exported_now(e);
-        return share_info_new(e, s, exported);
+        g_autoptr(GPtrArray) served = served_paths(e);
+        return share_info_new(e, s, exported, served);
 }
 
 /* ---- engine ---- */
@@ -1175,9 +1183,10 @@ int engine_list(Engine *e, GPtrArray **ret, GError **error) {
         if (r < 0)
                 return r;
         g_autoptr(GPtrArray) exported = exported_now(e); /* once, not once per share */
+        g_autoptr(GPtrArray) served = served_paths(e);
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) share_info_free);
         for (guint i = 0; i < all->len; i++)
-                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exported));
+                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exported, served));
         *ret = out;
         return 0;
 }

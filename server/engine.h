@@ -99,7 +99,9 @@ typedef struct ShareInfo {
         char *export_path;      /* BASE/NAME */
         char *device;           /* block device now, NULL when not attached */
         bool mounted;
-        bool exported;          /* in nfsprov's exports block */
+        bool exported;          /* in nfsprov's exports block (the export server's file) */
+        bool served;            /* served by the export server now (kernel: exportfs's table;
+                                 * ganesha: ShowExports; false when Ganesha is not running) */
         bool has_usage;         /* statvfs numbers below are valid (mounted) */
         uint64_t capacity, used, available;
         GPtrArray *volumes;     /* Volume*: the manifest of the share, by name (NULL: unreadable) */

@@ -216,7 +216,9 @@ static int cmd_list(const CliArgs *a, char *const *args) {
                 g_ptr_array_add(cells, oc ? g_strdup_printf("%.2f", json_object_get_double(oc)) : g_strdup("-"));
                 g_ptr_array_add(cells, n_volumes >= 0 ? g_strdup_printf("%" PRId64, n_volumes) : g_strdup("-"));
                 g_ptr_array_add(cells, guard_text(s, true));
-                g_ptr_array_add(cells, g_strdup(jstr(s, "export_path") ?: "-"));
+                /* a ready share the NFS server does not serve now says so */
+                bool unserved = g_strcmp0(jstr(s, "status"), "ready") == 0 && !jbool(s, "served");
+                g_ptr_array_add(cells, g_strdup_printf("%s%s", jstr(s, "export_path") ?: "-", unserved ? " (not served)" : ""));
                 g_ptr_array_add(cells, clients_text(s, ","));
         }
         print_columns(titles, G_N_ELEMENTS(titles), cells);
@@ -258,6 +260,7 @@ static int cmd_show(const CliArgs *a, char *const *args) {
         show_line("options:", jstr(s, "options"));
         show_line("mounted:", jbool(s, "mounted") ? "yes" : "no");
         show_line("exported:", jbool(s, "exported") ? "yes" : "no");
+        show_line("served:", jbool(s, "served") ? "yes" : "no");
         g_autofree char *guard = guard_text(s, false);
         show_line("guard:", guard);
         int64_t dummy;
