@@ -28,7 +28,13 @@ static int ganesha_config(const Config *c, bool apply, ExportServerConfig *ret, 
         bool changed = false;
         int r;
         if (apply) {
-                r = ganesha_conf_apply(c->ganesha_conf, c->ganesha_config, &changed, error);
+                /* the included file first: Ganesha refuses to start on an %include of a missing file */
+                g_autoptr(GaneshaFile) f = NULL;
+                r = ganesha_file_read(c->ganesha_config, &f, error);
+                if (r >= 0)
+                        r = ganesha_file_write(c->ganesha_config, f, NULL, error);
+                if (r >= 0)
+                        r = ganesha_conf_apply(c->ganesha_conf, c->ganesha_config, &changed, error);
                 if (r < 0)
                         return r;
         }
@@ -111,6 +117,9 @@ static void keep_first(GError **first, GError *e) {
 static int ganesha_apply(const Config *c, GError **error) {
         g_autoptr(GaneshaFile) f = NULL;
         int r = ganesha_file_read(c->ganesha_config, &f, error);
+        if (r < 0)
+                return r;
+        r = ganesha_file_write(c->ganesha_config, f, NULL, error); /* Ganesha refuses to start without it */
         if (r < 0)
                 return r;
         g_autoptr(GaneshaBus) bus = NULL;

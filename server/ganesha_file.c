@@ -107,7 +107,7 @@ int ganesha_export_block(const ExportSpec *spec, bool nfsv4, char **ret, GError 
                 r = client_text(*cl, &t, error);
                 if (r < 0)
                         return r;
-                g_string_append_printf(clients, "%s\"%s\"", clients->len ? ", " : "", t);
+                g_string_append_printf(clients, "%s%s", clients->len ? ", " : "", t); /* Ganesha wants them bare */
         }
         if (!clients->len)
                 return np_fail(error, EINVAL, "%s: no export clients", spec->path);

@@ -18,7 +18,7 @@
  *           SecType = sys;
  *           Attr_Expiration_Time = 0;
  *           CLIENT {
- *                   Clients = "192.168.1.0/24", "kvm01.example.com";
+ *                   Clients = 192.168.1.0/24, kvm01.example.com;
  *                   Access_Type = RW;
  *                   Squash = No_Root_Squash;
  *           }

@@ -596,6 +596,7 @@ static int cmd_nfs_config(const CliArgs *a, char *const *args) {
                 print_json(r->json);
                 return 0;
         }
+        show_line("server:", jstr(r->json, "server"));
         show_line("file:", jstr(r->json, "file"));
         show_line("vers3:", jbool(r->json, "vers3") ? "yes" : "no");
         show_line("vers4:", jbool(r->json, "vers4") ? "yes" : "no");
@@ -603,8 +604,13 @@ static int cmd_nfs_config(const CliArgs *a, char *const *args) {
         show_line("changed:", jbool(r->json, "changed") ? "yes" : "no");
         if (jstr(r->json, "proc_versions"))
                 show_line("running:", jstr(r->json, "proc_versions"));
+        if (jstr(r->json, "problem"))
+                show_line("problem:", jstr(r->json, "problem"));
         if (!jbool(r->json, "ok") && !a->apply)
-                printf("NFSv3 on and NFSv4 off are not both set; 'nfsprov nfs-config --apply' sets them\n");
+                printf("%s; 'nfsprov nfs-config --apply' sets them\n",
+                       g_strcmp0(jstr(r->json, "server"), "ganesha") == 0
+                               ? "NFSv3 and the %include of nfsprovd's file are not both set"
+                               : "NFSv3 on and NFSv4 off are not both set");
         return 0;
 }
 

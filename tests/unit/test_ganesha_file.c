@@ -52,8 +52,7 @@ START_TEST(test_block) {
                             "\tSecType = sys;\n"
                             "\tAttr_Expiration_Time = 0;\n"
                             "\tCLIENT {\n"
-                            "\t\tClients = \"192.168.1.0/24\", \"10.0.0.0/8\", \"fd00::7\", \"*.example.com\", "
-                            "\"@kvm-hosts\";\n"
+                            "\t\tClients = 192.168.1.0/24, 10.0.0.0/8, fd00::7, *.example.com, @kvm-hosts;\n"
                             "\t\tAccess_Type = RW;\n"
                             "\t\tSquash = No_Root_Squash;\n"
                             "\t}\n"
@@ -63,7 +62,7 @@ START_TEST(test_block) {
                             "}\n");
         g_autofree char *v4 = block_for(7, "/s", (const char *const[]){ "*", NULL }, true);
         ck_assert_ptr_nonnull(strstr(v4, "\tProtocols = 3, 4;\n"));
-        ck_assert_ptr_nonnull(strstr(v4, "\t\tClients = \"*\";\n"));
+        ck_assert_ptr_nonnull(strstr(v4, "\t\tClients = *;\n"));
 }
 END_TEST
 
