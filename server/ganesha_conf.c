@@ -103,6 +103,13 @@ static int protocol_version(const char *v, size_t n) {
 }
 
 static int scan(const char *text, size_t len, const char *name, const char *include, Scan *ret, GError **error) {
+        const char *nul = memchr(text, '\0', len);
+        if (nul) {
+                size_t line = 1;
+                for (const char *p = text; p < nul; p++)
+                        line += *p == '\n';
+                return np_fail(error, EBADMSG, "%s:%zu: a NUL byte; NFS-Ganesha's configuration is text", name, line);
+        }
         Lexer lx = { .text = text, .len = len, .line = 1, .name = name };
         Scan s = { .st = { .file_exists = true, .vers3 = true, .vers4 = true } };
         bool in_core[MAX_DEPTH + 1] = { false };
