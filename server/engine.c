@@ -134,6 +134,7 @@ static void export_spec(Op *op, ExportSpec *ret, char ***ret_clients, char **ret
         *ret_path = config_share_path(cfg(op), op->s->name);
         *ret = (ExportSpec) {
                 .path = *ret_path,
+                .export_id = op->s->export_id,
                 .clients = *ret_clients,
                 .options = op->s->options ? op->s->options : cfg(op)->options,
         };
@@ -551,8 +552,9 @@ static bool in_list(GPtrArray *paths, const char *path) {
         return paths && g_ptr_array_find_with_equal_func(paths, path, g_str_equal, NULL);
 }
 
-/* `exported`: the paths the export server was told (read once by the caller; NULL when unknown). */
-static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported) {
+/* `exported`: the paths the export server was told; `served`: the paths it serves (each read
+ * once by the caller; NULL when unknown). */
+static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported, GPtrArray *served) {
         ShareInfo *i = g_new0(ShareInfo, 1);
         i->share = share_copy(s);
         i->clients = share_clients(s);
@@ -564,6 +566,7 @@ static ShareInfo *share_info_new(Engine *e, const Share *s, GPtrArray *exported)
                 op_done(&op);
         }
         i->exported = in_list(exported, i->export_path);
+        i->served = in_list(served, i->export_path);
         i->guard = engine_guard_mode(e, s);
         i->guard_note = g_strdup(engine_guard_note(e, s->name));
         i->findings = engine_findings(e, s->name);
@@ -588,9 +591,15 @@ static GPtrArray *exported_now(Engine *e) {
         return e->sys.exports->listed(e->config, &paths, NULL) < 0 ? NULL : paths;
 }
 
+static GPtrArray *served_paths(Engine *e) {
+        GPtrArray *paths = NULL;
+        return e->sys.exports->served(e->config, &paths, NULL) < 0 ? NULL : paths;
+}
+
 static ShareInfo *share_info_read(Engine *e, const Share *s) {
         g_autoptr(GPtrArray) exported = exported_now(e);
-        return share_info_new(e, s, exported);
+        g_autoptr(GPtrArray) served = served_paths(e);
+        return share_info_new(e, s, exported, served);
 }
 
 /* ---- engine ---- */
@@ -635,7 +644,11 @@ int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GErro
 }
 
 int engine_new(Config *config, Engine **ret, GError **error) {
-        return engine_new_with(config, &engine_system_host, ret, error);
+        EngineSystem sys = engine_system_host;
+        sys.exports = export_server_by_name(config->export_server);
+        if (!sys.exports)
+                return np_fail(error, EINVAL, "[exports] server %s: no such NFS server", config->export_server);
+        return engine_new_with(config, &sys, ret, error);
 }
 
 void engine_free(Engine *e) {
@@ -660,7 +673,9 @@ int engine_set_config(Engine *e, Config *config, GError **error) {
                 { "[server] state_dir", G_STRUCT_OFFSET(Config, state_dir) },
                 { "[shares] base", G_STRUCT_OFFSET(Config, base) },
                 { "[shares] image_dir", G_STRUCT_OFFSET(Config, image_dir) },
+                { "[exports] server", G_STRUCT_OFFSET(Config, export_server) },
                 { "[exports] file", G_STRUCT_OFFSET(Config, exports_file) },
+                { "[exports] ganesha_config", G_STRUCT_OFFSET(Config, ganesha_config) },
                 { "[system] fstab", G_STRUCT_OFFSET(Config, fstab) },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
@@ -822,6 +837,13 @@ int engine_create(Engine *e, const ShareSpec *spec, ShareInfo **ret, bool *ret_c
         r = state_share_insert(e->state, s, error);
         if (r < 0)
                 return r;
+        {
+                g_autoptr(Share) row = NULL; /* what the insert allocated: the Export_Id */
+                r = state_share_get(e->state, s->name, &row, error);
+                if (r < 0)
+                        return r;
+                s->export_id = row->export_id;
+        }
 
         _cleanup_(op_done) Op op = { 0 };
         r = op_init(&op, e, s, error);
@@ -1161,9 +1183,10 @@ int engine_list(Engine *e, GPtrArray **ret, GError **error) {
         if (r < 0)
                 return r;
         g_autoptr(GPtrArray) exported = exported_now(e); /* once, not once per share */
+        g_autoptr(GPtrArray) served = served_paths(e);
         GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) share_info_free);
         for (guint i = 0; i < all->len; i++)
-                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exported));
+                g_ptr_array_add(out, share_info_new(e, g_ptr_array_index(all, i), exported, served));
         *ret = out;
         return 0;
 }

@@ -59,7 +59,8 @@ typedef struct EngineSystem {
         const ShareFs *fs;
 } EngineSystem;
 
-/* This host: disk_backend_by_name, export_server_kernel, share_fs_host. */
+/* This host: disk_backend_by_name, export_server_kernel, share_fs_host. engine_new() uses it with
+ * the export server [exports] server names (export_server_by_name). */
 extern const EngineSystem engine_system_host;
 
 /* Check [server] address against the local addresses (libnl) and open the state under
@@ -78,7 +79,7 @@ typedef void (*EngineProgress)(const char *op, const char *step, unsigned index,
 void engine_set_progress(Engine *e, EngineProgress cb, void *userdata);
 
 /* Replace the configuration (SIGHUP). Keys that cannot change while shares exist (base,
- * state_dir, backend, image_dir, exports file, fstab) are refused with -EINVAL. */
+ * state_dir, backend, image_dir, the export server, its file, fstab) are refused with -EINVAL. */
 int engine_set_config(Engine *e, Config *config, GError **error);
 const Config *engine_config(const Engine *e);
 
@@ -98,7 +99,9 @@ typedef struct ShareInfo {
         char *export_path;      /* BASE/NAME */
         char *device;           /* block device now, NULL when not attached */
         bool mounted;
-        bool exported;          /* in nfsprov's exports block */
+        bool exported;          /* in nfsprov's exports block (the export server's file) */
+        bool served;            /* served by the export server now (kernel: exportfs's table;
+                                 * ganesha: ShowExports; false when Ganesha is not running) */
         bool has_usage;         /* statvfs numbers below are valid (mounted) */
         uint64_t capacity, used, available;
         GPtrArray *volumes;     /* Volume*: the manifest of the share, by name (NULL: unreadable) */

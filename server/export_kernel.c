@@ -170,7 +170,7 @@ const ExportServer export_server_kernel = {
 };
 
 const ExportServer *export_server_by_name(const char *name) {
-        static const ExportServer *const servers[] = { &export_server_kernel };
+        static const ExportServer *const servers[] = { &export_server_kernel, &export_server_ganesha };
         for (size_t i = 0; name && i < ELEMENTSOF(servers); i++)
                 if (strcmp(servers[i]->name, name) == 0)
                         return servers[i];

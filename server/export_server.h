@@ -7,6 +7,9 @@
  *   kernel  the kernel's NFS server: nfsprov's marked block in /etc/exports (or its own file in
  *           /etc/exports.d), applied with `exportfs -r`; NFSv3 is configured in /etc/nfs.conf
  *           (server/export_kernel.c).
+ *   ganesha NFS-Ganesha: nfsprovd's own Ganesha file of EXPORT blocks, applied live over D-Bus
+ *           (AddExport, UpdateExport, RemoveExport; ShowExports says what is served); NFSv3 and
+ *           the %include are checked in ganesha.conf (server/export_ganesha.c).
  *
  * Contract: set and remove change what the server is told to serve (idempotent: *ret_changed
  * says whether anything changed) and take effect with apply. Functions return 0 or a negative
@@ -23,6 +26,8 @@
 /* One share's export. */
 typedef struct ExportSpec {
         const char *path;    /* BASE/NAME, as clients mount it */
+        unsigned export_id;  /* the share's NFS-Ganesha Export_Id (1-65535, state.h); the kernel
+                              * ignores it */
         char **clients;      /* exports(5) client specs, NULL-terminated */
         const char *options; /* exports(5) options, e.g. "rw,no_root_squash,sync,no_subtree_check" */
 } ExportSpec;
@@ -58,6 +63,7 @@ typedef struct ExportServer {
 } ExportServer;
 
 extern const ExportServer export_server_kernel;
+extern const ExportServer export_server_ganesha;
 
-/* The server called name ("kernel"), or NULL: the one place that compares names. */
+/* The server called name ("kernel", "ganesha"), or NULL: the one place that compares names. */
 const ExportServer *export_server_by_name(const char *name);

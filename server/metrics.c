@@ -72,6 +72,18 @@ static void append_states(GString *m, const Snapshot *s) {
                 g_string_append_printf(m, "nfsprov_shares{state=\"%s\"} %u\n", share_status_to_string(st), count[st]);
 }
 
+/* Whether the export server serves each ready share now (NFS-Ganesha not running: 0). */
+static void append_served(GString *m, const Snapshot *s) {
+        g_string_append(m, "# HELP nfsprov_share_served Whether the NFS server serves the share now (1) or not (0).\n"
+                           "# TYPE nfsprov_share_served gauge\n");
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                if (info->share->status == SHARE_READY || info->share->status == SHARE_RESIZING)
+                        g_string_append_printf(m, "nfsprov_share_served{share=\"%s\"} %d\n", info->share->name,
+                                               info->served);
+        }
+}
+
 /* The guard's mode of each share, and what runs (detect when enforce cannot set the attribute). */
 static void append_guard(GString *m, const Snapshot *s) {
         g_string_append(m, "# HELP nfsprov_guard_mode The guard's mode of each share (1 for its mode).\n"
@@ -136,6 +148,7 @@ char *metrics_text(const Snapshot *s, const OpStats *ops, const MetricsReconcile
         append_usage(m, s);
         append_volumes(m, s);
         append_states(m, s);
+        append_served(m, s);
         append_guard(m, s);
         append_findings(m, s);
         append_operations(m, ops);

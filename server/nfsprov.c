@@ -213,7 +213,9 @@ static int cmd_list(const CliArgs *a, char *const *args) {
                 g_ptr_array_add(cells, oc ? g_strdup_printf("%.2f", json_object_get_double(oc)) : g_strdup("-"));
                 g_ptr_array_add(cells, n_volumes >= 0 ? g_strdup_printf("%" PRId64, n_volumes) : g_strdup("-"));
                 g_ptr_array_add(cells, guard_text(s, true));
-                g_ptr_array_add(cells, g_strdup(jstr(s, "export_path") ?: "-"));
+                /* a ready share the NFS server does not serve now says so */
+                bool unserved = g_strcmp0(jstr(s, "status"), "ready") == 0 && !jbool(s, "served");
+                g_ptr_array_add(cells, g_strdup_printf("%s%s", jstr(s, "export_path") ?: "-", unserved ? " (not served)" : ""));
                 g_ptr_array_add(cells, clients_text(s, ","));
         }
         print_columns(titles, G_N_ELEMENTS(titles), cells);
@@ -255,6 +257,7 @@ static int cmd_show(const CliArgs *a, char *const *args) {
         show_line("options:", jstr(s, "options"));
         show_line("mounted:", jbool(s, "mounted") ? "yes" : "no");
         show_line("exported:", jbool(s, "exported") ? "yes" : "no");
+        show_line("served:", jbool(s, "served") ? "yes" : "no");
         g_autofree char *guard = guard_text(s, false);
         show_line("guard:", guard);
         int64_t dummy;
@@ -586,6 +589,7 @@ static int cmd_nfs_config(const CliArgs *a, char *const *args) {
                 print_json(r->json);
                 return 0;
         }
+        show_line("server:", jstr(r->json, "server"));
         show_line("file:", jstr(r->json, "file"));
         show_line("vers3:", jbool(r->json, "vers3") ? "yes" : "no");
         show_line("vers4:", jbool(r->json, "vers4") ? "yes" : "no");
@@ -593,8 +597,13 @@ static int cmd_nfs_config(const CliArgs *a, char *const *args) {
         show_line("changed:", jbool(r->json, "changed") ? "yes" : "no");
         if (jstr(r->json, "proc_versions"))
                 show_line("running:", jstr(r->json, "proc_versions"));
+        if (jstr(r->json, "problem"))
+                show_line("problem:", jstr(r->json, "problem"));
         if (!jbool(r->json, "ok") && !a->apply)
-                printf("NFSv3 on and NFSv4 off are not both set; 'nfsprov nfs-config --apply' sets them\n");
+                printf("%s; 'nfsprov nfs-config --apply' sets them\n",
+                       g_strcmp0(jstr(r->json, "server"), "ganesha") == 0
+                               ? "NFSv3 and the %include of nfsprovd's file are not both set"
+                               : "NFSv3 on and NFSv4 off are not both set");
         return 0;
 }
 

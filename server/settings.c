@@ -29,6 +29,9 @@
 #define DEFAULT_IMAGE_DIR "/var/lib/nfsprov/images"
 #define DEFAULT_OPTIONS "rw,no_root_squash,sync,no_subtree_check"
 #define DEFAULT_EXPORTS_FILE "/etc/exports"
+#define DEFAULT_EXPORT_SERVER "kernel"
+#define DEFAULT_GANESHA_CONFIG "/etc/ganesha/nfsprov.conf"
+#define DEFAULT_GANESHA_CONF "/etc/ganesha/ganesha.conf"
 #define DEFAULT_TARGET_BASE "/var/lib/libvirt/nfsprov"
 #define DEFAULT_MAX_CAPACITY (16ULL << 40) /* 16 TiB: ext4's largest file with 4 KiB blocks */
 #define DEFAULT_MAX_OVERCOMMIT 4.0
@@ -67,7 +70,10 @@ Config *config_new_default(void) {
         c->vol_mode = 0600;
         c->max_capacity = DEFAULT_MAX_CAPACITY;
         c->max_overcommit = DEFAULT_MAX_OVERCOMMIT;
+        c->export_server = g_strdup(DEFAULT_EXPORT_SERVER);
         c->exports_file = g_strdup(DEFAULT_EXPORTS_FILE);
+        c->ganesha_config = g_strdup(DEFAULT_GANESHA_CONFIG);
+        c->ganesha_conf = g_strdup(DEFAULT_GANESHA_CONF);
         c->target_base = g_strdup(DEFAULT_TARGET_BASE);
         c->fstab = g_strdup(DEFAULT_FSTAB);
         c->nfs_conf = g_strdup(DEFAULT_NFS_CONF);
@@ -94,7 +100,10 @@ void config_free(Config *c) {
         g_free(c->options);
         g_free(c->owner);
         g_free(c->group);
+        g_free(c->export_server);
         g_free(c->exports_file);
+        g_free(c->ganesha_config);
+        g_free(c->ganesha_conf);
         g_free(c->target_base);
         g_free(c->vol_owner);
         g_free(c->vol_group);
@@ -387,6 +396,8 @@ DEFINE_PATH_PARSER(parse_image_dir, image_dir, check_pool_path)
 DEFINE_PATH_PARSER(parse_target_base, target_base, check_pool_path)
 DEFINE_PATH_PARSER(parse_fstab, fstab, check_path)
 DEFINE_PATH_PARSER(parse_nfs_conf, nfs_conf, check_path)
+DEFINE_PATH_PARSER(parse_ganesha_config, ganesha_config, check_pool_path)
+DEFINE_PATH_PARSER(parse_ganesha_conf, ganesha_conf, check_pool_path)
 
 static int parse_socket(Config *c, const char *v, GError **error) {
         int r = check_path(v, error);
@@ -434,6 +445,20 @@ static int parse_exports_file(Config *c, const char *v, GError **error) {
         }
         g_free(c->exports_file);
         c->exports_file = g_strdup(v);
+        return 0;
+}
+
+/* The names export_server_by_name() knows (server/export_server.h). */
+static int parse_export_server(Config *c, const char *v, GError **error) {
+        if (!streq(v, "kernel") && !streq(v, "ganesha")) {
+                g_autofree char *shown = show_text(v);
+                return np_fail(error, EINVAL,
+                               "\"%s\" is not an NFS server; allowed: kernel (the kernel's NFS server, "
+                               "/etc/exports), ganesha (NFS-Ganesha)",
+                               shown);
+        }
+        g_free(c->export_server);
+        c->export_server = g_strdup(v);
         return 0;
 }
 
@@ -538,6 +563,30 @@ static char **split_words(const char *v) {
                         g_ptr_array_add(words, g_strdup(*p));
         g_ptr_array_add(words, NULL);
         return (char **) g_ptr_array_free(g_steal_pointer(&words), false);
+}
+
+/* The NFS versions NFS-Ganesha serves the shares with: NFSv3 always (seed 000), NFSv4 too only
+ * when asked. */
+static int parse_ganesha_protocols(Config *c, const char *v, GError **error) {
+        g_auto(GStrv) words = split_words(v);
+        bool v3 = false, v4 = false;
+        for (char **w = words; *w; w++) {
+                if (streq(*w, "3") && !v3)
+                        v3 = true;
+                else if (streq(*w, "4") && !v4)
+                        v4 = true;
+                else {
+                        g_autofree char *shown = show_text(v);
+                        return np_fail(error, EINVAL, "\"%s\" is not a list of NFS versions; allowed: 3 or 3 4", shown);
+                }
+        }
+        if (!v3) {
+                g_autofree char *shown = show_text(v);
+                return np_fail(error, EINVAL,
+                               "\"%s\" does not serve NFSv3, which seed 000 requires; allowed: 3 or 3 4", shown);
+        }
+        c->ganesha_nfsv4 = v4;
+        return 0;
 }
 
 static int parse_disks(Config *c, const char *v, GError **error) {
@@ -717,10 +766,14 @@ static const KeyDef known_keys[] = {
         { "volumes", "mode", parse_vol_mode },
         { "volumes", "max_capacity", parse_max_capacity },
         { "volumes", "max_overcommit", parse_max_overcommit },
+        { "exports", "server", parse_export_server },
         { "exports", "file", parse_exports_file },
+        { "exports", "ganesha_config", parse_ganesha_config },
+        { "exports", "ganesha_protocols", parse_ganesha_protocols },
         { "pools", "target_base", parse_target_base },
         { "system", "fstab", parse_fstab },
         { "system", "nfs_conf", parse_nfs_conf },
+        { "system", "ganesha_conf", parse_ganesha_conf },
 };
 
 static const KeyDef *find_key(const char *group, const char *key) {

@@ -69,7 +69,11 @@ typedef struct Config {
         double max_overcommit; /* provisioned / capacity a share may reach; 0 = no limit (4) */
 
         /* [exports] */
-        char *exports_file;  /* key "file": "/etc/exports" */
+        char *export_server; /* key "server": what serves the shares, "kernel" or "ganesha"
+                              * (export_server_by_name, server/export_server.h) */
+        char *exports_file;  /* key "file": "/etc/exports" (kernel) */
+        char *ganesha_config;/* the NFS-Ganesha file nfsprovd owns: "/etc/ganesha/nfsprov.conf" */
+        bool ganesha_nfsv4;  /* key "ganesha_protocols": "3" (false) or "3 4" (true) */
 
         /* [pools] */
         char *target_base;   /* "/var/lib/libvirt/nfsprov": pool target is TARGET_BASE/NAME */
@@ -77,6 +81,8 @@ typedef struct Config {
         /* [system] */
         char *fstab;         /* "/etc/fstab" */
         char *nfs_conf;      /* "/etc/nfs.conf" */
+        char *ganesha_conf;  /* NFS-Ganesha's main file, which %includes ganesha_config:
+                              * "/etc/ganesha/ganesha.conf" */
 } Config;
 
 /* The built-in defaults (what an empty or missing file gives). Never fails. */

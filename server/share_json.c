@@ -52,6 +52,9 @@ json_object *share_json(const ShareInfo *i) {
         add_str(o, "options", s->options);
         add_bool(o, "mounted", i->mounted);
         add_bool(o, "exported", i->exported);
+        add_bool(o, "served", i->served);
+        if (s->export_id)
+                json_object_object_add(o, "export_id", json_object_new_int64(s->export_id));
         if (i->has_usage) {
                 add_u64(o, "capacity", i->capacity);
                 add_u64(o, "used", i->used);

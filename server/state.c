@@ -131,7 +131,17 @@ static const Migration migrations[] = {
           "  UNIQUE (share, name)"
           ");"
           "PRAGMA user_version = 5;" },
+        { 6,
+          /* NFS-Ganesha's Export_Id of the share (issue 13): allocated once at insert from
+           * STATE_EXPORT_ID_FIRST up, never changed, unique among the shares. Shares recorded
+           * before get theirs here, in name order. */
+          "ALTER TABLE shares ADD COLUMN export_id INTEGER"
+          "  CHECK (export_id IS NULL OR export_id BETWEEN 1 AND 65535);"
+          "UPDATE shares SET export_id = 999 + (SELECT COUNT(*) FROM shares AS o WHERE o.name <= shares.name);"
+          "CREATE UNIQUE INDEX shares_export_id ON shares (export_id) WHERE export_id IS NOT NULL;"
+          "PRAGMA user_version = 6;" },
 };
+G_STATIC_ASSERT(STATE_EXPORT_ID_FIRST == 1000); /* migration 6 numbers the existing shares from it */
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) > 0);
 
@@ -410,7 +420,7 @@ static int validate_share(const Share *share, GError **error) {
 
 #define SHARE_COLUMNS                                                                                 \
         "name, pool_uuid, fs_uuid, backend, source, size, clients, options, status, operation, step, " \
-        "step_done, target_size, error, created_at, updated_at, source_ino, dir_ino, guard"
+        "step_done, target_size, error, created_at, updated_at, source_ino, dir_ino, guard, export_id"
 
 static int share_from_row(State *s, sqlite3_stmt *stmt, Share **ret, GError **error) {
         g_autoptr(Share) sh = g_new0(Share, 1);
@@ -435,6 +445,7 @@ static int share_from_row(State *s, sqlite3_stmt *stmt, Share **ret, GError **er
         sh->source_ino = (uint64_t) sqlite3_column_int64(stmt, 16);
         sh->dir_ino = (uint64_t) sqlite3_column_int64(stmt, 17);
         sh->guard = column_strdup(stmt, 18);
+        sh->export_id = (unsigned) sqlite3_column_int(stmt, 19);
         *ret = TAKE_PTR(sh);
         return 0;
 }
@@ -541,6 +552,29 @@ static int share_exists(State *s, const char *name, bool *ret, GError **error) {
         return 0;
 }
 
+/* The Export_Id of a new share: one above the highest in use, or, when that would pass 65535, the
+ * lowest free one from STATE_EXPORT_ID_FIRST up. */
+static int allocate_export_id(State *s, unsigned *ret, GError **error) {
+        int64_t id = 0;
+        int r = query_int(s, "SELECT COALESCE(MAX(export_id), 999) + 1 FROM shares", &id, error);
+        if (r < 0)
+                return r;
+        if (id > 65535) {
+                r = query_int(s,
+                              "SELECT COALESCE(MIN(e.id + 1), 0) FROM (SELECT 999 AS id UNION ALL "
+                              "SELECT export_id FROM shares WHERE export_id >= 1000) AS e "
+                              "WHERE e.id < 65535 AND NOT EXISTS (SELECT 1 FROM shares WHERE export_id = e.id + 1)",
+                              &id, error);
+                if (r < 0)
+                        return r;
+                if (id == 0)
+                        return np_fail(error, ENOSPC, "no free NFS-Ganesha Export_Id: %d to 65535 are all in use",
+                                       STATE_EXPORT_ID_FIRST);
+        }
+        *ret = (unsigned) id;
+        return 0;
+}
+
 static int do_insert(State *s, void *data, GError **error) {
         const Share *sh = data;
         bool exists;
@@ -553,14 +587,20 @@ static int do_insert(State *s, void *data, GError **error) {
         if (r < 0)
                 return r;
 
+        unsigned export_id = 0;
+        r = allocate_export_id(s, &export_id, error);
+        if (r < 0)
+                return r;
+
         g_autoptr(sqlite3_stmt) stmt = NULL;
         r = prepare(s,
                     "INSERT INTO shares (" SHARE_COLUMNS ") VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                     "cannot insert a share", &stmt, error);
         if (r < 0)
                 return r;
         bind_share_fields(stmt, sh, now_seconds());
+        sqlite3_bind_int64(stmt, 20, export_id);
         int rc = sqlite3_step(stmt);
         if (rc != SQLITE_DONE)
                 return sql_fail(s, error, rc, "cannot insert share \"%s\"", sh->name);

@@ -28,7 +28,7 @@
 
 #define STATE_DB_NAME "nfsprov.db"
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 
 typedef enum ShareStatus {
         SHARE_CREATING,
@@ -64,7 +64,15 @@ typedef struct Share {
         uint64_t dir_ino;     /* the inode of BASE/NAME when nfsprov made it (0 = it did not) */
         char *guard;          /* the guard's mode chosen for it ("enforce", "detect", "off"); NULL:
                                * [shares] guard of the configuration */
+        unsigned export_id;   /* NFS-Ganesha's Export_Id, STATE_EXPORT_ID_FIRST-65535: allocated by
+                               * state_share_insert (which ignores the caller's), never changed by
+                               * state_share_update, never shared with another share; 0 until
+                               * the row is read back */
 } Share;
+
+/* The first Export_Id nfsprov gives a share (an administrator's own Ganesha exports keep the
+ * ids below it). */
+#define STATE_EXPORT_ID_FIRST 1000
 
 void share_free(Share *share);
 Share *share_copy(const Share *share);

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # NFS-Ganesha's configuration for the tests that serve nfsprovd's shares over NFSv3 (FSAL VFS,
 # NFSv3 over TCP only, on 127.0.0.1, ports 2049 and 20048), sourced by client-nfs3.sh and
-# nfsprovd-guard-nfs.sh.
+# nfsprovd-guard-nfs.sh; and the private NFS stack of the tests that run nfsprovd with
+# [exports] server = ganesha (ganesha_netns, ganesha_rpcbind, ganesha_bus, ganesha_start, below).
 #
 # ganesha_config DIR ID:PATH[:ACCESS[:SQUASH]]...: the configuration on stdout; DIR holds its
 # recovery/ and run/ directories; ACCESS defaults to RW, SQUASH to No_Root_Squash.
@@ -28,4 +29,99 @@ EXPORT {
 }
 EOT
     done
+}
+
+# ---- a private NFS stack: own network namespace, rpcbind, D-Bus system bus, NFS-Ganesha ----
+# ../shared recipes "NFS ports in parallel tests": Ganesha binds 2049 and 20048, and NFS clients
+# ask rpcbind on :111, so each NFS-serving test runs in its own network namespace with its own
+# loopback, /run (rpcbind's socket and state) and rpcbind; nothing touches the machine's.
+
+# ganesha_netns "$@": first thing in a test: run the test again inside a new network namespace
+# (same pid: exec), with lo up (127.0.0.2 too: glibc's address check ignores 127.0.0.1 alone, and
+# Ganesha would fail "No IP address found for 127.0.0.1") and a private /run.
+ganesha_netns() {
+    if [ -z "${NP_GANESHA_NETNS:-}" ]; then
+        unshare --net true 2>/dev/null || sb_skip "cannot create a network namespace here (unshare --net)"
+        NP_GANESHA_NETNS=1 exec unshare --net bash "$0" "$@"
+    fi
+    ip link set lo up || sb_fail "cannot bring lo up in the test's network namespace"
+    ip addr add 127.0.0.2/8 dev lo 2>/dev/null
+    mount -t tmpfs -o mode=0755 nfsprov-test-run /run || sb_fail "cannot mount a private /run"
+    mkdir -p /run/rpcbind && chown _rpc /run/rpcbind 2>/dev/null
+    return 0
+}
+
+# ganesha_rpcbind DIR: rpcbind (never -h: rpcbind 1.2.6 aborts with it), tracked by the sandbox
+ganesha_rpcbind() {
+    rpcbind -f > "$1/rpcbind.log" 2>&1 &
+    sb_track_pid $!
+    GANESHA_RPCBIND_PID=$!
+    local _i
+    for _i in $(seq 100); do rpcinfo -p 127.0.0.1 > /dev/null 2>&1 && return 0; sleep 0.05; done
+    sb_fail "rpcbind does not answer on 127.0.0.1"
+}
+
+# ganesha_bus DIR: a private D-Bus "system" bus where root may own and call org.ganesha.nfsd;
+# exports DBUS_SYSTEM_BUS_ADDRESS (GDBus, gdbus and dbus-send use it)
+ganesha_bus() {
+    local dir=$1
+    cat > "$dir/bus.conf" <<EOT
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$dir/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="root"/>
+    <allow own="org.ganesha.nfsd"/>
+    <allow send_destination="*"/>
+    <allow receive_type="*"/>
+  </policy>
+</busconfig>
+EOT
+    rm -f "$dir/bus.address"
+    dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile --print-address=3 3> "$dir/bus.address" \
+        2> "$dir/bus.log" &
+    sb_track_pid $!
+    GANESHA_BUS_PID=$!
+    local _i
+    for _i in $(seq 100); do [ -s "$dir/bus.address" ] && break; sleep 0.05; done
+    [ -s "$dir/bus.address" ] || sb_fail "dbus-daemon did not start: $(cat "$dir/bus.log")"
+    DBUS_SYSTEM_BUS_ADDRESS=$(head -1 "$dir/bus.address")
+    export DBUS_SYSTEM_BUS_ADDRESS
+}
+
+# ganesha_start DIR: ganesha.nfsd -F on DIR/ganesha.conf (see ganesha_config), logging to
+# DIR/ganesha.log; waits until it owns its D-Bus name. GANESHA_PID: its pid.
+ganesha_start() {
+    local dir=$1 _i
+    ganesha.nfsd -F -f "$dir/ganesha.conf" -L "$dir/ganesha.log" -p "$dir/run/ganesha.pid" -N NIV_EVENT \
+        < /dev/null > "$dir/ganesha.stdout" 2>&1 &
+    GANESHA_PID=$!
+    sb_track_pid "$GANESHA_PID"
+    for _i in $(seq 200); do
+        gdbus call --system --dest org.ganesha.nfsd --object-path /org/ganesha/nfsd/ExportMgr \
+            --method org.ganesha.nfsd.exportmgr.ShowExports > /dev/null 2>&1 && return 0
+        kill -0 "$GANESHA_PID" 2> /dev/null || { tail -20 "$dir/ganesha.log"; sb_fail "ganesha exited at start"; }
+        sleep 0.05
+    done
+    tail -20 "$dir/ganesha.log"; sb_fail "ganesha does not answer on D-Bus within 10 s"
+}
+
+# ganesha_stop [SIGNAL]: stop the Ganesha ganesha_start started, by its pid (TERM by default)
+ganesha_stop() {
+    [ -n "${GANESHA_PID:-}" ] || return 0
+    kill -"${1:-TERM}" "$GANESHA_PID" 2> /dev/null
+    wait "$GANESHA_PID" 2> /dev/null
+    GANESHA_PID=
+}
+
+# ganesha_show_exports: "ID PATH" per export Ganesha serves (ShowExports over D-Bus), sorted by
+# path, without the pseudo-root
+ganesha_show_exports() {
+    gdbus call --system --dest org.ganesha.nfsd --object-path /org/ganesha/nfsd/ExportMgr \
+        --method org.ganesha.nfsd.exportmgr.ShowExports |
+        grep -oE "\((uint16 )?[0-9]+, '[^']*'" | sed -E "s/^\((uint16 )?([0-9]+), '(.*)'$/\2 \3/" |
+        awk '$1 != 0' | sort -k2
 }

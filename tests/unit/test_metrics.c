@@ -12,7 +12,7 @@ START_TEST(test_text) {
         Share s2 = { .name = (char *) "B2", .status = SHARE_CREATING };
         Share s3 = { .name = (char *) "C3", .status = SHARE_READY };
         ShareInfo i1 = { .share = &s1, .has_usage = true, .capacity = 1000, .used = 10, .available = 990,
-                         .guard = GUARD_ENFORCE, .guard_active = GUARD_DETECT };
+                         .served = true, .guard = GUARD_ENFORCE, .guard_active = GUARD_DETECT };
         ShareInfo i2 = { .share = &s2, .guard = GUARD_DETECT, .guard_active = GUARD_DETECT };
         ShareInfo i3 = { .share = &s3, .has_usage = true, .capacity = 5368709120, .used = 0, .available = 5 };
         Volume v1 = { .name = (char *) "vm1", .capacity = 2000 }, v2 = { .name = (char *) "vm2", .capacity = 500 };
@@ -71,6 +71,10 @@ START_TEST(test_text) {
                 "nfsprov_shares{state=\"resizing\"} 0\n"
                 "nfsprov_shares{state=\"deleting\"} 0\n"
                 "nfsprov_shares{state=\"failed\"} 0\n"
+                "# HELP nfsprov_share_served Whether the NFS server serves the share now (1) or not (0).\n"
+                "# TYPE nfsprov_share_served gauge\n"
+                "nfsprov_share_served{share=\"A1\"} 1\n"
+                "nfsprov_share_served{share=\"C3\"} 0\n"
                 "# HELP nfsprov_guard_mode The guard's mode of each share (1 for its mode).\n"
                 "# TYPE nfsprov_guard_mode gauge\n"
                 "nfsprov_guard_mode{share=\"A1\",mode=\"enforce\"} 1\n"

@@ -60,6 +60,10 @@ static void assert_defaults(const Config *c) {
         ck_assert_str_eq(c->target_base, "/var/lib/libvirt/nfsprov");
         ck_assert_str_eq(c->fstab, "/etc/fstab");
         ck_assert_str_eq(c->nfs_conf, "/etc/nfs.conf");
+        ck_assert_str_eq(c->export_server, "kernel");
+        ck_assert_str_eq(c->ganesha_config, "/etc/ganesha/nfsprov.conf");
+        ck_assert_str_eq(c->ganesha_conf, "/etc/ganesha/ganesha.conf");
+        ck_assert(!c->ganesha_nfsv4);
 }
 
 START_TEST(test_defaults) {
@@ -102,12 +106,16 @@ START_TEST(test_defaults_written_out_load) {
                                         "group = root\n"
                                         "mode = 0755\n"
                                         "[exports]\n"
+                                        "server = kernel\n"
                                         "file = /etc/exports\n"
+                                        "ganesha_config = /etc/ganesha/nfsprov.conf\n"
+                                        "ganesha_protocols = 3\n"
                                         "[pools]\n"
                                         "target_base = /var/lib/libvirt/nfsprov\n"
                                         "[system]\n"
                                         "fstab = /etc/fstab\n"
-                                        "nfs_conf = /etc/nfs.conf\n");
+                                        "nfs_conf = /etc/nfs.conf\n"
+                                        "ganesha_conf = /etc/ganesha/ganesha.conf\n");
         g_autoptr(Config) c = NULL;
         g_autoptr(GError) error = NULL;
         ck_assert_msg(config_load(p, true, &c, &error) == 0, "%s", error ? error->message : "");
@@ -139,12 +147,16 @@ START_TEST(test_full_file) {
                                         "guard = detect\n"
                                         "audit_interval = 0\n"
                                         "[exports]\n"
+                                        "server = ganesha\n"
                                         "file = /etc/exports.d/nfsprov.exports\n"
+                                        "ganesha_config = /etc/ganesha/nfsprov-shares.conf\n"
+                                        "ganesha_protocols = 3 4\n"
                                         "[pools]\n"
                                         "target_base = /var/lib/libvirt/images/nfs\n"
                                         "[system]\n"
                                         "fstab = /tmp/fstab\n"
-                                        "nfs_conf = /tmp/nfs.conf\n");
+                                        "nfs_conf = /tmp/nfs.conf\n"
+                                        "ganesha_conf = /tmp/ganesha.conf\n");
         g_autoptr(Config) c = NULL;
         g_autoptr(GError) error = NULL;
         ck_assert_msg(config_load(p, true, &c, &error) == 0, "%s", error ? error->message : "");
@@ -174,6 +186,10 @@ START_TEST(test_full_file) {
         ck_assert_str_eq(c->target_base, "/var/lib/libvirt/images/nfs");
         ck_assert_str_eq(c->fstab, "/tmp/fstab");
         ck_assert_str_eq(c->nfs_conf, "/tmp/nfs.conf");
+        ck_assert_str_eq(c->export_server, "ganesha");
+        ck_assert_str_eq(c->ganesha_config, "/etc/ganesha/nfsprov-shares.conf");
+        ck_assert(c->ganesha_nfsv4);
+        ck_assert_str_eq(c->ganesha_conf, "/tmp/ganesha.conf");
 
         g_autofree char *share = config_share_path(c, "NFSStorage_01");
         g_autofree char *target = config_target_path(c, "NFSStorage_01");
@@ -222,6 +238,13 @@ static const GoodValue good_values[] = {
         { "shares", "backend", "image" },
         { "exports", "file", "/etc/exports" },
         { "exports", "file", "/tmp/some/where/exports" },
+        { "exports", "server", "kernel" },
+        { "exports", "server", "ganesha" },
+        { "exports", "ganesha_config", "/etc/ganesha/exports/nfsprov.conf" },
+        { "exports", "ganesha_protocols", "3" },
+        { "exports", "ganesha_protocols", "3 4" },
+        { "exports", "ganesha_protocols", "4 3" },
+        { "system", "ganesha_conf", "/etc/ganesha/ganesha.conf" },
         { "server", "socket", "/run/a.sock" },
 };
 
@@ -342,6 +365,15 @@ static const BadValue bad_values[] = {
         { "system", "fstab", "fstab", { "is not an absolute path" } },
         { "system", "nfs_conf", "/etc/nfs.conf/", { "write \"/etc/nfs.conf\"" } },
         { "exports", "file", "/etc/exports.d/nfsprov", { "does not end in .exports" } },
+        { "exports", "server", "nfsd", { "\"nfsd\" is not an NFS server", "allowed: kernel", "ganesha" } },
+        { "exports", "server", "", { "\"\" is not an NFS server" } },
+        { "exports", "ganesha_config", "/etc/ganesha/nfs\"prov.conf", { "double quote" } },
+        { "exports", "ganesha_config", "nfsprov.conf", { "is not an absolute path" } },
+        { "exports", "ganesha_protocols", "4", { "does not serve NFSv3", "allowed: 3 or 3 4" } },
+        { "exports", "ganesha_protocols", "", { "does not serve NFSv3" } },
+        { "exports", "ganesha_protocols", "3 3", { "is not a list of NFS versions" } },
+        { "exports", "ganesha_protocols", "v3", { "is not a list of NFS versions" } },
+        { "system", "ganesha_conf", "/etc/ganesha/", { "write \"/etc/ganesha\"" } },
         { "exports", "file", "/etc/exports/", { "write \"/etc/exports\"" } },
         /* admin_group, owner, group */
         { "server", "admin_group", "nfs admins", { "is not a group name or number" } },

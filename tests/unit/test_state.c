@@ -162,7 +162,7 @@ START_TEST(test_schema_created_with_modes_and_pragmas) {
         g_autofree char *indexes = raw_text(db, "SELECT group_concat(name, ',') FROM "
                                                 "(SELECT name FROM sqlite_master WHERE type = 'index' "
                                                 "AND name LIKE 'shares_%' ORDER BY name)");
-        ck_assert_str_eq(indexes, "shares_fs_uuid,shares_pool_uuid,shares_source");
+        ck_assert_str_eq(indexes, "shares_export_id,shares_fs_uuid,shares_pool_uuid,shares_source");
         sqlite3_close(db);
 }
 END_TEST
@@ -237,12 +237,56 @@ START_TEST(test_migrate_from_schema_1) {
         ck_assert_int_eq(old->status, SHARE_READY);
         ck_assert_uint_eq(old->source_ino, 0);
         ck_assert_uint_eq(old->dir_ino, 0);
+        ck_assert_uint_eq(old->export_id, STATE_EXPORT_ID_FIRST); /* migration 6 numbered it */
         old->source_ino = 12;
         old->dir_ino = 34;
         ck_assert_int_eq(state_share_update(s, old, NULL), 0);
         g_autoptr(Share) back = NULL;
         ck_assert_int_eq(state_share_get(s, "Old", &back, NULL), 0);
         assert_same_share(back, old);
+}
+END_TEST
+
+/* Each share gets its own NFS-Ganesha Export_Id at insert; an update (whatever the caller's
+ * Share says) never changes it, and the id of a share that exists is never given to another. */
+START_TEST(test_export_ids) {
+        g_autoptr(State) s = open_ok();
+        g_autoptr(Share) a = sample("A", "/img/A.img");
+        g_autoptr(Share) b = sample("B", "/img/B.img");
+        g_autoptr(Share) c = sample("C", "/img/C.img");
+        a->export_id = 7; /* ignored */
+        ck_assert_int_eq(state_share_insert(s, a, NULL), 0);
+        ck_assert_int_eq(state_share_insert(s, b, NULL), 0);
+        g_autoptr(Share) ga = NULL, gb = NULL;
+        ck_assert_int_eq(state_share_get(s, "A", &ga, NULL), 0);
+        ck_assert_int_eq(state_share_get(s, "B", &gb, NULL), 0);
+        ck_assert_uint_eq(ga->export_id, STATE_EXPORT_ID_FIRST);
+        ck_assert_uint_eq(gb->export_id, STATE_EXPORT_ID_FIRST + 1);
+
+        ga->export_id = 4242;
+        ga->status = SHARE_READY;
+        ck_assert_int_eq(state_share_update(s, ga, NULL), 0);
+        g_autoptr(Share) again = NULL;
+        ck_assert_int_eq(state_share_get(s, "A", &again, NULL), 0);
+        ck_assert_uint_eq(again->export_id, STATE_EXPORT_ID_FIRST);
+
+        /* A is gone: C gets the next id, never B's */
+        ck_assert_int_eq(state_share_delete(s, "A", NULL), 0);
+        ck_assert_int_eq(state_share_insert(s, c, NULL), 0);
+        g_autoptr(Share) gc = NULL;
+        ck_assert_int_eq(state_share_get(s, "C", &gc, NULL), 0);
+        ck_assert_uint_eq(gc->export_id, STATE_EXPORT_ID_FIRST + 2);
+
+        /* at the top of the range, the lowest free id is taken */
+        sqlite3 *db = raw_open();
+        ck_assert_int_eq(sqlite3_exec(db, "UPDATE shares SET export_id = 65535 WHERE name = 'C'", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        g_autoptr(Share) d = sample("D", "/img/D.img");
+        ck_assert_int_eq(state_share_insert(s, d, NULL), 0);
+        g_autoptr(Share) gd = NULL;
+        ck_assert_int_eq(state_share_get(s, "D", &gd, NULL), 0);
+        ck_assert_uint_eq(gd->export_id, STATE_EXPORT_ID_FIRST);
 }
 END_TEST
 
@@ -959,6 +1003,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_migrate_from_schema_1);
         tcase_add_test(tc, test_reopen_keeps_data);
         tcase_add_test(tc, test_crud);
+        tcase_add_test(tc, test_export_ids);
         tcase_add_test(tc, test_volumes);
         tcase_add_test(tc, test_duplicates);
         tcase_add_test(tc, test_invalid_fields);

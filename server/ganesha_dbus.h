@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * NFS-Ganesha's export manager over D-Bus (GDBus): the bus name org.ganesha.nfsd, object
+ * /org/ganesha/nfsd/ExportMgr, interface org.ganesha.nfsd.exportmgr, as NFS-Ganesha 4 has it:
+ *
+ *   AddExport(s conf_file, s "EXPORT(Export_Id=N)") -> (s message)
+ *   UpdateExport(s conf_file, s "EXPORT(Export_Id=N)") -> (s message)
+ *   RemoveExport(q id)
+ *   ShowExports() -> ((tt) time, a(qs((sb)...)(tt)) exports)
+ *
+ * The bus is the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), reached through a private
+ * connection per GaneshaBus: a bus that goes away never ends nfsprovd (the shared system-bus
+ * connection of GIO would exit the process when its bus closes).
+ *
+ * Errors are one line. -ESRCH: Ganesha is not running (no owner of org.ganesha.nfsd, or no bus
+ * at all); then nothing was changed. An error reply of Ganesha is -EIO with Ganesha's message.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+typedef struct GaneshaServed {
+        unsigned id;
+        char *path;
+} GaneshaServed;
+
+typedef struct GaneshaBus GaneshaBus;
+
+/* Connect to the system bus: -ESRCH (with why in error) when there is none to reach. */
+int ganesha_bus_open(GaneshaBus **ret, GError **error);
+void ganesha_bus_close(GaneshaBus *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GaneshaBus, ganesha_bus_close)
+
+/* What Ganesha serves now: GaneshaServed*, without its pseudo-root (Export_Id 0). */
+int ganesha_show_exports(GaneshaBus *b, GPtrArray **ret, GError **error);
+void ganesha_served_free(GaneshaServed *s);
+
+int ganesha_add_export(GaneshaBus *b, const char *conf_file, unsigned id, GError **error);
+int ganesha_update_export(GaneshaBus *b, const char *conf_file, unsigned id, GError **error);
+int ganesha_remove_export(GaneshaBus *b, unsigned id, GError **error);
