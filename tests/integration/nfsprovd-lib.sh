@@ -74,6 +74,19 @@ np() { "$NFSPROV_BIN" --config "$CONF" "$@"; }
 # share_json NAME KEY
 share_field() { np --json show "$1" | jq -r ".$2"; }
 
+# wait_share_field NAME KEY VALUE WHAT: until nfsprovd's reads show it. Reads come from a
+# snapshot the daemon rebuilds in the background once it is a second old (server/snapshot.h),
+# so a change made outside nfsprovd shows after one or two rebuilds; 60 s guard against a hang.
+wait_share_field() {
+    local v i
+    for i in $(seq 600); do
+        v=$(share_field "$1" "$2")
+        [ "$v" = "$3" ] && { SB_CHECKED=1; return 0; }
+        sleep 0.1
+    done
+    sb_fail "$4: expected [$3], got [$v] (waited 60 s)"
+}
+
 # the state a test compares before/after an operation that must change nothing
 snapshot() {
     {
