@@ -1171,8 +1171,10 @@ int engine_remove_foreign(Engine *e, const char *name, const char *path, GError 
         r = fsops(&op)->open_root(cfg(&op), name, &root, &err);
         if (r >= 0)
                 r = engine_guard_target(e, name, root, path, &op.target, &err);
-        if (r == 0)
-                return 0; /* not there: removed already */
+        if (r == 0) {
+                (void) engine_audit(e, name, NULL, NULL); /* not there: removed already */
+                return 0;
+        }
         if (r >= 0)
                 r = run_remove(&op, engine_runner_progress, &err);
         if (r < 0)
