@@ -53,25 +53,13 @@ void audit_item_free(AuditItem *item) {
         g_free(item);
 }
 
-/* What the scan needs of a stat. */
-typedef struct Meta {
-        uint32_t mode;
-        uint64_t ino;
-        uint32_t dev_major, dev_minor;
-        uint64_t mnt_id; /* 0: not known */
-        uint32_t nlink;
-        uint64_t size;
-        uint32_t uid, gid;
-        int64_t mtime;
-} Meta;
-
-/* statx of name in dir_fd ("" with AT_EMPTY_PATH: dir_fd itself), links not followed. */
-static int meta_at(int dir_fd, const char *name, Meta *ret) {
+int audit_meta_at(int dir_fd, const char *name, AuditMeta *ret) {
         struct statx x;
         int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (*name ? 0 : AT_EMPTY_PATH);
-        if (statx(dir_fd, name, flags, STATX_BASIC_STATS | STATX_MNT_ID, &x) < 0)
+        if (statx(dir_fd, name, flags, STATX_BASIC_STATS | STATX_BTIME | STATX_MNT_ID, &x) < 0)
                 return -errno;
-        *ret = (Meta) {
+        bool btime = x.stx_mask & STATX_BTIME;
+        *ret = (AuditMeta) {
                 .mode = x.stx_mode,
                 .ino = x.stx_ino,
                 .dev_major = x.stx_dev_major,
@@ -82,11 +70,13 @@ static int meta_at(int dir_fd, const char *name, Meta *ret) {
                 .uid = x.stx_uid,
                 .gid = x.stx_gid,
                 .mtime = x.stx_mtime.tv_sec,
+                .btime_sec = btime ? x.stx_btime.tv_sec : 0,
+                .btime_nsec = btime ? x.stx_btime.tv_nsec : 0,
         };
         return 0;
 }
 
-static const char *kind_of_mode(uint32_t mode) {
+const char *audit_kind_of_mode(uint32_t mode) {
         switch (mode & S_IFMT) {
         case S_IFREG:
                 return "file";
@@ -123,7 +113,7 @@ typedef struct Scan {
         Qcow2Policy policy;
         size_t max_foreign;
         unsigned max_depth;
-        Meta root;
+        AuditMeta root;
         GString *path;        /* the current directory's prefix, and an entry's name while judged */
         GPtrArray *items;     /* changed and missing */
         GPtrArray *heap;      /* foreign: a max-heap by path of at most max_foreign */
@@ -158,11 +148,11 @@ static char *shown_path(const Scan *s) {
         return show_text(s->path->len ? s->path->str : ".");
 }
 
-static AuditItem *item_new(const char *path, AuditFinding finding, const Meta *m, char *detail) {
+static AuditItem *item_new(const char *path, AuditFinding finding, const AuditMeta *m, char *detail) {
         AuditItem *it = g_new0(AuditItem, 1);
         it->path = g_strdup(path);
         it->finding = finding;
-        it->kind = m ? kind_of_mode(m->mode) : "file";
+        it->kind = m ? audit_kind_of_mode(m->mode) : "file";
         it->detail = detail;
         if (m) {
                 it->size = m->size;
@@ -216,7 +206,7 @@ static void heap_drop_max(GPtrArray *h) {
 
 /* A foreign entry name of the directory open on dir_fd, whose prefix is in s->path. known: its
  * stat when the caller has it (else it is taken here, when the item is kept). note: more detail. */
-static int add_foreign(Scan *s, int dir_fd, const char *name, const Meta *known, const char *note, GError **error) {
+static int add_foreign(Scan *s, int dir_fd, const char *name, const AuditMeta *known, const char *note, GError **error) {
         size_t len = s->path->len;
         g_string_append(s->path, name);
         bool full = s->heap->len >= s->max_foreign;
@@ -226,9 +216,9 @@ static int add_foreign(Scan *s, int dir_fd, const char *name, const Meta *known,
                 g_string_truncate(s->path, len);
                 return 0;
         }
-        Meta m;
+        AuditMeta m;
         if (!known) {
-                int r = meta_at(dir_fd, name, &m);
+                int r = audit_meta_at(dir_fd, name, &m);
                 if (r == -ENOENT) { /* gone since the listing */
                         g_string_truncate(s->path, len);
                         return 0;
@@ -299,14 +289,14 @@ static int check_header(const Scan *s, const AuditVolume *vol, int fd, GString *
 
 /* The volume vols[i] found at the root as name (dir_fd: the root). known: its stat, when the
  * caller has it (a directory); else taken here from the descriptor the header is read from. */
-static int check_volume(Scan *s, int dir_fd, size_t i, const Meta *known, GError **error) {
+static int check_volume(Scan *s, int dir_fd, size_t i, const AuditMeta *known, GError **error) {
         const AuditVolume *vol = &s->vols[i];
         g_autoptr(GString) why = g_string_new(NULL);
         _cleanup_close_ int fd = -1;
-        Meta m;
+        AuditMeta m;
         int r;
         if (!known) {
-                r = meta_at(dir_fd, vol->name, &m);
+                r = audit_meta_at(dir_fd, vol->name, &m);
                 if (r == -ENOENT)
                         return 0; /* gone since the listing: missing */
                 if (r < 0)
@@ -319,7 +309,7 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const Meta *known, GError
                                 return np_fail(error, errno, "cannot open the volume %s: %s", vol->name,
                                                g_strerror(errno));
                         /* Judge the file that is read (it may have been replaced since the stat). */
-                        r = fd >= 0 ? meta_at(fd, "", &m) : meta_at(dir_fd, vol->name, &m);
+                        r = fd >= 0 ? audit_meta_at(fd, "", &m) : audit_meta_at(dir_fd, vol->name, &m);
                         if (r < 0)
                                 return np_fail(error, -r, "cannot stat the volume %s: %s", vol->name, g_strerror(-r));
                 }
@@ -327,7 +317,7 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const Meta *known, GError
         }
         s->present[i] = true;
         if (!S_ISREG(known->mode) || fd < 0)
-                why_add(why, "not a regular file (%s)", kind_of_mode(known->mode));
+                why_add(why, "not a regular file (%s)", audit_kind_of_mode(known->mode));
         else {
                 if (vol->ino && known->ino != vol->ino)
                         why_add(why, "inode %" PRIu64 " replaced by %" PRIu64, vol->ino, known->ino);
@@ -350,13 +340,13 @@ static Frame *frame_at(Scan *s, size_t i) {
         return &g_array_index(s->stack, Frame, i);
 }
 
-static bool other_fs(const Scan *s, const Meta *m) {
+static bool other_fs(const Scan *s, const AuditMeta *m) {
         return m->dev_major != s->root.dev_major || m->dev_minor != s->root.dev_minor ||
                (m->mnt_id && s->root.mnt_id && m->mnt_id != s->root.mnt_id);
 }
 
 /* Judge one entry that is not to be read as a directory (d_type: DT_UNKNOWN resolved). */
-static int judge_entry(Scan *s, Frame *f, const char *name, unsigned char type, const Meta *known, GError **error) {
+static int judge_entry(Scan *s, Frame *f, const char *name, unsigned char type, const AuditMeta *known, GError **error) {
         bool at_root = s->stack->len == 1;
         size_t vi;
         if (at_root && volume_named(s, name, &vi))
@@ -387,10 +377,10 @@ static int read_dir(Scan *s, GError **error) {
                                 continue;
                         s->stats.entries++;
                         unsigned char type = de->d_type;
-                        Meta m;
+                        AuditMeta m;
                         bool have_meta = false;
                         if (type == DT_UNKNOWN) {
-                                int r = meta_at(f->fd, name, &m);
+                                int r = audit_meta_at(f->fd, name, &m);
                                 if (r == -ENOENT)
                                         continue;
                                 if (r < 0) {
@@ -420,7 +410,7 @@ static int descend(Scan *s, GError **error) {
         g_string_truncate(s->path, parent->prefix_len);
 
         _cleanup_close_ int fd = openat(parent->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        Meta m;
+        AuditMeta m;
         int r;
         if (fd < 0) {
                 if (errno == ENOENT)
@@ -432,7 +422,7 @@ static int descend(Scan *s, GError **error) {
                         return np_fail(error, e, "cannot open the directory %s: %s", p, g_strerror(e));
                 }
                 /* No longer a directory: judged as what it is now. */
-                r = meta_at(parent->fd, name, &m);
+                r = audit_meta_at(parent->fd, name, &m);
                 if (r == -ENOENT)
                         return 0;
                 if (r < 0) {
@@ -442,7 +432,7 @@ static int descend(Scan *s, GError **error) {
                 }
                 return judge_entry(s, parent, name, IFTODT(m.mode), &m, error);
         }
-        r = meta_at(fd, "", &m);
+        r = audit_meta_at(fd, "", &m);
         if (r < 0) {
                 g_string_append(s->path, name);
                 g_autofree char *p = shown_path(s);
@@ -493,8 +483,8 @@ static int ascend(Scan *s, GError **error) {
                 Frame *parent = frame_at(s, top - 1);
                 g_string_truncate(s->path, parent->prefix_len);
                 _cleanup_close_ int fd = openat(f->fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                Meta m;
-                int r = fd < 0 ? -errno : meta_at(fd, "", &m);
+                AuditMeta m;
+                int r = fd < 0 ? -errno : audit_meta_at(fd, "", &m);
                 if (r < 0) {
                         g_autofree char *p = shown_path(s);
                         return np_fail(error, -r, "cannot reopen the directory %s: %s", p, g_strerror(-r));
@@ -559,7 +549,7 @@ int audit_scan(int root_fd, const AuditVolume *vols, size_t n_vols, const AuditO
                         return np_fail(error, e, "the share's root is not a directory");
                 return np_fail(error, e, "cannot open the share's root: %s", g_strerror(e));
         }
-        r = meta_at(fd, "", &s.root);
+        r = audit_meta_at(fd, "", &s.root);
         if (r < 0)
                 return np_fail(error, -r, "cannot stat the share's root: %s", g_strerror(-r));
         s.buf = g_malloc(DIRENT_BUF_SIZE);

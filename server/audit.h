@@ -64,6 +64,28 @@ typedef enum AuditFinding {
 /* "foreign", "changed", "missing"; NULL out of range. */
 const char *audit_finding_to_string(AuditFinding f);
 
+/* What the scan (and the guard's removal, server/engine_guard.c) needs of an entry's statx. */
+typedef struct AuditMeta {
+        uint32_t mode;
+        uint64_t ino;
+        uint32_t dev_major, dev_minor;
+        uint64_t mnt_id;      /* 0: not known */
+        uint32_t nlink;
+        uint64_t size;
+        uint32_t uid, gid;
+        int64_t mtime;        /* seconds */
+        int64_t btime_sec;    /* the birth time; 0.0: not known */
+        uint32_t btime_nsec;
+} AuditMeta;
+
+/* statx of name in dir_fd ("": dir_fd itself), links not followed, no automount (a mount
+ * point's name gives the mounted root): 0 or -errno. */
+int audit_meta_at(int dir_fd, const char *name, AuditMeta *ret);
+
+/* The kind of an entry as items name it, from its st_mode: "file", "directory", "symlink",
+ * "device", "fifo", "socket" ("unknown" for anything else). */
+const char *audit_kind_of_mode(uint32_t mode);
+
 /* A volume of the manifest, as the scan compares it (Volume in state.h holds these fields). */
 typedef struct AuditVolume {
         const char *name;     /* its file name at the root: a valid volume name (common/name.h) */

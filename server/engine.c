@@ -46,6 +46,7 @@ typedef struct Op {
         size_t stopped_at;       /* create's undo: the index of the last step that began */
         ReconcileReport *rep;    /* reconcile: where repairs report */
         const char *path;        /* guard-remove: the foreign entry, relative to the share's root */
+        GuardTarget target;      /* guard-remove: what the entry was when the removal was asked */
 } Op;
 
 static void op_done(Op *op) {
@@ -478,14 +479,15 @@ static const Step guard_steps[] = {
 };
 static const StepTable guard_table = { "guard", guard_steps, G_N_ELEMENTS(guard_steps) };
 
-/* The guard's removal of a foreign entry: idempotent (gone already is done). */
+/* The guard's removal of a foreign entry (engine_guard.c): idempotent (gone already is done), and
+ * only of the entry recorded (the runner's note). */
 static int step_remove_foreign(void *p, GError **error) {
         Op *op = p;
         _cleanup_close_ int root = -1;
         int r = fsops(op)->open_root(cfg(op), op->s->name, &root, error);
         if (r < 0)
                 return r;
-        return engine_guard_remove_path(op->e, op->s->name, root, op->path, error);
+        return engine_guard_remove_path(op->e, op->s->name, root, op->path, &op->target, error);
 }
 
 static const Step remove_steps[] = {
@@ -1156,6 +1158,25 @@ int engine_foreign_target(Engine *e, const char *what, const char *name, const c
         return 0;
 }
 
+/* Run guard-remove of op->path (op->target) with its journal entries carrying the target, so that
+ * reconcile can finish it after a crash; a failure is recorded ("fail"): the operation is over. */
+static int run_remove(Op *op, StepProgress progress, GError **error) {
+        g_autofree char *note = engine_guard_target_note(&op->target, op->path);
+        StepRunner run = runner_for(op, (unsigned) remove_table.n);
+        run.journal_only = true;
+        run.note = note;
+        run.progress = progress;
+        size_t failed = 0;
+        g_autoptr(GError) err = NULL;
+        int r = steps_run(&run, &remove_table, 0, remove_table.n, &failed, &err);
+        if (r >= 0)
+                return 0;
+        (void) state_journal_add(op->e->state, op->s->name, NULL, remove_table.op, remove_table.steps[failed].name, "fail",
+                                 err->message, NULL);
+        g_propagate_error(error, TAKE_PTR(err));
+        return r;
+}
+
 int engine_remove_foreign(Engine *e, const char *name, const char *path, GError **error) {
         g_autoptr(Share) s = NULL;
         int r = engine_foreign_target(e, "remove", name, path, &s, error);
@@ -1166,13 +1187,20 @@ int engine_remove_foreign(Engine *e, const char *name, const char *path, GError 
         if (r < 0)
                 return r;
         op.path = path;
-        StepRunner run = runner_for(&op, (unsigned) remove_table.n);
-        run.journal_only = true;
-        size_t failed = 0;
+        g_autofree char *shown = show_text(path);
         g_autoptr(GError) err = NULL;
-        r = steps_run(&run, &remove_table, 0, remove_table.n, &failed, &err);
+        _cleanup_close_ int root = -1;
+        r = fsops(&op)->open_root(cfg(&op), name, &root, &err);
+        if (r >= 0)
+                r = engine_guard_target(e, name, root, path, &op.target, &err);
+        if (r == 0) {
+                (void) engine_audit(e, name, NULL, NULL); /* not there: removed already */
+                return 0;
+        }
+        if (r >= 0)
+                r = run_remove(&op, engine_runner_progress, &err);
         if (r < 0)
-                return np_fail(error, -r, "remove %s/%s: %s", name, path, err->message);
+                return np_fail_prefix(error, TAKE_PTR(err), "remove %s/%s", name, shown);
         (void) engine_audit(e, name, NULL, NULL); /* the findings follow at once */
         return 0;
 }
@@ -1284,6 +1312,40 @@ static void repair(Op *op, ReconcileReport *rep) {
         op->rep = NULL;
 }
 
+/* A guard-remove that stopped (nfsprovd died while it ran): the share journal's last entry of it
+ * is a "begin", whose note names the entry and what it was; the removal runs again, and acts only
+ * while the entry at that path is still the one recorded. Finished or not, the operation is then
+ * over (a failure is recorded and said: what is left stays at its path, for the admin). */
+static void finish_remove(Op *op, ReconcileReport *rep) {
+        const char *name = op->s->name;
+        g_autoptr(GPtrArray) journal = NULL;
+        g_autoptr(GError) err = NULL;
+        if (state_journal_list(op->e->state, name, &journal, &err) < 0) {
+                report(rep->problems, "%s: cannot read its journal: %s", name, err->message);
+                return;
+        }
+        const JournalEntry *last = NULL;
+        for (guint i = journal->len; i-- > 0 && !last;) {
+                const JournalEntry *j = g_ptr_array_index(journal, i);
+                if (strcmp(j->operation, remove_table.op) == 0)
+                        last = j;
+        }
+        if (!last || strcmp(last->phase, "begin") != 0)
+                return;
+        if (engine_guard_target_parse(last->message, &op->target, &op->path) < 0) {
+                const char *why = "its journal entry does not name the entry it removed";
+                (void) state_journal_add(op->e->state, name, NULL, remove_table.op, last->step, "fail", why, NULL);
+                report(rep->problems, "%s: a removal (audit --remove) stopped, but %s; nothing done", name, why);
+                return;
+        }
+        g_autofree char *shown = show_text(op->path);
+        if (run_remove(op, NULL, &err) < 0)
+                report(rep->problems, "%s: cannot finish the removal of %s that stopped: %s", name, shown, err->message);
+        else
+                report(rep->changes, "%s: finished the removal of %s that stopped (audit --remove)", name, shown);
+        op->path = NULL;
+}
+
 /* Every export from the state: each ready, mounted share set, every other path nfsprov listed
  * removed, applied. Not per share and not journaled: derived from the state, idempotent. */
 static int exports_sync(Engine *e, GPtrArray *all, GError **error) {
@@ -1390,6 +1452,8 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
                 }
                 default:
                         repair(&op, rep);
+                        if (s->status == SHARE_READY)
+                                finish_remove(&op, rep);
                         engine_volumes_reconcile(e, s, rep->changes, rep->problems);
                         engine_quarantine_reconcile(e, s, rep->changes, rep->problems);
                         break;

@@ -172,9 +172,13 @@ unsigned engine_op_total(const char *op);
  * be NULL): some share's findings changed. < 0 only when the state cannot be read. */
 int engine_audit(Engine *e, const char *share, bool *ret_changed, GError **error);
 /* Remove the foreign entry PATH (relative to the share's root, as the audit names it) with all it
- * holds (issue 12, "Resolution"), journaled (step table guard-remove), then audit the share.
- * Never a volume, lost+found or nfsprov's own temporary file (-EINVAL); no symbolic link is
- * followed and no other filesystem entered. Gone already: 0. */
+ * holds, at any depth (issue 12, "Resolution"; server/engine_guard.c), journaled (step table
+ * guard-remove, the entry's identity in its entries' note, so that reconcile finishes a removal
+ * that stopped), then audit the share. Never a volume (by name, or a file by its inode),
+ * lost+found or nfsprov's own temporary file; no symbolic link is followed and no other
+ * filesystem or mount entered: -EINVAL before anything changes, also for an entry of another
+ * kind than the last audit found at PATH; -EBUSY when a volume's hard link or a mount point
+ * inside stops the removal. Gone already: 0. */
 int engine_remove_foreign(Engine *e, const char *share, const char *path, GError **error);
 /* Quarantine the foreign entry PATH (a regular file or a symbolic link, never followed; a
  * directory is refused with -EINVAL) of the share (issue 12, "Resolution"; server/

@@ -41,10 +41,28 @@ int engine_guard_apply(Engine *e, const Share *s, bool *ret_changed, GError **er
  * open root directory) if set (*ret_lifted), and put it back if it was lifted. */
 int engine_guard_lift(Engine *e, const char *share, int root, bool *ret_lifted, GError **error);
 int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GError **error);
-/* Remove PATH (relative to root, the share's open root; valid components, checked by the
- * caller) with all it holds, following no symbolic link and entering no other filesystem; the
- * attribute is lifted for a removal at the root. Gone already: 0. */
-int engine_guard_remove_path(Engine *e, const char *share, int root, const char *path, GError **error);
+/* guard-remove (nfsprov audit --remove; the design in engine_guard.c): what it removes is the
+ * entry PATH had when the request was accepted, told by its inode and birth time (0.0: the
+ * filesystem does not keep one). */
+typedef struct GuardTarget {
+        uint64_t ino;
+        int64_t btime_sec;
+        uint32_t btime_nsec;
+} GuardTarget;
+/* The entry PATH (relative to root, the share's open root; valid components, checked by the
+ * caller) as a removal's target: 1 with *ret; 0 when it is not there. -EINVAL (one line, nothing
+ * changed): a symbolic link or a mount point on the way or at PATH, a volume of the manifest (by
+ * its inode), an entry of another kind than the share's last audit found at PATH. */
+int engine_guard_target(Engine *e, const char *share, int root, const char *path, GuardTarget *ret, GError **error);
+/* The note recorded with guard-remove's journal entries ("ino=N btime=S.NS path=PATH"), and back:
+ * -EINVAL for a note that is not one; *ret_path points into note. */
+char *engine_guard_target_note(const GuardTarget *t, const char *path);
+int engine_guard_target_parse(const char *note, GuardTarget *ret, const char **ret_path);
+/* Remove PATH with all it holds when it is still the entry expect (else -ESTALE, left in place),
+ * iteratively, following no symbolic link, entering no other mount and never removing a volume's
+ * file; the root's attribute is lifted only to unlink PATH when it is at the root. Gone already: 0. */
+int engine_guard_remove_path(Engine *e, const char *share, int root, const char *path, const GuardTarget *expect,
+                             GError **error);
 
 /* The share NAME (ready) and PATH a foreign entry of it that the guard's resolution may act on:
  * a path as the audit names it, never a volume, lost+found or nfsprov's own temporary file

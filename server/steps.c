@@ -41,12 +41,12 @@ static int record(StepRunner *r, const char *op, const char *begin, GError **err
         int ret;
         if (r->journal_only) {
                 if (r->last_done) {
-                        ret = state_journal_add(r->state, r->row->name, NULL, op, r->last_done, "done", NULL, error);
+                        ret = state_journal_add(r->state, r->row->name, NULL, op, r->last_done, "done", r->note, error);
                         if (ret < 0)
                                 return ret;
                 }
                 if (begin) {
-                        ret = state_journal_add(r->state, r->row->name, NULL, op, begin, "begin", NULL, error);
+                        ret = state_journal_add(r->state, r->row->name, NULL, op, begin, "begin", r->note, error);
                         if (ret < 0)
                                 return ret;
                 }

@@ -15,7 +15,8 @@
  * Recorded operations write the share's (or the volume's, or the quarantined item's) row
  * (operation, step, step_done) with each record;
  * journal-only runs (reconcile's repairs of a ready share) append to the share's journal and
- * leave the row as it is, and record a step only when its check says there is something to do.
+ * leave the row as it is, and record a step only when its check says there is something to do;
+ * their entries carry the runner's note as message (guard-remove: the entry it removes).
  * Journal errors are errors: a step whose start cannot be recorded is not run.
  */
 #pragma once
@@ -51,6 +52,8 @@ typedef struct StepRunner {
         Volume *vol;           /* or the volume's row (volume operations: row is NULL) */
         QuarantineItem *quar;  /* or the quarantined item's row (quarantine, restore: row and vol NULL) */
         bool journal_only;     /* repairs: journal entries, the row untouched */
+        const char *note;      /* journal-only runs: the message of their entries (NULL: none); what
+                                * reconcile needs to finish one that stopped (guard-remove's target) */
         void *op;              /* passed to every step */
         StepProgress progress; /* may be NULL */
         void *userdata;

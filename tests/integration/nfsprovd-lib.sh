@@ -135,3 +135,27 @@ assert_share_gone() {
     [ -e "$path" ] && sb_fail "mount point $path left behind"
     return 0
 }
+
+# sneak_in DIR COMMAND...: run COMMAND with the immutable attribute of DIR (an enforced share's
+# root) lifted, as an admin planting an entry there would, and set again after
+sneak_in() {
+    local dir=$1 rc; shift
+    chattr -i "$dir" || return 1
+    "$@"; rc=$?
+    chattr +i "$dir"
+    return $rc
+}
+
+# foreign_paths SHARE: the paths of the share's foreign findings (an audit now), sorted, one line
+foreign_paths() { np --json audit "$1" | jq -r '[.audits[0].findings[] | select(.finding == "foreign") | .path] | sort | join(" ")'; }
+
+# crash_at FAULT COMMAND...: restart the daemon with NFSPROV_FAULT=FAULT, run `np COMMAND` (it must
+# fail: the daemon dies at the fault point) and wait for the daemon's death; the caller restarts it
+crash_at() {
+    local fault=$1; shift
+    stop_daemon
+    NFSPROV_FAULT=$fault start_daemon
+    np "$@" > "$S/crash.out" 2>&1 && sb_fail "$fault: the command succeeded although the daemon died"
+    wait_daemon_dead
+    grep -q "NFSPROV_FAULT=$fault" "$S/nfsprovd.log" || { tail -5 "$S/nfsprovd.log"; sb_fail "$fault: fault point not reached"; }
+}

@@ -10,7 +10,11 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "error.h"
@@ -372,7 +376,22 @@ static int ff_grow_offline(const char *device, GError **error) {
         return maybe_fail("fs.grow_offline", error);
 }
 
+/* The mounted share's root: a real directory, BASE/NAME (the guard's audit and removals work there). */
+static int ff_open_root(const Config *c, const char *name, int *ret_fd, GError **error) {
+        if (!g_hash_table_contains(fake.mounted, name))
+                return np_fail(error, ENOENT, "%s is not mounted", name);
+        g_autofree char *dir = g_build_filename(c->base, name, NULL);
+        if (g_mkdir_with_parents(dir, 0755) < 0)
+                return np_fail(error, errno, "%s: %s", dir, g_strerror(errno));
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return np_fail(error, errno, "%s: %s", dir, g_strerror(errno));
+        *ret_fd = fd;
+        return 0;
+}
+
 static const ShareFs fake_fs = {
+        .open_root = ff_open_root,
         .format = ff_format,
         .check_dir = ff_check_dir,
         .make_dir = ff_make_dir,
@@ -528,10 +547,9 @@ START_TEST(test_create_steps_in_order) {
 }
 END_TEST
 
-/* The journal: every step begun and done, in order (a step's "done" and the next "begin" are
- * one commit). */
-START_TEST(test_create_journal) {
-        create_ok("S1");
+/* S1's journal entries of operation (NULL: all), "PHASE:STEP" or "PHASE:STEP:MESSAGE", read
+ * through another connection to the database. */
+static char *journal_of(const char *operation) {
         g_autoptr(State) st = NULL;
         g_autofree char *dir = g_build_filename(root, "state", NULL);
         ck_assert_int_eq(state_open(dir, &st, NULL), 0);
@@ -540,9 +558,19 @@ START_TEST(test_create_journal) {
         g_autoptr(GString) s = g_string_new(NULL);
         for (guint i = 0; i < j->len; i++) {
                 JournalEntry *x = g_ptr_array_index(j, i);
-                g_string_append_printf(s, "%s%s:%s", i ? " " : "", x->phase, x->step);
+                if (!operation || strcmp(x->operation, operation) == 0)
+                        g_string_append_printf(s, "%s%s:%s%s%s", s->len ? " " : "", x->phase, x->step,
+                                               x->message ? ":" : "", x->message ? x->message : "");
         }
-        ck_assert_str_eq(s->str, "begin:allocate done:allocate begin:mkfs done:mkfs begin:mkdir done:mkdir "
+        return g_string_free(TAKE_PTR(s), FALSE);
+}
+
+/* The journal: every step begun and done, in order (a step's "done" and the next "begin" are
+ * one commit). */
+START_TEST(test_create_journal) {
+        create_ok("S1");
+        g_autofree char *j = journal_of(NULL);
+        ck_assert_str_eq(j, "begin:allocate done:allocate begin:mkfs done:mkfs begin:mkdir done:mkdir "
                                  "begin:mount done:mount begin:chown done:chown begin:fstab done:fstab "
                                  "begin:export done:export begin:apply done:apply begin:guard done:guard");
 }
@@ -921,6 +949,154 @@ START_TEST(test_guard_cannot_protect) {
 }
 END_TEST
 
+/* ---- the guard's removal of a foreign entry (audit --remove) ---- */
+
+/* BASE/S1/rel, the share's root made (the fake's open_root makes it too). */
+static char *in_share(const char *rel) {
+        g_autofree char *top = g_build_filename(root, "NFS", "S1", NULL);
+        ck_assert_int_eq(g_mkdir_with_parents(top, 0755), 0);
+        return g_build_filename(top, rel, NULL);
+}
+
+static void make_file(const char *path) {
+        ck_assert(g_file_set_contents(path, "x", 1, NULL));
+}
+
+/* A tree 3000 levels deep is removed (no recursion, bounded descriptors); its journal entries
+ * name the entry and what it was; a path not there is removed already. */
+START_TEST(test_remove_deep_tree) {
+        create_ok("S1");
+        g_autofree char *deep = in_share("deep");
+        ck_assert_int_eq(mkdir(deep, 0755), 0);
+        struct stat st;
+        ck_assert_int_eq(lstat(deep, &st), 0);
+        _cleanup_close_ int fd = open(deep, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (int i = 0; i < 3000; i++) {
+                ck_assert_int_eq(mkdirat(fd, "d", 0755), 0);
+                if (i % 500 == 0)
+                        ck_assert_int_eq(symlinkat("/etc", fd, "etc"), 0);
+                int next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ck_assert_int_ge(next, 0);
+                close(fd);
+                fd = next;
+        }
+        g_autoptr(GError) err = NULL;
+        int r = engine_remove_foreign(engine, "S1", "deep", &err);
+        ck_assert_msg(r == 0, "remove deep: %s", err ? err->message : "");
+        ck_assert_int_eq(access(deep, F_OK), -1);
+        ck_assert_int_eq(access("/etc/hostname", F_OK), 0);
+        g_autofree char *j = journal_of("guard-remove");
+        g_autofree char *want = g_strdup_printf("ino=%" PRIu64 " btime=", (uint64_t) st.st_ino);
+        ck_assert_msg(g_str_has_prefix(j, "begin:remove:") && strstr(j, want) && g_str_has_suffix(j, " path=deep"),
+                      "journal: %s", j);
+        ck_assert_int_eq(engine_remove_foreign(engine, "S1", "not/there", NULL), 0);
+}
+END_TEST
+
+/* A directory the audit found, swapped for a symbolic link since: refused, nothing changed; a
+ * file swapped for a hard link of a volume (by its inode, whatever the audit said): refused. */
+START_TEST(test_remove_refuses_swapped_entries) {
+        create_ok("S1");
+        g_autofree char *swap = in_share("swap");
+        g_autofree char *inner = in_share("swap/f");
+        ck_assert_int_eq(mkdir(swap, 0755), 0);
+        make_file(inner);
+        ck_assert_int_eq(engine_audit(engine, "S1", NULL, NULL), 0);
+        ck_assert_int_eq(unlink(inner), 0);
+        ck_assert_int_eq(rmdir(swap), 0);
+        ck_assert_int_eq(symlink("vol", swap), 0);
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_eq(engine_remove_foreign(engine, "S1", "swap", &err), -EINVAL);
+        ck_assert_str_eq(err->message, "remove S1/swap: it is a symlink now, the audit found a directory there; run "
+                                       "nfsprov audit S1 and check it again");
+        struct stat st;
+        ck_assert_int_eq(lstat(swap, &st), 0);
+        ck_assert(S_ISLNK(st.st_mode));
+        g_autofree char *j = journal_of("guard-remove");
+        ck_assert_str_eq(j, ""); /* nothing recorded */
+        /* audited again: the link is what the admin removes */
+        ck_assert_int_eq(engine_audit(engine, "S1", NULL, NULL), 0);
+        ck_assert_int_eq(engine_remove_foreign(engine, "S1", "swap", NULL), 0);
+        ck_assert_int_eq(lstat(swap, &st), -1);
+
+        /* a volume's inode (the manifest records it), under another name */
+        g_autofree char *vol = in_share("vm");
+        g_autofree char *sub = in_share("sub");
+        make_file(vol);
+        ck_assert_int_eq(lstat(vol, &st), 0);
+        g_autoptr(State) state = NULL;
+        g_autofree char *dir = g_build_filename(root, "state", NULL);
+        ck_assert_int_eq(state_open(dir, &state, NULL), 0);
+        Volume v = { .share = "S1", .name = "vm", .capacity = 1 << 20, .format = "qcow2", .ino = st.st_ino,
+                     .status = VOLUME_READY };
+        ck_assert_int_eq(state_volume_insert(state, &v, NULL), 0);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        g_autofree char *hard = in_share("sub/hard");
+        ck_assert_int_eq(link(vol, hard), 0);
+        g_clear_error(&err);
+        ck_assert_int_eq(engine_remove_foreign(engine, "S1", "sub/hard", &err), -EINVAL);
+        ck_assert_str_eq(err->message, "remove S1/sub/hard: it is the volume vm (the same inode); use nfsprov vol-delete");
+        g_clear_error(&err);
+        ck_assert_int_eq(engine_remove_foreign(engine, "S1", "sub", &err), -EBUSY);
+        ck_assert_str_eq(err->message, "remove S1/sub: S1/sub/hard is the volume vm (the same inode): not removed, and "
+                                       "the removal stopped there; move it back or use nfsprov vol-delete");
+        ck_assert_int_eq(lstat(vol, &st), 0);
+        ck_assert_int_eq(st.st_nlink, 2);
+        g_autofree char *j2 = journal_of("guard-remove");
+        ck_assert_msg(g_str_has_suffix(j2, " fail:remove:S1/sub/hard is the volume vm (the same inode): not removed, and the "
+                                           "removal stopped there; move it back or use nfsprov vol-delete"),
+                      "journal: %s", j2);
+}
+END_TEST
+
+/* nfsprovd died while a removal ran (the journal's last entry of it is a "begin"): reconcile
+ * finishes it while the path is still that entry, leaves another entry in place and says so, and
+ * then the operation is over. */
+START_TEST(test_reconcile_finishes_remove) {
+        create_ok("S1");
+        g_autofree char *half = in_share("half");
+        g_autofree char *inner = in_share("half/a");
+        g_autofree char *other = in_share("other");
+        ck_assert_int_eq(mkdir(half, 0755), 0);
+        ck_assert_int_eq(mkdir(inner, 0755), 0);
+        ck_assert_int_eq(mkdir(other, 0755), 0);
+        struct statx x;
+        ck_assert_int_eq(statx(AT_FDCWD, half, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &x), 0);
+        int64_t bs = (x.stx_mask & STATX_BTIME) ? x.stx_btime.tv_sec : 0;
+        uint32_t bn = (x.stx_mask & STATX_BTIME) ? x.stx_btime.tv_nsec : 0;
+        g_autofree char *note = g_strdup_printf("ino=%" PRIu64 " btime=%" PRId64 ".%09" PRIu32 " path=half",
+                                                (uint64_t) x.stx_ino, bs, bn);
+        g_autoptr(State) st = NULL;
+        g_autofree char *dir = g_build_filename(root, "state", NULL);
+        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
+        ck_assert_int_eq(state_journal_add(st, "S1", NULL, "guard-remove", "remove", "begin", note, NULL), 0);
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        ck_assert_int_eq(access(half, F_OK), -1);
+        g_ptr_array_add(rep->changes, NULL);
+        g_autofree char *changes = g_strjoinv("|", (char **) rep->changes->pdata);
+        ck_assert_msg(strstr(changes, "S1: finished the removal of half that stopped (audit --remove)"), "%s", changes);
+        ck_assert_uint_eq(rep->problems->len, 0);
+
+        /* the path holds another entry now */
+        ck_assert_int_eq(state_journal_add(st, "S1", NULL, "guard-remove", "remove", "begin",
+                                           "ino=1 btime=0.000000000 path=other", NULL),
+                         0);
+        g_autoptr(ReconcileReport) rep2 = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep2, NULL), 0);
+        ck_assert_int_eq(access(other, F_OK), 0);
+        ck_assert_uint_eq(rep2->problems->len, 1);
+        const char *p = g_ptr_array_index(rep2->problems, 0);
+        ck_assert_msg(g_str_has_prefix(p, "S1: cannot finish the removal of other that stopped: it is no longer the entry "
+                                          "whose removal was asked (inode ") &&
+                              g_str_has_suffix(p, ", asked: inode 1): left in place"),
+                      "%s", p);
+        g_autoptr(ReconcileReport) rep3 = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep3, NULL), 0);
+        ck_assert_uint_eq(rep3->problems->len, 0);
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("engine");
         TCase *tc = tcase_create("engine");
@@ -941,6 +1117,9 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_guard_set);
         tcase_add_test(tc, test_guard_reconcile);
         tcase_add_test(tc, test_guard_cannot_protect);
+        tcase_add_test(tc, test_remove_deep_tree);
+        tcase_add_test(tc, test_remove_refuses_swapped_entries);
+        tcase_add_test(tc, test_reconcile_finishes_remove);
         suite_add_tcase(s, tc);
         return s;
 }
