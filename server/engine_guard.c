@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "macro.h"
 #include "show.h"
+#include "tree.h"
 
 GuardMode engine_guard_mode(const Engine *e, const Share *s) {
         GuardMode m;
@@ -106,51 +106,36 @@ int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GE
         return immutable_set(root, what, true, NULL, error);
 }
 
-/* ---- removing a foreign entry (issue 12, "Resolution") ---- */
-
-/* Remove what dirfd's entry `name` is, not following a symbolic link; a directory with all it
- * holds (never another filesystem mounted inside: -EBUSY). */
-static int remove_entry(int parent, const char *name, dev_t dev, const char *shown, GError **error) {
-        struct stat st;
-        if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : np_fail(error, errno, "%s: cannot stat: %s", shown, g_strerror(errno));
-        if (S_ISDIR(st.st_mode)) {
-                if (st.st_dev != dev)
-                        return np_fail(error, EBUSY, "%s is a mount point of another filesystem; unmount it first", shown);
-                int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        return np_fail(error, errno, "%s: cannot open: %s", shown, g_strerror(errno));
-                DIR *d = fdopendir(fd);
-                if (!d) {
-                        int err = errno;
-                        close(fd);
-                        return np_fail(error, err, "%s: cannot read: %s", shown, g_strerror(err));
-                }
-                int r = 0;
-                struct dirent *de;
-                while (r >= 0 && (errno = 0, de = readdir(d))) {
-                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                                continue;
-                        g_autofree char *sub = g_strdup_printf("%s/%s", shown, de->d_name);
-                        r = remove_entry(dirfd(d), de->d_name, dev, sub, error);
-                }
-                int err = errno;
-                closedir(d);
-                if (r < 0)
-                        return r;
-                if (err)
-                        return np_fail(error, err, "%s: cannot read: %s", shown, g_strerror(err));
+int engine_guard_end_lift(Engine *e, const char *share, int root, bool lifted, int r, GError **error) {
+        g_autoptr(GError) err = NULL;
+        int q = engine_guard_restore(e, share, root, lifted, &err);
+        if (q >= 0)
+                return r;
+        if (r < 0) {
+                log_error("%s", err->message);
+                return r;
         }
-        if (unlinkat(parent, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
-                return np_fail(error, errno, "%s: cannot remove it: %s", shown, g_strerror(errno));
-        return 0;
+        g_propagate_error(error, TAKE_PTR(err));
+        return q;
 }
+
+int engine_guard_unlink_lifted(void *userdata, int dir_fd, const char *name, int flags, GError **error) {
+        const EngineRoot *at = userdata;
+        bool lifted = false;
+        int r = engine_guard_lift(at->e, at->share, at->root, &lifted, error);
+        if (r < 0)
+                return r;
+        if (unlinkat(dir_fd, name, flags) < 0 && errno != ENOENT) {
+                g_autofree char *shown = show_text(name);
+                r = np_fail(error, errno, "%s/%s: cannot remove it: %s", at->share, shown, g_strerror(errno));
+        }
+        return engine_guard_end_lift(at->e, at->share, at->root, lifted, r, error);
+}
+
+/* ---- removing a foreign entry (issue 12, "Resolution") ---- */
 
 int engine_guard_remove_path(Engine *e, const char *share, int root, const char *path, GError **error) {
         g_auto(GStrv) parts = g_strsplit(path, "/", -1);
-        struct stat rst;
-        if (fstat(root, &rst) < 0)
-                return np_fail(error, errno, "%s: cannot stat the share's root: %s", share, g_strerror(errno));
         /* walk to the parent without following a symbolic link */
         _cleanup_close_ int dir = fcntl(root, F_DUPFD_CLOEXEC, 3);
         if (dir < 0)
@@ -166,20 +151,12 @@ int engine_guard_remove_path(Engine *e, const char *share, int root, const char 
                 close(dir);
                 dir = next;
         }
-        g_autofree char *shown_path = show_text(path);
-        g_autofree char *shown = g_strdup_printf("%s/%s", share, shown_path);
-        bool lifted = false;
-        int r = n == 1 ? engine_guard_lift(e, share, root, &lifted, error) : 0;
+        g_autofree char *shown = g_strdup_printf("%s/%s", share, path);
+        /* the attribute is lifted for the removal of the entry at the root itself, not of what it holds */
+        EngineRoot at = { e, share, root };
+        int r = tree_remove(dir, parts[n - 1], shown, n == 1 ? engine_guard_unlink_lifted : NULL, &at, error);
         if (r < 0)
                 return r;
-        r = remove_entry(dir, parts[n - 1], rst.st_dev, shown, error);
-        g_autoptr(GError) err = NULL;
-        int q = engine_guard_restore(e, share, root, lifted, &err);
-        if (r < 0)
-                return r;
-        if (q < 0) {
-                g_propagate_error(error, TAKE_PTR(err));
-                return q;
-        }
-        return fsync(dir) < 0 ? np_fail(error, errno, "%s: fsync: %s", shown, g_strerror(errno)) : 0;
+        g_autofree char *shown_path = show_text(shown);
+        return fsync(dir) < 0 ? np_fail(error, errno, "%s: fsync: %s", shown_path, g_strerror(errno)) : 0;
 }
