@@ -20,3 +20,11 @@ int fd_write_all(int fd, const void *data, size_t len) {
         }
         return 0;
 }
+
+ssize_t fd_read_some(int fd, void *buf, size_t len) {
+        for (;;) {
+                ssize_t n = read(fd, buf, len);
+                if (n >= 0 || errno != EINTR)
+                        return n < 0 ? -errno : n;
+        }
+}

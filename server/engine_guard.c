@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,6 +26,7 @@
 #include "log.h"
 #include "macro.h"
 #include "show.h"
+#include "tree.h"
 
 GuardMode engine_guard_mode(const Engine *e, const Share *s) {
         GuardMode m;
@@ -107,6 +107,32 @@ int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GE
                 return 0;
         g_autofree char *what = g_strdup_printf("%s/%s", e->config->base, share);
         return immutable_set(root, what, true, NULL, error);
+}
+
+int engine_guard_end_lift(Engine *e, const char *share, int root, bool lifted, int r, GError **error) {
+        g_autoptr(GError) err = NULL;
+        int q = engine_guard_restore(e, share, root, lifted, &err);
+        if (q >= 0)
+                return r;
+        if (r < 0) {
+                log_error("%s", err->message);
+                return r;
+        }
+        g_propagate_error(error, TAKE_PTR(err));
+        return q;
+}
+
+int engine_guard_unlink_lifted(void *userdata, int dir_fd, const char *name, int flags, GError **error) {
+        const EngineRoot *at = userdata;
+        bool lifted = false;
+        int r = engine_guard_lift(at->e, at->share, at->root, &lifted, error);
+        if (r < 0)
+                return r;
+        if (unlinkat(dir_fd, name, flags) < 0 && errno != ENOENT) {
+                g_autofree char *shown = show_text(name);
+                r = np_fail(error, errno, "%s/%s: cannot remove it: %s", at->share, shown, g_strerror(errno));
+        }
+        return engine_guard_end_lift(at->e, at->share, at->root, lifted, r, error);
 }
 
 /* ---- removing a foreign entry (issue 12, "Resolution"): nfsprov audit --remove SHARE PATH ----

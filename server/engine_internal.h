@@ -41,6 +41,17 @@ int engine_guard_apply(Engine *e, const Share *s, bool *ret_changed, GError **er
  * open root directory) if set (*ret_lifted), and put it back if it was lifted. */
 int engine_guard_lift(Engine *e, const char *share, int root, bool *ret_lifted, GError **error);
 int engine_guard_restore(Engine *e, const char *share, int root, bool lifted, GError **error);
+/* engine_guard_restore at the end of a change that returned r: r, or restore's error when r
+ * is 0 (restore's error is logged when r is an error already). */
+int engine_guard_end_lift(Engine *e, const char *share, int root, bool lifted, int r, GError **error);
+/* A TreeUnlinkFn (tree.h) for a removal whose top is an entry of the share's root: the attribute
+ * lifted for the instant of that unlinkat. userdata: an EngineRoot. */
+typedef struct EngineRoot {
+        Engine *e;
+        const char *share;
+        int root; /* the share's open root directory */
+} EngineRoot;
+int engine_guard_unlink_lifted(void *userdata, int dir_fd, const char *name, int flags, GError **error);
 /* guard-remove (nfsprov audit --remove; the design in engine_guard.c): what it removes is the
  * entry PATH had when the request was accepted, told by its inode and birth time (0.0: the
  * filesystem does not keep one). */

@@ -4,26 +4,11 @@
 # from the share, the audit clean, listed by audit --quarantined, root 0600 in a 0700 directory),
 # a symbolic link (copied as a link, never followed), a nested file, a 64 MiB file (the
 # operation's progress), restore (back at its path with its owner and mode, foreign again);
-# refusals (a volume, lost+found, ../x, a directory, an unknown item, a missing directory) with
-# exit 2 and nothing changed; then a crash (NFSPROV_FAULT) before and after each step of
+# refusals (a volume, lost+found, ../x, a fifo, a directory holding one, an unknown item, a
+# missing directory) with exit 2 and nothing changed; then a crash (NFSPROV_FAULT) before and after each step of
 # quarantine and restore, and a restart: never both copies lost, never a half copy listed, the
 # audit consistent and the root immutable again.
-. "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
-sb_require_cmd qemu-img qemu-utils
-sb_require_cmd lsattr e2fsprogs
-sb_require_cmd curl curl
-
-write_config
-sed -i 's/^\[shares\]$/[shares]\naudit_interval = 0/' "$CONF"
-start_daemon
-np create Q --size 256M > /dev/null || { cat "$S/nfsprovd.log"; sb_fail "create Q"; }
-np vol-create Q vol1 --capacity 16M > /dev/null || sb_fail "vol-create Q vol1"
-Q=$BASE/Q QD=$S/state/quarantine
-api() { curl -sf --unix-socket "$SOCK" "http://localhost$1"; }
-# put FILE CONTENT: made in the enforced root as an admin with chattr -i would
-sneak() { chattr -i "$Q" && "$@"; local rc=$?; chattr +i "$Q"; return $rc; }
-foreign_of() { np --json audit Q | jq -r '[.audits[0].findings[] | select(.finding == "foreign") | .path] | sort | join(" ")'; }
-listed() { np --json audit --quarantined Q | jq -r '[.quarantined[] | .name + "=" + .status] | join(" ")'; }
+. "$NP_TOP_SRCDIR/tests/integration/quarantine-lib.sh"
 
 # ---- a file ----
 sneak sh -c "head -c 100000 /dev/urandom > '$Q/notes.bin' && chown 1234:5678 '$Q/notes.bin' && chmod 0640 '$Q/notes.bin'" ||
@@ -37,7 +22,7 @@ assert_eq "$(sha256sum < "$QD/Q/notes.bin")" "$sum" "the quarantined copy, byte 
 assert_eq "$(stat -c '%u:%g %a' "$QD/Q/notes.bin")" "0:0 600" "the quarantined copy: root, 0600"
 assert_eq "$(stat -c '%a' "$QD" "$QD/Q" | tr '\n' ' ')" "700 700 " "the quarantine's directories: 0700"
 np audit Q > "$S/audit.out" || sb_fail "the audit is not clean after the quarantine: $(cat "$S/audit.out")"
-lsattr -d "$Q" | cut -d' ' -f1 | grep -q i || sb_fail "the quarantine left Q's root mutable"
+root_immutable || sb_fail "the quarantine left Q's root mutable"
 j=$(np --json audit --quarantined) || sb_fail "audit --quarantined"
 assert_eq "$(jq -c '[.quarantined[] | [.share, .name, .path, .kind, .size, .uid, .gid, .mode, .status]]' <<< "$j")" \
     '[["Q","notes.bin","notes.bin","file",100000,1234,5678,"0640","ready"]]' "audit --quarantined (JSON)"
@@ -63,20 +48,10 @@ assert_eq "$(cat "$QD/Q/notes.bin.1")" nested "the nested file's copy"
 # ---- a large file: the operation completes, with progress ----
 sneak sh -c "head -c 64M /dev/urandom > '$Q/big'" || sb_fail "cannot make big"
 bigsum=$(sha256sum < "$Q/big")
-j=$(curl -sf --unix-socket "$SOCK" -X POST -d '{"path":"big"}' http://localhost/v1/shares/Q/audit/quarantine) ||
-    sb_fail "POST /v1/shares/Q/audit/quarantine"
-id=$(jq -r .id <<< "$j") seen=""
-for _ in $(seq 1200); do
-    o=$(api "/v1/operations/$id") || sb_fail "GET /v1/operations/$id"
-    st=$(jq -r .state <<< "$o")
-    seen="$seen|$(jq -r '.step // "-"' <<< "$o")"
-    [ "$st" = running ] || break
-    sleep 0.02
-done
-assert_eq "$st" succeeded "the 64 MiB quarantine: $(jq -c .error <<< "$o")"
+o=$(api_quarantine big)
+assert_eq "$(jq -r .state <<< "$o")" succeeded "the 64 MiB quarantine: $(jq -c .error <<< "$o")"
 assert_eq "$(jq -r '.result.name + " " + .kind + " " + (.progress.done|tostring) + "/" + (.progress.total|tostring)' <<< "$o")" \
     "big quarantine 2/2" "the 64 MiB quarantine's result"
-echo "steps seen while quarantining 64 MiB: $(tr '|' '\n' <<< "$seen" | sort -u | tr '\n' '|')"
 assert_eq "$(sha256sum < "$QD/Q/big")" "$bigsum" "the 64 MiB copy, byte for byte"
 [ -e "$Q/big" ] && sb_fail "big is still in the share"
 grep -q "quarantine Q/big: moved to" "$S/nfsprovd.log" || sb_fail "no log line for big"
@@ -88,13 +63,14 @@ assert_eq "$(sha256sum < "$Q/notes.bin")" "$sum" "the restored file, byte for by
 assert_eq "$(stat -c '%u:%g %a' "$Q/notes.bin")" "1234:5678 640" "the restored file's owner and mode"
 [ -e "$QD/Q/notes.bin" ] && sb_fail "the quarantined copy is still there after the restore"
 assert_eq "$(foreign_of)" "dir notes.bin" "notes.bin is foreign again"
-lsattr -d "$Q" | cut -d' ' -f1 | grep -q i || sb_fail "the restore left Q's root mutable"
+root_immutable || sb_fail "the restore left Q's root mutable"
 np audit --restore Q link > /dev/null || sb_fail "audit --restore Q link"
 assert_eq "$(readlink "$Q/link")" /etc/hostname "the restored link"
 np audit --restore Q big > /dev/null || sb_fail "audit --restore Q big"
 assert_eq "$(sha256sum < "$Q/big")" "$bigsum" "big restored, byte for byte"
 
 # ---- refusals: exit 2, nothing changed ----
+mkfifo "$Q/dir/pipe" || sb_fail "mkfifo dir/pipe"
 before=$(ls -A "$Q" | tr '\n' ' ')$(ls -A "$QD/Q" | tr '\n' ' ')
 refused() { # WHAT EXPECTED-TEXT ARGS...
     local what=$1 text=$2 err rc; shift 2
@@ -106,9 +82,11 @@ refused() { # WHAT EXPECTED-TEXT ARGS...
 refused "quarantine of a volume" "it is a volume" --quarantine Q vol1
 refused "quarantine of lost+found" "the filesystem's or nfsprov's own" --quarantine Q lost+found
 refused "quarantine of ../x" "no empty, . or .. components" --quarantine Q ../x
-refused "quarantine of a directory" "only regular files and symbolic links" --quarantine Q dir
+refused "quarantine of a fifo" "it is a special file" --quarantine Q dir/pipe
+refused "quarantine of a directory holding a fifo" "Q/dir/pipe is a fifo" --quarantine Q dir
 refused "quarantine of nothing" "no such entry" --quarantine Q nothing
 refused "restore of an unknown item" "no quarantined item" --restore Q nothing
+rm "$Q/dir/pipe"
 np audit --quarantine Q dir/notes.bin > /dev/null 2>&1 && sb_fail "dir/notes.bin is no longer there: quarantined twice"
 echo again > "$Q/dir/again"
 np audit --quarantine Q dir/again > /dev/null || sb_fail "quarantine dir/again"
@@ -119,55 +97,10 @@ np audit --remove Q notes.bin > /dev/null && np audit --remove Q link > /dev/nul
     sb_fail "cleaning up"
 
 # ---- crashes at every step, before and after ----
-steps_of() { "$NFSPROVD" --steps | sed -n "s/^$1: //p"; }
-[ -n "$(steps_of quarantine)" ] && [ -n "$(steps_of restore)" ] || sb_fail "nfsprovd --steps: $("$NFSPROVD" --steps)"
-crash() { # FAULT COMMAND...
-    local fault=$1; shift
-    stop_daemon
-    NFSPROV_FAULT=$fault start_daemon
-    np "$@" > "$S/crash.out" 2>&1 && sb_fail "$fault: the command succeeded although the daemon died"
-    wait_daemon_dead
-    grep -q "NFSPROV_FAULT=$fault" "$S/nfsprovd.log" || { cat "$S/nfsprovd.log"; sb_fail "$fault: fault point not reached"; }
-    chattr -i "$Q" || sb_fail "$fault: chattr -i" # as if it died while the attribute was lifted
-    start_daemon
-}
-# after a crash: the item is either in the share (and not listed) or listed ready (and not in
-# the share, unless its removal was refused); its content whole wherever it is
-one_place() { # CONTEXT PATH SUM
-    local ctx=$1 p=$2 sum=$3 j n in_share
-    j=$(np --json audit --quarantined Q) || sb_fail "$ctx: audit --quarantined"
-    assert_eq "$(jq -r '[.quarantined[] | select(.status != "ready")] | length' <<< "$j")" 0 "$ctx: an item in the middle"
-    n=$(jq -r --arg p "$p" '[.quarantined[] | select(.path == $p)] | length' <<< "$j")
-    [ -e "$Q/$p" ] && in_share=1 || in_share=0
-    case "$n$in_share" in
-    01) assert_eq "$(sha256sum < "$Q/$p")" "$sum" "$ctx: the original" ;;
-    10) assert_eq "$(sha256sum < "$QD/Q/$(jq -r --arg p "$p" '.quarantined[] | select(.path == $p) | .name' <<< "$j")")" \
-            "$sum" "$ctx: the quarantined copy" ;;
-    00) sb_fail "$ctx: both copies lost" ;;
-    *) sb_fail "$ctx: listed $n times, in the share: $in_share" ;;
-    esac
-    assert_eq "$(ls -A "$QD/Q" | sort | tr '\n' ' ')" \
-        "$(jq -r '[.quarantined[].name] | sort | map(. + " ") | join("")' <<< "$j")" "$ctx: the quarantine dir vs the list"
-    assert_eq "$(ls -A "$Q" | grep -c '^\.nfsprov-')" 0 "$ctx: a temporary file left"
-    lsattr -d "$Q" | cut -d' ' -f1 | grep -q i || sb_fail "$ctx: the root is not immutable after the restart"
-    assert_eq "$(foreign_of)" "$([ "$in_share" = 1 ] && echo "$p")" "$ctx: the audit"
-}
+same_sum() { assert_eq "$(sha256sum < "$2")" "$vsum" "$1"; }
 sneak sh -c "head -c 3M /dev/urandom > '$Q/victim'" || sb_fail "cannot make victim"
 vsum=$(sha256sum < "$Q/victim")
-for step in $(steps_of quarantine); do
-    for when in "" ":after"; do
-        [ -e "$Q/victim" ] || np audit --restore Q victim > /dev/null || sb_fail "restore victim before quarantine:$step$when"
-        crash "quarantine:$step$when" audit --quarantine Q victim
-        one_place "quarantine:$step$when" victim "$vsum"
-    done
-done
-for step in $(steps_of restore); do
-    for when in "" ":after"; do
-        [ -e "$Q/victim" ] && { np audit --quarantine Q victim > /dev/null || sb_fail "quarantine victim before restore:$step$when"; }
-        crash "restore:$step$when" audit --restore Q victim
-        one_place "restore:$step$when" victim "$vsum"
-    done
-done
+crash_every_step victim same_sum victim
 grep -q "undid a quarantine of victim that stopped at step copy" "$S/nfsprovd.log" || sb_fail "no reconcile line for the copy"
 grep -q "finished the quarantine of victim" "$S/nfsprovd.log" || sb_fail "no reconcile line for the removal"
 grep -q "finished the restore of victim" "$S/nfsprovd.log" || sb_fail "no reconcile line for the restore"
