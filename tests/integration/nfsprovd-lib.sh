@@ -41,18 +41,30 @@ nfs_conf = /etc/nfs.conf
 EOT
 }
 
-# start_daemon: start nfsprovd and wait until its socket answers (it answers only after reconcile)
+# On a failure: whether nfsprovd still runs, and the end of its log.
+sb_on_fail() {
+    [ -n "${S:-}" ] && [ -f "$S/nfsprovd.log" ] || return 0
+    if [ -n "${DAEMON_PID:-}" ]; then
+        kill -0 "$DAEMON_PID" 2> /dev/null && echo "nfsprovd (pid $DAEMON_PID) is running" ||
+            echo "nfsprovd (pid $DAEMON_PID) is not running"
+    fi
+    echo "--- the last 40 lines of $S/nfsprovd.log:"
+    tail -n 40 "$S/nfsprovd.log"
+}
+
+# start_daemon: start nfsprovd and wait until its socket answers (it answers only after reconcile;
+# 120 s guard against a hang: a loaded CI machine running the sanitizer build is slow)
 start_daemon() {
     "$NFSPROVD" --config "$CONF" >> "$S/nfsprovd.log" 2>&1 &
     DAEMON_PID=$!
     sb_track_pid "$DAEMON_PID"
     local i
-    for i in $(seq 500); do
+    for i in $(seq 6000); do
         [ -S "$SOCK" ] && np list >/dev/null 2>&1 && return 0
-        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$S/nfsprovd.log"; sb_fail "nfsprovd exited at start"; }
+        kill -0 "$DAEMON_PID" 2>/dev/null || sb_fail "nfsprovd exited at start"
         sleep 0.02
     done
-    cat "$S/nfsprovd.log"; sb_fail "nfsprovd did not answer within 10 s"
+    sb_fail "nfsprovd did not answer within 120 s"
 }
 
 # stop_daemon: SIGTERM by pid, wait for it

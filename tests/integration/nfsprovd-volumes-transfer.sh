@@ -72,9 +72,10 @@ assert_contains "$out" "(continued at"
 cmp "$S/dl.qcow2" "$W/disk1" || sb_fail "the continued download differs from the volume"
 rm -f "$S/dl.qcow2"
 # a Range without If-Range answers 206 with the exact bytes
-curl -s -o "$S/range" -w '%{http_code}' --unix-socket "$SOCK" -H 'Range: bytes=1000-1999' \
-    http://localhost/v1/shares/web/volumes/disk1/content > "$S/code"
-assert_eq "$(cat "$S/code")" 206 "a ranged GET"
+curl -sS -o "$S/range" -w '%{http_code}' --unix-socket "$SOCK" -H 'Range: bytes=1000-1999' \
+    http://localhost/v1/shares/web/volumes/disk1/content > "$S/code" 2> "$S/curl.err"
+rc=$?
+assert_eq "$(cat "$S/code")" 206 "a ranged GET (curl exit status $rc: $(cat "$S/curl.err"))"
 cmp "$S/range" <(tail -c +1001 "$W/disk1" | head -c 1000) || sb_fail "the range's bytes differ"
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -H 'Range: bytes=99999999999-' \
     http://localhost/v1/shares/web/volumes/disk1/content)

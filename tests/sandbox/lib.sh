@@ -15,7 +15,13 @@ sb_skip() {
     [ -z "$SB_CHECKED" ] || sb_fail "skips after its checks ran (a test is skipped whole or not at all): $*"
     echo "SKIP: $TEST_NAME: $*"; exit 77
 }
-sb_fail() { echo "FAIL: $TEST_NAME: $*" >&2; exit 1; }
+# A library may define sb_on_fail to print what explains a failure (a daemon's log).
+SB_FAILING=
+sb_fail() {
+    echo "FAIL: $TEST_NAME: $*" >&2
+    if [ -z "$SB_FAILING" ] && declare -F sb_on_fail > /dev/null; then SB_FAILING=1; sb_on_fail >&2; fi
+    exit 1
+}
 sb_pass() { echo "PASS: $TEST_NAME${1:+: $*}"; exit 0; }
 
 # sb_require_cmd CMD PACKAGE: skip the test (with the reason) when CMD is missing.
