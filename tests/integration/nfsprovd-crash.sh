@@ -14,11 +14,7 @@ stop_daemon
 
 crash() { # FAULT COMMAND...: run COMMAND against a daemon that dies at FAULT, then restart it
     local fault=$1; shift
-    stop_daemon
-    NFSPROV_FAULT=$fault start_daemon
-    np "$@" > "$S/crash.out" 2>&1 && sb_fail "$fault: the command succeeded although the daemon died"
-    wait_daemon_dead
-    grep -q "NFSPROV_FAULT=$fault" "$S/nfsprovd.log" || { cat "$S/nfsprovd.log"; sb_fail "$fault: fault point not reached"; }
+    crash_at "$fault" "$@"
     start_daemon
 }
 keeper_ok() {

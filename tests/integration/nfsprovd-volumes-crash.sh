@@ -23,11 +23,7 @@ qemu-io -f qcow2 -c 'write -P 0x44 0 1M' "$S/up.qcow2" > /dev/null || sb_fail "q
 
 crash() { # FAULT COMMAND...: run COMMAND against a daemon that dies at FAULT, then restart it
     local fault=$1; shift
-    stop_daemon
-    NFSPROV_FAULT=$fault start_daemon
-    np "$@" > "$S/crash.out" 2>&1 && sb_fail "$fault: the command succeeded although the daemon died"
-    wait_daemon_dead
-    grep -q "NFSPROV_FAULT=$fault" "$S/nfsprovd.log" || { cat "$S/nfsprovd.log"; sb_fail "$fault: fault point not reached"; }
+    crash_at "$fault" "$@"
     # as if it died in the instant the guard's attribute is lifted (inside place, unlink, ...)
     chattr -i "$W" || sb_fail "$fault: chattr -i"
     start_daemon

@@ -46,7 +46,7 @@ steps_of() { "$NFSPROVD" --steps | sed -n "s/^$1: //p"; }
 # crash FAULT COMMAND...: die_at, and the root left mutable, as if nfsprovd died while the
 # attribute was lifted; nfsprovd is not started again
 crash() {
-    die_at "$@"
+    crash_at "$@"
     chattr -i "$Q" || sb_fail "$1: chattr -i"
 }
 # one_place CONTEXT PATH SAME FOREIGN: after a crash and a restart, PATH is either in the share
