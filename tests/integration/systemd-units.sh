@@ -55,7 +55,7 @@ assert_eq "$(grep -c '^SuccessExitStatus=' "$U/nfsprov-client.service")" 0 "nfsp
 for u in nfsprovd.service nfsprov-client.service; do
     g=$NP_BUILD/systemd/$u
     [ -f "$g" ] || sb_fail "make did not generate systemd/$u"
-    grep -q '@' "$g" && sb_fail "systemd/$u: $(grep '@' "$g" | head -1)"
+    grep -qE '@[a-z_]+@' "$g" && sb_fail "systemd/$u: $(grep -E '@[a-z_]+@' "$g" | head -1)"
     grep -qE '^ExecStart=/[^ ]*/(nfsprovd|nfsprov-client)( sync)?$' "$g" || sb_fail "systemd/$u: $(grep ExecStart= "$g")"
 done
 sb_pass "verify: ${units[*]}"
