@@ -5,6 +5,9 @@
  * talk to it sees the shares back. Runs in the foreground (systemd style) and logs to stderr.
  *   SIGTERM, SIGINT: stop accepting, answer the requests in progress, remove the socket, exit 0.
  *   SIGHUP: re-read the configuration; a bad one is logged and the running one kept.
+ * Under systemd (Type=notify, $NOTIFY_SOCKET set) it tells the manager READY=1 once reconcile is
+ * done and the socket listens, RELOADING=1 ... READY=1 around a SIGHUP reload and STOPPING=1 on
+ * SIGTERM/SIGINT; without $NOTIFY_SOCKET, sd_notify does nothing.
  */
 #include "config.h"
 
@@ -20,6 +23,7 @@
 
 #include <glib-unix.h>
 #include <glib.h>
+#include <systemd/sd-daemon.h>
 
 #include "api.h"
 #include "token_file.h"
@@ -60,6 +64,7 @@ static void help(void) {
 static gboolean on_stop(gpointer userdata) {
         Daemon *d = userdata;
         log_info("stopping");
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=stopping");
         g_main_loop_quit(d->loop);
         return G_SOURCE_CONTINUE;
 }
@@ -70,15 +75,21 @@ static void warn_restart(const char *key, const char *old, const char *new) {
                             old ? old : "unset", new ? new : "unset");
 }
 
-static gboolean on_reload(gpointer userdata) {
-        Daemon *d = userdata;
+/* What systemd shows as the unit's status: a single line. */
+static void notify_status(const char *state, const char *text) {
+        g_autofree char *line = g_strdelimit(g_strdup(text), "\n", ' ');
+        (void) sd_notifyf(0, "%s%sSTATUS=%s", state ? state : "", state ? "\n" : "", line);
+}
+
+/* Re-read the configuration: 0 when it took effect. */
+static int reload(Daemon *d) {
         g_autoptr(GError) error = NULL;
         Config *c = NULL;
         int r = config_load(d->config_path, d->must_exist, &c, &error);
         if (r < 0) {
                 log_error("reload failed, keeping the running configuration: %s",
                           error ? error->message : g_strerror(-r));
-                return G_SOURCE_CONTINUE;
+                return r;
         }
         g_autofree char *new_socket = g_strdup(c->socket);
         g_autofree char *new_admin_group = g_strdup(c->admin_group);
@@ -91,7 +102,7 @@ static gboolean on_reload(gpointer userdata) {
         if (r < 0) {
                 log_error("reload failed, keeping the running configuration: %s",
                           error ? error->message : g_strerror(-r));
-                return G_SOURCE_CONTINUE;
+                return r;
         }
         warn_restart("socket", d->socket, new_socket);
         warn_restart("admin_group", d->admin_group, new_admin_group);
@@ -100,6 +111,19 @@ static gboolean on_reload(gpointer userdata) {
         warn_restart("tls_cert", d->tls_cert, new_tls_cert);
         warn_restart("tls_key", d->tls_key, new_tls_key);
         log_info("reloaded the configuration from %s", path);
+        return 0;
+}
+
+static gboolean on_reload(gpointer userdata) {
+        Daemon *d = userdata;
+        /* MONOTONIC_USEC: systemd >= 253 ties RELOADING=1 to this reload request with it. */
+        (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=reloading the configuration",
+                          g_get_monotonic_time());
+        int r = reload(d);
+        g_autofree char *text = r < 0 ? g_strdup_printf("ready on %s; the last reload failed (%s), the running "
+                                                        "configuration is kept", d->socket, g_strerror(-r))
+                                      : g_strdup_printf("ready on %s; configuration reloaded", d->socket);
+        notify_status("READY=1", text);
         return G_SOURCE_CONTINUE;
 }
 
@@ -288,7 +312,11 @@ int main(int argc, char **argv) {
                          d.listen, cfg->token_file ? "with the bearer token" : "off");
         else
                 log_info("ready on %s", d.socket);
-
+        /* The socket listens (http_server_start returned): a client connecting now is answered. */
+        g_autofree char *status = g_strdup_printf("ready on %s; reconciled at start: %u change%s, %u problem%s",
+                                                  d.socket, report->changes->len, report->changes->len == 1 ? "" : "s",
+                                                  report->problems->len, report->problems->len == 1 ? "" : "s");
+        notify_status("READY=1", status);
 
         g_main_loop_run(d.loop);
 
