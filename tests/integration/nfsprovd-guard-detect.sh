@@ -44,6 +44,8 @@ wait_gone() { # SHARE PATH
 }
 
 # ---- the start: clean ----
+wait_audited D "D's audit at start"
+wait_audited E "E's audit at start"
 j=$(api /v1/shares/D/audit)
 assert_eq "$(jq -c '[.audited, .counts]' <<< "$j")" '[true,{"foreign":0,"changed":0,"missing":0}]' "D's audit at start"
 assert_eq "$(share_field D status)" ready "D at start"

@@ -119,6 +119,7 @@ assert_eq "$rc" 0 "nfsprov audit E after the NFS writes: exit status ($out)"
 assert_eq "$(share_field E status)" ready "E after the NFS writes"
 
 # ---- detect (D): the create over NFSv3 succeeds and the live watch reports it ----
+wait_audited D "D's audit before the NFS write"
 assert_eq "$(api /v1/shares/D/audit | jq -c '[.audited, .counts]')" '[true,{"foreign":0,"changed":0,"missing":0}]' \
     "D's audit before the NFS write"
 err=$(nsx nfs-cp "$S/x.txt" "nfs://127.0.0.1$D/x.txt?$Q" 2>&1) || sb_fail "nfs-cp to D (mode detect) failed: $err"

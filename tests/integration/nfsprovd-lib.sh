@@ -99,6 +99,18 @@ wait_share_field() {
     sb_fail "$4: expected [$3], got [$v] (waited 60 s)"
 }
 
+# wait_audited SHARE WHAT: the guard audits a share it starts watching asynchronously (its watch
+# set follows the snapshot, checked every second); wait for that first audit before reading it
+wait_audited() {
+    local i
+    for i in $(seq 600); do
+        [ "$(curl -sf --unix-socket "$SOCK" "http://localhost/v1/shares/$1/audit" | jq -r .audited)" = true ] &&
+            return 0
+        sleep 0.1
+    done
+    sb_fail "$2: share $1 never audited (waited 60 s)"
+}
+
 # the state a test compares before/after an operation that must change nothing
 snapshot() {
     {
