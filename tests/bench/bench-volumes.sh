@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark (on demand, not CI), side by side in one run:
 # 1. N `nfsprov vol-create` (each a recorded operation: temporary name, qemu-img create, header
-#    check, owner and mode, fsync, rename), and the same N through the API from one curl process,
+#    check, owner and mode, fsync, rename), and the same N through the API from one curl process a
+#    round, in ROUNDS (default 10) rounds alternating the three ways,
 #    against a loop of N `qemu-img create` in another share of the same kind (ext4 on a loop
 #    device);
 # 2. a qcow2 holding SIZE of random data uploaded with `nfsprov vol-upload` and downloaded with
@@ -31,33 +32,50 @@ np create baseline --size $((SIZE_MIB * 3 + 1024))M --guard off > /dev/null || s
 B=$BASE/baseline
 
 # ---- 1. vol-create against qemu-img create ----
-sync
-t0=$(now)
-for i in $(seq -w 1 "$N"); do qemu-img create -q -f qcow2 -o compat=1.1 "$B/vm$i" 20G || sb_fail "qemu-img create"; done
-t1=$(now)
-qemu_s=$(secs "$t0" "$t1")
-sync
-t0=$(now)
-for i in $(seq -w 1 "$N"); do np vol-create bench "vm$i" --capacity 20G > /dev/null || sb_fail "vol-create vm$i"; done
-t1=$(now)
-np_s=$(secs "$t0" "$t1")
-for i in $(seq -w 1 "$N"); do np vol-delete bench "vm$i" > /dev/null || sb_fail "vol-delete vm$i"; done
-# the same through the API from one client process (automation's way): N requests, one curl
-args=()
-for i in $(seq -w 1 "$N"); do
-    [ ${#args[@]} -gt 0 ] && args+=(--next)
-    args+=(-s -o /dev/null -w '%{http_code}\n' --unix-socket "$SOCK" -H 'Content-Type: application/json'
-           -d "{\"name\":\"vm$i\",\"capacity\":21474836480}" 'http://localhost/v1/shares/bench/volumes?wait=true')
+# In ROUNDS rounds, each makes N/ROUNDS volumes three ways one after the other (qemu-img loop,
+# nfsprov loop, one curl process), so that what drifts during the run (the new filesystems'
+# lazy inode-table init, other load) weighs on the three alike; the times are summed per way.
+ROUNDS=${ROUNDS:-10}
+per=$(( (N + ROUNDS - 1) / ROUNDS ))
+qemu_s=0 np_s=0 api_s=0
+n=0
+for r in $(seq 1 "$ROUNDS"); do
+    names=()
+    for _ in $(seq 1 "$per"); do
+        [ "$n" -lt "$N" ] || break
+        n=$((n + 1))
+        names+=("$(printf 'vm%04d' "$n")")
+    done
+    [ ${#names[@]} -gt 0 ] || break
+    sync
+    t0=$(now)
+    for v in "${names[@]}"; do qemu-img create -q -f qcow2 -o compat=1.1 "$B/$v" 20G || sb_fail "qemu-img create"; done
+    t1=$(now)
+    qemu_s=$(echo "$qemu_s + $t1 - $t0" | bc)
+    sync
+    t0=$(now)
+    for v in "${names[@]}"; do np vol-create bench "$v" --capacity 20G > /dev/null || sb_fail "vol-create $v"; done
+    t1=$(now)
+    np_s=$(echo "$np_s + $t1 - $t0" | bc)
+    # the same through the API from one client process (automation's way): one curl per round
+    args=()
+    for v in "${names[@]}"; do
+        [ ${#args[@]} -gt 0 ] && args+=(--next)
+        args+=(-s -o /dev/null -w '%{http_code}\n' --unix-socket "$SOCK" -H 'Content-Type: application/json'
+               -d "{\"name\":\"api-$v\",\"capacity\":21474836480}" 'http://localhost/v1/shares/bench/volumes?wait=true')
+    done
+    sync
+    t0=$(now)
+    curl "${args[@]}" > "$S/codes" || sb_fail "curl"
+    t1=$(now)
+    api_s=$(echo "$api_s + $t1 - $t0" | bc)
+    [ "$(sort -u "$S/codes")" = 201 ] || sb_fail "API creates answered $(sort "$S/codes" | uniq -c | tr '\n' ' ')"
 done
-sync
-t0=$(now)
-curl "${args[@]}" > "$S/codes" || sb_fail "curl"
-t1=$(now)
-api_s=$(secs "$t0" "$t1")
-[ "$(sort -u "$S/codes")" = 201 ] || sb_fail "API creates answered $(sort "$S/codes" | uniq -c | tr '\n' ' ')"
-assert_eq "$(np --json vol-list bench | jq '.volumes | length')" "$N" "volumes made through the API"
+assert_eq "$(np --json vol-list bench | jq '.volumes | length')" "$((2 * N))" "volumes made by nfsprov and through the API"
 rm -f "$B"/vm*
-for i in $(seq -w 1 "$N"); do np vol-delete bench "vm$i" > /dev/null || sb_fail "vol-delete vm$i"; done
+np --json vol-list bench | jq -r '.volumes[].name' | while read -r v; do
+    np vol-delete bench "$v" > /dev/null || sb_fail "vol-delete $v"
+done
 
 # ---- 2. upload and download against nginx ----
 head -c "${SIZE_MIB}M" /dev/urandom > "$S/data.raw"
@@ -129,7 +147,7 @@ mib() { echo "scale=1; $bytes / 1048576 / $1" | bc; }
 echo "$(nproc) cores, $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %8.3f s  %6.1f ms/volume\n' "qemu-img create x $N" "$qemu_s" "$(echo "$qemu_s * 1000 / $N" | bc -l)"
 printf '%-44s %8.3f s  %6.1f ms/volume\n' "nfsprov vol-create x $N" "$np_s" "$(echo "$np_s * 1000 / $N" | bc -l)"
-printf '%-44s %8.3f s  %6.1f ms/volume\n' "POST .../volumes?wait=true x $N (one curl)" "$api_s" "$(echo "$api_s * 1000 / $N" | bc -l)"
+printf '%-44s %8.3f s  %6.1f ms/volume\n' "POST .../volumes?wait=true x $N (one curl a round)" "$api_s" "$(echo "$api_s * 1000 / $N" | bc -l)"
 echo "ratio to qemu-img create: nfsprov vol-create $(echo "scale=2; $np_s / $qemu_s" | bc), API $(echo "scale=2; $api_s / $qemu_s" | bc)"
 echo "transfer: a qcow2 of $bytes bytes ($SIZE_MIB MiB of random data)"
 printf '%-44s %8.3f s  %7s MiB/s\n' "upload: nfsprov vol-upload" "$up_np" "$(mib "$up_np")"
