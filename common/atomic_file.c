@@ -117,3 +117,25 @@ int atomic_file_read(const char *path, char **ret_data, size_t *ret_len, GError 
                 *ret_len = len;
         return 0;
 }
+
+int atomic_file_read_optional(const char *path, char **ret_data, size_t *ret_len, bool *ret_exists,
+                              GError **error) {
+        g_autoptr(GError) e = NULL;
+        char *data = NULL;
+        size_t len = 0;
+        bool exists = true;
+        int r = atomic_file_read(path, &data, &len, &e);
+        if (r == -ENOENT) {
+                data = g_strdup("");
+                exists = false;
+        } else if (r < 0) {
+                g_propagate_error(error, TAKE_PTR(e));
+                return r;
+        }
+        *ret_data = data;
+        if (ret_len)
+                *ret_len = len;
+        if (ret_exists)
+                *ret_exists = exists;
+        return 0;
+}

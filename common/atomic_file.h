@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,3 +22,9 @@ int atomic_file_replace(const char *path, const char *data, size_t len, mode_t n
 
 /* Read a whole file. -ENOENT (with error set) when it does not exist. */
 int atomic_file_read(const char *path, char **ret_data, size_t *ret_len, GError **error);
+
+/* Read a whole file that may be missing (a configuration file nobody wrote yet): a missing file
+ * reads as "" (length 0) with *ret_exists false (ret_exists may be NULL); any other failure as
+ * atomic_file_read. */
+int atomic_file_read_optional(const char *path, char **ret_data, size_t *ret_len, bool *ret_exists,
+                              GError **error);

@@ -20,12 +20,7 @@ ExportsMode exports_mode_for_path(const char *path) {
 /* Read path; a missing file reads as empty. */
 static int read_or_empty(const char *path, char **ret, size_t *ret_len, GError **error) {
         g_autoptr(GError) e = NULL;
-        int r = atomic_file_read(path, ret, ret_len, &e);
-        if (r == -ENOENT) {
-                *ret = g_strdup("");
-                *ret_len = 0;
-                return 0;
-        }
+        int r = atomic_file_read_optional(path, ret, ret_len, NULL, &e);
         if (r < 0)
                 return np_fail_prefix(error, g_steal_pointer(&e), "cannot read exports");
         return 0;

@@ -116,11 +116,8 @@ static int fstab_load(const char *path, Fstab **ret, GError **error) {
         g_autofree char *data = NULL;
         size_t len = 0;
         g_autoptr(GError) e = NULL;
-        int r = atomic_file_read(path, &data, &len, &e);
-        if (r == -ENOENT) {
-                data = g_strdup("");
-                len = 0;
-        } else if (r < 0)
+        int r = atomic_file_read_optional(path, &data, &len, NULL, &e);
+        if (r < 0)
                 return np_fail(error, -r, "%s", e->message);
         if (memchr(data, '\0', len))
                 return np_fail(error, EBADMSG, "%s: holds a NUL byte; this is not an fstab text file", path);

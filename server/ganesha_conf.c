@@ -199,15 +199,13 @@ int ganesha_conf_parse(const char *text, size_t len, const char *name, const cha
 int ganesha_conf_read(const char *path, const char *include, GaneshaConfStatus *ret, GError **error) {
         g_autofree char *text = NULL;
         size_t len = 0;
-        g_autoptr(GError) e = NULL;
-        int r = atomic_file_read(path, &text, &len, &e);
-        if (r == -ENOENT) {
+        bool exists = false;
+        int r = atomic_file_read_optional(path, &text, &len, &exists, error);
+        if (r < 0)
+                return r;
+        if (!exists) {
                 *ret = (GaneshaConfStatus) { .vers3 = true, .vers4 = true, .mount = true };
                 return 0;
-        }
-        if (r < 0) {
-                g_propagate_error(error, g_steal_pointer(&e));
-                return r;
         }
         return ganesha_conf_parse(text, len, path, include, ret, error);
 }
@@ -252,16 +250,13 @@ int ganesha_conf_edit(const char *text, size_t len, const char *name, const char
 int ganesha_conf_apply(const char *path, const char *include, bool *ret_changed, GError **error) {
         g_autofree char *text = NULL;
         size_t len = 0;
-        g_autoptr(GError) e = NULL;
-        int r = atomic_file_read(path, &text, &len, &e);
-        if (r < 0 && r != -ENOENT) {
-                g_propagate_error(error, g_steal_pointer(&e));
+        int r = atomic_file_read_optional(path, &text, &len, NULL, error);
+        if (r < 0)
                 return r;
-        }
         if (strchr(include, '"') || strchr(include, '\n'))
                 return np_fail(error, EINVAL, "%s cannot be written in an NFS-Ganesha %%include", include);
         g_autofree char *new_text = NULL;
-        r = ganesha_conf_edit(text ? text : "", len, path, include, &new_text, error);
+        r = ganesha_conf_edit(text, len, path, include, &new_text, error);
         if (r < 0)
                 return r;
         if (new_text) {

@@ -304,15 +304,13 @@ char *ganesha_file_render(const GaneshaFile *f) {
 int ganesha_file_read(const char *path, GaneshaFile **ret, GError **error) {
         g_autofree char *text = NULL;
         size_t len = 0;
-        g_autoptr(GError) e = NULL;
-        int r = atomic_file_read(path, &text, &len, &e);
-        if (r == -ENOENT) {
+        bool exists = false;
+        int r = atomic_file_read_optional(path, &text, &len, &exists, error);
+        if (r < 0)
+                return r;
+        if (!exists) {
                 *ret = ganesha_file_new();
                 return 0;
-        }
-        if (r < 0) {
-                g_propagate_error(error, g_steal_pointer(&e));
-                return r;
         }
         return ganesha_file_parse(text, len, path, ret, error);
 }

@@ -358,12 +358,10 @@ static int status_eval(const char *path, const char *main_data, size_t main_len,
 
         if (!main_data) {
                 g_autoptr(GError) e = NULL;
-                int r = atomic_file_read(path, &data, &len, &e);
-                if (r == -ENOENT)
-                        exists = false;
-                else if (r < 0)
+                int r = atomic_file_read_optional(path, &data, &len, &exists, &e);
+                if (r < 0)
                         return np_fail(error, -r, "%s: cannot read the NFS configuration: %s", path, e->message);
-                main_data = data ? data : "";
+                main_data = data;
                 main_len = len;
         }
 
@@ -525,11 +523,8 @@ int nfsconf_apply(const char *path, bool *ret_changed, GError **error) {
         size_t len = 0;
         g_autoptr(GError) e = NULL;
         bool exists = true;
-        int r = atomic_file_read(path, &data, &len, &e);
-        if (r == -ENOENT) {
-                exists = false;
-                data = g_strdup("");
-        } else if (r < 0)
+        int r = atomic_file_read_optional(path, &data, &len, &exists, &e);
+        if (r < 0)
                 return np_fail(error, -r, "%s: cannot read the NFS configuration: %s", path, e->message);
         if (memchr(data, '\0', len))
                 return np_fail(error, EINVAL, "%s: contains a NUL byte; not editing it as an nfs.conf file", path);

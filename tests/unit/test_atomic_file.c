@@ -169,6 +169,40 @@ START_TEST(test_read_missing) {
 }
 END_TEST
 
+/* A file that may be missing: missing reads as "" and says so; present reads whole; any other
+ * failure (here a directory in its place) is an error with the outputs untouched. */
+START_TEST(test_read_optional) {
+        g_autofree char *p = g_build_filename(dir, "conf", NULL);
+        g_autofree char *data = NULL;
+        size_t len = 77;
+        bool exists = true;
+        ck_assert_int_eq(atomic_file_read_optional(p, &data, &len, &exists, NULL), 0);
+        ck_assert_str_eq(data, "");
+        ck_assert_uint_eq(len, 0);
+        ck_assert(!exists);
+        g_clear_pointer(&data, g_free);
+        ck_assert_int_eq(atomic_file_replace(p, "a = 1\n", 6, 0644, NULL), 0);
+        ck_assert_int_eq(atomic_file_read_optional(p, &data, &len, &exists, NULL), 0);
+        ck_assert_str_eq(data, "a = 1\n");
+        ck_assert_uint_eq(len, 6);
+        ck_assert(exists);
+        g_clear_pointer(&data, g_free);
+        ck_assert_int_eq(atomic_file_read_optional(p, &data, NULL, NULL, NULL), 0); /* outputs optional */
+        g_clear_pointer(&data, g_free);
+
+        g_autofree char *d = g_build_filename(dir, "adir", NULL);
+        ck_assert_int_eq(mkdir(d, 0755), 0);
+        g_autoptr(GError) e = NULL;
+        len = 77;
+        exists = false;
+        ck_assert_int_lt(atomic_file_read_optional(d, &data, &len, &exists, &e), 0);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_ptr_null(data);
+        ck_assert_uint_eq(len, 77);
+        ck_assert(!exists);
+}
+END_TEST
+
 START_TEST(test_binary_and_empty_content) {
         g_autofree char *p = g_build_filename(dir, "f", NULL);
         const char bin[] = { 'a', 0, 'b', '\n' };
@@ -196,6 +230,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_refuses_non_regular);
         tcase_add_test(tc, test_missing_directory);
         tcase_add_test(tc, test_read_missing);
+        tcase_add_test(tc, test_read_optional);
         tcase_add_test(tc, test_binary_and_empty_content);
         suite_add_tcase(s, tc);
         return s;
