@@ -715,6 +715,25 @@ int engine_get_share(Engine *e, const char *op, const char *name, Share **ret, G
         return r;
 }
 
+int engine_get_ready_share(Engine *e, const char *op, const char *name, Share **ret, GError **error) {
+        int r = name_validate_share(name, error);
+        if (r < 0)
+                return r;
+        g_autoptr(Share) s = NULL;
+        r = engine_get_share(e, op, name, &s, error);
+        if (r < 0)
+                return r;
+        if (s->status != SHARE_READY) {
+                g_autofree char *doing = s->operation ? g_strdup_printf(" (operation %s at step %s)", s->operation,
+                                                                        s->step ? s->step : "-")
+                                                      : g_strdup("");
+                return np_fail(error, EBUSY, "%s %s: the share is %s%s; run `nfsprov reconcile` and retry", op, name,
+                               share_status_to_string(s->status), doing);
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 /* ---- create ---- */
 
 static bool same_clients(const Share *s, char **clients) {
@@ -1020,16 +1039,10 @@ static int finish_resize(Op *op, bool *ret_offline, GError **error) {
 
 int engine_resize(Engine *e, const char *name, uint64_t new_size, ShareInfo **ret, bool *ret_offline,
                   GError **error) {
-        int r = name_validate_share(name, error);
-        if (r < 0)
-                return r;
         g_autoptr(Share) s = NULL;
-        r = engine_get_share(e, "resize", name, &s, error);
+        int r = engine_get_ready_share(e, "resize", name, &s, error);
         if (r < 0)
                 return r;
-        if (s->status != SHARE_READY)
-                return np_fail(error, EBUSY, "resize %s: the share is %s; run `nfsprov reconcile` first", name,
-                               share_status_to_string(s->status));
         g_autofree char *from = size_format(s->size), *to = size_format(new_size);
         if (new_size <= s->size)
                 return np_fail(error, EINVAL, "resize %s: %s is not larger than the current %s; shares only grow", name,
@@ -1079,14 +1092,9 @@ int engine_set_guard(Engine *e, const char *name, const char *mode, ShareInfo **
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = engine_get_share(e, "guard", name, &s, error);
+        r = engine_get_ready_share(e, "guard", name, &s, error);
         if (r < 0)
                 return r;
-        if (s->status != SHARE_READY)
-                return np_fail(error, EBUSY, "guard %s: the share is %s (operation %s at step %s); run `nfsprov "
-                                             "reconcile` and retry",
-                               name, share_status_to_string(s->status), s->operation ? s->operation : "-",
-                               s->step ? s->step : "-");
         /* The mode is recorded first: a crash before the attribute follows is finished by
          * reconcile's guard repair. */
         g_free(s->guard);
@@ -1137,13 +1145,10 @@ int engine_foreign_target(Engine *e, const char *what, const char *name, const c
         if (r < 0)
                 return r;
         g_autoptr(Share) s = NULL;
-        r = engine_get_share(e, what, name, &s, error);
+        r = engine_get_ready_share(e, what, name, &s, error);
         if (r < 0)
                 return r;
         g_autofree char *shown = show_text(path);
-        if (s->status != SHARE_READY)
-                return np_fail(error, EBUSY, "%s %s/%s: the share is %s; run `nfsprov reconcile` first", what, name, shown,
-                               share_status_to_string(s->status));
         if (!strchr(path, '/')) {
                 g_autoptr(Volume) v = NULL;
                 if (strcmp(path, "lost+found") == 0 || g_str_has_prefix(path, ".nfsprov-"))

@@ -20,6 +20,10 @@ struct Engine {
 /* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as
  * it is (an error of the server, never "not found"). op may be NULL. */
 int engine_get_share(Engine *e, const char *op, const char *name, Share **ret, GError **error);
+/* The share called name (validated), which must be ready: what every operation on an existing
+ * share starts from. -EBUSY: "OP NAME: the share is STATUS (operation X at step Y); run `nfsprov
+ * reconcile` and retry". */
+int engine_get_ready_share(Engine *e, const char *op, const char *name, Share **ret, GError **error);
 
 /* The StepRunner progress callback that forwards to engine_set_progress()'s (userdata: Engine). */
 void engine_runner_progress(const char *op, const char *step, unsigned index, unsigned total, void *userdata);

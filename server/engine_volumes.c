@@ -573,21 +573,6 @@ static VolumeInfo *volume_info_new(const Volume *v, int root) {
 /* ---- checks before anything is recorded ---- */
 
 /* The share the volume operations act in: ready and mounted. */
-static int load_share(Engine *e, const char *op, const char *share, Share **ret, GError **error) {
-        int r = name_validate_share(share, error);
-        if (r < 0)
-                return r;
-        g_autoptr(Share) s = NULL;
-        r = engine_get_share(e, op, share, &s, error);
-        if (r < 0)
-                return r;
-        if (s->status != SHARE_READY)
-                return np_fail(error, EBUSY, "%s: share %s is %s; run `nfsprov reconcile` first", op, share,
-                               share_status_to_string(s->status));
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
 static int load_volume(Engine *e, const char *op, const char *share, const char *name, Volume **ret,
                        GError **error) {
         int r = name_validate_volume(name, error);
@@ -607,7 +592,7 @@ static int load_volume(Engine *e, const char *op, const char *share, const char 
 static int load_ready(Engine *e, const char *op, const char *share, const char *name, Share **ret_share,
                       Volume **ret_volume, GError **error) {
         g_autoptr(Share) s = NULL;
-        int r = load_share(e, op, share, &s, error);
+        int r = engine_get_ready_share(e, op, share, &s, error);
         if (r < 0)
                 return r;
         g_autoptr(Volume) v = NULL;
@@ -738,7 +723,7 @@ static int insert_new(Engine *e, const char *op, const Share *s, const char *nam
 int engine_volume_create(Engine *e, const VolumeSpec *spec, VolumeInfo **ret, GError **error) {
         static const char op_name[] = "vol-create";
         g_autoptr(Share) s = NULL;
-        int r = load_share(e, op_name, spec->share, &s, error);
+        int r = engine_get_ready_share(e, op_name, spec->share, &s, error);
         if (r < 0)
                 return r;
         r = name_validate_volume(spec->name, error);
@@ -795,7 +780,7 @@ int engine_volume_create(Engine *e, const VolumeSpec *spec, VolumeInfo **ret, GE
 int engine_volume_adopt(Engine *e, const char *share, const char *name, VolumeInfo **ret, GError **error) {
         static const char op_name[] = "adopt";
         g_autoptr(Share) s = NULL;
-        int r = load_share(e, op_name, share, &s, error);
+        int r = engine_get_ready_share(e, op_name, share, &s, error);
         if (r < 0)
                 return r;
         if (strchr(name, '/'))
@@ -912,7 +897,7 @@ static int finish_delete(VolOp *op, GError **error) {
 int engine_volume_delete(Engine *e, const char *share, const char *name, GError **error) {
         static const char op_name[] = "vol-delete";
         g_autoptr(Share) s = NULL;
-        int r = load_share(e, op_name, share, &s, error);
+        int r = engine_get_ready_share(e, op_name, share, &s, error);
         if (r < 0)
                 return r;
         g_autoptr(Volume) v = NULL;
@@ -1111,7 +1096,7 @@ int engine_volume_upload_begin(Engine *e, const char *share, const char *name, u
                                GError **error) {
         static const char op_name[] = "vol-upload";
         g_autoptr(Share) s = NULL;
-        int r = load_share(e, op_name, share, &s, error);
+        int r = engine_get_ready_share(e, op_name, share, &s, error);
         if (r < 0)
                 return r;
         r = name_validate_volume(name, error);

@@ -819,6 +819,46 @@ START_TEST(test_reconcile_undoes_unfinished_create) {
 }
 END_TEST
 
+/* A share in the middle of an operation (here a delete that stopped) refuses every operation on
+ * an existing share with the same line, and nothing is done. */
+START_TEST(test_operations_need_ready_share) {
+        create_ok("S1");
+        forget();
+        g_autoptr(State) st = NULL;
+        g_autofree char *dir = g_build_filename(root, "state", NULL);
+        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
+        g_autoptr(Share) s = NULL;
+        ck_assert_int_eq(state_share_get(st, "S1", &s, NULL), 0);
+        s->status = SHARE_DELETING;
+        g_free(s->operation);
+        s->operation = g_strdup("delete");
+        g_free(s->step);
+        s->step = g_strdup("unexport");
+        ck_assert_int_eq(state_share_update(st, s, NULL), 0);
+        static const char tail[] = ": the share is deleting (operation delete at step unexport); run `nfsprov "
+                                   "reconcile` and retry";
+        g_autoptr(GError) err = NULL;
+        ck_assert_int_eq(engine_resize(engine, "S1", 128 << 20, NULL, NULL, &err), -EBUSY);
+        g_autofree char *m1 = g_strconcat("resize S1", tail, NULL);
+        ck_assert_str_eq(err->message, m1);
+        g_clear_error(&err);
+        ck_assert_int_eq(engine_set_guard(engine, "S1", "off", NULL, &err), -EBUSY);
+        g_autofree char *m2 = g_strconcat("guard S1", tail, NULL);
+        ck_assert_str_eq(err->message, m2);
+        g_clear_error(&err);
+        VolumeSpec vs = { .share = "S1", .name = "vm", .capacity = 1 << 20 };
+        ck_assert_int_eq(engine_volume_create(engine, &vs, NULL, &err), -EBUSY);
+        g_autofree char *m3 = g_strconcat("vol-create S1", tail, NULL);
+        ck_assert_str_eq(err->message, m3);
+        g_autofree char *c = calls();
+        ck_assert_str_eq(c, "");
+        g_autoptr(ShareInfo) info = NULL;
+        ck_assert_int_eq(engine_get(engine, "S1", &info, NULL), 0);
+        ck_assert_ptr_null(info->share->guard); /* no mode recorded: the default, as before */
+        ck_assert_int_eq(info->share->status, SHARE_DELETING);
+}
+END_TEST
+
 /* A resize that stopped is finished: repaired (mounted again), then grown. */
 START_TEST(test_reconcile_finishes_resize) {
         create_ok("S1");
@@ -1113,6 +1153,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_reconcile_never_exports_unmounted);
         tcase_add_test(tc, test_reconcile_undoes_unfinished_create);
         tcase_add_test(tc, test_reconcile_finishes_resize);
+        tcase_add_test(tc, test_operations_need_ready_share);
         tcase_add_test(tc, test_guard_create_modes);
         tcase_add_test(tc, test_guard_set);
         tcase_add_test(tc, test_guard_reconcile);
