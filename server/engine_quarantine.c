@@ -1032,13 +1032,10 @@ int engine_restore(Engine *e, const char *name, const char *item, QuarantineItem
                 return r;
         }
         g_autoptr(Share) s = NULL;
-        r = engine_get_share(e, "restore", name, &s, error);
+        r = engine_get_ready_share(e, "restore", name, &s, error);
         if (r < 0)
                 return r;
         g_autofree char *path_shown = show_text(q->path);
-        if (s->status != SHARE_READY)
-                return np_fail(error, EBUSY, "restore %s/%s: the share is %s; run `nfsprov reconcile` first", name,
-                               path_shown, share_status_to_string(s->status));
         if (q->status != QUARANTINE_READY)
                 return np_fail(error, EBUSY, "restore %s: item %s is %s; run `nfsprov reconcile` first", name, q->name,
                                quarantine_status_to_string(q->status));

@@ -793,22 +793,29 @@ START_TEST(test_reconcile_never_exports_unmounted) {
 END_TEST
 
 /* What reconcile does for a create that stopped at each step: undo exactly what began. */
-START_TEST(test_reconcile_undoes_unfinished_create) {
-        create_ok("S1");
-        forget();
-        /* make the row say the create stopped at "mount" (as a crash there would leave it) */
+/* Make S1's row say that operation `op` stopped at `step` with the share in `status` (as a crash
+ * there would leave it); further changes to the row by `adjust`, if given. */
+static void stop_share_at(ShareStatus status, const char *op, const char *step, void (*adjust)(Share *s)) {
         g_autoptr(State) st = NULL;
         g_autofree char *dir = g_build_filename(root, "state", NULL);
         ck_assert_int_eq(state_open(dir, &st, NULL), 0);
         g_autoptr(Share) s = NULL;
         ck_assert_int_eq(state_share_get(st, "S1", &s, NULL), 0);
-        s->status = SHARE_CREATING;
+        s->status = status;
         g_free(s->operation);
-        s->operation = g_strdup("create");
+        s->operation = g_strdup(op);
         g_free(s->step);
-        s->step = g_strdup("mount");
+        s->step = g_strdup(step);
         s->step_done = false;
+        if (adjust)
+                adjust(s);
         ck_assert_int_eq(state_share_update(st, s, NULL), 0);
+}
+
+START_TEST(test_reconcile_undoes_unfinished_create) {
+        create_ok("S1");
+        forget();
+        stop_share_at(SHARE_CREATING, "create", "mount", NULL);
         g_autoptr(ReconcileReport) rep = NULL;
         ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
         g_autofree char *c1 = calls();
@@ -824,17 +831,7 @@ END_TEST
 START_TEST(test_operations_need_ready_share) {
         create_ok("S1");
         forget();
-        g_autoptr(State) st = NULL;
-        g_autofree char *dir = g_build_filename(root, "state", NULL);
-        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
-        g_autoptr(Share) s = NULL;
-        ck_assert_int_eq(state_share_get(st, "S1", &s, NULL), 0);
-        s->status = SHARE_DELETING;
-        g_free(s->operation);
-        s->operation = g_strdup("delete");
-        g_free(s->step);
-        s->step = g_strdup("unexport");
-        ck_assert_int_eq(state_share_update(st, s, NULL), 0);
+        stop_share_at(SHARE_DELETING, "delete", "unexport", NULL);
         static const char tail[] = ": the share is deleting (operation delete at step unexport); run `nfsprov "
                                    "reconcile` and retry";
         g_autoptr(GError) err = NULL;
@@ -859,22 +856,15 @@ START_TEST(test_operations_need_ready_share) {
 }
 END_TEST
 
+static void set_target_128m(Share *s) {
+        s->target_size = 128 << 20;
+}
+
 /* A resize that stopped is finished: repaired (mounted again), then grown. */
 START_TEST(test_reconcile_finishes_resize) {
         create_ok("S1");
         forget();
-        g_autoptr(State) st = NULL;
-        g_autofree char *dir = g_build_filename(root, "state", NULL);
-        ck_assert_int_eq(state_open(dir, &st, NULL), 0);
-        g_autoptr(Share) s = NULL;
-        ck_assert_int_eq(state_share_get(st, "S1", &s, NULL), 0);
-        s->status = SHARE_RESIZING;
-        s->target_size = 128 << 20;
-        g_free(s->operation);
-        s->operation = g_strdup("resize");
-        g_free(s->step);
-        s->step = g_strdup("e2fsck");
-        ck_assert_int_eq(state_share_update(st, s, NULL), 0);
+        stop_share_at(SHARE_RESIZING, "resize", "e2fsck", set_target_128m);
         g_hash_table_remove(fake.mounted, "S1"); /* stopped while unmounted */
         g_autoptr(ReconcileReport) rep = NULL;
         ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
