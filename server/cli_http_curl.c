@@ -79,6 +79,8 @@ typedef struct Transfer {
         CURL *curl;
         const CliRequest *req;
         char *etag;         /* the final answer's ETag (header lines of interim answers dropped) */
+        uint64_t offered;   /* body bytes handed to curl so far: the next read's offset (curl's own
+                             * upload count lags behind what it still holds in its buffer) */
         bool head_reported;
         bool aborted;       /* a callback said stop */
 } Transfer;
@@ -122,16 +124,15 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata) {
 
 static size_t read_cb(char *buffer, size_t size, size_t n, void *userdata) {
         Transfer *t = userdata;
-        curl_off_t sent = 0;
-        sym_curl_easy_getinfo(t->curl, CURLINFO_SIZE_UPLOAD_T, &sent);
-        size_t want = (size_t) MIN((uint64_t) (size * n), t->req->body_length - (uint64_t) sent);
+        size_t want = (size_t) MIN((uint64_t) (size * n), t->req->body_length - t->offered);
         if (want == 0)
                 return 0;
-        ssize_t got = t->req->read_body(t->req->userdata, buffer, want, (uint64_t) sent);
+        ssize_t got = t->req->read_body(t->req->userdata, buffer, want, t->offered);
         if (got <= 0) {
                 t->aborted = true;
                 return CURL_READFUNC_ABORT;
         }
+        t->offered += (uint64_t) got;
         return (size_t) got;
 }
 

@@ -11,6 +11,7 @@
 sb_require_cmd curl curl
 sb_require_cmd ip iproute2
 sb_require_cmd openssl openssl
+sb_require_cmd qemu-img qemu-utils
 probe=npbp$$
 { ip link add "$probe" type bridge && ip link del "$probe"; } > /dev/null 2>&1 ||
     sb_skip "cannot create a bridge here (ip link add type bridge)"
@@ -315,7 +316,17 @@ assert_eq "$rc" 1 "nfsprov --url to a self-signed server without --ca-file: exit
 assert_contains "$out" "certificate" "nfsprov --url to a self-signed server without --ca-file"
 out=$("$NFSPROV_BIN" --url "$HTTPS" --socket "$SOCK" list 2>&1); rc=$?
 assert_eq "$rc" 2 "nfsprov --url with --socket: exit status"
-out=$("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem" delete NetCli 2>&1) || sb_fail "nfsprov --url delete: $out"
+# a volume streamed up and down over HTTPS (libcurl's read callback, offsets counted by nfsprov):
+# byte for byte the file sent, and back
+head -c 12M /dev/urandom > "$S/data.raw"
+qemu-img convert -f raw -O qcow2 -o compat=1.1 "$S/data.raw" "$S/up.qcow2" || sb_fail "qemu-img convert"
+cli=("$NFSPROV_BIN" --url "$HTTPS" --token-file "$S/token" --ca-file "$S/cert.pem")
+out=$("${cli[@]}" vol-upload NetCli up "$S/up.qcow2" 2>&1) || sb_fail "nfsprov --url vol-upload: $out"
+cmp "$S/up.qcow2" "$BASE/NetCli/up" || sb_fail "the volume uploaded over --url differs from the file sent"
+out=$("${cli[@]}" vol-download NetCli up "$S/down.qcow2" 2>&1) || sb_fail "nfsprov --url vol-download: $out"
+cmp "$S/up.qcow2" "$S/down.qcow2" || sb_fail "the volume downloaded over --url differs from the file sent"
+"${cli[@]}" vol-delete NetCli up > /dev/null || sb_fail "nfsprov --url vol-delete"
+out=$("${cli[@]}" delete NetCli 2>&1) || sb_fail "nfsprov --url delete: $out"
 assert_share_gone NetCli
 
 # the CLI keeps working synchronously (it waits for the operation)
