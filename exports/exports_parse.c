@@ -148,7 +148,10 @@ static bool is_c_space(int c) {
  * fills buf_size bytes (as nfs-utils counts them: quotes dropped, escapes decoded as they
  * complete). Fails (< -1) on what exportfs reads but this parser refuses. */
 static int x_gettok(Parser *p, size_t buf_size, Token *ret, GError **error) {
-        g_autofree unsigned char *tok = g_malloc(buf_size + 1);
+        /* on the stack: one heap buffer per token made a 4 KiB file cost a megabyte of
+         * allocations per parse */
+        unsigned char tok[MAX(EXPORTS_PATH_BUF, EXPORTS_CLIENT_BUF) + 1];
+        g_assert(buf_size < sizeof tok);
         size_t i = 0, start = NO_POS;
         bool quoted = false, had_quote = false;
         int c = 0;
