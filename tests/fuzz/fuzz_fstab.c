@@ -62,10 +62,11 @@ static void check_whole_lines_dropped(const char *before, size_t before_len, con
 }
 
 /* Whether an fstab source names the filesystem uuid as libmount reads a tag: UUID=VALUE, the
- * value in any case, quoted as a whole or not ("..." or '...'); a quote anywhere else is part
- * of the value (so UUID=0b3c...7f'8091... is another uuid). */
+ * tag name in capitals (libmount's mnt_valid_tagname compares it case-sensitively: uUID=... is a
+ * path), the value in any case, quoted as a whole or not ("..." or '...'); a quote anywhere else
+ * is part of the value (so UUID=0b3c...7f'8091... is another uuid). */
 static bool is_share_source(const char *source, const char *uuid) {
-        if (g_ascii_strncasecmp(source, "UUID=", 5) != 0)
+        if (strncmp(source, "UUID=", 5) != 0)
                 return false;
         const char *v = source + 5;
         size_t n = strlen(v);
