@@ -175,9 +175,15 @@ mkdir -p "$G/recovery" "$G/run"
 QEMU_PIDS=()
 # shellcheck disable=SC2317 # the EXIT trap
 on_exit() {
-    local rc=$? p
-    # qemu first: with Ganesha gone it would retry forever
-    for p in "${QEMU_PIDS[@]}"; do kill -0 "$p" 2> /dev/null && kill -KILL "$p"; done
+    local rc=$? p f
+    # qemu first: with Ganesha gone it would retry forever. The domain's qemu runs in libvirtd's
+    # mount namespace, where the sandbox does not look, and libvirtd leaves it running when it
+    # stops: its pid file (there while the domain runs) names it even before the test read it.
+    f=$(lv_dir H)/run/qemu/nfsprov-e2e.pid
+    [ -s "$f" ] && QEMU_PIDS+=("$(cat "$f")")
+    for p in "${QEMU_PIDS[@]}"; do
+        [ "$(cat "/proc/$p/comm" 2> /dev/null)" = qemu-system-x86 ] && kill -KILL "$p"
+    done
     if [ "$rc" != 0 ]; then
         tail -15 "$G/ganesha.log" "$S"/vm*.console "$S"/libvirt/H/var-log/qemu/*.log 2> /dev/null
     fi
@@ -304,8 +310,12 @@ for _ in $(seq 300); do
 done
 assert_eq "$(lv_virsh H list --all --name | grep -x nfsprov-e2e)" "" "the domain once its guest powered off"
 echo "vm-nfs: the libvirt domain booted, wrote and powered off in $((SECONDS - t0)) s"
-if mkdir -p "$CAPS" && tmp=$(mktemp -d "$CAPS.XXXXXX"); then
-    cp "$(lv_dir H)"/var-cache/qemu/capabilities/*.xml "$tmp/" 2> /dev/null && rm -rf "$CAPS" && mv "$tmp" "$CAPS"
+# (a whole directory replaces the last one: a parallel run reads the old one or the new one)
+if tmp=$(mktemp -d "$CAPS.XXXXXX"); then
+    if cp "$(lv_dir H)"/var-cache/qemu/capabilities/*.xml "$tmp/" 2> /dev/null; then
+        rm -rf "$CAPS"
+        mv -T "$tmp" "$CAPS" 2> /dev/null # fails when a parallel run was quicker: then its copy stays
+    fi
     rm -rf "$tmp"
 fi
 # libvirt gave qemu the disk as a -blockdev of qemu's nfs driver, not as a local file (the
