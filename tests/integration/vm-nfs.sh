@@ -23,22 +23,14 @@
 # retries forever); the share is deleted, so no mount or loop device is left.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 . "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
-sb_require_cmd ganesha.nfsd nfs-ganesha
-sb_require_cmd rpcbind rpcbind
-sb_require_cmd rpcinfo rpcbind
-sb_require_cmd dbus-daemon dbus-daemon
-sb_require_cmd gdbus libglib2.0-bin
-sb_require_cmd ip iproute2
+ganesha_require
 sb_require_cmd qemu-img qemu-utils
 sb_require_cmd qemu-system-x86_64 qemu-system-x86
 sb_require_cmd apt-get apt
 sb_require_cmd dpkg-deb dpkg
 sb_require_cmd gzip gzip
-compgen -G "/usr/lib/*/ganesha/libfsalvfs.so" > /dev/null ||
-    sb_skip "needs ganesha's FSAL VFS (Debian package nfs-ganesha-vfs)"
 compgen -G "/usr/lib/*/qemu/block-nfs.so" > /dev/null ||
     sb_skip "needs qemu's nfs block driver (Debian package qemu-block-extra)"
-getent passwd _rpc > /dev/null || sb_skip "needs the _rpc account that rpcbind runs as (Debian package rpcbind)"
 BUSYBOX=/bin/busybox
 if ! { [ -x "$BUSYBOX" ] && "$BUSYBOX" cpio --help 2>&1 | grep -q -- '-o' && "$BUSYBOX" depmod --help > /dev/null 2>&1; }; then
     sb_skip "needs a busybox with cpio -o and depmod (Debian package busybox-static)"
