@@ -65,6 +65,15 @@ np_nfs_init() {
     ganesha_stack "$G" "$GFILE"
 }
 
+# nfs_server_down: the NFS server stops as in a power cut (kernel: its export table is forgotten;
+# ganesha: SIGKILL); nfs_server_up: it starts again (ganesha: reads nfsprovd's file, as at boot)
+nfs_server_down() {
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then ganesha_stop KILL; else : > /var/lib/nfs/etab; fi
+}
+nfs_server_up() {
+    [ "$NP_EXPORT_SERVER" = kernel ] || ganesha_start "$G"
+}
+
 # On a failure: whether nfsprovd still runs, and the end of its log.
 sb_on_fail() {
     [ -n "${S:-}" ] && [ -f "$S/nfsprovd.log" ] || return 0
