@@ -1352,8 +1352,26 @@ static void finish_remove(Op *op, ReconcileReport *rep) {
 }
 
 /* Every export from the state: each ready, mounted share set, every other path nfsprov listed
- * removed, applied. Not per share and not journaled: derived from the state, idempotent. */
-static int exports_sync(Engine *e, GPtrArray *all, GError **error) {
+ * removed, applied. Not per share and not journaled: derived from the state, idempotent.
+ * remounted: the paths of shares this reconcile mounted. The server may serve such a path
+ * already, but as the directory under the mount point: NFS-Ganesha, started before the mount (at
+ * boot), read nfsprovd's file and holds that directory, and the same Export_Id and path look
+ * served. Their exports are removed and applied first, so the apply below serves them anew, on
+ * the shares' filesystems. */
+static int exports_sync(Engine *e, GPtrArray *all, GHashTable *remounted, GError **error) {
+        if (g_hash_table_size(remounted)) {
+                GHashTableIter it;
+                gpointer path;
+                g_hash_table_iter_init(&it, remounted);
+                while (g_hash_table_iter_next(&it, &path, NULL)) {
+                        int r = e->sys.exports->remove(e->config, path, NULL, error);
+                        if (r < 0)
+                                return r;
+                }
+                int r = e->sys.exports->apply(e->config, error);
+                if (r < 0)
+                        return r;
+        }
         g_autoptr(GHashTable) wanted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (guint i = 0; i < all->len; i++) {
                 Share *s = g_ptr_array_index(all, i);
@@ -1413,6 +1431,7 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
         rep->problems = g_ptr_array_new_with_free_func(g_free);
 
         g_autoptr(GHashTable) before = served_now(e);
+        g_autoptr(GHashTable) remounted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (guint i = 0; i < all->len; i++) {
                 Share *s = g_ptr_array_index(all, i);
                 g_autoptr(GError) err = NULL;
@@ -1455,20 +1474,30 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
                                        s->name, s->size, offline ? " (offline)" : "");
                         break;
                 }
-                default:
+                default: {
+                        bool was_mounted = mounted(&op);
                         repair(&op, rep);
+                        if (!was_mounted && mounted(&op))
+                                g_hash_table_add(remounted, config_share_path(e->config, s->name));
                         if (s->status == SHARE_READY)
                                 finish_remove(&op, rep);
                         engine_volumes_reconcile(e, s, rep->changes, rep->problems);
                         engine_quarantine_reconcile(e, s, rep->changes, rep->problems);
                         break;
                 }
+                }
         }
 
-        /* Exports last: only mounted shares get in, so mounts always come before exports. */
+        /* Exports last: only mounted shares get in, so mounts always come before exports. What the
+         * server served at a path mounted just now was not the share (exports_sync). */
+        GHashTableIter it;
+        gpointer path;
+        g_hash_table_iter_init(&it, remounted);
+        while (g_hash_table_iter_next(&it, &path, NULL))
+                g_hash_table_remove(before, path);
         g_autoptr(GPtrArray) now = NULL;
         g_autoptr(GError) err = NULL;
-        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, &err) < 0)
+        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, remounted, &err) < 0)
                 report(rep->problems, "exports: %s", err->message);
         g_autoptr(GHashTable) after = served_now(e);
         report_diff(rep->changes, before, after, "exported");

@@ -2,8 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Crash at every step of create, delete and resize (NFSPROV_FAULT kills the daemon just before
 # or just after a step), then restart: no half-made share, no orphan loop device, mount, fstab
-# line or exports entry; other shares untouched.
+# line or export; other shares untouched, still served.
+# For both NFS servers (NP_EXPORT_SERVER, nfsprovd-lib.sh): kernel (this file: /etc/exports and
+# the real exportfs parser) and ganesha (nfsprovd-crash-ganesha.sh: nfsprovd's Ganesha file,
+# ShowExports and NFSv3 I/O through libnfs, in the test's own network namespace). Ganesha runs
+# on through every nfsprovd crash: create:apply is the crash between writing the Ganesha file and
+# the AddExport call.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+np_nfs_init "$@"
 write_config
 start_daemon
 np create Keeper --size 32M > /dev/null || sb_fail "create Keeper failed"
@@ -78,11 +84,12 @@ for step in $resize_steps; do
     done
 done
 
-# reconcile's repairs at start: after a "reboot" (unmounted, loop detached, fstab line gone, the
-# root's immutable attribute lifted)
+# reconcile's repairs at start: after a "reboot" (the NFS server down, unmounted, loop detached,
+# fstab line gone, the root's immutable attribute lifted; the NFS server back once nfsprovd runs)
 # the daemon dies at each repair step; the next start repairs the share.
 reboot_keeper() {
     stop_daemon
+    nfs_server_down
     chattr -i "$BASE/Keeper" || sb_fail "chattr -i Keeper"   # the guard's repair is needed too
     umount "$BASE/Keeper" || sb_fail "umount Keeper"
     for dev in $(losetup -j "$IMAGES/Keeper.img" -n -O NAME); do losetup -d "$dev"; done
@@ -99,6 +106,7 @@ for step in $repair_steps; do
         grep -q "NFSPROV_FAULT=reconcile:$step$when" "$S/nfsprovd.log" ||
             { cat "$S/nfsprovd.log"; sb_fail "reconcile:$step$when: fault point not reached"; }
         start_daemon
+        nfs_server_up
         keeper_ok
     done
 done

@@ -15,6 +15,18 @@ BASE=$S/NFS
 IMAGES=$S/images
 DAEMON_PID=
 
+# The NFS server nfsprovd drives: NP_EXPORT_SERVER=kernel (the default: nfsprov's block in
+# /etc/exports, checked with the real exportfs parser) or ganesha (NFS-Ganesha in the test's own
+# network namespace, checked with ShowExports and real NFSv3 I/O through libnfs). A test body that
+# runs for both calls np_nfs_init "$@" first and uses assert_exported, assert_unexported,
+# export_clients and snapshot; a thin wrapper per server sets NP_EXPORT_SERVER and sources it
+# (nfsprovd-shares-ganesha.sh).
+NP_EXPORT_SERVER=${NP_EXPORT_SERVER:-kernel}
+case "$NP_EXPORT_SERVER" in kernel|ganesha) ;; *) sb_fail "NP_EXPORT_SERVER=$NP_EXPORT_SERVER: kernel or ganesha";; esac
+. "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
+G=$S/ganesha          # Ganesha's files (ganesha_stack)
+GFILE=$G/nfsprov.conf # nfsprovd's Ganesha file of EXPORT blocks
+
 # write_config [EXTRA "[section] key = value" lines appended raw]
 # GUARD: [shares] guard (unset: the default, enforce). A test that writes into a share behind
 # nfsprov's back, as data or as a foreign file, sets GUARD=off or detect.
@@ -32,13 +44,34 @@ disks = ${DISKS:-}
 clients = ${CLIENTS:-*}
 ${GUARD:+guard = $GUARD}
 [exports]
-file = /etc/exports
+$(if [ "$NP_EXPORT_SERVER" = ganesha ]; then printf 'server = ganesha\nganesha_config = %s' "$GFILE"
+  else echo "file = /etc/exports"; fi)
 [pools]
 target_base = /var/lib/libvirt/nfsprov
 [system]
 fstab = /etc/fstab
 nfs_conf = /etc/nfs.conf
+$([ "$NP_EXPORT_SERVER" = kernel ] || echo "ganesha_conf = $G/ganesha.conf")
 EOT
+}
+
+# np_nfs_init "$@": first thing in a test body that runs for both servers (before anything else
+# is set up: for ganesha it runs the test again in its own network namespace). ganesha: rpcbind,
+# a private D-Bus system bus and NFS-Ganesha serving nfsprovd's file (ganesha_stack).
+np_nfs_init() {
+    [ "$NP_EXPORT_SERVER" = ganesha ] || return 0
+    ganesha_require
+    ganesha_netns "$@"
+    ganesha_stack "$G" "$GFILE"
+}
+
+# nfs_server_down: the NFS server stops as in a power cut (kernel: its export table is forgotten;
+# ganesha: SIGKILL); nfs_server_up: it starts again (ganesha: reads nfsprovd's file, as at boot)
+nfs_server_down() {
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then ganesha_stop KILL; else : > /var/lib/nfs/etab; fi
+}
+nfs_server_up() {
+    [ "$NP_EXPORT_SERVER" = kernel ] || ganesha_start "$G"
 }
 
 # On a failure: whether nfsprovd still runs, and the end of its log.
@@ -50,6 +83,7 @@ sb_on_fail() {
     fi
     echo "--- the last 40 lines of $S/nfsprovd.log:"
     tail -n 40 "$S/nfsprovd.log"
+    [ "$NP_EXPORT_SERVER" = kernel ] || { echo "--- the last 15 lines of $G/ganesha.log:"; tail -n 15 "$G/ganesha.log"; }
 }
 
 # start_daemon: start nfsprovd and wait until its socket answers (it answers only after reconcile;
@@ -114,7 +148,7 @@ wait_audited() {
 # the state a test compares before/after an operation that must change nothing
 snapshot() {
     {
-        echo "== exports"; cat /etc/exports
+        echo "== exports"; exports_state
         echo "== fstab"; cat /etc/fstab
         echo "== mounts"; awk -v b="$BASE" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort
         echo "== loops"; losetup -l -n --raw -O BACK-FILE | grep -F "$S" | sort
@@ -140,10 +174,58 @@ assert_share_ready() {
     assert_eq "$(blkid -p -o value -s UUID "$dev")" "$uuid" "$name mounted filesystem UUID"
     grep -qE "^UUID=$uuid[[:space:]]+$path[[:space:]]+ext4[[:space:]]" /etc/fstab ||
         sb_fail "fstab has no UUID=$uuid entry for $path"
-    local line
+    assert_exported "$name"
+}
+
+# assert_exported NAME: the share is exported rw with no_root_squash by the test's NFS server.
+# kernel: exportfs -v (the real parser of /etc/exports) lists it so. ganesha: ShowExports serves
+# it under the share's Export_Id, and over NFSv3 (ganesha_nfs_check) a root write is owned 0:0 on
+# the share's ext4 and reads back (guard off), or the root lists and a volume reads back (guard
+# detect or enforce: a new file would be a foreign one).
+assert_exported() {
+    local name=$1 path=$BASE/$1 line id
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then
+        id=$(share_field "$name" export_id)
+        ganesha_show_exports | grep -qxF "$id $path" ||
+            sb_fail "ShowExports does not serve $path as Export_Id $id: $(ganesha_show_exports | tr '\n' ';')"
+        ganesha_nfs_check "$path" "$([ "$(share_field "$name" guard.mode)" = off ] && echo write)"
+        return 0
+    fi
     line=$(exportfs -v | tr '\n' ' ' | sed 's/) /)\n/g' | grep -F "$path") || sb_fail "exportfs -v does not list $path"
     echo "$line" | grep -qE '[(,]rw[,)]' || sb_fail "$path not exported rw: $line"
     echo "$line" | grep -qE '[(,]no_root_squash[,)]' || sb_fail "$path not exported no_root_squash: $line"
+}
+
+# assert_unexported PATH: the test's NFS server neither lists nor serves PATH (kernel: /etc/exports
+# and exportfs -v; ganesha: nfsprovd's file, ShowExports and an NFSv3 mount)
+assert_unexported() {
+    local path=$1
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then
+        grep -qF "Path = \"$path\";" "$GFILE" && sb_fail "$GFILE still has $path"
+        ganesha_show_exports | grep -q " $path\$" && sb_fail "ShowExports still lists $path"
+        nfs-ls "$(ganesha_url "$path")" > /dev/null 2>&1 && sb_fail "$path can still be mounted over NFSv3"
+        return 0
+    fi
+    grep -qF "$path " /etc/exports && sb_fail "/etc/exports still has $path"
+    exportfs -v | grep -qF "$path" && sb_fail "exportfs still lists $path"
+    return 0
+}
+
+# export_clients PATH: the clients the test's NFS server is told to export PATH to, sorted, on one
+# line (kernel: exportfs -v; ganesha: the CLIENT block of PATH in nfsprovd's file)
+export_clients() {
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then
+        awk -v p="Path = \"$1\";" '$0 ~ /^EXPORT \{/ {on = 0} index($0, p) {on = 1}
+            on && /Clients = / {sub(/.*Clients = /, ""); sub(/;$/, ""); gsub(/, /, "\n"); print}' "$GFILE"
+    else
+        exportfs -v | tr '\n' ' ' | sed 's/) /)\n/g' | awk -v p="$1" '$1 == p {for (i = 2; i <= NF; i++) print $i}' |
+            sed 's/(.*//'
+    fi | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# exports_state: what the test's NFS server is told and serves (for snapshot)
+exports_state() {
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then cat "$GFILE"; ganesha_show_exports; else cat /etc/exports; fi
 }
 
 # assert_share_gone NAME: no trace of the share anywhere
@@ -152,8 +234,7 @@ assert_share_gone() {
     np show "$name" >/dev/null 2>&1 && sb_fail "$name still listed"
     findmnt --mountpoint "$path" >/dev/null && sb_fail "$path still mounted"
     grep -qF " $path " /etc/fstab && sb_fail "fstab still has $path"
-    grep -qF "$path " /etc/exports && sb_fail "/etc/exports still has $path"
-    exportfs -v | grep -qF "$path" && sb_fail "exportfs still lists $path"
+    assert_unexported "$path"
     [ -e "$IMAGES/$name.img" ] && sb_fail "image $IMAGES/$name.img left behind"
     losetup -l -n --raw -O BACK-FILE | grep -qF "$IMAGES/$name.img" && sb_fail "loop device of $name left attached"
     [ -e "$path" ] && sb_fail "mount point $path left behind"

@@ -1,9 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Reboot: stop the daemon, unmount everything, detach the loop devices, forget the kernel's
-# export table; start it again: every share is back, mounted before exported, and the daemon
-# answers only after that.
+# Reboot: stop the daemon and the NFS server, unmount everything, detach the loop devices; start
+# them again (the NFS server first, as at boot, while no share is mounted): every share is back,
+# mounted before exported, served with its data, and the daemon answers only after that.
+# For both NFS servers (NP_EXPORT_SERVER, nfsprovd-lib.sh): kernel (this file: the kernel's export
+# table forgotten, the real exportfs parser) and ganesha (nfsprovd-reboot-ganesha.sh: NFS-Ganesha
+# killed and started again in the test's own network namespace; ShowExports and NFSv3 I/O).
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+np_nfs_init "$@"
 # Writes data into its shares behind nfsprov's back (stand-ins for what VMs write): the guard is off.
 GUARD=off
 write_config
@@ -15,16 +19,17 @@ done
 stop_daemon
 
 # the "reboot"
+nfs_server_down
 for n in Alpha Beta Gamma; do
     umount "$BASE/$n" || sb_fail "umount $BASE/$n"
     dev=$(losetup -j "$IMAGES/$n.img" -n -O NAME) && losetup -d $dev
 done
-: > /var/lib/nfs/etab
 [ -z "$(losetup -j "$IMAGES/Alpha.img")" ] || sb_fail "loop still attached"
 # take a loop device first so the images come back under other names
 truncate -s 16M "$S/decoy.img"; sb_losetup "$S/decoy.img" > /dev/null
 
 : > "$S/nfsprovd.log"
+nfs_server_up
 start_daemon   # returns once the daemon answers
 for n in Alpha Beta Gamma; do
     assert_share_ready "$n"

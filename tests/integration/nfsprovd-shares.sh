@@ -1,9 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # nfsprovd + nfsprov end to end on the image backend: three shares, each an ext4 on its own loop
-# device, mounted at BASE/NAME, in fstab by UUID, exported rw,no_root_squash (the real exportfs);
-# pool-xml; idempotent create; forbidden names; delete refusing a non-empty share; resize.
+# device, mounted at BASE/NAME, in fstab by UUID, exported rw,no_root_squash; pool-xml; idempotent
+# create; forbidden names; delete refusing a non-empty share; resize; SIGHUP.
+# For both NFS servers (NP_EXPORT_SERVER, nfsprovd-lib.sh): kernel (this file: the real exportfs
+# parser) and ganesha (nfsprovd-shares-ganesha.sh: NFS-Ganesha in the test's own network
+# namespace; ShowExports and NFSv3 I/O through libnfs).
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+np_nfs_init "$@"
 # Writes data into its shares behind nfsprov's back (stand-ins for what VMs write): the guard is off.
 GUARD=off
 write_config
@@ -109,13 +113,13 @@ assert_eq "$rc" 2 "shrinking: exit status"
 assert_contains "$err" "only grow"
 
 # SIGHUP re-reads the configuration: new shares get the new clients; a bad file keeps the old one
-CLIENTS="10.77.0.0/24 192.168.7.7" write_config
+CLIENTS="10.77.0.0/24 192.168.7.7 127.0.0.1" write_config
 kill -HUP "$DAEMON_PID"
 for _ in $(seq 100); do grep -q "reload" "$S/nfsprovd.log" && break; sleep 0.05; done
 np create AfterHup --size 32M > /dev/null || sb_fail "create after SIGHUP failed"
-assert_eq "$(share_field AfterHup 'clients | join(" ")')" "10.77.0.0/24 192.168.7.7" "clients after SIGHUP"
+assert_eq "$(share_field AfterHup 'clients | join(" ")')" "10.77.0.0/24 192.168.7.7 127.0.0.1" "clients after SIGHUP"
 assert_share_ready AfterHup
-exportfs -v | grep -A1 -F "$BASE/AfterHup" | grep -q "10.77.0.0/24" || sb_fail "AfterHup not exported to 10.77.0.0/24"
+assert_eq "$(export_clients "$BASE/AfterHup")" "10.77.0.0/24 127.0.0.1 192.168.7.7" "the clients AfterHup is exported to"
 echo "[shares]" >> "$CONF"; echo "bogus = 1" >> "$CONF"
 kill -HUP "$DAEMON_PID"
 for _ in $(seq 100); do grep -q "bogus" "$S/nfsprovd.log" && break; sleep 0.05; done

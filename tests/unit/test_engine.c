@@ -748,8 +748,8 @@ START_TEST(test_reconcile_repairs_ready_share) {
         g_autoptr(ReconcileReport) rep = NULL;
         ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
         g_autofree char *c1 = calls();
-        ck_assert_str_eq(c1, "disk.attach S1; fs.make_dir S1; fs.mount S1; fs.fstab_set S1; exports.set S1; "
-                             "exports.set S2; exports.apply -");
+        ck_assert_str_eq(c1, "disk.attach S1; fs.make_dir S1; fs.mount S1; fs.fstab_set S1; exports.remove S1; "
+                             "exports.apply -; exports.set S1; exports.set S2; exports.apply -");
         ck_assert_uint_eq(rep->problems->len, 0);
         g_autofree char *path1 = g_build_filename(root, "NFS", "S1", NULL);
         g_autofree char *path2 = g_build_filename(root, "NFS", "S2", NULL);
@@ -773,6 +773,29 @@ START_TEST(test_reconcile_repairs_ready_share) {
         g_autofree char *c2 = calls();
         ck_assert_str_eq(c2, "exports.set S1; exports.set S2; exports.apply -");
         ck_assert_uint_eq(rep2->changes->len, 0);
+}
+END_TEST
+
+/* A share served while it was not mounted (NFS-Ganesha, started at boot before nfsprovd, read the
+ * file and holds the directory under the mount point): once reconcile mounted it, its export is
+ * removed and applied, then set and applied again, so the server serves the share's filesystem;
+ * reported as exported. A share that stayed mounted is left alone. */
+START_TEST(test_reconcile_serves_remounted_share_anew) {
+        create_ok("S1");
+        create_ok("S2");
+        forget();
+        g_hash_table_remove(fake.mounted, "S1"); /* still listed and served */
+        g_autoptr(ReconcileReport) rep = NULL;
+        ck_assert_int_eq(engine_reconcile(engine, &rep, NULL), 0);
+        g_autofree char *c1 = calls();
+        ck_assert_str_eq(c1, "fs.make_dir S1; fs.mount S1; exports.remove S1; exports.apply -; exports.set S1; "
+                             "exports.set S2; exports.apply -");
+        ck_assert_uint_eq(rep->problems->len, 0);
+        g_autofree char *path1 = g_build_filename(root, "NFS", "S1", NULL);
+        g_autofree char *e1 = g_strdup_printf("exported %s", path1);
+        ck_assert_uint_eq(rep->changes->len, 2);
+        ck_assert_str_eq(g_ptr_array_index(rep->changes, 1), e1);
+        ck_assert_uint_eq(g_hash_table_size(fake.served), 2);
 }
 END_TEST
 
@@ -1140,6 +1163,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_delete_failure_rolls_forward);
         tcase_add_test(tc, test_resize_online_and_offline);
         tcase_add_test(tc, test_reconcile_repairs_ready_share);
+        tcase_add_test(tc, test_reconcile_serves_remounted_share_anew);
         tcase_add_test(tc, test_reconcile_never_exports_unmounted);
         tcase_add_test(tc, test_reconcile_undoes_unfinished_create);
         tcase_add_test(tc, test_reconcile_finishes_resize);
