@@ -1397,16 +1397,39 @@ static void report_diff(GPtrArray *changes, GHashTable *from, GHashTable *to, co
                         report(changes, "%s %s", verb, (const char *) l->data);
 }
 
+static ReconcileReport *report_new(void) {
+        ReconcileReport *rep = g_new0(ReconcileReport, 1);
+        rep->changes = g_ptr_array_new_with_free_func(g_free);
+        rep->problems = g_ptr_array_new_with_free_func(g_free);
+        return rep;
+}
+
+/* Exports last: only mounted shares get in, so mounts always come before exports. */
+static void reconcile_exports(Engine *e, GHashTable *before, ReconcileReport *rep) {
+        g_autoptr(GPtrArray) now = NULL;
+        g_autoptr(GError) err = NULL;
+        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, &err) < 0)
+                report(rep->problems, "exports: %s", err->message);
+        g_autoptr(GHashTable) after = served_now(e);
+        report_diff(rep->changes, before, after, "exported");
+        report_diff(rep->changes, after, before, "unexported");
+        rep->finished_at = now_seconds();
+}
+
+ReconcileReport *engine_reconcile_exports(Engine *e) {
+        ReconcileReport *rep = report_new();
+        g_autoptr(GHashTable) before = served_now(e);
+        reconcile_exports(e, before, rep);
+        return rep;
+}
+
 int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
         g_autoptr(GPtrArray) all = NULL;
         int r = state_share_list(e->state, &all, error);
         if (r < 0)
                 return r;
 
-        g_autoptr(ReconcileReport) rep = g_new0(ReconcileReport, 1);
-        rep->changes = g_ptr_array_new_with_free_func(g_free);
-        rep->problems = g_ptr_array_new_with_free_func(g_free);
-
+        g_autoptr(ReconcileReport) rep = report_new();
         g_autoptr(GHashTable) before = served_now(e);
         for (guint i = 0; i < all->len; i++) {
                 Share *s = g_ptr_array_index(all, i);
@@ -1460,15 +1483,7 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
                 }
         }
 
-        /* Exports last: only mounted shares get in, so mounts always come before exports. */
-        g_autoptr(GPtrArray) now = NULL;
-        g_autoptr(GError) err = NULL;
-        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, &err) < 0)
-                report(rep->problems, "exports: %s", err->message);
-        g_autoptr(GHashTable) after = served_now(e);
-        report_diff(rep->changes, before, after, "exported");
-        report_diff(rep->changes, after, before, "unexported");
-        rep->finished_at = now_seconds();
+        reconcile_exports(e, before, rep);
         *ret = TAKE_PTR(rep);
         return 0;
 }
