@@ -7,7 +7,8 @@
 # Ganesha; the Export_Id survives an nfsprovd restart; a share created while Ganesha is down is
 # "not served" (show, list, metrics) until Ganesha starts, and nfsprovd, watching Ganesha's bus
 # name, serves it then without `nfsprov reconcile` (also when Ganesha's config lacks the
-# %include); a killed and restarted Ganesha serves every share again; an export Ganesha lost while
+# %include, and when nfsprovd started before the D-Bus system bus existed); a killed and restarted
+# Ganesha serves every share again; an export Ganesha lost while
 # running is added back by reconcile; a Ganesha error reply is
 # one line and leaves nothing half made.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
@@ -30,6 +31,8 @@ mkdir -p "$G/recovery" "$G/run"
 trap 'rc=$?; if [ "$rc" != 0 ]; then tail -15 "$G/ganesha.log" "$G/ganesha.stdout" "$S/nfsprovd.log" 2>/dev/null; fi' EXIT
 ganesha_rpcbind "$G"
 ganesha_bus "$G"
+# the bus's address without its guid, so that it stays valid for a bus restarted on the same socket
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$G/bus.sock
 ganesha_config "$G" > "$G/ganesha.conf" # no export, no %include yet: nfs-config --apply adds it
 GFILE=$G/nfsprov.conf
 Q="version=3&nfsport=2049&mountport=20048"
@@ -148,6 +151,25 @@ assert_contains "$(grep "export server ganesha appeared" "$S/nfsprovd.log" | tai
     "0 changes, 0 problems" "nfsprovd's line when Ganesha served the file itself"
 assert_contains "$(grep "export server ganesha appeared" "$S/nfsprovd.log" | tail -1)" \
     "2 changes (exported $BASE/Alpha; exported $BASE/Gamma)" "nfsprovd's line when Ganesha came back bare"
+
+# --- no D-Bus system bus when nfsprovd starts: it looks for one every 5 s, then serves ---
+stop_daemon
+ganesha_stop
+kill "$GANESHA_BUS_PID" && wait "$GANESHA_BUS_PID" 2> /dev/null
+start_daemon
+assert_eq "$(share_field Alpha served)" false "Alpha served without a bus"
+grep -q "looking for NFS-Ganesha on the D-Bus system bus again every 5000 ms" "$S/nfsprovd.log" ||
+    sb_fail "nfsprovd did not say it looks for the D-Bus system bus again"
+rm -f "$G/bus.sock"
+ganesha_bus "$G"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$G/bus.sock
+n0=$(appeared)
+ganesha_start "$G" # without the %include: only nfsprovd's AddExport serves the shares
+for n in Alpha Gamma; do wait_share_field "$n" served true "$n served once the bus and Ganesha came"; done
+wait_appeared $((n0 + 1))
+grep -q "connected to the D-Bus system bus; watching for NFS-Ganesha" "$S/nfsprovd.log" ||
+    sb_fail "nfsprovd did not log that it reached the bus"
+nfs_roundtrip Alpha
 cp "$G/ganesha.conf.included" "$G/ganesha.conf"
 
 # --- an export Ganesha lacks (nfsprovd stopped between the file and the D-Bus call): reconcile ---
