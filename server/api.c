@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "auth.h"
 #include "exports_client.h"
+#include "export_watch.h"
 #include "guard.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +34,7 @@ struct Api {
         SnapshotStore *snapshots;
         OpQueue *ops;
         Guard *guard;
+        ExportWatch *watch;     /* reconciles the exports when the export server appears */
         Auth *auth;
         char *state_dir;
 
@@ -59,6 +61,7 @@ Api *api_new(Engine *engine, const ReconcileReport *startup) {
         a->snapshots = snapshot_store_new(engine, &a->engine_lock);
         a->ops = opqueue_new(engine, &a->engine_lock, a->snapshots);
         a->guard = guard_new(engine, &a->engine_lock, a->snapshots);
+        a->watch = export_watch_new(engine, &a->engine_lock, a->snapshots);
         return a;
 }
 
@@ -66,6 +69,7 @@ void api_shutdown(Api *a) {
         if (!a)
                 return;
         opqueue_shutdown(a->ops);
+        g_clear_pointer(&a->watch, export_watch_free);
         g_clear_pointer(&a->guard, guard_free);
         snapshot_store_stop(a->snapshots);
 }

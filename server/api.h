@@ -12,7 +12,8 @@
  *   then it answers when the operation ended, exactly as a synchronous call would (201/200 or the
  *   error). An operation is kept (GET /v1/operations/ID) for 15 minutes after it ended (at most
  *   1000 are kept) (server/opqueue.h). Reconcile and nfs-config run synchronously under the same
- *   engine lock.
+ *   engine lock. So does the reconcile of the exports each time the export server appears
+ *   (Ganesha started or restarted: server/export_watch.h), in a thread of its own.
  * - Reads (GET /v1/shares, /v1/pools, /v1/health, /metrics) never wait for an operation: they are
  *   served from a snapshot, an immutable refcounted document of every share and pool definition
  *   published under a short lock after every operation and reconcile, and refreshed on a read

@@ -1359,7 +1359,7 @@ static void finish_remove(Op *op, ReconcileReport *rep) {
  * served. Their exports are removed and applied first, so the apply below serves them anew, on
  * the shares' filesystems. */
 static int exports_sync(Engine *e, GPtrArray *all, GHashTable *remounted, GError **error) {
-        if (g_hash_table_size(remounted)) {
+        if (remounted && g_hash_table_size(remounted)) {
                 GHashTableIter it;
                 gpointer path;
                 g_hash_table_iter_init(&it, remounted);
@@ -1420,16 +1420,48 @@ static void report_diff(GPtrArray *changes, GHashTable *from, GHashTable *to, co
                         report(changes, "%s %s", verb, (const char *) l->data);
 }
 
+static ReconcileReport *report_new(void) {
+        ReconcileReport *rep = g_new0(ReconcileReport, 1);
+        rep->changes = g_ptr_array_new_with_free_func(g_free);
+        rep->problems = g_ptr_array_new_with_free_func(g_free);
+        return rep;
+}
+
+/* Exports last: only mounted shares get in, so mounts always come before exports. */
+/* remounted: paths of shares mounted by this reconcile (NULL: none); whatever the server served
+ * there before was not the share, so they are served anew and count as exported. */
+static void reconcile_exports(Engine *e, GHashTable *before, GHashTable *remounted, ReconcileReport *rep) {
+        if (remounted) {
+                GHashTableIter it;
+                gpointer path;
+                g_hash_table_iter_init(&it, remounted);
+                while (g_hash_table_iter_next(&it, &path, NULL))
+                        g_hash_table_remove(before, path);
+        }
+        g_autoptr(GPtrArray) now = NULL;
+        g_autoptr(GError) err = NULL;
+        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, remounted, &err) < 0)
+                report(rep->problems, "exports: %s", err->message);
+        g_autoptr(GHashTable) after = served_now(e);
+        report_diff(rep->changes, before, after, "exported");
+        report_diff(rep->changes, after, before, "unexported");
+        rep->finished_at = now_seconds();
+}
+
+ReconcileReport *engine_reconcile_exports(Engine *e) {
+        ReconcileReport *rep = report_new();
+        g_autoptr(GHashTable) before = served_now(e);
+        reconcile_exports(e, before, NULL, rep);
+        return rep;
+}
+
 int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
         g_autoptr(GPtrArray) all = NULL;
         int r = state_share_list(e->state, &all, error);
         if (r < 0)
                 return r;
 
-        g_autoptr(ReconcileReport) rep = g_new0(ReconcileReport, 1);
-        rep->changes = g_ptr_array_new_with_free_func(g_free);
-        rep->problems = g_ptr_array_new_with_free_func(g_free);
-
+        g_autoptr(ReconcileReport) rep = report_new();
         g_autoptr(GHashTable) before = served_now(e);
         g_autoptr(GHashTable) remounted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (guint i = 0; i < all->len; i++) {
@@ -1490,19 +1522,7 @@ int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error) {
 
         /* Exports last: only mounted shares get in, so mounts always come before exports. What the
          * server served at a path mounted just now was not the share (exports_sync). */
-        GHashTableIter it;
-        gpointer path;
-        g_hash_table_iter_init(&it, remounted);
-        while (g_hash_table_iter_next(&it, &path, NULL))
-                g_hash_table_remove(before, path);
-        g_autoptr(GPtrArray) now = NULL;
-        g_autoptr(GError) err = NULL;
-        if (state_share_list(e->state, &now, &err) < 0 || exports_sync(e, now, remounted, &err) < 0)
-                report(rep->problems, "exports: %s", err->message);
-        g_autoptr(GHashTable) after = served_now(e);
-        report_diff(rep->changes, before, after, "exported");
-        report_diff(rep->changes, after, before, "unexported");
-        rep->finished_at = now_seconds();
+        reconcile_exports(e, before, remounted, rep);
         *ret = TAKE_PTR(rep);
         return 0;
 }

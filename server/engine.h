@@ -148,6 +148,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ReconcileReport, reconcile_report_free)
 /* Make reality match the state (see above). Returns 0 even when problems remain (they are in
  * the report); < 0 only when the state cannot be read. */
 int engine_reconcile(Engine *e, ReconcileReport **ret, GError **error);
+/* The exports alone (the last part of reconcile): every ready, mounted share set with the export
+ * server, every other path nfsprov listed removed, applied; the report says what the server
+ * serves now that it did not before, and the reverse. For an export server that came (back):
+ * server/export_watch.h. Never fails: problems are in the report. */
+ReconcileReport *engine_reconcile_exports(Engine *e);
 
 /* The export server's configuration (nfs-config): does it serve NFSv3 (and not v4)? With
  * apply, make it so first. */

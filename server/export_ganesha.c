@@ -9,7 +9,8 @@
  * file no longer has is removed (RemoveExport): nfsprovd owns every path under base, and no other
  * export. When Ganesha is not running, apply changes nothing and succeeds: the shares are "not
  * served" (served lists nothing) until Ganesha starts, reads the file through its %include and
- * serves them all, or until the next apply (reconcile) adds them.
+ * serves them all, or until the next apply (reconcile) adds them. watch follows org.ganesha.nfsd
+ * on the system bus, so that nfsprovd applies again each time Ganesha starts (server/export_watch.h).
  */
 #include "config.h"
 
@@ -223,6 +224,27 @@ static int ganesha_served(const Config *c, GPtrArray **ret_paths, GError **error
         return 0;
 }
 
+#define WATCH_RETRY_MS 5000 /* without a system bus: look again this often */
+
+/* The bus name org.ganesha.nfsd gaining an owner (ganesha_dbus.h). */
+struct ExportServerWatch {
+        GaneshaWatch *bus;
+};
+
+static ExportServerWatch *ganesha_watch(const Config *c, ExportServerAppeared appeared, void *userdata) {
+        (void) c;
+        ExportServerWatch *w = g_new0(ExportServerWatch, 1);
+        w->bus = ganesha_watch_new(WATCH_RETRY_MS, appeared, userdata);
+        return w;
+}
+
+static void ganesha_unwatch(ExportServerWatch *w) {
+        if (!w)
+                return;
+        ganesha_watch_free(w->bus);
+        g_free(w);
+}
+
 const ExportServer export_server_ganesha = {
         .name = "ganesha",
         .description = "NFS-Ganesha (nfsprovd's EXPORT blocks, applied live over D-Bus)",
@@ -232,4 +254,6 @@ const ExportServer export_server_ganesha = {
         .apply = ganesha_apply,
         .listed = ganesha_listed,
         .served = ganesha_served,
+        .watch = ganesha_watch,
+        .unwatch = ganesha_unwatch,
 };

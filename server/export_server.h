@@ -44,6 +44,10 @@ typedef struct ExportServerConfig {
 } ExportServerConfig;
 void export_server_config_clear(ExportServerConfig *c);
 
+/* A watch of the server appearing (the server's unwatch ends it). */
+typedef struct ExportServerWatch ExportServerWatch;
+typedef void (*ExportServerAppeared)(void *userdata);
+
 typedef struct ExportServer {
         const char *name;        /* "kernel" */
         const char *description; /* one line for show, nfs-config and metrics */
@@ -60,6 +64,13 @@ typedef struct ExportServer {
         /* The paths the server serves now (char*, sorted; kernel: exportfs's table,
          * /var/lib/nfs/etab). */
         int (*served)(const Config *c, GPtrArray **ret_paths, GError **error);
+        /* Optional (NULL: a server that cannot come and go under nfsprovd, as the kernel's).
+         * Call appeared(userdata) each time the server starts serving anew (started or
+         * restarted; also once at the start of the watch when it runs already), from the
+         * thread-default main context of the caller, so that apply can bring it what it lacks.
+         * Never fails: what it watches through (a bus) is looked for again while it is absent. */
+        ExportServerWatch *(*watch)(const Config *c, ExportServerAppeared appeared, void *userdata);
+        void (*unwatch)(ExportServerWatch *w);
 } ExportServer;
 
 extern const ExportServer export_server_kernel;

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "ganesha_dbus.h"
+#include "log.h"
 
 #define GANESHA_NAME "org.ganesha.nfsd"
 #define GANESHA_PATH "/org/ganesha/nfsd/ExportMgr"
@@ -44,7 +45,8 @@ static char *one_line(GError *e) {
         return g_strstrip(m);
 }
 
-int ganesha_bus_open(GaneshaBus **ret, GError **error) {
+/* A private connection to the system bus that never ends the process when the bus goes away. */
+static int connect_system_bus(GDBusConnection **ret, GError **error) {
         g_autoptr(GError) e = NULL;
         g_autofree char *address = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SYSTEM, NULL, &e);
         if (!address) {
@@ -59,10 +61,119 @@ int ganesha_bus_open(GaneshaBus **ret, GError **error) {
                 return np_fail(error, ESRCH, "cannot reach the D-Bus system bus at %s: %s", address, m);
         }
         g_dbus_connection_set_exit_on_close(conn, false);
+        *ret = conn;
+        return 0;
+}
+
+int ganesha_bus_open(GaneshaBus **ret, GError **error) {
+        GDBusConnection *conn = NULL;
+        int r = connect_system_bus(&conn, error);
+        if (r < 0)
+                return r;
         GaneshaBus *b = g_new0(GaneshaBus, 1);
         b->conn = conn;
         *ret = b;
         return 0;
+}
+
+/* ---- the watch of org.ganesha.nfsd ---- */
+
+struct GaneshaWatch {
+        unsigned retry_ms;
+        GaneshaAppeared appeared;
+        void *userdata;
+        GMainContext *context; /* where the callbacks run */
+        GDBusConnection *conn; /* NULL while there is no bus */
+        guint name_watch;      /* g_bus_watch_name_on_connection's id */
+        gulong closed_handler; /* conn's "closed" */
+        GSource *retry;        /* the next attempt to connect */
+        bool failing;          /* the last attempt failed, and said so */
+};
+
+static void watch_connect(GaneshaWatch *w);
+
+static void watch_drop_connection(GaneshaWatch *w) {
+        if (w->name_watch) {
+                g_bus_unwatch_name(w->name_watch);
+                w->name_watch = 0;
+        }
+        if (w->conn) {
+                g_signal_handler_disconnect(w->conn, w->closed_handler);
+                (void) g_dbus_connection_close_sync(w->conn, NULL, NULL);
+                g_clear_object(&w->conn);
+        }
+}
+
+static gboolean on_retry(gpointer data) {
+        GaneshaWatch *w = data;
+        g_clear_pointer(&w->retry, g_source_unref);
+        g_main_context_push_thread_default(w->context);
+        watch_connect(w);
+        g_main_context_pop_thread_default(w->context);
+        return G_SOURCE_REMOVE;
+}
+
+static void retry_later(GaneshaWatch *w, const char *why) {
+        if (!w->failing)
+                log_notice("%s; looking for NFS-Ganesha on the D-Bus system bus again every %u ms", why, w->retry_ms);
+        w->failing = true;
+        w->retry = g_timeout_source_new(w->retry_ms);
+        g_source_set_callback(w->retry, on_retry, w, NULL);
+        g_source_attach(w->retry, w->context);
+}
+
+static void on_closed(GDBusConnection *conn, gboolean vanished, GError *e, gpointer data) {
+        (void) conn;
+        (void) vanished;
+        GaneshaWatch *w = data;
+        g_autofree char *m = e ? one_line(e) : g_strdup("closed");
+        g_autofree char *why = g_strdup_printf("the D-Bus system bus went away (%s)", m);
+        watch_drop_connection(w);
+        retry_later(w, why);
+}
+
+static void on_appeared(GDBusConnection *conn, const char *name, const char *owner, gpointer data) {
+        (void) conn;
+        (void) name;
+        (void) owner;
+        GaneshaWatch *w = data;
+        w->appeared(w->userdata);
+}
+
+static void watch_connect(GaneshaWatch *w) {
+        g_autoptr(GError) e = NULL;
+        if (connect_system_bus(&w->conn, &e) < 0) {
+                retry_later(w, e->message);
+                return;
+        }
+        if (w->failing)
+                log_info("connected to the D-Bus system bus; watching for NFS-Ganesha");
+        w->failing = false;
+        w->closed_handler = g_signal_connect(w->conn, "closed", G_CALLBACK(on_closed), w);
+        w->name_watch = g_bus_watch_name_on_connection(w->conn, GANESHA_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                       on_appeared, NULL, w, NULL);
+}
+
+GaneshaWatch *ganesha_watch_new(unsigned retry_ms, GaneshaAppeared appeared, void *userdata) {
+        GaneshaWatch *w = g_new0(GaneshaWatch, 1);
+        w->retry_ms = retry_ms;
+        w->appeared = appeared;
+        w->userdata = userdata;
+        w->context = g_main_context_ref_thread_default();
+        watch_connect(w);
+        return w;
+}
+
+void ganesha_watch_free(GaneshaWatch *w) {
+        if (!w)
+                return;
+        watch_drop_connection(w);
+        if (w->retry) {
+                g_source_destroy(w->retry);
+                g_source_unref(w->retry);
+        }
+        g_main_context_unref(w->context);
+        g_free(w);
 }
 
 /* Call method; *ret (may be NULL) gets the reply. `what` names the call in errors. */

@@ -12,6 +12,11 @@
  * connection per GaneshaBus: a bus that goes away never ends nfsprovd (the shared system-bus
  * connection of GIO would exit the process when its bus closes).
  *
+ * ganesha_watch_new() follows the bus name org.ganesha.nfsd on a private connection of its own:
+ * appeared runs each time the name gains an owner (Ganesha started or restarted; also once when it
+ * has one as the watch begins), in the thread-default main context of the caller. When there is no
+ * system bus, or the bus goes away, the watch connects again every retry_ms.
+ *
  * Errors are one line. -ESRCH: Ganesha is not running (no owner of org.ganesha.nfsd, or no bus
  * at all); then nothing was changed. An error reply of Ganesha is -EIO with Ganesha's message.
  */
@@ -34,6 +39,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(GaneshaBus, ganesha_bus_close)
 /* What Ganesha serves now: GaneshaServed*, without its pseudo-root (Export_Id 0). */
 int ganesha_show_exports(GaneshaBus *b, GPtrArray **ret, GError **error);
 void ganesha_served_free(GaneshaServed *s);
+
+typedef struct GaneshaWatch GaneshaWatch;
+typedef void (*GaneshaAppeared)(void *userdata);
+
+/* Never fails: without a bus now, it keeps trying. */
+GaneshaWatch *ganesha_watch_new(unsigned retry_ms, GaneshaAppeared appeared, void *userdata);
+void ganesha_watch_free(GaneshaWatch *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GaneshaWatch, ganesha_watch_free)
 
 int ganesha_add_export(GaneshaBus *b, const char *conf_file, unsigned id, GError **error);
 int ganesha_update_export(GaneshaBus *b, const char *conf_file, unsigned id, GError **error);

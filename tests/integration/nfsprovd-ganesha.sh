@@ -5,8 +5,11 @@
 # shares are served live over D-Bus (ShowExports) and really over NFSv3 (libnfs: a root write is
 # owned 0:0 on the share's ext4 and reads back); a delete removes the export without restarting
 # Ganesha; the Export_Id survives an nfsprovd restart; a share created while Ganesha is down is
-# "not served" (show, list, metrics) until Ganesha starts; a killed and restarted Ganesha serves
-# every share again; an export Ganesha lost is added back by reconcile; a Ganesha error reply is
+# "not served" (show, list, metrics) until Ganesha starts, and nfsprovd, watching Ganesha's bus
+# name, serves it then without `nfsprov reconcile` (also when Ganesha's config lacks the
+# %include, and when nfsprovd started before the D-Bus system bus existed); a killed and restarted
+# Ganesha serves every share again; an export Ganesha lost while
+# running is added back by reconcile; a Ganesha error reply is
 # one line and leaves nothing half made.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 . "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
@@ -28,6 +31,8 @@ mkdir -p "$G/recovery" "$G/run"
 trap 'rc=$?; if [ "$rc" != 0 ]; then tail -15 "$G/ganesha.log" "$G/ganesha.stdout" "$S/nfsprovd.log" 2>/dev/null; fi' EXIT
 ganesha_rpcbind "$G"
 ganesha_bus "$G"
+# the bus's address without its guid, so that it stays valid for a bus restarted on the same socket
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$G/bus.sock
 ganesha_config "$G" > "$G/ganesha.conf" # no export, no %include yet: nfs-config --apply adds it
 GFILE=$G/nfsprov.conf
 Q="version=3&nfsport=2049&mountport=20048"
@@ -97,6 +102,15 @@ assert_eq "$(share_field Alpha export_id)" "$IDA" "Alpha's Export_Id after an nf
 assert_eq "$(ganesha_show_exports)" "$IDA $BASE/Alpha" "ShowExports after an nfsprovd restart"
 
 # --- Ganesha not running at create: the share is made and "not served", then served ---
+# nfsprovd watches org.ganesha.nfsd and reconciles the exports when Ganesha appears. Ganesha starts
+# here from a ganesha.conf without the %include (as its package installs it): only nfsprovd's
+# AddExport calls can serve Alpha and Gamma, without `nfsprov reconcile`.
+appeared() { grep -c "export server ganesha appeared: exports reconciled" "$S/nfsprovd.log"; }
+wait_appeared() { # N: nfsprovd logged N reconciles on Ganesha appearing
+    local i
+    for i in $(seq 600); do [ "$(appeared)" -ge "$1" ] && return 0; sleep 0.1; done
+    sb_fail "nfsprovd did not log its reconcile when Ganesha appeared (logged $(appeared), want $1)"
+}
 ganesha_stop
 np create Gamma --size 64M > "$S/out" 2>&1 || { cat "$S/out" "$S/nfsprovd.log"; sb_fail "create Gamma without Ganesha failed"; }
 assert_eq "$(share_field Gamma status)" ready "Gamma status without Ganesha"
@@ -106,17 +120,57 @@ assert_contains "$(np show Gamma)" "served:       no" "show Gamma without Ganesh
 assert_contains "$(np list | grep '^Gamma ')" "$BASE/Gamma (not served)" "list Gamma without Ganesha"
 assert_contains "$(curl -s --unix-socket "$SOCK" http://localhost/metrics)" 'nfsprov_share_served{share="Gamma"} 0' \
     "metrics: Gamma not served"
+n0=$(appeared)
+cp "$G/ganesha.conf" "$G/ganesha.conf.included"
+ganesha_config "$G" > "$G/ganesha.conf"
 ganesha_start "$G"
+wait_share_field Gamma served true "Gamma served once Ganesha starts (nfsprovd's watch)"
+wait_share_field Alpha served true "Alpha served once Ganesha starts (nfsprovd's watch)"
 assert_eq "$(served)" "$BASE/Alpha $BASE/Gamma " "ShowExports once Ganesha starts"
-wait_share_field Gamma served true "Gamma served once Ganesha starts"
+wait_appeared $((n0 + 1))
+assert_contains "$(grep "export server ganesha appeared" "$S/nfsprovd.log" | tail -1)" \
+    "2 changes (exported $BASE/Alpha; exported $BASE/Gamma), 0 problems" "nfsprovd's line on Ganesha appearing"
 nfs_roundtrip Gamma
 
 # --- Ganesha killed and restarted: every share served again ---
-ganesha_stop KILL
-ganesha_start "$G"
-assert_eq "$(served)" "$BASE/Alpha $BASE/Gamma " "ShowExports after Ganesha was killed and restarted"
+# twice: with the %include (Ganesha reads the file itself; nfsprovd's reconcile finds nothing to
+# do), then without (nfsprovd's reconcile adds every share back)
+for conf in included bare; do
+    ganesha_stop KILL
+    wait_share_field Alpha served false "Alpha not served while Ganesha is down ($conf)"
+    if [ "$conf" = included ]; then cp "$G/ganesha.conf.included" "$G/ganesha.conf"; else ganesha_config "$G" > "$G/ganesha.conf"; fi
+    n0=$(appeared)
+    ganesha_start "$G"
+    for n in Alpha Gamma; do wait_share_field "$n" served true "$n served after Ganesha was killed and restarted ($conf)"; done
+    assert_eq "$(served)" "$BASE/Alpha $BASE/Gamma " "ShowExports after Ganesha was killed and restarted ($conf)"
+    wait_appeared $((n0 + 1))
+    nfs_roundtrip Alpha
+    nfs_roundtrip Gamma
+done
+assert_contains "$(grep "export server ganesha appeared" "$S/nfsprovd.log" | tail -2 | head -1)" \
+    "0 changes, 0 problems" "nfsprovd's line when Ganesha served the file itself"
+assert_contains "$(grep "export server ganesha appeared" "$S/nfsprovd.log" | tail -1)" \
+    "2 changes (exported $BASE/Alpha; exported $BASE/Gamma)" "nfsprovd's line when Ganesha came back bare"
+
+# --- no D-Bus system bus when nfsprovd starts: it looks for one every 5 s, then serves ---
+stop_daemon
+ganesha_stop
+kill "$GANESHA_BUS_PID" && wait "$GANESHA_BUS_PID" 2> /dev/null
+start_daemon
+assert_eq "$(share_field Alpha served)" false "Alpha served without a bus"
+grep -q "looking for NFS-Ganesha on the D-Bus system bus again every 5000 ms" "$S/nfsprovd.log" ||
+    sb_fail "nfsprovd did not say it looks for the D-Bus system bus again"
+rm -f "$G/bus.sock"
+ganesha_bus "$G"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$G/bus.sock
+n0=$(appeared)
+ganesha_start "$G" # without the %include: only nfsprovd's AddExport serves the shares
+for n in Alpha Gamma; do wait_share_field "$n" served true "$n served once the bus and Ganesha came"; done
+wait_appeared $((n0 + 1))
+grep -q "connected to the D-Bus system bus; watching for NFS-Ganesha" "$S/nfsprovd.log" ||
+    sb_fail "nfsprovd did not log that it reached the bus"
 nfs_roundtrip Alpha
-nfs_roundtrip Gamma
+cp "$G/ganesha.conf.included" "$G/ganesha.conf"
 
 # --- an export Ganesha lacks (nfsprovd stopped between the file and the D-Bus call): reconcile ---
 gdbus call --system --dest org.ganesha.nfsd --object-path /org/ganesha/nfsd/ExportMgr \
