@@ -187,7 +187,7 @@ static void share_capacity(GString *out, const ShareInfo *i) {
                 g_string_append(out, "\">");
                 text_size(out, i->capacity);
                 g_string_append(out, "</span> (");
-                textf(out, "%.1f %%", i->capacity ? 100.0 * (double) i->used / (double) i->capacity : 0.0);
+                textf(out, "%.1f%%", i->capacity ? 100.0 * (double) i->used / (double) i->capacity : 0.0);
                 g_string_append(out, ")<br>");
         } else
                 g_string_append(out, "<span class=\"dim\">not mounted: no usage</span><br>");

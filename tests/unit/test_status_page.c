@@ -164,7 +164,7 @@ START_TEST(test_hostile_snapshot) {
         assert_has(page, EVIL_ERROR_HTML);
         assert_has(page, "<meter min=\"0\" max=\"100000000\" value=\"25000000\"");
         assert_has(page, "<span class=\"used\" data-bytes=\"25000000\">23.8 MiB</span>");
-        assert_has(page, "<span class=\"capacity\" data-bytes=\"100000000\">95.3 MiB</span> (25.0 %)");
+        assert_has(page, "<span class=\"capacity\" data-bytes=\"100000000\">95.3 MiB</span> (25.0%)");
         assert_has(page, "<span class=\"size\" data-bytes=\"134217728\">128 MiB</span>");
         assert_has(page, "<span class=\"provisioned\" data-bytes=\"250000000\">238.4 MiB</span> in "
                          "<span class=\"volumes\">2</span> volume(s)");
