@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "basic_auth.h"
 
 struct Auth {
         GMutex lock;          /* token */
@@ -61,21 +62,6 @@ static bool route_takes_basic(const HttpRoute *route) {
         return route->challenge && g_ascii_strncasecmp(route->challenge, "Basic ", 6) == 0;
 }
 
-/* The password of Basic credentials (base64 of "USER:PASSWORD"), newly allocated; NULL when they
- * do not decode to that (or hold a NUL). Wipe it after use. */
-static char *basic_password(const char *credentials) {
-        while (*credentials == ' ')
-                credentials++;
-        g_autofree char *b64 = g_strdup(credentials);
-        gsize len = 0;
-        guchar *raw = g_base64_decode_inplace(b64, &len);
-        char *colon = len ? memchr(raw, ':', len) : NULL;
-        char *password = colon && !memchr(raw, '\0', len) ? g_strndup(colon + 1, len - (size_t) (colon + 1 - (char *) raw))
-                                                          : NULL;
-        explicit_bzero(b64, strlen(credentials));
-        return password;
-}
-
 unsigned auth_tcp_authorize(Auth *a, HttpRequest *req, const HttpRoute *route, char **ret_message) {
         if (route_is_open(route))
                 return 0;
@@ -88,12 +74,19 @@ unsigned auth_tcp_authorize(Auth *a, HttpRequest *req, const HttpRoute *route, c
                 return 403;
         }
         const char *auth = http_request_header(req, "Authorization");
-        g_autofree char *password = NULL;
+        g_autofree char *user = NULL, *password = NULL;
         const char *given = NULL;
         if (auth && g_ascii_strncasecmp(auth, "Bearer ", 7) == 0)
                 given = auth + 7;
-        else if (auth && route_takes_basic(route) && g_ascii_strncasecmp(auth, "Basic ", 6) == 0)
-                given = password = basic_password(auth + 6);
+        else if (auth && route_takes_basic(route) && g_ascii_strncasecmp(auth, "Basic ", 6) == 0) {
+                g_autoptr(GError) error = NULL;
+                if (basic_auth_parse(auth + 6, &user, &password, &error) < 0) {
+                        explicit_bzero(token, strlen(token));
+                        *ret_message = g_strdup_printf("authentication failed: %s", error->message);
+                        return 401;
+                }
+                given = password;
+        }
         if (!given) {
                 explicit_bzero(token, strlen(token));
                 *ret_message = g_strdup(route_takes_basic(route)

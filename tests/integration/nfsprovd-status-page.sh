@@ -72,6 +72,8 @@ assert_eq "$(jq -r .error.code "$S/page.html")" forbidden "the page's 401: error
 assert_not_contains "$(cat "$S/page.html")" Alpha "the refused page"
 assert_eq "$(page_get -H "Authorization: Bearer wrong-$TOKEN" "$TCP/")" 401 "the page with a wrong bearer token"
 assert_eq "$(page_get -u "admin:wrong-$TOKEN" "$TCP/")" 401 "the page with a wrong password"
+assert_eq "$(page_get -H "Authorization: Basic QR==" "$TCP/")" 401 "the page with Basic credentials that are no base64 of USER:PASSWORD"
+assert_contains "$(jq -r .error.message "$S/page.html")" "Basic credentials" "the page with malformed Basic credentials: message"
 assert_eq "$(page_get -u "admin:$TOKEN" "$TCP/v1/shares")" 401 "the API with Basic credentials (the page only takes them)"
 assert_eq "$(page_get -X POST -H "Authorization: Bearer $TOKEN" "$TCP/")" 405 "POST to the page (read-only)"
 assert_eq "$(page_get -u "admin:$TOKEN" "$TCP/")" 200 "the page with the token as password"
