@@ -27,6 +27,7 @@
 #include "opqueue.h"
 #include "share_json.h"
 #include "snapshot.h"
+#include "status_page.h"
 
 struct Api {
         GMutex engine_lock;     /* held around every engine call */
@@ -859,7 +860,24 @@ static int h_volume_download(HttpRequest *req, HttpResponse *resp, void *userdat
         return 0;
 }
 
+/* GET /: the status page (server/status_page.h), from the same snapshot as the JSON reads. */
+static int h_status_page(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(Snapshot) s = snapshot_store_get(a->snapshots);
+        g_autoptr(GPtrArray) ops = opqueue_recent(a->ops, STATUS_PAGE_OPERATIONS);
+        g_autofree char *host = local_host(req);
+        StatusPageInput in = { .snapshot = s, .operations = ops, .host_hint = host,
+                               .now = g_get_real_time() / G_USEC_PER_SEC, .version = PACKAGE_VERSION };
+        g_autofree char *page = status_page_render(&in);
+        http_response_text(resp, 200, "text/html; charset=utf-8", page);
+        http_response_header(resp, "Content-Security-Policy", status_page_csp());
+        for (const char *const *h = status_page_headers; *h; h += 2)
+                http_response_header(resp, h[0], h[1]);
+        return 0;
+}
+
 static const HttpRoute routes[] = {
+        { .method = "GET", .pattern = "/", .handler = h_status_page, .challenge = STATUS_PAGE_CHALLENGE },
         { .method = "GET", .pattern = "/v1/health", .handler = h_health },
         { .method = "GET", .pattern = "/metrics", .handler = h_metrics },
         { .method = "GET", .pattern = "/v1/operations/{id}", .handler = h_operation_get },

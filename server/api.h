@@ -35,6 +35,8 @@
  * - Mutating requests are logged with who asked and how they ended; reads are not logged.
  *
  * Endpoints (JSON unless said otherwise; errors: {"error":{"code","message"}}):
+ *   GET    /                          200 the status page, HTML (server/status_page.h); over TCP
+ *                                         the token also as the password of Basic credentials
  *   GET    /v1/health                 200 {"status":"ok",...} / 503 {"status":"degraded",...}:
  *                                         "reconciled","state_writable","exports_applied",
  *                                         "version","last_reconcile","problems","drift"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "basic_auth.h"
 
 struct Auth {
         GMutex lock;          /* token */
@@ -56,6 +57,11 @@ static bool route_is_open(const HttpRoute *route) {
         return strcmp(route->pattern, "/v1/health") == 0 || g_str_has_prefix(route->pattern, "/v1/pools");
 }
 
+/* The routes a browser asks for: their 401 asks for Basic credentials (HttpRoute.challenge). */
+static bool route_takes_basic(const HttpRoute *route) {
+        return route->challenge && g_ascii_strncasecmp(route->challenge, "Basic ", 6) == 0;
+}
+
 unsigned auth_tcp_authorize(Auth *a, HttpRequest *req, const HttpRoute *route, char **ret_message) {
         if (route_is_open(route))
                 return 0;
@@ -68,19 +74,36 @@ unsigned auth_tcp_authorize(Auth *a, HttpRequest *req, const HttpRoute *route, c
                 return 403;
         }
         const char *auth = http_request_header(req, "Authorization");
-        if (!auth || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
+        g_autofree char *user = NULL, *password = NULL;
+        const char *given = NULL;
+        if (auth && g_ascii_strncasecmp(auth, "Bearer ", 7) == 0)
+                given = auth + 7;
+        else if (auth && route_takes_basic(route) && g_ascii_strncasecmp(auth, "Basic ", 6) == 0) {
+                g_autoptr(GError) error = NULL;
+                if (basic_auth_parse(auth + 6, &user, &password, &error) < 0) {
+                        explicit_bzero(token, strlen(token));
+                        *ret_message = g_strdup_printf("authentication failed: %s", error->message);
+                        return 401;
+                }
+                given = password;
+        }
+        if (!given) {
                 explicit_bzero(token, strlen(token));
-                *ret_message = g_strdup("authentication required: send \"Authorization: Bearer TOKEN\" with the "
-                                        "token of [server] token_file");
+                *ret_message = g_strdup(route_takes_basic(route)
+                                                ? "authentication required: give the token of [server] token_file as "
+                                                  "the password (any user name), or send \"Authorization: Bearer TOKEN\""
+                                                : "authentication required: send \"Authorization: Bearer TOKEN\" with "
+                                                  "the token of [server] token_file");
                 return 401;
         }
-        const char *given = auth + 7;
         while (*given == ' ')
                 given++;
         bool ok = token_equal(given, token);
         explicit_bzero(token, strlen(token));
+        if (password)
+                explicit_bzero(password, strlen(password));
         if (!ok) {
-                *ret_message = g_strdup("authentication failed: wrong bearer token");
+                *ret_message = g_strdup("authentication failed: wrong token");
                 return 401;
         }
         return 0;

@@ -10,7 +10,10 @@
  *   each share's export clients: server/snapshot.h, exports/exports_client.h). Everything else
  *   (the admin endpoints and /metrics) needs "Authorization: Bearer TOKEN" with the token of
  *   [server] token_file: 401 when it is missing or wrong, 403 when no token is configured (the
- *   admin API is then off on TCP). Tokens are compared in constant time (of their SHA-256, so the
+ *   admin API is then off on TCP). A route for browsers (its HttpRoute.challenge asks for Basic
+ *   credentials: the status page) also takes the token as the password of
+ *   "Authorization: Basic" credentials, with any user name (server/basic_auth.h: malformed ones
+ *   get 401 with basic_auth's line). Tokens are compared in constant time (of their SHA-256, so the
  *   time depends on neither the lengths nor the contents) and the copy taken for a comparison is
  *   wiped afterwards.
  * - auth_who(): who asked, for the log lines of mutating requests: "uid N" from the peer's

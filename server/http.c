@@ -501,7 +501,8 @@ static enum MHD_Result queue(HttpRequest *req, HttpResponse *resp, const char *a
         if (allow)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
         if (resp->status == 401)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+                MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        req->route && req->route->challenge ? req->route->challenge : "Bearer");
         for (guint i = 0; i < resp->headers->len; i++) {
                 ResponseHeader *h = &g_array_index(resp->headers, ResponseHeader, i);
                 MHD_add_response_header(r, h->name, h->value);

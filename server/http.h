@@ -79,12 +79,13 @@ typedef struct HttpRoute {
         const char *pattern;   /* "/v1/shares/{name}/resize" */
         HttpHandler handler;
         HttpStreamOpen stream; /* instead of handler: the body is streamed (no max_body) */
+        const char *challenge; /* the WWW-Authenticate of its 401 on TCP; NULL: "Bearer" */
 } HttpRoute;
 
 /* TCP requests: return 0 to let the request through, else the status to refuse it with (401 or
  * 403) and optionally one line in *ret_message (g_malloc'ed; NULL gives "access denied"). Called
  * before the body is read, with the route that matched (headers, peer address and local address
- * are available). A 401 carries "WWW-Authenticate: Bearer". */
+ * are available). A 401 carries "WWW-Authenticate: Bearer" (or the route's challenge). */
 typedef unsigned (*HttpAuthorize)(HttpRequest *req, const HttpRoute *route, void *userdata, char **ret_message);
 
 typedef struct HttpServerOptions {

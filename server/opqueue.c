@@ -25,6 +25,7 @@ struct Operation {
         char *error;
         json_object *result;
         gint64 ended;         /* monotonic, 0 while running */
+        gint64 submitted_at, ended_at; /* wall clock (microseconds since the epoch), for the status page */
         /* input */
         ApiShareRequest *req; /* create: the spec; resize: size */
         char *volume;         /* volume operations: the volume */
@@ -259,6 +260,7 @@ static void operation_not_run(Operation *o) {
         g_autofree char *target = target_of(o);
         o->error = g_strdup_printf("%s %s: not run: nfsprovd is stopping", op_kinds[o->kind].name, target);
         o->ended = g_get_monotonic_time();
+        o->ended_at = g_get_real_time();
 }
 
 /* OPERATION (q->lock held). */
@@ -344,6 +346,7 @@ static void operation_run(OpQueue *q, Operation *o) {
                 o->done = o->total;
         }
         o->ended = g_get_monotonic_time();
+        o->ended_at = g_get_real_time();
         q->ended[o->kind][r < 0 ? 1 : 0]++;
         q->current = NULL;
         g_cond_broadcast(&q->cond);
@@ -418,6 +421,7 @@ Operation *opqueue_submit_volume(OpQueue *q, OpKind kind, const char *share, con
 static Operation *submit(OpQueue *q, Operation *o) {
         o->refs = 1;
         o->total = op_total(o->kind);
+        o->submitted_at = g_get_real_time();
         g_mutex_lock(&q->lock);
         ops_expire(q);
         o->id = g_strdup_printf("%" G_GUINT64_FORMAT, ++q->next_id);
@@ -475,6 +479,59 @@ void opqueue_reply_get(OpQueue *q, const char *id, HttpResponse *resp) {
                 return;
         }
         http_response_json(resp, 200, j);
+}
+
+void op_record_free(OpRecord *r) {
+        if (!r)
+                return;
+        g_free(r->id);
+        g_free(r->share);
+        g_free(r->volume);
+        g_free(r->step);
+        g_free(r->error);
+        g_free(r->by);
+        g_free(r);
+}
+
+static OpRecord *op_record_of(const Operation *o) {
+        OpRecord *r = g_new0(OpRecord, 1);
+        r->number = g_ascii_strtoull(o->id, NULL, 10);
+        r->id = g_strdup(o->id);
+        r->kind = op_kinds[o->kind].name;
+        r->share = g_strdup(o->share);
+        r->volume = g_strdup(o->volume);
+        r->state = op_state_names[o->state];
+        r->ended = o->state != OP_RUNNING;
+        r->failed = o->state == OP_FAILED;
+        r->step = g_strdup(o->step);
+        r->done = o->done;
+        r->total = o->total;
+        r->status = o->state == OP_RUNNING ? 0 : o->status;
+        r->error = g_strdup(o->error);
+        r->by = g_strdup(o->by);
+        r->submitted_at = o->submitted_at;
+        r->ended_at = o->ended_at;
+        return r;
+}
+
+static gint op_record_newest_first(gconstpointer a, gconstpointer b) {
+        const OpRecord *x = *(const OpRecord *const *) a, *y = *(const OpRecord *const *) b;
+        return x->number < y->number ? 1 : x->number > y->number ? -1 : 0;
+}
+
+GPtrArray *opqueue_recent(OpQueue *q, unsigned max) {
+        GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify) op_record_free);
+        g_mutex_lock(&q->lock);
+        GHashTableIter it;
+        gpointer v;
+        g_hash_table_iter_init(&it, q->ops);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                g_ptr_array_add(all, op_record_of(v));
+        g_mutex_unlock(&q->lock);
+        g_ptr_array_sort(all, op_record_newest_first);
+        if (all->len > max)
+                g_ptr_array_set_size(all, max);
+        return all;
 }
 
 void opqueue_stats(OpQueue *q, OpStats *ret) {

@@ -84,6 +84,29 @@ void opqueue_reply(OpQueue *q, Operation *o, bool wait, HttpResponse *resp);
 /* GET /v1/operations/{id}: 200 OPERATION, or 404 when no such operation is kept. */
 void opqueue_reply_get(OpQueue *q, const char *id, HttpResponse *resp);
 
+/* An operation as the status page lists it: a copy, taken under the queue's lock. */
+typedef struct OpRecord {
+        guint64 number;         /* the id as a number: higher is newer */
+        char *id;
+        const char *kind;       /* op_kind_to_string() */
+        char *share;
+        char *volume;           /* NULL for share operations */
+        const char *state;      /* "running", "succeeded", "failed" (OPERATION's "state") */
+        bool ended, failed;
+        char *step;             /* NULL before its first step */
+        unsigned done, total;   /* progress */
+        unsigned status;        /* the HTTP status of the result; 0 while running */
+        char *error;            /* failed: the message */
+        char *by;               /* who asked */
+        gint64 submitted_at, ended_at; /* wall clock, microseconds since the epoch; ended_at 0 while running */
+} OpRecord;
+void op_record_free(OpRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OpRecord, op_record_free)
+
+/* The operations kept (queued, running, and ended within the last 15 minutes), newest first, at
+ * most max: OpRecord*, a new array. */
+GPtrArray *opqueue_recent(OpQueue *q, unsigned max);
+
 typedef struct OpStats {
         guint64 ended[_OP_KIND_MAX][2]; /* [kind][0 succeeded, 1 failed], since the start */
         unsigned pending;               /* running or queued */

@@ -34,13 +34,17 @@ static json_object *ptr_array_strings(const GPtrArray *v) {
         return a;
 }
 
+const char *share_info_status(const ShareInfo *i) {
+        /* a ready share whose audit found something is shown "tainted" (the recorded status stays) */
+        bool tainted = i->share->status == SHARE_READY && findings_total(i->findings) > 0;
+        return tainted ? "tainted" : share_status_to_string(i->share->status);
+}
+
 json_object *share_json(const ShareInfo *i) {
         const Share *s = i->share;
         json_object *o = json_object_new_object();
         add_str(o, "name", s->name);
-        /* a ready share whose audit found something is shown "tainted" (the recorded status stays) */
-        bool tainted = s->status == SHARE_READY && findings_total(i->findings) > 0;
-        add_str(o, "status", tainted ? "tainted" : share_status_to_string(s->status));
+        add_str(o, "status", share_info_status(i));
         add_u64(o, "size", s->size);
         add_str(o, "backend", s->backend);
         add_str(o, "source", s->source);

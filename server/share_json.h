@@ -9,6 +9,10 @@
 
 #include "engine.h"
 
+/* The status a share is shown with: its recorded status, but "tainted" for a ready share whose
+ * last audit found something. Static. */
+const char *share_info_status(const ShareInfo *i);
+
 /* {"name","status","size","backend","source","device","fs_uuid","pool_uuid","export_path",
  *  "clients":[...],"options","mounted","exported","capacity","used","available",
  *  "volume_count","provisioned","overcommit","operation","step","error"} (usage keys only when

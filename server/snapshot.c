@@ -143,6 +143,7 @@ static Snapshot *snapshot_build(SnapshotStore *st) {
         const Config *c = engine_config(st->engine);
         s->address = g_strdup(c->address);
         s->config_path = g_strdup(c->path);
+        s->export_server = engine_export_server(st->engine)->name;
         g_autoptr(GError) error = NULL;
         if (engine_list(st->engine, &s->shares, &error) < 0) {
                 s->shares = g_ptr_array_new();

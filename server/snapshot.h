@@ -50,6 +50,7 @@ typedef struct Snapshot {
         GPtrArray *pools;    /* SnapshotPool* */
         char *address;       /* configured [server] address or NULL */
         char *config_path;
+        const char *export_server; /* the export server's name ("kernel", "ganesha"): static */
         bool exports_ok;     /* every ready share is in the exports block */
         char *error;         /* the state could not be read (see above); NULL when it was */
 } Snapshot;

@@ -133,6 +133,7 @@ static const HttpRoute test_routes[] = {
         { .method = "GET", .pattern = "/t/fail", .handler = h_fail },
         { .method = "GET", .pattern = "/t/peer", .handler = h_peer },
         { .method = "GET", .pattern = "/t/slow/{id}", .handler = h_slow },
+        { .method = "GET", .pattern = "/t/page", .handler = h_text, .challenge = "Basic realm=\"t\"" },
 };
 
 /* ---- a test server ---- */
@@ -810,6 +811,15 @@ START_TEST(test_tcp) {
         ck_assert_str_eq(jstr(r3->json, "local"), "127.0.0.1");
         ck_assert_str_eq(jstr(r3->json, "peer"), "127.0.0.1");
         ck_assert(!json_object_object_get_ex(r3->json, "uid", &v));
+        /* A route's own challenge replaces "Bearer" in its 401. */
+        g_autoptr(Reply) r6 = request(&(Request) { .port = port, .method = "GET", .path = "/t/page",
+                                                   .header = "Authorization: Bearer wrong" });
+        ck_assert_int_eq(r6->status, 401);
+        ck_assert_msg(has_header(r6, "www-authenticate: basic realm=\"t\"\r\n"), "%s", r6->headers->str);
+        ck_assert_msg(!has_header(r6, "www-authenticate: bearer\r\n"), "%s", r6->headers->str);
+        g_autoptr(Reply) r7 = request(&(Request) { .port = port, .method = "GET", .path = "/t/page",
+                                                   .header = "Authorization: Bearer s3cret" });
+        ck_assert_int_eq(r7->status, 200);
         /* 404 over TCP as well (routing comes before authorization there). */
         g_autoptr(Reply) r4 = request(&(Request) { .port = port, .method = "GET", .path = "/nope",
                                                    .header = "Authorization: Bearer s3cret" });
