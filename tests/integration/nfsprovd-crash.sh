@@ -36,8 +36,16 @@ repair_steps=$(steps_of reconcile)
 [ -n "$create_steps" ] && [ -n "$delete_steps" ] && [ -n "$resize_steps" ] && [ -n "$repair_steps" ] ||
     sb_fail "nfsprovd --steps did not list the tables: $("$NFSPROVD" --steps)"
 
+# NP_CRASH_STEPS (a wrapper's choice): only these OP:STEP points, each before and after; unset: all
+wanted() { [ -z "${NP_CRASH_STEPS:-}" ] || [[ " $NP_CRASH_STEPS " == *" $1 "* ]]; }
+for p in ${NP_CRASH_STEPS:-}; do
+    op=${p%%:*} st=${p#*:}
+    [[ " $(steps_of "$op") " == *" $st "* ]] || sb_fail "NP_CRASH_STEPS names $p, which is not a step of nfsprovd's tables"
+done
+
 n=0
 for step in $create_steps; do
+    wanted "create:$step" || continue
     for when in "" ":after"; do
         n=$((n + 1))
         crash "create:$step$when" create Victim --size 32M
@@ -50,6 +58,7 @@ for step in $create_steps; do
 done
 
 for step in $delete_steps; do
+    wanted "delete:$step" || continue
     for when in "" ":after"; do
         n=$((n + 1))
         np create Victim --size 32M > /dev/null || sb_fail "create Victim failed"
@@ -64,6 +73,7 @@ np vol-create Grower data --capacity 4M > /dev/null || sb_fail "vol-create Growe
 grower_sum=$(sha256sum < "$BASE/Grower/data")
 size=32
 for step in $resize_steps; do
+    wanted "resize:$step" || continue
     for when in "" ":after"; do
         size=$((size + 8))
         if [ "$step$when" = "resize-online:after" ]; then
@@ -96,6 +106,7 @@ reboot_keeper() {
     grep -vF " $BASE/Keeper " /etc/fstab > "$S/fstab.new"; cat "$S/fstab.new" > /etc/fstab
 }
 for step in $repair_steps; do
+    wanted "reconcile:$step" || continue
     for when in "" ":after"; do
         n=$((n + 1))
         reboot_keeper
