@@ -7,6 +7,7 @@
 
 #include "client_conf.h"
 #include "error.h"
+#include "keyfile.h"
 #include "macro.h"
 #include "server_url.h"
 #include "show.h"
@@ -30,13 +31,9 @@ static int get_string(GKeyFile *kf, const char *path, const char *key, char **re
                 *ret = NULL;
                 return 0;
         }
-        g_autoptr(GError) e = NULL;
-        char *v = g_key_file_get_string(kf, "client", key, &e);
-        if (!v) {
-                g_autofree char *msg = show_text_max(e->message, SIZE_MAX);
-                return np_fail(error, EINVAL, "%s: [client] %s: %s", path, key, msg);
-        }
-        *ret = v;
+        GError *e = NULL;
+        if (keyfile_get_string(kf, "client", key, ret, &e) < 0)
+                return np_fail_prefix(error, e, "%s", path);
         return 0;
 }
 
@@ -88,15 +85,12 @@ int client_conf_load(const char *path, bool must_exist, ClientConf **ret, GError
                                        known);
                 }
 
-        gsize n = 0;
+        size_t n = 0;
         g_auto(GStrv) servers = NULL;
         if (g_key_file_has_key(kf, "client", "servers", NULL)) {
-                g_autoptr(GError) le = NULL;
-                servers = g_key_file_get_string_list(kf, "client", "servers", &n, &le);
-                if (!servers) {
-                        g_autofree char *msg = show_text_max(le->message, SIZE_MAX);
-                        return np_fail(error, EINVAL, "%s: [client] servers: %s", path, msg);
-                }
+                GError *le = NULL;
+                if (keyfile_get_string_list(kf, "client", "servers", &servers, &n, &le) < 0)
+                        return np_fail_prefix(error, le, "%s", path);
         }
         if (servers) {
                 g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);

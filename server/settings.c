@@ -18,6 +18,7 @@
 #include "error.h"
 #include "exports_client.h"
 #include "ipaddr.h"
+#include "keyfile.h"
 #include "macro.h"
 #include "name.h"
 #include "show.h"
@@ -893,12 +894,10 @@ static int parse_key_file(Config *c, const char *path, const char *data, size_t 
                                                path, *g, shown, *g, known);
                         }
 
-                        g_autoptr(GError) ke = NULL;
-                        g_autofree char *value = g_key_file_get_string(kf, *g, *k, &ke);
-                        if (!value) {
-                                g_autofree char *msg = show_text_max(ke->message, SIZE_MAX);
-                                return np_fail(error, EINVAL, "%s: [%s] %s: %s", path, *g, *k, msg);
-                        }
+                        g_autofree char *value = NULL;
+                        GError *ke = NULL;
+                        if (keyfile_get_string(kf, *g, *k, &value, &ke) < 0)
+                                return np_fail_prefix(error, ke, "%s", path);
                         g_strstrip(value);
 
                         if (strstr(value, " #") || strstr(value, "\t#")) {

@@ -367,6 +367,8 @@ static const BadValue bad_values[] = {
         { "exports", "file", "/etc/exports.d/nfsprov", { "does not end in .exports" } },
         { "exports", "server", "nfsd", { "\"nfsd\" is not an NFS server", "allowed: kernel", "ganesha" } },
         { "exports", "server", "", { "\"\" is not an NFS server" } },
+        { "shares", "base", "/a\\zb\\", { "ends in a backslash", "write \\\\ for a backslash" } },
+        { "shares", "base", "/ab\\\\\\", { "ends in a backslash" } },
         { "exports", "ganesha_config", "/etc/ganesha/nfs\"prov.conf", { "double quote" } },
         { "exports", "ganesha_config", "nfsprov.conf", { "is not an absolute path" } },
         { "exports", "ganesha_protocols", "4", { "does not serve NFSv3", "allowed: 3 or 3 4" } },
