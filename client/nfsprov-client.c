@@ -82,7 +82,8 @@ static void help(void) {
                "                         served read-write to root on this host\n"
                "      --cache FILE       sync, watch: the servers' last definitions and ETags\n"
                "                         (default %s)\n"
-               "      --no-cache         sync, watch: keep none (every sync fetches all)\n"
+               "      --no-cache         sync, watch: keep none (every sync fetches all); other\n"
+               "                         commands never use the cache\n"
                "  -j, --json             JSON output\n"
                "  -h, --help             this text\n"
                "\n"
@@ -941,8 +942,6 @@ int main(int argc, char **argv) {
                 return log_exit(EXIT_INVALID, "--fix applies to sync and watch");
         if (arg.nfs_check && !is_sync && !is_verify && !is_watch)
                 return log_exit(EXIT_INVALID, "--nfs-check applies to sync, watch and verify");
-        if ((arg.cache || arg.no_cache) && !is_sync && !is_watch)
-                return log_exit(EXIT_INVALID, "--cache and --no-cache apply to sync and watch");
         if (arg.cache && arg.no_cache)
                 return log_exit(EXIT_INVALID, "--cache and --no-cache exclude each other");
 
