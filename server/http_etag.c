@@ -58,7 +58,7 @@ int http_etag_none_match(const char *header, const char *etag, bool *ret_match, 
         const char *want = etag, *want_start;
         size_t want_len;
         if (!opaque_tag(&want, &want_start, &want_len) || *want)
-                return np_fail(error, EINVAL, "invalid entity tag %s", etag);
+                return np_fail(error, EINVAL, "invalid entity tag to compare with; allowed: \"tag\" or W/\"tag\"");
 
         const char *p = header;
         while (is_ows(*p))
