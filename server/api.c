@@ -443,7 +443,8 @@ static int h_pools_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
         unsigned wait = 0;
         if (http_request_query_bool(req, "sizes", true, &sizes, &error) < 0 || pools_wait(req, &wait, &error) < 0)
                 return reply_invalid(resp, error);
-        g_autoptr(Snapshot) s = snapshot_store_get(a->snapshots);
+        /* without the sizes: what only publishing changes, no rebuild asked for */
+        g_autoptr(Snapshot) s = sizes ? snapshot_store_get(a->snapshots) : snapshot_store_peek(a->snapshots);
         if (snapshot_failed(s, resp))
                 return 0;
         g_autofree char *body = NULL;

@@ -262,6 +262,14 @@ Snapshot *snapshot_store_get(SnapshotStore *st) {
         return current_ref(st);
 }
 
+Snapshot *snapshot_store_peek(SnapshotStore *st) {
+        Snapshot *s = current_ref(st);
+        if (!s->error)
+                return s;
+        snapshot_unref(s);
+        return snapshot_store_get(st);
+}
+
 /* Rebuild in the background when a read found the snapshot old (see snapshot_store_get). */
 static gpointer refresher_main(gpointer data) {
         SnapshotStore *st = data;

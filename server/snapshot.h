@@ -100,6 +100,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnapshotStore, snapshot_store_free)
 
 /* The current snapshot (a new reference), fresh as described above. */
 Snapshot *snapshot_store_get(SnapshotStore *st);
+/* The current snapshot as it is, asking for no rebuild (one whose state could not be read: as
+ * snapshot_store_get). For reads of what only operations, reconcile and a new configuration
+ * change, which publish when they end: the pool definitions without live sizes
+ * (GET /v1/pools?sizes=false), so that hosts polling them cost no rebuild. */
+Snapshot *snapshot_store_peek(SnapshotStore *st);
 
 /* Call fn(data) after each publish that changes pools_generation (set it before requests come). */
 void snapshot_store_on_pools_changed(SnapshotStore *st, void (*fn)(void *data), void *data);

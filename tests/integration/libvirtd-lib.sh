@@ -359,13 +359,7 @@ lv_mnt_source() { lv_in "$1" findmnt -n -o SOURCE --mountpoint "$2"; }
 # ---- helpers for the nfsprov-client tests ----
 
 # lv_free_port: a TCP port nobody listens on
-lv_free_port() {
-    local p
-    for p in $(shuf -i 20000-60999 -n 50); do
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-    done
-    sb_fail "no free TCP port on 127.0.0.1"
-}
+lv_free_port() { free_port; }
 
 # lv_nfsprovd_config PORT TARGET_BASE: nfsprovd-lib.sh's write_config, plus
 # [server] listen = 127.0.0.1:PORT and [pools] target_base = TARGET_BASE (in the sandbox)
