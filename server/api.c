@@ -37,6 +37,7 @@ struct Api {
         Auth *auth;
         char *state_dir;
         HttpWaitQueue *pool_waiters; /* GET /v1/pools?wait=: woken when the pool definitions change */
+        HttpEtagCache *pool_etags;   /* GET /v1/pools: the ETags of the last bodies */
 
         GMutex lock;            /* the last reconcile below */
         bool reconciled;
@@ -64,6 +65,7 @@ Api *api_new(Engine *engine, const ReconcileReport *startup) {
         }
         a->snapshots = snapshot_store_new(engine, &a->engine_lock);
         a->pool_waiters = http_wait_queue_new();
+        a->pool_etags = http_etag_cache_new();
         snapshot_store_on_pools_changed(a->snapshots, wake_pool_waiters, a->pool_waiters);
         a->ops = opqueue_new(engine, &a->engine_lock, a->snapshots);
         a->guard = guard_new(engine, &a->engine_lock, a->snapshots);
@@ -85,6 +87,7 @@ void api_free(Api *a) {
         opqueue_free(a->ops);
         snapshot_store_free(a->snapshots);
         http_wait_queue_free(a->pool_waiters);
+        http_etag_cache_free(a->pool_etags);
         auth_free(a->auth);
         g_free(a->state_dir);
         g_mutex_clear(&a->engine_lock);
@@ -450,7 +453,7 @@ static int h_pools_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
         g_autofree char *body = NULL;
         if (pools_body(req, s, sizes, &body, &error) < 0)
                 return reply_invalid(resp, error);
-        g_autofree char *etag = http_etag_of(body, strlen(body));
+        g_autofree char *etag = http_etag_cache_of(a->pool_etags, body, strlen(body));
         g_autofree char *inm = http_request_header_list(req, "If-None-Match");
         bool match = false;
         if (inm && http_etag_none_match(inm, etag, &match, &error) < 0)

@@ -15,6 +15,63 @@ char *http_etag_of(const void *data, size_t len) {
         return g_strdup_printf("\"%.*s\"", ETAG_HEX, g_checksum_get_string(c));
 }
 
+#define CACHE_SLOTS 8 /* the views of a few kinds of hosts (allowlists, addresses reached) */
+
+typedef struct Slot {
+        GBytes *body;
+        char *etag;
+} Slot;
+
+struct HttpEtagCache {
+        GMutex lock;
+        Slot slots[CACHE_SLOTS];
+        unsigned next; /* the slot replaced next: round robin */
+};
+
+HttpEtagCache *http_etag_cache_new(void) {
+        HttpEtagCache *c = g_new0(HttpEtagCache, 1);
+        g_mutex_init(&c->lock);
+        return c;
+}
+
+void http_etag_cache_free(HttpEtagCache *c) {
+        if (!c)
+                return;
+        for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+                if (c->slots[i].body)
+                        g_bytes_unref(c->slots[i].body);
+                g_free(c->slots[i].etag);
+        }
+        g_mutex_clear(&c->lock);
+        g_free(c);
+}
+
+char *http_etag_cache_of(HttpEtagCache *c, const void *data, size_t len) {
+        g_mutex_lock(&c->lock);
+        for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+                const Slot *sl = &c->slots[i];
+                size_t n;
+                const void *b = sl->body ? g_bytes_get_data(sl->body, &n) : NULL;
+                if (b && n == len && memcmp(b, data, len) == 0) {
+                        char *etag = g_strdup(sl->etag);
+                        g_mutex_unlock(&c->lock);
+                        return etag;
+                }
+        }
+        g_mutex_unlock(&c->lock);
+        char *etag = http_etag_of(data, len);
+        g_mutex_lock(&c->lock);
+        Slot *sl = &c->slots[c->next];
+        c->next = (c->next + 1) % CACHE_SLOTS;
+        if (sl->body)
+                g_bytes_unref(sl->body);
+        g_free(sl->etag);
+        sl->body = g_bytes_new(data, len);
+        sl->etag = g_strdup(etag);
+        g_mutex_unlock(&c->lock);
+        return etag;
+}
+
 /* etagc = %x21 / %x23-7E / obs-text (%x80-FF) */
 static bool is_etagc(unsigned char c) {
         return c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80;

@@ -26,6 +26,15 @@
 /* The strong tag of data (quoted, 34 characters). */
 char *http_etag_of(const void *data, size_t len);
 
+/* The tags of the last bodies given (a few): http_etag_of() computed only for a body that is
+ * not one of them byte for byte (comparing costs far less than hashing). Thread-safe. */
+typedef struct HttpEtagCache HttpEtagCache;
+HttpEtagCache *http_etag_cache_new(void);
+void http_etag_cache_free(HttpEtagCache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HttpEtagCache, http_etag_cache_free)
+/* http_etag_of(data, len) (newly allocated). */
+char *http_etag_cache_of(HttpEtagCache *c, const void *data, size_t len);
+
 /* Whether header (an If-None-Match value) matches etag (a quoted entity-tag, strong or weak):
  * *ret_match true when one of its tags equals etag under weak comparison, or when it is "*".
  * -EINVAL with one line for a malformed value. */

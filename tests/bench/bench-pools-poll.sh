@@ -53,20 +53,36 @@ assert_eq "$code" 304 "If-None-Match with the current tag"
 echo "nfsprovd with $SHARES shares; answer $(stat -c %s "$S/pools.json") bytes; ETag $ETAG"
 sleep 10   # the audits of the new shares end, the snapshot refresher settles
 
+# thread_ticks: "TID NAME TICKS" of each of nfsprovd's threads
+thread_ticks() {
+    local t
+    for t in /proc/"$DAEMON_PID"/task/*; do
+        awk -v tid="${t##*/}" '{ sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " "); print tid, a[1], f[12] + f[13] }' "$t/stat" 2> /dev/null
+    done
+}
+# by_thread: the ticks of each thread name between $S/threads0 and $S/threads1 (threads that ended
+# meanwhile are not counted)
+by_thread() {
+    awk 'NR == FNR { a[$1] = $3; next } { d[$2] += $3 - a[$1] } END { for (n in d) if (d[n] > 0) printf "%s%s: %d", (k++ ? ", " : ""), n, d[n] }' \
+        "$S/threads0" "$S/threads1"
+}
+
 # rate_run NAME [wrk -H args]: WINDOW seconds paced at 1,000 hosts a minute (16.7/s: 10
 # connections, each a request every 600 ms); prints requests, non-2xx, CPU
 rate_run() {
     local name=$1 t0 t1 out; shift
     out=$S/wrk-rate-$(tr -c "a-z0-9\n" _ <<< "$name").txt
+    thread_ticks > "$S/threads0"
     t0=$(cpu_ticks)
     wrk -t1 -c10 -d"${WINDOW}s" -s "$LUA" -H 'Connection: close' "$@" "$URL" > "$out" 2>&1 || { cat "$out"; sb_fail "wrk $name failed"; }
     t1=$(cpu_ticks)
+    thread_ticks > "$S/threads1"
     local n rps
     n=$(awk '/requests in/ { print $1 }' "$out")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    printf '%-28s %6s requests (%s/s), %s, nfsprovd CPU %s ticks = %s %% of a core\n' "$name" "$n" "$rps" \
+    printf '%-28s %6s requests (%s/s), %s, nfsprovd CPU %s ticks = %s %% of a core (%s)\n' "$name" "$n" "$rps" \
         "$(grep -q 'Non-2xx' "$out" && grep 'Non-2xx' "$out" | sed 's/^ *//' || echo 'all 2xx')" \
-        "$((t1 - t0))" "$(pct $((t1 - t0)) "$WINDOW")"
+        "$((t1 - t0))" "$(pct $((t1 - t0)) "$WINDOW")" "$(by_thread)"
 }
 # max_run NAME [wrk -H args]: the max rate over DURATION s, CPU per request
 max_run() {
@@ -84,18 +100,11 @@ max_run() {
         "$(grep -q 'Non-2xx' "$out" && echo ", $(grep 'Non-2xx' "$out" | sed 's/^ *//')" || true)"
 }
 
-# thread_ticks: "TID NAME TICKS" of each of nfsprovd's threads
-thread_ticks() {
-    local t
-    for t in /proc/"$DAEMON_PID"/task/*; do
-        awk -v tid="${t##*/}" '{ sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " "); print tid, a[1], f[12] + f[13] }' "$t/stat" 2> /dev/null
-    done
-}
 thread_ticks > "$S/threads0"
 t0=$(cpu_ticks); sleep "$WINDOW"; t1=$(cpu_ticks)
 thread_ticks > "$S/threads1"
 printf '%-28s %6s requests, nfsprovd CPU %s ticks = %s %% of a core (%s)\n' "idle" 0 "$((t1 - t0))" "$(pct $((t1 - t0)) "$WINDOW")" \
-    "$(awk 'NR == FNR { a[$1] = $3; next } $3 - a[$1] > 0 { printf "%s%s: %d", sep, $2, $3 - a[$1]; sep = ", " }' "$S/threads0" "$S/threads1")"
+    "$(by_thread)"
 rate_run "1,000 hosts/min, 304" -H "If-None-Match: $ETAG"
 rate_run "1,000 hosts/min, 200"
 max_run "max rate, 304" -H "If-None-Match: $ETAG"

@@ -111,6 +111,23 @@ START_TEST(test_etag_of) {
 }
 END_TEST
 
+START_TEST(test_cache) {
+        g_autoptr(HttpEtagCache) c = http_etag_cache_new();
+        /* more bodies than slots, twice: always the tag of the body itself */
+        for (int round = 0; round < 2; round++)
+                for (int i = 0; i < 20; i++) {
+                        g_autofree char *body = g_strdup_printf("{\"pools\":[%d]}\n", i % 11);
+                        g_autofree char *want = http_etag_of(body, strlen(body));
+                        g_autofree char *got = http_etag_cache_of(c, body, strlen(body));
+                        ck_assert_str_eq(got, want);
+                }
+        /* same length, other bytes */
+        g_autofree char *a = http_etag_cache_of(c, "abc", 3);
+        g_autofree char *b = http_etag_cache_of(c, "abd", 3);
+        ck_assert_str_ne(a, b);
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("http_etag");
         TCase *tc = tcase_create("if-none-match");
@@ -121,6 +138,7 @@ Suite *unit_suite(void) {
         suite_add_tcase(s, tc);
         tc = tcase_create("etag");
         tcase_add_test(tc, test_etag_of);
+        tcase_add_test(tc, test_cache);
         suite_add_tcase(s, tc);
         return s;
 }
