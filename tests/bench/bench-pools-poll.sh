@@ -7,7 +7,8 @@
 #     If-None-Match: the current tag (304), each on a new connection (Connection: close: a host's
 #     poll every few minutes reuses nothing), paced by tests/bench/pools-poll.lua; nfsprovd's CPU
 #     time (utime + stime of /proc/PID/stat) over the same window, as % of one core;
-#  3. the same rate answered 200 (no If-None-Match), for comparison;
+#  3. the same rate answered 200 (no If-None-Match), for comparison, and the 304 poll on kept-alive
+#     connections (what a connection costs beside the request);
 #  4. the max rate of each (wrk, BENCH_CONNECTIONS (50) keep-alive connections, BENCH_SECONDS (15)),
 #     with nfsprovd's CPU per request;
 #  5. BENCH_WAITERS (2000) long polls (?wait=300, the current tag) held open for BENCH_SECONDS:
@@ -68,13 +69,16 @@ by_thread() {
 }
 
 # rate_run NAME [wrk -H args]: WINDOW seconds paced at 1,000 hosts a minute (16.7/s: 10
-# connections, each a request every 600 ms); prints requests, non-2xx, CPU
+# connections, each a request every 600 ms); prints requests, non-2xx, CPU. RATE_CLOSE=0: the
+# connections are kept alive.
 rate_run() {
     local name=$1 t0 t1 out; shift
     out=$S/wrk-rate-$(tr -c "a-z0-9\n" _ <<< "$name").txt
     thread_ticks > "$S/threads0"
     t0=$(cpu_ticks)
-    wrk -t1 -c10 -d"${WINDOW}s" -s "$LUA" -H 'Connection: close' "$@" "$URL" > "$out" 2>&1 || { cat "$out"; sb_fail "wrk $name failed"; }
+    local close=(-H 'Connection: close')
+    [ "${RATE_CLOSE:-1}" = 1 ] || close=()
+    wrk -t1 -c10 -d"${WINDOW}s" -s "$LUA" "${close[@]}" "$@" "$URL" > "$out" 2>&1 || { cat "$out"; sb_fail "wrk $name failed"; }
     t1=$(cpu_ticks)
     thread_ticks > "$S/threads1"
     local n rps
@@ -107,6 +111,7 @@ printf '%-28s %6s requests, nfsprovd CPU %s ticks = %s %% of a core (%s)\n' "idl
     "$(by_thread)"
 rate_run "1,000 hosts/min, 304" -H "If-None-Match: $ETAG"
 rate_run "1,000 hosts/min, 200"
+RATE_CLOSE=0 rate_run "same, 304, kept alive" -H "If-None-Match: $ETAG"
 max_run "max rate, 304" -H "If-None-Match: $ETAG"
 max_run "max rate, 200"
 
