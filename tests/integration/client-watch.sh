@@ -158,6 +158,7 @@ E3=$(awk 'tolower($1) == "etag:" { print $2 }' "$S/lp.h" | tr -d '\r')
 
 # --- watch: a new share's pool and a new volume reach the host with no other prompt ---
 pid=$(lv_pid A)
+: > "$S/watch.err"   # before the grep below (the background command opens it itself)
 nsenter -t "$pid" -m -- "$NFSPROV_CLIENT" --connect "$(lv_uri A)" --cache "$(lv_cache A)" --server "$SERVER" watch \
     > "$S/watch.out" 2> "$S/watch.err" &
 wpid=$!
