@@ -2,8 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -22,6 +25,7 @@ struct PoolCache {
         char *path;
         GPtrArray *entries; /* Entry* */
         bool dirty;
+        int lock_fd;        /* PATH.lock, locked; -1: none */
 };
 
 static void entry_free(Entry *e) {
@@ -56,9 +60,26 @@ static void parse(PoolCache *c, const char *text) {
         }
 }
 
+/* PATH.lock, locked exclusively (waits); -1 when it cannot be made. */
+static int take_lock(const char *path) {
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *lock = g_strconcat(path, ".lock", NULL);
+        (void) g_mkdir_with_parents(dir, 0755);
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -1;
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        close(fd);
+                        return -1;
+                }
+        return fd;
+}
+
 PoolCache *pool_cache_load(const char *path) {
         PoolCache *c = g_new0(PoolCache, 1);
         c->path = g_strdup(path);
+        c->lock_fd = path ? take_lock(path) : -1;
         c->entries = g_ptr_array_new_with_free_func((GDestroyNotify) entry_free);
         g_autofree char *text = NULL;
         size_t len = 0;
@@ -72,6 +93,8 @@ void pool_cache_free(PoolCache *c) {
                 return;
         g_ptr_array_unref(c->entries);
         g_free(c->path);
+        if (c->lock_fd >= 0)
+                close(c->lock_fd); /* the lock goes with it */
         g_free(c);
 }
 

@@ -7,6 +7,10 @@
  * "body":TEXT},...]}. It is a cache: a missing, unreadable or malformed file, or an entry that is
  * not as above, is the same as no entry (the next sync asks without If-None-Match). It is replaced
  * atomically (common/atomic_file), mode 0644, its directory created when missing (0755).
+ *
+ * One sync at a time: pool_cache_load() takes an exclusive lock (flock) on PATH.lock, waiting for
+ * another holder (the timer's sync while watch syncs), and pool_cache_free() releases it. Where
+ * the lock file cannot be made, the cache is used without it.
  */
 #pragma once
 
@@ -16,7 +20,7 @@
 
 typedef struct PoolCache PoolCache;
 
-/* Read path (NULL: an empty cache that is never saved). Never fails. */
+/* Lock and read path (NULL: an empty cache that is never saved, no lock). Never fails. */
 PoolCache *pool_cache_load(const char *path);
 void pool_cache_free(PoolCache *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PoolCache, pool_cache_free)
