@@ -80,6 +80,7 @@ START_TEST(test_lock) {
         char x;
         ck_assert_int_eq(read(ready[0], &x, 1), 1);
         g_autoptr(PoolCache) c = pool_cache_load(path);
+        ck_assert_ptr_nonnull(c);
         ck_assert_msg(g_file_test(flag, G_FILE_TEST_EXISTS), "the load did not wait for the holder");
         int status;
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
