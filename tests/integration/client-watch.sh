@@ -31,6 +31,7 @@ get() {
 wait_for() {
     local what=$1 i; shift
     for i in $(seq 600); do "$@" && return 0; sleep 0.1; done
+    [ -f "$S/watch.err" ] && { echo "--- watch's output:"; cat "$S/watch.out" "$S/watch.err"; }
     sb_fail "$what: not within 60 s"
 }
 
