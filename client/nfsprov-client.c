@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "nfs_probe.h"
 #include "macro.h"
 #include "name.h"
+#include "pool_cache.h"
 #include "pool_check.h"
 #include "pool_sync.h"
 #include "resources.h"
@@ -49,6 +51,8 @@ static struct {
         bool fix;
         bool json;
         bool nfs_check;
+        const char *cache;  /* --cache FILE */
+        bool no_cache;
 } arg;
 
 static void help(void) {
@@ -59,6 +63,7 @@ static void help(void) {
                "\n"
                "Commands:\n"
                "  sync        define, autostart, build and start the servers' pools; report drift\n"
+               "  watch       sync, then again whenever a server's definitions change (long poll)\n"
                "  verify      check every pool against the servers' definitions (exit 0: all pass)\n"
                "  list        this host's pools with local checks\n"
                "  resources   this host's netfs pools as the orchestrator names them\n"
@@ -75,13 +80,17 @@ static void help(void) {
                "                         wrong, when no running domain uses them\n"
                "      --nfs-check        sync, verify: check over NFSv3 (libnfs) that each export is\n"
                "                         served read-write to root on this host\n"
+               "      --cache FILE       sync, watch: the servers' last definitions and ETags\n"
+               "                         (default %s)\n"
+               "      --no-cache         sync, watch: keep none (every sync fetches all); other\n"
+               "                         commands never use the cache\n"
                "  -j, --json             JSON output\n"
                "  -h, --help             this text\n"
                "\n"
                "Exit status: 0 all as defined, 1 drift/conflict/failure left, 2 bad usage or input,\n"
                "3 a server or libvirt cannot be reached.\n"
                "See nfsprov-client(8).\n",
-               CLIENT_CONF_DEFAULT, CLIENT_CONNECT_DEFAULT);
+               CLIENT_CONF_DEFAULT, CLIENT_CONNECT_DEFAULT, POOL_CACHE_DEFAULT);
 }
 
 /* ---- the servers ---- */
@@ -89,6 +98,7 @@ static void help(void) {
 typedef struct Wanted {
         GPtrArray *pools; /* WantedPool* */
         int status;       /* 0, or EXIT_UNREACHABLE when a server could not be asked */
+        bool unchanged;   /* every server answered 304: the cached definitions are current */
 } Wanted;
 
 static void ptr_array_unref0(gpointer a) {
@@ -96,24 +106,61 @@ static void ptr_array_unref0(gpointer a) {
                 g_ptr_array_unref(a);
 }
 
-/* Ask every server. A server that cannot be reached is reported and left out (exit 3 at the
- * end); a server whose answer is invalid stops everything (exit 2, nothing changed). */
-static int fetch_wanted(const ClientConf *conf, char **servers, Wanted *ret) {
-        g_autofree char *token = NULL;
+/* The token to send, in *ret (NULL without one): 0 or the exit status after saying why. */
+static int read_token(const ClientConf *conf, char **ret) {
         const char *token_file = arg.token_file ? arg.token_file : conf->token_file;
         if (token_file) {
                 g_autoptr(GError) e = NULL;
-                if (token_file_read(token_file, &token, &e) < 0)
+                if (token_file_read(token_file, ret, &e) < 0)
                         return log_exit(EXIT_INVALID, "%s", e->message);
         }
+        return 0;
+}
+
+/* One server's definitions; with a cache, asked with its ETag: on 304 the cached text is read
+ * (*ret_unchanged), on 200 the answer is cached. */
+static int fetch_server(const char *url, const FetchOptions *opts, PoolCache *cache, GPtrArray **ret,
+                        bool *ret_unchanged, GError **error) {
+        if (!cache) {
+                *ret_unchanged = false;
+                return server_fetch_pools(url, opts, ret, error);
+        }
+        const char *etag = NULL, *body = NULL;
+        g_autoptr(GPtrArray) cached = NULL;
+        if (pool_cache_get(cache, url, &etag, &body) < 0 || server_parse_pools(url, body, &cached, NULL) < 0)
+                etag = NULL; /* no entry, or one that does not parse: ask for all */
+        g_autoptr(PoolsAnswer) a = NULL;
+        int r = server_fetch_pools_if(url, opts, etag, 0, &a, error);
+        if (r < 0)
+                return r;
+        *ret_unchanged = a->not_modified;
+        if (a->not_modified) {
+                *ret = TAKE_PTR(cached);
+                return 0;
+        }
+        pool_cache_set(cache, url, a->etag, a->body);
+        *ret = TAKE_PTR(a->pools);
+        return 0;
+}
+
+/* Ask every server. A server that cannot be reached is reported and left out (exit 3 at the
+ * end); a server whose answer is invalid stops everything (exit 2, nothing changed). */
+static int fetch_wanted(const ClientConf *conf, char **servers, PoolCache *cache, Wanted *ret) {
+        g_autofree char *token = NULL;
+        int t = read_token(conf, &token);
+        if (t != 0)
+                return t;
         FetchOptions opts = { .token = token, .ca_file = conf->ca_file, .timeout_s = conf->timeout_s };
         size_t n = g_strv_length(servers);
         g_autoptr(GPtrArray) answers = g_ptr_array_new_full(n, ptr_array_unref0);
         int status = 0;
+        bool unchanged = cache != NULL;
         for (size_t i = 0; i < n; i++) {
                 GPtrArray *defs = NULL;
                 g_autoptr(GError) e = NULL;
-                int r = server_fetch_pools(servers[i], &opts, &defs, &e);
+                bool same = false;
+                int r = fetch_server(servers[i], &opts, cache, &defs, &same, &e);
+                unchanged = unchanged && r >= 0 && same;
                 if (r == -EINVAL)
                         return log_exit(EXIT_INVALID, "%s; nothing was changed", e->message);
                 if (r < 0) {
@@ -124,6 +171,12 @@ static int fetch_wanted(const ClientConf *conf, char **servers, Wanted *ret) {
         }
         ret->pools = server_merge_pools((const char *const *) servers, (GPtrArray *const *) answers->pdata, n);
         ret->status = status;
+        ret->unchanged = unchanged;
+        if (cache) {
+                g_autoptr(GError) e = NULL;
+                if (pool_cache_save(cache, &e) < 0)
+                        log_warning("%s (the next sync fetches every definition again)", e->message);
+        }
         return 0;
 }
 
@@ -143,6 +196,7 @@ static int open_host(const ClientConf *conf, Host **ret_host, GPtrArray **ret_po
 typedef struct Session {
         GPtrArray *wanted; /* WantedPool* */
         int server_status; /* EXIT_UNREACHABLE when a server could not be asked */
+        bool unchanged;    /* the definitions are the cached ones (every server: 304) */
         Host *host;
         GPtrArray *pools;  /* HostPool* */
 } Session;
@@ -157,13 +211,14 @@ static void session_clear(Session *s) {
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Session, session_clear)
 
 /* 0, or the exit status after saying why. */
-static int session_open(const ClientConf *conf, char **servers, Session *s) {
+static int session_open(const ClientConf *conf, char **servers, PoolCache *cache, Session *s) {
         Wanted w = {};
-        int r = fetch_wanted(conf, servers, &w);
+        int r = fetch_wanted(conf, servers, cache, &w);
         if (r != 0)
                 return r;
         s->wanted = w.pools;
         s->server_status = w.status;
+        s->unchanged = w.unchanged;
         if (w.status && s->wanted->len == 0)
                 return w.status; /* no server answered: nothing to compare with */
         return open_host(conf, &s->host, &s->pools);
@@ -252,15 +307,17 @@ static json_object *sync_result_json(const SyncResult *r) {
 }
 
 static int cmd_sync(const ClientConf *conf, char **servers) {
+        g_autoptr(PoolCache) cache = arg.no_cache ? NULL : pool_cache_load(arg.cache ? arg.cache : POOL_CACHE_DEFAULT);
         g_auto(Session) ses = {};
-        int r = session_open(conf, servers, &ses);
+        int r = session_open(conf, servers, cache, &ses);
         if (r != 0)
                 return r;
         GPtrArray *wanted = ses.wanted, *host = ses.pools;
         Host *h = ses.host;
         Wanted w = { .status = ses.server_status };
 
-        SyncOptions opts = { .dry_run = arg.dry_run, .fix = arg.fix, .nfs_check = arg.nfs_check };
+        SyncOptions opts = { .dry_run = arg.dry_run, .fix = arg.fix, .nfs_check = arg.nfs_check,
+                             .unchanged = ses.unchanged };
         g_autoptr(json_object) jpools = json_object_new_array();
         size_t count[SYNC_FAILED + 1] = {};
         bool changed = false; /* some action was taken (also by a pool that then failed) */
@@ -282,6 +339,7 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
                 g_autoptr(json_object) o = json_object_new_object();
                 json_object_object_add(o, "dry_run", json_object_new_boolean(arg.dry_run));
                 json_object_object_add(o, "changed", json_object_new_boolean(changed));
+                json_object_object_add(o, "definitions", json_object_new_string(ses.unchanged ? "unchanged" : "fetched"));
                 json_object_object_add(o, "pools", json_object_get(jpools));
                 json_object *sum = json_object_new_object();
                 json_object_object_add(sum, "pools", json_object_new_int64((int64_t) wanted->len));
@@ -294,7 +352,13 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
                 json_object_object_add(o, "summary", sum);
                 print_json(o);
         } else if (bad == 0 && count[SYNC_CHANGED] == 0 && count[SYNC_WOULD_CHANGE] == 0)
-                printf("sync: nothing to do, %u pools in sync\n", wanted->len);
+                printf("sync: nothing to do, %u pools in sync%s\n", wanted->len,
+                       ses.unchanged ? " (definitions unchanged)" : "");
+        else if (ses.unchanged)
+                printf("sync: definitions unchanged; %u pools: %zu %s, %zu in sync, %zu drift, %zu conflicts, %zu failed\n",
+                       wanted->len, arg.dry_run ? count[SYNC_WOULD_CHANGE] : count[SYNC_CHANGED],
+                       arg.dry_run ? "would change" : "changed", count[SYNC_IN_SYNC], count[SYNC_DRIFT],
+                       count[SYNC_CONFLICT], count[SYNC_FAILED]);
         else
                 printf("sync: %u pools: %zu %s, %zu in sync, %zu drift, %zu conflicts, %zu failed\n", wanted->len,
                        arg.dry_run ? count[SYNC_WOULD_CHANGE] : count[SYNC_CHANGED],
@@ -303,6 +367,116 @@ static int cmd_sync(const ClientConf *conf, char **servers) {
         if (w.status)
                 return w.status;
         return bad ? EXIT_PROBLEMS : 0;
+}
+
+/* ---- watch ---- */
+
+#define WATCH_WAIT_S 300        /* each long poll: the server's cap */
+#define WATCH_BACKOFF_MAX_S 60  /* retries after a connection error: 1, 2, 4, ... 60 s */
+
+static gint watch_stop;         /* SIGTERM, SIGINT */
+
+static void on_stop_signal(int sig) {
+        g_atomic_int_set(&watch_stop, 1);
+}
+
+typedef struct Watcher {
+        const char *url;
+        FetchOptions opts;
+        char *etag;             /* the last one seen (GThread-local) */
+        GAsyncQueue *changed;   /* to the main thread: the URL of a server whose answer changed */
+        GThread *thread;
+} Watcher;
+
+/* Sleep up to seconds, less when asked to stop. */
+static void watch_sleep(unsigned seconds) {
+        for (unsigned i = 0; i < seconds * 10 && !g_atomic_int_get(&watch_stop); i++)
+                g_usleep(G_USEC_PER_SEC / 10);
+}
+
+/* One server: long polls with the last ETag; a new answer is told to the main thread. */
+static gpointer watcher_main(gpointer data) {
+        Watcher *w = data;
+        unsigned backoff = 0;
+        while (!g_atomic_int_get(&watch_stop)) {
+                g_autoptr(PoolsAnswer) a = NULL;
+                g_autoptr(GError) e = NULL;
+                int r = server_fetch_pools_if(w->url, &w->opts, w->etag, WATCH_WAIT_S, &a, &e);
+                if (r == -ECANCELED || g_atomic_int_get(&watch_stop))
+                        break;
+                if (r < 0) {
+                        backoff = backoff ? MIN(backoff * 2, WATCH_BACKOFF_MAX_S) : 1;
+                        log_warning("watch: %s; trying again in %u s", e->message, backoff);
+                        watch_sleep(backoff);
+                        continue;
+                }
+                if (backoff)
+                        log_info("watch: server %s answers again", w->url);
+                backoff = 0;
+                if (a->not_modified)
+                        continue;
+                bool same = a->etag && w->etag && strcmp(a->etag, w->etag) == 0;
+                g_free(w->etag);
+                w->etag = g_strdup(a->etag);
+                g_async_queue_push(w->changed, (gpointer) w->url);
+                if (!a->etag || same) {
+                        /* a server that cannot answer 304: no long poll, a sync a minute */
+                        log_warning("watch: server %s does not answer conditional requests; syncing every %d s",
+                                    w->url, WATCH_BACKOFF_MAX_S);
+                        watch_sleep(WATCH_BACKOFF_MAX_S);
+                }
+        }
+        return NULL;
+}
+
+/* sync, then a sync whenever a server's definitions change, until SIGTERM or SIGINT. */
+static int cmd_watch(const ClientConf *conf, char **servers) {
+        g_autofree char *token = NULL;
+        int t = read_token(conf, &token);
+        if (t != 0)
+                return t;
+        struct sigaction sa = { .sa_handler = on_stop_signal };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+
+        int r = cmd_sync(conf, servers);
+        fflush(stdout);
+        if (r == EXIT_INVALID)
+                return r;
+        g_autoptr(PoolCache) cache = arg.no_cache ? NULL : pool_cache_load(arg.cache ? arg.cache : POOL_CACHE_DEFAULT);
+        g_autoptr(GAsyncQueue) changed = g_async_queue_new();
+        size_t n = g_strv_length(servers);
+        g_autofree Watcher *ws = g_new0(Watcher, n);
+        for (size_t i = 0; i < n; i++) {
+                const char *etag = NULL;
+                if (cache)
+                        (void) pool_cache_get(cache, servers[i], &etag, NULL);
+                ws[i] = (Watcher) { .url = servers[i], .etag = g_strdup(etag), .changed = changed,
+                                    .opts = { .token = token, .ca_file = conf->ca_file, .timeout_s = conf->timeout_s,
+                                              .cancel = &watch_stop } };
+                ws[i].thread = g_thread_new("watch", watcher_main, &ws[i]);
+        }
+        g_clear_pointer(&cache, pool_cache_free); /* its lock: each sync takes it */
+        log_info("watch: waiting for changes of %zu server%s' definitions", n, n == 1 ? "" : "s");
+        while (!g_atomic_int_get(&watch_stop)) {
+                const char *url = g_async_queue_timeout_pop(changed, G_USEC_PER_SEC / 2);
+                if (!url || g_atomic_int_get(&watch_stop))
+                        continue;
+                while (g_async_queue_try_pop(changed))
+                        ; /* one sync for every change told so far */
+                log_info("watch: the definitions of %s changed: sync", url);
+                r = cmd_sync(conf, servers);
+                fflush(stdout);
+                if (r != 0)
+                        log_warning("watch: sync ended with exit status %d", r);
+        }
+        for (size_t i = 0; i < n; i++) {
+                g_thread_join(ws[i].thread);
+                g_free(ws[i].etag);
+        }
+        log_info("watch: stopped");
+        return 0;
 }
 
 /* ---- verify and list ---- */
@@ -383,7 +557,7 @@ static void print_problems(GPtrArray *statuses) {
 
 static int cmd_verify(const ClientConf *conf, char **servers) {
         g_auto(Session) ses = {};
-        int r = session_open(conf, servers, &ses);
+        int r = session_open(conf, servers, NULL, &ses);
         if (r != 0)
                 return r;
         GPtrArray *wanted = ses.wanted, *host = ses.pools;
@@ -538,7 +712,7 @@ static bool volumes_of_pool(Host *h, const WantedPool *wp, GPtrArray *host, Tabl
 
 static int cmd_volumes(const ClientConf *conf, char **servers, const char *only) {
         g_auto(Session) ses = {};
-        int r = session_open(conf, servers, &ses);
+        int r = session_open(conf, servers, NULL, &ses);
         if (r != 0)
                 return r;
         GPtrArray *wanted = ses.wanted;
@@ -685,7 +859,7 @@ static int cmd_resources(const ClientConf *conf) {
 
 /* ---- main ---- */
 
-enum { OPT_TOKEN_FILE = 0x100, OPT_FIX, OPT_NFS_CHECK };
+enum { OPT_TOKEN_FILE = 0x100, OPT_FIX, OPT_NFS_CHECK, OPT_CACHE, OPT_NO_CACHE };
 
 int main(int argc, char **argv) {
         log_setup("nfsprov-client");
@@ -695,6 +869,7 @@ int main(int argc, char **argv) {
                 { "dry-run", no_argument, NULL, 'n' },       { "fix", no_argument, NULL, OPT_FIX },
                 { "json", no_argument, NULL, 'j' },          { "help", no_argument, NULL, 'h' },
                 { "nfs-check", no_argument, NULL, OPT_NFS_CHECK },
+                { "cache", required_argument, NULL, OPT_CACHE }, { "no-cache", no_argument, NULL, OPT_NO_CACHE },
                 {},
         };
         g_autoptr(GPtrArray) servers = g_ptr_array_new();
@@ -727,6 +902,14 @@ int main(int argc, char **argv) {
                 case OPT_NFS_CHECK:
                         arg.nfs_check = true;
                         break;
+                case OPT_CACHE:
+                        if (!g_path_is_absolute(optarg))
+                                return log_exit(EXIT_INVALID, "--cache: \"%s\" is not an absolute path", optarg);
+                        arg.cache = optarg;
+                        break;
+                case OPT_NO_CACHE:
+                        arg.no_cache = true;
+                        break;
                 case 'j':
                         arg.json = true;
                         break;
@@ -737,13 +920,13 @@ int main(int argc, char **argv) {
                         return log_exit(EXIT_INVALID, "see nfsprov-client --help");
                 }
         if (optind == argc)
-                return log_exit(EXIT_INVALID, "no command; use sync, verify, list, resources or volumes");
+                return log_exit(EXIT_INVALID, "no command; use sync, watch, verify, list, resources or volumes");
         const char *cmd = argv[optind];
         bool is_sync = strcmp(cmd, "sync") == 0, is_verify = strcmp(cmd, "verify") == 0;
         bool is_list = strcmp(cmd, "list") == 0, is_resources = strcmp(cmd, "resources") == 0;
-        bool is_volumes = strcmp(cmd, "volumes") == 0;
-        if (!is_sync && !is_verify && !is_list && !is_resources && !is_volumes)
-                return log_exit(EXIT_INVALID, "unknown command \"%s\"; use sync, verify, list, resources or volumes",
+        bool is_volumes = strcmp(cmd, "volumes") == 0, is_watch = strcmp(cmd, "watch") == 0;
+        if (!is_sync && !is_verify && !is_list && !is_resources && !is_volumes && !is_watch)
+                return log_exit(EXIT_INVALID, "unknown command \"%s\"; use sync, watch, verify, list, resources or volumes",
                                 cmd);
         const char *only_pool = NULL;
         if (is_volumes && optind + 2 == argc) {
@@ -753,11 +936,15 @@ int main(int argc, char **argv) {
                         return log_exit(EXIT_INVALID, "volumes: %s", ne->message);
         } else if (optind + 1 != argc)
                 return log_exit(EXIT_INVALID, is_volumes ? "volumes takes one pool name at most"
-                                                         : "one command only; use sync, verify, list, resources or volumes");
-        if ((arg.dry_run || arg.fix) && !is_sync)
-                return log_exit(EXIT_INVALID, "--dry-run and --fix apply to sync only");
-        if (arg.nfs_check && !is_sync && !is_verify)
-                return log_exit(EXIT_INVALID, "--nfs-check applies to sync and verify");
+                                                         : "one command only; use sync, watch, verify, list, resources or volumes");
+        if (arg.dry_run && !is_sync)
+                return log_exit(EXIT_INVALID, "--dry-run applies to sync only");
+        if (arg.fix && !is_sync && !is_watch)
+                return log_exit(EXIT_INVALID, "--fix applies to sync and watch");
+        if (arg.nfs_check && !is_sync && !is_verify && !is_watch)
+                return log_exit(EXIT_INVALID, "--nfs-check applies to sync, watch and verify");
+        if (arg.cache && arg.no_cache)
+                return log_exit(EXIT_INVALID, "--cache and --no-cache exclude each other");
 
         g_autoptr(ClientConf) conf = NULL;
         g_autoptr(GError) e = NULL;
@@ -775,7 +962,10 @@ int main(int argc, char **argv) {
                 return log_exit(EXIT_INVALID, "no server: give --server URL or servers = URL in [client] of %s",
                             arg.config ? arg.config : CLIENT_CONF_DEFAULT);
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        int r = is_sync ? cmd_sync(conf, urls) : is_verify ? cmd_verify(conf, urls) : cmd_volumes(conf, urls, only_pool);
+        int r = is_sync     ? cmd_sync(conf, urls)
+                : is_watch  ? cmd_watch(conf, urls)
+                : is_verify ? cmd_verify(conf, urls)
+                            : cmd_volumes(conf, urls, only_pool);
         curl_global_cleanup();
         return r;
 }

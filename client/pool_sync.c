@@ -200,7 +200,7 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
                         g_ptr_array_add(res->actions, (gpointer) action_names[plan[i]]);
                 if (res->status == SYNC_IN_SYNC)
                         res->status = n > 0 ? SYNC_WOULD_CHANGE : pool_status_ok(st) ? SYNC_IN_SYNC : SYNC_DRIFT;
-                if (!opts->dry_run)
+                if (!opts->dry_run && !opts->unchanged)
                         refresh_volumes(h, res, st);
                 st->pool = NULL;
                 res->checks = TAKE_PTR(st);
@@ -239,7 +239,8 @@ int pool_sync(Host *h, const WantedPool *w, GPtrArray *host_pools, const SyncOpt
                 } else
                         res->status = SYNC_DRIFT;
         }
-        refresh_volumes(h, res, st);
+        if (!opts->unchanged || n > 0)
+                refresh_volumes(h, res, st);
         st->pool = NULL;
         res->checks = TAKE_PTR(st);
         *ret = TAKE_PTR(res);

@@ -24,6 +24,9 @@
  * refreshed (virStoragePoolRefresh), so libvirt's volume list is what the share holds now; that
  * is not an action (a pool whose only change is a refresh is in sync), and a refresh that libvirt
  * refuses is a failure ("refresh: libvirt's text").
+ * With unchanged (the servers' definitions are the ones of the last sync, ETag and 304), a pool
+ * that needs no action is not refreshed: nothing on the server changed its volumes; the checks
+ * and any action a failed check needs are the same as without.
  * Under dry_run nothing is changed and the planned actions are returned.
  */
 #pragma once
@@ -42,6 +45,8 @@ typedef struct SyncOptions {
         const char *mountinfo; /* NULL: /proc/self/mountinfo */
         bool nfs_check;        /* NFSv3 preflight (nfs_probe) before a pool is defined or (re)started */
         int users_timeout_ms;  /* bound of pool_users_find's path walk; 0: POOL_USERS_TIMEOUT_MS */
+        bool unchanged;        /* the definitions are those of the last sync (the servers answered 304):
+                                * a pool that passes every check is not refreshed either */
 } SyncOptions;
 
 typedef enum SyncStatus {

@@ -51,8 +51,8 @@ static char *server_message(const GString *body, long status) {
         return g_strdup_printf("HTTP status %ld", status);
 }
 
-static int parse_answer(const char *url, const GString *body, GPtrArray **ret, GError **error) {
-        g_autoptr(json_object) j = json_tokener_parse(body->str);
+int server_parse_pools(const char *url, const char *body, GPtrArray **ret, GError **error) {
+        g_autoptr(json_object) j = json_tokener_parse(body);
         json_object *list;
         if (!j || !json_object_is_type(j, json_type_object) || !json_object_object_get_ex(j, "pools", &list) ||
             !json_object_is_type(list, json_type_array))
@@ -84,15 +84,43 @@ static int parse_answer(const char *url, const GString *body, GPtrArray **ret, G
         return 0;
 }
 
-int server_fetch_pools(const char *url, const FetchOptions *opts, GPtrArray **ret, GError **error) {
+/* The ETag header of the answer (libcurl's header callback). */
+static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
+        char **etag = userdata;
+        size_t len = size * n;
+        if (len > 5 && g_ascii_strncasecmp(data, "ETag:", 5) == 0) {
+                g_free(*etag);
+                *etag = g_strstrip(g_strndup(data + 5, len - 5));
+        }
+        return len;
+}
+
+static int progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        const gint *cancel = userdata;
+        return g_atomic_int_get(cancel) ? 1 : 0; /* non-zero: CURLE_ABORTED_BY_CALLBACK */
+}
+
+void pools_answer_free(PoolsAnswer *a) {
+        if (!a)
+                return;
+        if (a->pools)
+                g_ptr_array_unref(a->pools);
+        g_free(a->etag);
+        g_free(a->body);
+        g_free(a);
+}
+
+static int fetch(const char *url, const FetchOptions *opts, const char *query, const char *etag, unsigned wait_s,
+                 PoolsAnswer **ret, GError **error) {
         g_return_val_if_fail(url && opts && ret, -EINVAL);
 
         if (!g_str_has_prefix(url, "http://") && !g_str_has_prefix(url, "https://"))
                 return np_fail(error, EINVAL, "server URL \"%s\" is not http://HOST[:PORT] or https://HOST[:PORT]",
                                url);
 
-        g_autofree char *full = g_strdup_printf("%s%sv1/pools", url, g_str_has_suffix(url, "/") ? "" : "/");
+        g_autofree char *full = g_strdup_printf("%s%sv1/pools%s", url, g_str_has_suffix(url, "/") ? "" : "/", query);
         g_autoptr(GString) body = g_string_new(NULL);
+        g_autofree char *got_etag = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
         long status = 0;
 
@@ -100,21 +128,33 @@ int server_fetch_pools(const char *url, const FetchOptions *opts, GPtrArray **re
         if (!c)
                 return np_fail(error, ENOMEM, "cannot initialize libcurl");
         struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
-        g_autofree char *auth = NULL;
+        g_autofree char *auth = NULL, *inm = NULL;
         if (opts->token) {
                 auth = g_strdup_printf("Authorization: Bearer %s", opts->token);
                 headers = curl_slist_append(headers, auth);
         }
+        if (etag) {
+                inm = g_strdup_printf("If-None-Match: %s", etag);
+                headers = curl_slist_append(headers, inm);
+        }
+        long timeout = (opts->timeout_s > 0 ? opts->timeout_s : 30L) + (long) wait_s;
         curl_easy_setopt(c, CURLOPT_URL, full);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &got_etag);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, opts->timeout_s > 0 ? opts->timeout_s : 30L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        if (opts->cancel) {
+                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+                curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *) opts->cancel);
+                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        }
         if (opts->ca_file)
                 curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_file);
         CURLcode code = curl_easy_perform(c);
@@ -122,6 +162,8 @@ int server_fetch_pools(const char *url, const FetchOptions *opts, GPtrArray **re
         curl_easy_cleanup(c);
         curl_slist_free_all(headers);
 
+        if (code == CURLE_ABORTED_BY_CALLBACK)
+                return np_fail(error, ECANCELED, "request to server %s cancelled", url);
         if (code != CURLE_OK)
                 return np_fail(error, curl_errno(code), "cannot reach server %s: %s", url,
                                *errbuf ? errbuf : curl_easy_strerror(code));
@@ -129,11 +171,38 @@ int server_fetch_pools(const char *url, const FetchOptions *opts, GPtrArray **re
                 g_autofree char *msg = server_message(body, status);
                 return np_fail(error, EACCES, "server %s refused the request (HTTP %ld): %s", url, status, msg);
         }
+        g_autoptr(PoolsAnswer) a = g_new0(PoolsAnswer, 1);
+        a->etag = TAKE_PTR(got_etag);
+        if (status == 304 && etag) {
+                a->not_modified = true;
+                *ret = TAKE_PTR(a);
+                return 0;
+        }
         if (status != 200) {
                 g_autofree char *msg = server_message(body, status);
                 return np_fail(error, EPROTO, "server %s answered HTTP %ld: %s", url, status, msg);
         }
-        return parse_answer(url, body, ret, error);
+        int r = server_parse_pools(url, body->str, &a->pools, error);
+        if (r < 0)
+                return r;
+        a->body = g_string_free(TAKE_PTR(body), false);
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int server_fetch_pools(const char *url, const FetchOptions *opts, GPtrArray **ret, GError **error) {
+        g_autoptr(PoolsAnswer) a = NULL;
+        int r = fetch(url, opts, "", NULL, 0, &a, error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(a->pools);
+        return 0;
+}
+
+int server_fetch_pools_if(const char *url, const FetchOptions *opts, const char *etag, unsigned wait_s,
+                          PoolsAnswer **ret, GError **error) {
+        g_autofree char *query = wait_s > 0 ? g_strdup_printf("?sizes=false&wait=%u", wait_s) : g_strdup("?sizes=false");
+        return fetch(url, opts, query, etag, wait_s, ret, error);
 }
 
 void wanted_pool_free(WantedPool *w) {

@@ -21,6 +21,7 @@
 #include "exports_client.h"
 #include "export_watch.h"
 #include "guard.h"
+#include "http_etag.h"
 #include "log.h"
 #include "metrics.h"
 #include "name.h"
@@ -38,6 +39,8 @@ struct Api {
         ExportWatch *watch;     /* reconciles the exports when the export server appears */
         Auth *auth;
         char *state_dir;
+        HttpWaitQueue *pool_waiters; /* GET /v1/pools?wait=: woken when the pool definitions change */
+        HttpEtagCache *pool_etags;   /* GET /v1/pools: the ETags of the last bodies */
 
         GMutex lock;            /* the last reconcile below */
         bool reconciled;
@@ -45,6 +48,10 @@ struct Api {
 };
 
 /* ---- the Api ---- */
+
+static void wake_pool_waiters(void *queue) {
+        http_wait_queue_wake(queue);
+}
 
 Api *api_new(Engine *engine, const ReconcileReport *startup) {
         Api *a = g_new0(Api, 1);
@@ -60,6 +67,9 @@ Api *api_new(Engine *engine, const ReconcileReport *startup) {
                 a->last.drift = startup->changes ? startup->changes->len : 0;
         }
         a->snapshots = snapshot_store_new(engine, &a->engine_lock);
+        a->pool_waiters = http_wait_queue_new();
+        a->pool_etags = http_etag_cache_new();
+        snapshot_store_on_pools_changed(a->snapshots, wake_pool_waiters, a->pool_waiters);
         a->ops = opqueue_new(engine, &a->engine_lock, a->snapshots);
         a->guard = guard_new(engine, &a->engine_lock, a->snapshots);
         a->watch = export_watch_new(engine, &a->engine_lock, a->snapshots);
@@ -81,6 +91,8 @@ void api_free(Api *a) {
         api_shutdown(a);
         opqueue_free(a->ops);
         snapshot_store_free(a->snapshots);
+        http_wait_queue_free(a->pool_waiters);
+        http_etag_cache_free(a->pool_etags);
         auth_free(a->auth);
         g_free(a->state_dir);
         g_mutex_clear(&a->engine_lock);
@@ -377,47 +389,90 @@ static int h_operation_get(HttpRequest *req, HttpResponse *resp, void *userdata)
         return 0;
 }
 
-static int h_pools_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
-        Api *a = userdata;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(Snapshot) s = snapshot_store_get(a->snapshots);
-        if (snapshot_failed(s, resp))
-                return 0;
+#define POOLS_WAIT_MAX 300 /* seconds a GET /v1/pools?wait= may wait */
+
+/* ?wait=SECONDS: 0 (absent) to POOLS_WAIT_MAX. */
+static int pools_wait(HttpRequest *req, unsigned *ret, GError **error) {
+        const char *v = http_request_query(req, "wait");
+        guint64 n = 0;
+        if (v && (!*v || !g_ascii_string_to_unsigned(v, 10, 0, POOLS_WAIT_MAX, &n, NULL)))
+                return np_fail(error, EINVAL, "invalid query argument wait=\"%s\"; allowed: whole seconds, 0 to %d", v,
+                               POOLS_WAIT_MAX);
+        *ret = (unsigned) n;
+        return 0;
+}
+
+/* The {"pools":[...]} text the asking host gets (only the pools it may see). */
+static int pools_body(HttpRequest *req, const Snapshot *s, bool sizes, char **ret, GError **error) {
         ExportsAddress peer_buf;
         const ExportsAddress *peer = peer_address(req, &peer_buf);
-        if (s->address) {
-                /* Pre-rendered pools: join the texts the asking host may see. */
-                g_autoptr(GString) body = g_string_new("{\"pools\":[");
-                bool first = true;
-                for (guint i = 0; i < s->pools->len; i++) {
-                        const SnapshotPool *p = g_ptr_array_index(s->pools, i);
-                        if (!p->json || !pool_visible(req, peer, p))
-                                continue;
-                        if (!first)
-                                g_string_append_c(body, ',');
-                        g_string_append(body, p->json);
-                        first = false;
-                }
-                g_string_append(body, "]}\n");
-                http_response_text(resp, 200, "application/json", body->str);
-                return 0;
-        }
-        g_autofree char *hint = local_host(req);
-        json_object *arr = json_object_new_array();
+        g_autoptr(GString) body = g_string_new("{\"pools\":[");
+        g_autofree char *hint = s->address ? NULL : local_host(req);
+        bool first = true;
         for (guint i = 0; i < s->pools->len; i++) {
                 const SnapshotPool *p = g_ptr_array_index(s->pools, i);
                 if (!pool_visible(req, peer, p))
                         continue;
-                json_object *o = NULL;
-                if (snapshot_pool_render(s, p, hint, false, &o, NULL, &error) < 0) {
-                        json_object_put(arr);
-                        return reply_invalid(resp, error);
+                /* pre-rendered with a configured address */
+                const char *text = s->address ? (sizes ? p->json : p->json_defs) : NULL;
+                g_autofree char *rendered = NULL;
+                if (!text && s->address)
+                        continue;
+                if (!text) {
+                        json_object *o = NULL;
+                        int r = snapshot_pool_json(s, p, hint, sizes, &o, error);
+                        if (r < 0)
+                                return r;
+                        text = rendered = g_strdup(json_object_to_json_string_ext(
+                                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        json_object_put(o);
                 }
-                json_object_array_add(arr, o);
+                g_string_append_printf(body, "%s%s", first ? "" : ",", text);
+                first = false;
         }
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "pools", arr);
-        http_response_json(resp, 200, o);
+        g_string_append(body, "]}\n");
+        *ret = g_string_free(g_steal_pointer(&body), false);
+        return 0;
+}
+
+/* GET /v1/pools[?sizes=false][&wait=SECONDS]. The ETag is the hash of the body itself
+ * (http_etag_of), not a counter: it changes exactly when what this host is told changes (its
+ * own view: the pools it may see, the address it reached), and stays the same across a restart
+ * of nfsprovd or a rebuild that changed nothing, so no host does a full sync for nothing, while
+ * a definition changed during a restart still gives a new tag. The live sizes change it too;
+ * ?sizes=false (what nfsprov-client asks) leaves them out. With If-None-Match matching and
+ * wait, the request is parked (no thread) until the pool generation changes and the body with
+ * it, or until the wait ends: then 304. */
+static int h_pools_list(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        Api *a = userdata;
+        g_autoptr(GError) error = NULL;
+        guint64 seq = http_wait_queue_seq(a->pool_waiters);
+        bool sizes;
+        unsigned wait = 0;
+        if (http_request_query_bool(req, "sizes", true, &sizes, &error) < 0 || pools_wait(req, &wait, &error) < 0)
+                return reply_invalid(resp, error);
+        /* without the sizes: what only publishing changes, no rebuild asked for */
+        g_autoptr(Snapshot) s = sizes ? snapshot_store_get(a->snapshots) : snapshot_store_peek(a->snapshots);
+        if (snapshot_failed(s, resp))
+                return 0;
+        g_autofree char *body = NULL;
+        if (pools_body(req, s, sizes, &body, &error) < 0)
+                return reply_invalid(resp, error);
+        g_autofree char *etag = http_etag_cache_of(a->pool_etags, body, strlen(body));
+        g_autofree char *inm = http_request_header_list(req, "If-None-Match");
+        bool match = false;
+        if (inm && http_etag_none_match(inm, etag, &match, &error) < 0)
+                return reply_invalid(resp, error);
+        if (match && wait > 0 && !http_request_wait_over(req)) {
+                http_request_park(req, a->pool_waiters, seq,
+                                  http_request_started(req) + (gint64) wait * G_USEC_PER_SEC);
+                return 0;
+        }
+        http_response_header(resp, "ETag", etag);
+        if (match)
+                http_response_status(resp, 304);
+        else
+                http_response_text(resp, 200, "application/json", body);
         return 0;
 }
 

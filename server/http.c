@@ -65,7 +65,31 @@ struct HttpServer {
         GCond idle;
         unsigned in_flight;
         bool stopping;
+
+        GThreadPool *workers;    /* handlers, stream openings and finishes: any number of threads */
+        GThreadPool *rerun;      /* handlers of parked requests woken again: a few threads */
+        GQueue parked;           /* HttpRequest*, parked now (park_lock) */
+        bool parks_closed;       /* stopping: nothing parks any more (park_lock) */
 };
+
+/* The long polls: every HttpWaitQueue's sequence and parked requests, every request's park_*
+ * fields, every server's parked list and parks_closed. */
+static GMutex park_lock;
+
+struct HttpWaitQueue {
+        guint64 seq;             /* counts wakes */
+        GSequence *parked;       /* HttpRequest*, by deadline */
+        GCond cond;              /* wakes the timer: an earlier deadline, or closing */
+        bool closing;
+        GThread *timer;
+};
+
+/* What a worker thread does for a request (the connection is suspended meanwhile). */
+typedef enum Job {
+        JOB_HANDLE,   /* run the handler (again, for a parked request) */
+        JOB_OPEN,     /* open a streaming route */
+        JOB_FINISH,   /* finish a streamed body */
+} Job;
 
 struct HttpRequest {
         Listener *listener;
@@ -89,6 +113,18 @@ struct HttpRequest {
         struct ucred cred;
         char *peer_address;
         char *local_address;
+
+        gint64 started;          /* monotonic, when the headers arrived */
+        Job job;
+        HttpResponse *answer;    /* set by a worker: queued when the connection resumes */
+        bool reentry;            /* resumed after JOB_OPEN: MHD calls the first call again */
+
+        HttpWaitQueue *park_queue;  /* set by http_request_park() during the handler */
+        guint64 park_seq;
+        gint64 park_deadline;
+        GSequenceIter *park_iter;   /* in park_queue->parked while parked */
+        GList *park_link;           /* in the server's parked list while parked */
+        bool wait_over;
 };
 
 typedef struct ResponseHeader {
@@ -215,6 +251,25 @@ bool http_response_is_set(const HttpResponse *resp) {
         return resp->set;
 }
 
+void http_response_status(HttpResponse *resp, unsigned status) {
+        response_clear_body(resp);
+        resp->set = true;
+        resp->status = status;
+}
+
+static HttpResponse *response_new(void) {
+        HttpResponse *resp = g_new(HttpResponse, 1);
+        response_init(resp);
+        return resp;
+}
+
+static void response_free(HttpResponse *resp) {
+        if (!resp)
+                return;
+        response_done(resp);
+        g_free(resp);
+}
+
 /* ---- requests ---- */
 
 const char *http_request_method(const HttpRequest *req) {
@@ -297,6 +352,43 @@ const char *http_request_local_address(const HttpRequest *req) {
         return req->local_address;
 }
 
+typedef struct HeaderJoin {
+        const char *name;
+        GString *value;
+} HeaderJoin;
+
+static enum MHD_Result header_join(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        HeaderJoin *j = cls;
+        if (key && g_ascii_strcasecmp(key, j->name) == 0) {
+                if (!j->value)
+                        j->value = g_string_new(NULL);
+                else
+                        g_string_append(j->value, ", ");
+                g_string_append(j->value, value ? value : "");
+        }
+        return MHD_YES;
+}
+
+char *http_request_header_list(const HttpRequest *req, const char *name) {
+        HeaderJoin j = { name, NULL };
+        MHD_get_connection_values(req->connection, MHD_HEADER_KIND, header_join, &j);
+        return j.value ? g_string_free(j.value, false) : NULL;
+}
+
+gint64 http_request_started(const HttpRequest *req) {
+        return req->started;
+}
+
+bool http_request_wait_over(const HttpRequest *req) {
+        return req->wait_over;
+}
+
+void http_request_park(HttpRequest *req, HttpWaitQueue *q, guint64 seq, gint64 deadline) {
+        req->park_queue = q;
+        req->park_seq = seq;
+        req->park_deadline = deadline;
+}
+
 static void request_free(HttpRequest *req) {
         if (!req)
                 return;
@@ -314,6 +406,7 @@ static void request_free(HttpRequest *req) {
                 req->stream.free(req->stream.sink);
         }
         g_clear_error(&req->stream_error);
+        response_free(req->answer);
         g_free(req->peer_address);
         g_free(req->local_address);
         g_free(req);
@@ -549,6 +642,178 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
         g_mutex_unlock(&s->lock);
 }
 
+/* ---- workers and long polls ---- */
+
+static gint by_deadline(gconstpointer a, gconstpointer b, gpointer unused) {
+        const HttpRequest *x = a, *y = b;
+        if (x->park_deadline != y->park_deadline)
+                return x->park_deadline < y->park_deadline ? -1 : 1;
+        return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Take a parked request out of its queue and run its handler again (park_lock held). */
+static void unpark_locked(HttpRequest *req, bool wait_over) {
+        HttpServer *s = req->listener->server;
+        g_sequence_remove(req->park_iter);
+        req->park_iter = NULL;
+        g_queue_delete_link(&s->parked, req->park_link);
+        req->park_link = NULL;
+        if (wait_over)
+                req->wait_over = true;
+        g_thread_pool_push(s->rerun, req, NULL);
+}
+
+/* After a handler asked to park: true when the request is parked (its connection stays
+ * suspended); false when the handler must run again at once (the queue was woken since the
+ * handler read its sequence, or the wait is over). */
+static bool park(HttpRequest *req) {
+        HttpServer *s = req->listener->server;
+        HttpWaitQueue *q = req->park_queue;
+        bool parked = false;
+        g_mutex_lock(&park_lock);
+        if (s->parks_closed || q->closing || g_get_monotonic_time() >= req->park_deadline)
+                req->wait_over = true;
+        else if (q->seq == req->park_seq) {
+                req->park_iter = g_sequence_insert_sorted(q->parked, req, by_deadline, NULL);
+                g_queue_push_tail(&s->parked, req);
+                req->park_link = s->parked.tail;
+                if (g_sequence_iter_is_begin(req->park_iter))
+                        g_cond_signal(&q->cond); /* the earliest deadline now */
+                parked = true;
+        }
+        g_mutex_unlock(&park_lock);
+        return parked;
+}
+
+static HttpResponse *run_handler(HttpServer *s, HttpRequest *req) {
+        for (;;) {
+                HttpResponse *resp = response_new();
+                bool was_over = req->wait_over;
+                req->park_queue = NULL;
+                int r = req->route->handler(req, resp, s->userdata);
+                if (!resp->set && req->park_queue && !was_over) {
+                        if (park(req)) {
+                                response_free(resp);
+                                return NULL;
+                        }
+                        response_free(resp);
+                        continue;
+                }
+                if (!resp->set && req->park_queue)
+                        http_response_error(resp, 500, "internal error: the handler waited again after its wait ended");
+                else if (!resp->set && r < 0)
+                        http_response_error(resp, 500, "internal error: %s", g_strerror(-r));
+                else if (!resp->set)
+                        http_response_error(resp, 500, "internal error: the handler gave no response");
+                return resp;
+        }
+}
+
+/* A worker thread: the job of a suspended connection, then its answer and the resume. */
+static void worker_run(gpointer data, gpointer user_data) {
+        HttpRequest *req = data;
+        HttpServer *s = user_data;
+        HttpResponse *resp = NULL;
+        switch (req->job) {
+        case JOB_HANDLE:
+                resp = run_handler(s, req);
+                if (!resp)
+                        return; /* parked: the connection stays suspended */
+                break;
+        case JOB_OPEN: {
+                resp = response_new();
+                HttpStream opened = { 0 };
+                int q = req->route->stream(req, resp, &opened, s->userdata);
+                req->reentry = true;
+                if (q >= 0 && !resp->set && opened.write) {
+                        req->stream = opened;
+                        req->streaming = true;
+                        g_clear_pointer(&resp, response_free);
+                } else if (!resp->set)
+                        http_response_error(resp, 500, "internal error: %s", g_strerror(q < 0 ? -q : EIO));
+                break;
+        }
+        case JOB_FINISH:
+                resp = response_new();
+                req->streaming = false;
+                req->stream.finish(req->stream.sink, !req->stream_error, req->stream_error, resp);
+                req->stream.free(req->stream.sink);
+                if (!resp->set)
+                        http_response_error(resp, 500, "internal error: the stream gave no response");
+                break;
+        }
+        req->answer = resp;
+        /* From here the request belongs to libmicrohttpd's thread again. */
+        MHD_resume_connection(req->connection);
+}
+
+/* Hand the request to a worker: its connection is suspended (no thread holds it) until the
+ * worker resumes it with an answer. */
+static enum MHD_Result dispatch(HttpRequest *req, Job job) {
+        req->job = job;
+        MHD_suspend_connection(req->connection);
+        g_thread_pool_push(req->listener->server->workers, req, NULL);
+        return MHD_YES;
+}
+
+static gpointer queue_timer(gpointer data) {
+        HttpWaitQueue *q = data;
+        g_mutex_lock(&park_lock);
+        while (!q->closing) {
+                GSequenceIter *first = g_sequence_get_begin_iter(q->parked);
+                if (g_sequence_iter_is_end(first)) {
+                        g_cond_wait(&q->cond, &park_lock);
+                        continue;
+                }
+                HttpRequest *req = g_sequence_get(first);
+                if (req->park_deadline > g_get_monotonic_time()) {
+                        g_cond_wait_until(&q->cond, &park_lock, req->park_deadline);
+                        continue;
+                }
+                unpark_locked(req, true);
+        }
+        g_mutex_unlock(&park_lock);
+        return NULL;
+}
+
+HttpWaitQueue *http_wait_queue_new(void) {
+        HttpWaitQueue *q = g_new0(HttpWaitQueue, 1);
+        q->parked = g_sequence_new(NULL);
+        g_cond_init(&q->cond);
+        q->timer = g_thread_new("http-wait", queue_timer, q);
+        return q;
+}
+
+guint64 http_wait_queue_seq(HttpWaitQueue *q) {
+        g_mutex_lock(&park_lock);
+        guint64 seq = q->seq;
+        g_mutex_unlock(&park_lock);
+        return seq;
+}
+
+void http_wait_queue_wake(HttpWaitQueue *q) {
+        g_mutex_lock(&park_lock);
+        q->seq++;
+        while (!g_sequence_is_empty(q->parked))
+                unpark_locked(g_sequence_get(g_sequence_get_begin_iter(q->parked)), false);
+        g_mutex_unlock(&park_lock);
+}
+
+void http_wait_queue_free(HttpWaitQueue *q) {
+        if (!q)
+                return;
+        g_mutex_lock(&park_lock);
+        q->closing = true;
+        while (!g_sequence_is_empty(q->parked))
+                unpark_locked(g_sequence_get(g_sequence_get_begin_iter(q->parked)), true);
+        g_cond_signal(&q->cond);
+        g_mutex_unlock(&park_lock);
+        g_thread_join(q->timer);
+        g_sequence_free(q->parked);
+        g_cond_clear(&q->cond);
+        g_free(q);
+}
+
 static enum MHD_Result first_call(Listener *l, HttpRequest *req) {
         HttpServer *s = l->server;
 
@@ -584,24 +849,9 @@ static enum MHD_Result first_call(Listener *l, HttpRequest *req) {
                         return queue_error(req, st_auth, NULL, "%s", msg ? msg : "access denied");
         }
 
-        if (req->route->stream) {
+        if (req->route->stream)
                 /* A streamed body: the route decides now, before any of it arrives. */
-                HttpResponse resp;
-                response_init(&resp);
-                HttpStream opened = { 0 };
-                int q = req->route->stream(req, &resp, &opened, s->userdata);
-                if (q >= 0 && !resp.set && opened.write) {
-                        req->stream = opened;
-                        req->streaming = true;
-                        response_done(&resp);
-                        return MHD_YES;
-                }
-                if (!resp.set)
-                        http_response_error(&resp, 500, "internal error: %s", g_strerror(q < 0 ? -q : EIO));
-                enum MHD_Result ret = queue(req, &resp, NULL);
-                response_done(&resp);
-                return ret;
-        }
+                return dispatch(req, JOB_OPEN);
 
         const char *cl = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -627,6 +877,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
 
         if (!req) {
                 req = g_new0(HttpRequest, 1);
+                req->started = g_get_monotonic_time();
                 req->listener = l;
                 req->connection = connection;
                 req->method = g_strdup(method);
@@ -638,6 +889,20 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
                 return first_call(l, req);
         }
 
+        if (req->answer) {
+                /* a worker's answer: the connection resumed */
+                HttpResponse *resp = TAKE_PTR(req->answer);
+                req->reentry = false;
+                enum MHD_Result ret = queue(req, resp, NULL);
+                response_free(resp);
+                return ret;
+        }
+        if (req->reentry) {
+                /* resumed after the stream opened: libmicrohttpd repeats the first call */
+                req->reentry = false;
+                return MHD_YES;
+        }
+
         if (req->streaming) {
                 if (*upload_data_size > 0) {
                         if (!req->stream_error)
@@ -647,16 +912,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
                         return MHD_YES;
                 }
                 /* the end of the body */
-                HttpResponse resp;
-                response_init(&resp);
-                req->streaming = false;
-                req->stream.finish(req->stream.sink, !req->stream_error, req->stream_error, &resp);
-                req->stream.free(req->stream.sink);
-                if (!resp.set)
-                        http_response_error(&resp, 500, "internal error: the stream gave no response");
-                enum MHD_Result ret = queue(req, &resp, NULL);
-                response_done(&resp);
-                return ret;
+                return dispatch(req, JOB_FINISH);
         }
 
         if (!req->body) {
@@ -689,18 +945,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
         if (json_body_parse((const char *) req->body->data, req->body->len, &req->json, &bad) < 0)
                 return queue_error(req, 400, NULL, "%s", bad->message);
 
-        HttpResponse resp;
-        response_init(&resp);
-        int r = req->route->handler(req, &resp, s->userdata);
-        if (!resp.set) {
-                if (r < 0)
-                        http_response_error(&resp, 500, "internal error: %s", g_strerror(-r));
-                else
-                        http_response_error(&resp, 500, "internal error: the handler gave no response");
-        }
-        enum MHD_Result ret = queue(req, &resp, NULL);
-        response_done(&resp);
-        return ret;
+        return dispatch(req, JOB_HANDLE);
 }
 
 /* ---- listeners ---- */
@@ -828,8 +1073,9 @@ static int tcp_socket_create(HttpServer *s, const char *host, unsigned port, int
 static int listener_start(Listener *l, const HttpServerOptions *o, GError **error) {
         unsigned limit = o->connection_limit ? o->connection_limit : 64;
         unsigned timeout = o->connection_timeout ? o->connection_timeout : 60;
-        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                         MHD_USE_ITC;
+        /* One thread polls all of a listener's connections (epoll); requests run on the workers. */
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                         (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
         bool tls = !l->is_unix && o->tls_cert_pem;
         if (tls) {
                 if (!o->tls_key_pem)
@@ -879,6 +1125,11 @@ static void listener_stop(Listener *l) {
 static void server_free(HttpServer *s) {
         if (!s)
                 return;
+        /* No request is in flight: the workers end their last resume, then the daemons stop. */
+        if (s->workers)
+                g_thread_pool_free(s->workers, false, true);
+        if (s->rerun)
+                g_thread_pool_free(s->rerun, false, true);
         listener_stop(&s->unix_listener);
         listener_stop(&s->tcp_listener);
         if (s->socket_path) {
@@ -914,6 +1165,9 @@ int http_server_start(const HttpServerOptions *o, const HttpRoute *routes, size_
         s->userdata = userdata;
         s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
         s->tcp_authorize = o->tcp_authorize;
+        g_queue_init(&s->parked);
+        s->workers = g_thread_pool_new(worker_run, s, -1, false, NULL);
+        s->rerun = g_thread_pool_new(worker_run, s, (gint) CLAMP(g_get_num_processors(), 2, 8), false, NULL);
         s->n_routes = n_routes;
         s->routes = g_new0(CompiledRoute, n_routes);
         int r = 0;
@@ -976,6 +1230,13 @@ void http_server_stop(HttpServer *s) {
 
         listener_quiesce(&s->unix_listener);
         listener_quiesce(&s->tcp_listener);
+
+        /* Parked requests are answered now, as if their wait ended. */
+        g_mutex_lock(&park_lock);
+        s->parks_closed = true;
+        while (s->parked.head)
+                unpark_locked(s->parked.head->data, true);
+        g_mutex_unlock(&park_lock);
 
         g_mutex_lock(&s->lock);
         while (s->in_flight > 0)

@@ -9,8 +9,18 @@
  *   at the path, or a live server, is refused), then it is bound with mode socket_mode (0660)
  *   and owner root:admin_group when an admin group is given (and the process is root).
  *   http_server_stop() removes it again (when it is still the one this server created).
- * - Requests are served by libmicrohttpd's internal threads, one thread per connection, so
- *   handlers run concurrently: a handler must do its own locking.
+ * - Threads: one libmicrohttpd thread per listener polls all its connections (epoll) and reads
+ *   requests; a request's connection is suspended while a worker thread (a pool that grows as
+ *   needed, so a handler may block: it holds only its own worker) runs its handler, a streaming
+ *   route's opening and its finish, and resumed with the answer. Handlers run concurrently and
+ *   must do their own locking. An idle connection, or a parked one (long polls, below), holds no
+ *   thread. A streamed body's chunks are written on the polling thread.
+ * - Long polls: a handler with nothing to answer yet parks the request on an HttpWaitQueue
+ *   (http_request_park) instead of filling the response. Its handler runs again (on one of a few
+ *   threads kept for this) when the queue is woken, when the deadline passes and when the server
+ *   stops: then http_request_wait_over() is true and it must answer. A handler that parks must
+ *   not block. libmicrohttpd does not see a client go away while it is parked: the request ends
+ *   at its deadline at the latest.
  * - Routes: a method plus a path pattern of literal segments and "{param}" segments, each
  *   matching one non-empty path segment. A path that no route matches gets 404; a path that
  *   matches only with another method gets 405 with an Allow header.
@@ -18,8 +28,8 @@
  *   peer that has the admin group (primary or supplementary, as the kernel reports them for the
  *   connection with SO_PEERCRED / SO_PEERGROUPS) may talk; others get 403. On TCP the server's
  *   authorize callback decides; without one, every TCP request gets 403.
- * - Bounds: at most connection_limit connections per listener, each served by its own thread (a
- *   slow client holds only its own), closed after connection_timeout seconds without progress;
+ * - Bounds: at most connection_limit connections per listener (a slow client holds only its own
+ *   connection), closed after connection_timeout seconds without progress (not while parked);
  *   the request line and headers must fit in the connection's 64 KiB of memory
  *   (MHD_OPTION_CONNECTION_MEMORY_LIMIT; measured: a 56 KiB header passes, a 64 KiB one gets 431).
  * - TLS on the TCP listener when a certificate and key are given (libmicrohttpd with GnuTLS).
@@ -133,6 +143,32 @@ json_object *http_request_json(const HttpRequest *req);
 /* The raw body (NUL-terminated) and its length; "" when empty. */
 const char *http_request_body(const HttpRequest *req, size_t *ret_len);
 
+/* Every value of a request header (case-insensitive name), joined with ", " as RFC 9110 5.3
+ * allows for list headers; NULL when absent. g_free() it. */
+char *http_request_header_list(const HttpRequest *req, const char *name);
+/* When the request's headers arrived (g_get_monotonic_time()). */
+gint64 http_request_started(const HttpRequest *req);
+
+/* --- Long polls --- */
+
+typedef struct HttpWaitQueue HttpWaitQueue;
+
+/* A queue and the one thread that ends its requests' waits at their deadlines. Free it only
+ * after http_server_stop() of every server that parks requests on it, or with none parked. */
+HttpWaitQueue *http_wait_queue_new(void);
+void http_wait_queue_free(HttpWaitQueue *q);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HttpWaitQueue, http_wait_queue_free)
+/* Counts the wakes: read it before looking at what the requests wait for. */
+guint64 http_wait_queue_seq(HttpWaitQueue *q);
+/* What the parked requests wait for may have changed: run their handlers again. Any thread. */
+void http_wait_queue_wake(HttpWaitQueue *q);
+/* From a handler, instead of filling the response: park the request until q is woken after seq
+ * (read before the handler looked; a wake since then runs the handler again at once), or until
+ * deadline (monotonic). */
+void http_request_park(HttpRequest *req, HttpWaitQueue *q, guint64 seq, gint64 deadline);
+/* The request was parked and its deadline passed, or the server stops: answer now. */
+bool http_request_wait_over(const HttpRequest *req);
+
 /* Whether the request came over the Unix socket. */
 bool http_request_is_unix(const HttpRequest *req);
 /* The peer's credentials (Unix socket): 0, or -ENODATA on TCP. */
@@ -156,6 +192,8 @@ void http_response_file(HttpResponse *resp, unsigned status, const char *content
                         uint64_t length);
 /* Add a header to the response (e.g. Location). */
 void http_response_header(HttpResponse *resp, const char *name, const char *value);
+/* A response without a body (and without Content-Type), e.g. 304. */
+void http_response_status(HttpResponse *resp, unsigned status);
 /* Whether a response was set. */
 bool http_response_is_set(const HttpResponse *resp);
 

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,19 @@ static void log_report(const char *when, const ReconcileReport *rep) {
                  rep->changes->len == 1 ? "" : "s", rep->problems->len, rep->problems->len == 1 ? "" : "s");
 }
 
+/* Long polls keep a connection per watching host open (GET /v1/pools?wait=): allow many. The
+ * soft limit of open files is raised to the hard one (systemd's default 1024:524288), up to
+ * 65536; libmicrohttpd polls with epoll, so descriptors above FD_SETSIZE are fine. */
+#define CONNECTION_LIMIT 16384
+
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= 65536 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = MIN(rl.rlim_max, (rlim_t) 65536);
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -294,12 +308,13 @@ int main(int argc, char **argv) {
                 .tcp_host = cfg->listen_host,
                 .tcp_port = cfg->listen_port,
                 .tcp_authorize = api_tcp_authorize,
-                .connection_limit = 256,
+                .connection_limit = CONNECTION_LIMIT,
                 .connection_timeout = 30,
                 .tls_cert_pem = tls_cert,
                 .tls_key_pem = tls_key,
         };
         HttpServer *server = NULL;
+        raise_fd_limit();
         r = http_server_start(&opts, routes, n_routes, api, &server, &error);
         if (r < 0) {
                 log_error("cannot start: %s", error ? error->message : g_strerror(-r));

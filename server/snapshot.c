@@ -25,12 +25,16 @@ struct SnapshotStore {
         GCond thread_cond;      /* wakes the refresher at stop */
         bool stopping;
         GThread *refresher;
+
+        void (*pools_changed)(void *data);
+        void *pools_changed_data;
 };
 
 /* ---- snapshots ---- */
 
 static void pool_free(SnapshotPool *p) {
         g_free(p->json);
+        g_free(p->json_defs);
         g_free(p->name);
         pooldef_free(p->def);
         g_free(p->status);
@@ -53,6 +57,7 @@ void snapshot_unref(Snapshot *s) {
         g_free(s->address);
         g_free(s->config_path);
         g_free(s->error);
+        g_free(s->pools_digest);
         g_free(s);
 }
 
@@ -84,14 +89,16 @@ bool snapshot_pool_admits(const SnapshotPool *p, const ExportsAddress *address) 
         return false;
 }
 
-int snapshot_pool_render(const Snapshot *s, const SnapshotPool *p, const char *host_hint, bool xml_only,
-                         json_object **ret_json, char **ret_xml, GError **error) {
+static int render(const Snapshot *s, const SnapshotPool *p, const char *host_hint, bool xml_only, bool sizes,
+                  json_object **ret_json, char **ret_xml, GError **error) {
         const char *host = s->address ? s->address : host_hint;
         if (!host)
                 return np_fail(error, EINVAL, "%s: no server address: set [server] address in %s", p->name,
                                s->config_path ? s->config_path : "the configuration");
         PoolDef tmp = *p->def;
         tmp.host = (char *) host;
+        if (!sizes)
+                tmp.has_sizes = false;
         g_autofree char *xml = pooldef_to_xml(&tmp);
         if (xml_only) {
                 *ret_xml = g_steal_pointer(&xml);
@@ -102,6 +109,22 @@ int snapshot_pool_render(const Snapshot *s, const SnapshotPool *p, const char *h
         json_object_object_add(o, "status", json_object_new_string(p->status));
         *ret_json = o;
         return 0;
+}
+
+int snapshot_pool_render(const Snapshot *s, const SnapshotPool *p, const char *host_hint, bool xml_only,
+                         json_object **ret_json, char **ret_xml, GError **error) {
+        return render(s, p, host_hint, xml_only, true, ret_json, ret_xml, error);
+}
+
+int snapshot_pool_json(const Snapshot *s, const SnapshotPool *p, const char *host_hint, bool sizes,
+                       json_object **ret_json, GError **error) {
+        return render(s, p, host_hint, false, sizes, ret_json, NULL, error);
+}
+
+static char *json_text(json_object *o) {
+        char *t = g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return t;
 }
 
 /* The pool of a share that is ready or resizing; NULL when its definition cannot be made. */
@@ -124,12 +147,24 @@ static SnapshotPool *pool_build(SnapshotStore *st, const Snapshot *s, const Shar
          * every GET /v1/pools (100 pools: 12x fewer requests/s than nginx serving the same file
          * before this). */
         json_object *o = NULL;
-        if (s->address && snapshot_pool_render(s, p, NULL, false, &o, NULL, NULL) >= 0) {
-                p->json = g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(o);
-        }
+        if (s->address && snapshot_pool_render(s, p, NULL, false, &o, NULL, NULL) >= 0)
+                p->json = json_text(o);
+        if (s->address && snapshot_pool_json(s, p, NULL, false, &o, NULL) >= 0)
+                p->json_defs = json_text(o);
         return p;
+}
+
+/* What pools_generation follows: each pool's definition (the placeholder host, or the configured
+ * address), status and export clients, without the live sizes. */
+static void digest_pool(GChecksum *c, const Snapshot *s, const SnapshotPool *p, const ShareInfo *info) {
+        json_object *o = NULL;
+        if (snapshot_pool_json(s, p, p->def->host, false, &o, NULL) >= 0) {
+                g_autofree char *t = json_text(o);
+                g_checksum_update(c, (const guchar *) t, (gssize) strlen(t) + 1);
+        }
+        for (char **cl = info->clients; cl && *cl; cl++)
+                g_checksum_update(c, (const guchar *) *cl, (gssize) strlen(*cl) + 1);
+        g_checksum_update(c, (const guchar *) "\n", 1);
 }
 
 /* A new snapshot from the engine (engine lock held). */
@@ -151,6 +186,7 @@ static Snapshot *snapshot_build(SnapshotStore *st) {
                 s->exports_ok = false;
                 return s;
         }
+        g_autoptr(GChecksum) digest = g_checksum_new(G_CHECKSUM_SHA256);
         for (guint i = 0; i < s->shares->len; i++) {
                 const ShareInfo *info = g_ptr_array_index(s->shares, i);
                 json_object_array_add(s->shares_json, share_json(info));
@@ -159,21 +195,41 @@ static Snapshot *snapshot_build(SnapshotStore *st) {
                 if (!info->exported)
                         s->exports_ok = false;
                 SnapshotPool *p = pool_build(st, s, info);
-                if (p)
+                if (p) {
+                        digest_pool(digest, s, p, info);
                         g_ptr_array_add(s->pools, p);
+                }
         }
+        s->pools_digest = g_strdup(g_checksum_get_string(digest));
         return s;
 }
 
 /* ---- the store ---- */
 
+static bool same_pools(const Snapshot *a, const Snapshot *b) {
+        return g_strcmp0(a->pools_digest, b->pools_digest) == 0 && !a->error == !b->error;
+}
+
 void snapshot_store_publish(SnapshotStore *st) {
         Snapshot *s = snapshot_build(st);
         g_mutex_lock(&st->swap_lock);
         Snapshot *old = st->current;
+        bool changed = !same_pools(old, s);
+        s->pools_generation = old->pools_generation + (changed ? 1 : 0);
         st->current = s;
+        void (*fn)(void *) = st->pools_changed;
+        void *data = st->pools_changed_data;
         g_mutex_unlock(&st->swap_lock);
         snapshot_unref(old);
+        if (changed && fn)
+                fn(data);
+}
+
+void snapshot_store_on_pools_changed(SnapshotStore *st, void (*fn)(void *data), void *data) {
+        g_mutex_lock(&st->swap_lock);
+        st->pools_changed = fn;
+        st->pools_changed_data = data;
+        g_mutex_unlock(&st->swap_lock);
 }
 
 static Snapshot *current_ref(SnapshotStore *st) {
@@ -205,6 +261,14 @@ Snapshot *snapshot_store_get(SnapshotStore *st) {
         }
         snapshot_unref(s);
         return current_ref(st);
+}
+
+Snapshot *snapshot_store_peek(SnapshotStore *st) {
+        Snapshot *s = current_ref(st);
+        if (!s->error)
+                return s;
+        snapshot_unref(s);
+        return snapshot_store_get(st);
 }
 
 /* Rebuild in the background when a read found the snapshot old (see snapshot_store_get). */

@@ -21,6 +21,11 @@
  * - Pools: the shares that are ready or resizing and whose pool definition could be made. With a
  *   configured [server] address each pool's JSON is rendered once per snapshot (json); without
  *   one the host is the local address the asking client reached (snapshot_pool_render).
+ * - Pool generation: pools_generation counts the snapshots whose pool definitions differ from
+ *   the previous one's, ignoring the live sizes (capacity, allocation, available): names, uuids,
+ *   sources, targets, statuses, export clients, volume manifests, the configured address. When
+ *   it changes, the store calls its on_pools_changed callback (after the swap, from the thread
+ *   that published), so long polls can answer (GET /v1/pools?wait=).
  */
 #pragma once
 
@@ -40,6 +45,7 @@ typedef struct SnapshotPool {
         GPtrArray *clients;  /* ExportsClientSpec*: the share's export clients that parse */
         char *json;          /* the pool's JSON text for the configured address, rendered once per
                               * snapshot; NULL when the host depends on the asking client */
+        char *json_defs;     /* the same without the live sizes (see snapshot_pool_json) */
 } SnapshotPool;
 
 typedef struct Snapshot {
@@ -53,6 +59,8 @@ typedef struct Snapshot {
         const char *export_server; /* the export server's name ("kernel", "ganesha"): static */
         bool exports_ok;     /* every ready share is in the exports block */
         char *error;         /* the state could not be read (see above); NULL when it was */
+        char *pools_digest;  /* SHA-256 of the pool definitions without live sizes */
+        guint64 pools_generation;
 } Snapshot;
 
 Snapshot *snapshot_ref(Snapshot *s);
@@ -76,6 +84,11 @@ bool snapshot_pool_admits(const SnapshotPool *p, const ExportsAddress *address);
 int snapshot_pool_render(const Snapshot *s, const SnapshotPool *p, const char *host_hint, bool xml_only,
                          json_object **ret_json, char **ret_xml, GError **error);
 
+/* Like snapshot_pool_render's JSON; without sizes the capacity, allocation and available are
+ * left out (of the JSON and of its "xml"): what changes only when the definition does. */
+int snapshot_pool_json(const Snapshot *s, const SnapshotPool *p, const char *host_hint, bool sizes,
+                       json_object **ret_json, GError **error);
+
 typedef struct SnapshotStore SnapshotStore;
 
 /* Build the first snapshot (nothing else may use the engine yet) and start the refresher thread.
@@ -88,6 +101,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnapshotStore, snapshot_store_free)
 
 /* The current snapshot (a new reference), fresh as described above. */
 Snapshot *snapshot_store_get(SnapshotStore *st);
+/* The current snapshot as it is, asking for no rebuild (one whose state could not be read: as
+ * snapshot_store_get). For reads of what only operations, reconcile and a new configuration
+ * change, which publish when they end: the pool definitions without live sizes
+ * (GET /v1/pools?sizes=false), so that hosts polling them cost no rebuild. */
+Snapshot *snapshot_store_peek(SnapshotStore *st);
+
+/* Call fn(data) after each publish that changes pools_generation (set it before requests come). */
+void snapshot_store_on_pools_changed(SnapshotStore *st, void (*fn)(void *data), void *data);
 
 /* Build a new snapshot and publish it. The caller holds the engine lock. */
 void snapshot_store_publish(SnapshotStore *st);

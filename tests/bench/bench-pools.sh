@@ -24,13 +24,6 @@ DURATION=${BENCH_SECONDS:-15}
 CONNS=${BENCH_CONNECTIONS:-100}
 THREADS=${BENCH_THREADS:-2}
 
-free_port() {
-    local p
-    for p in $(shuf -i 20000-60999 -n 50); do
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-    done
-    sb_fail "no free TCP port on 127.0.0.1"
-}
 rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %d MiB  ", $1, $2 / 1024}' "/proc/$DAEMON_PID/status"; }
 
 # wrk_run NAME URL: wrk with latency distribution; sets RPS, P50, P99, MAX, ERRS (non-2xx

@@ -61,9 +61,11 @@ for m in $modes; do
     assert_eq "$(comp $m "$CN" _nfsprov "$NP --socket $S/nobody.sock show ")" "" "$m: no daemon, no names"
     [ $(($(date +%s) - start)) -le 4 ] || sb_fail "$m: completion waited more than 4 s for a socket nobody answers"
 
-    assert_eq "$(comp $m "$CC" _nfsprov_client "$NPC ")" "list resources sync verify volumes" "$m: nfsprov-client commands"
+    assert_eq "$(comp $m "$CC" _nfsprov_client "$NPC ")" "list resources sync verify volumes watch" "$m: nfsprov-client commands"
     assert_eq "$(comp $m "$CC" _nfsprov_client "$NPC sync --")" \
-        "--config --connect --dry-run --fix --help --json --nfs-check --server --token-file" "$m: options of sync"
+        "--cache --config --connect --dry-run --fix --help --json --nfs-check --no-cache --server --token-file" "$m: options of sync"
+    assert_eq "$(comp $m "$CC" _nfsprov_client "$NPC watch --")" \
+        "--cache --config --connect --fix --help --json --nfs-check --no-cache --server --token-file" "$m: options of watch"
     assert_eq "$(comp $m "$CC" _nfsprov_client "$NPC verify --")" \
         "--config --connect --help --json --nfs-check --server --token-file" "$m: options of verify"
     assert_eq "$(comp $m "$CC" _nfsprov_client "$NPC --connect q")" "qemu:///session qemu:///system" "$m: --connect"
@@ -76,8 +78,8 @@ comp_opts=$(. "$CN"; { echo $_nfsprov_global_opts; for c in $_nfsprov_commands; 
     tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ')
 assert_eq "$comp_opts" "$("$NP" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')" "nfsprov --help's options"
 assert_eq "$("$NPC" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | sort | tr '\n' ' ')" \
-    "list resources sync verify volumes " "nfsprov-client --help's commands"
+    "list resources sync verify volumes watch " "nfsprov-client --help's commands"
 assert_eq "$("$NPC" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')" \
-    "--config --connect --dry-run --fix --help --json --nfs-check --server --token-file " "nfsprov-client --help's options"
+    "--cache --config --connect --dry-run --fix --help --json --nfs-check --no-cache --server --token-file " "nfsprov-client --help's options"
 stop_daemon
 sb_pass "modes: $modes"

@@ -13,13 +13,6 @@
 sb_require_cmd curl curl
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
 
-free_port() {
-    local p
-    for p in $(shuf -i 20000-60999 -n 50); do
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-    done
-    sb_fail "no free TCP port on 127.0.0.1"
-}
 PORT=$(free_port)
 TCP=http://127.0.0.1:$PORT
 TARGETS=$S/pools

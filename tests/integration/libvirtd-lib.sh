@@ -345,24 +345,22 @@ lv_stop_all() {
 
 lv_virsh() { local h=$1; shift; virsh -q -c "$(lv_uri "$h")" "$@"; }
 lv_in() { local h=$1 pid; shift; pid=$(lv_pid "$h") || return 1; nsenter -t "$pid" -m -- "$@"; }
+# lv_client HOST ARGS...: nfsprov-client ARGS on HOST. Without a cache of the servers' definitions
+# (every sync as a host's first), unless LV_CACHE=1: then HOST's own cache file (lv_cache HOST).
+lv_cache() { echo "$(lv_dir "$1")/client-pools.json"; }
 lv_client() {
-    local h=$1 pid uri; shift
+    local h=$1 pid uri cache=(--no-cache); shift
     pid=$(lv_pid "$h") || return 1
     uri=$(lv_uri "$h")
-    nsenter -t "$pid" -m -- "$NFSPROV_CLIENT" --connect "$uri" "$@"
+    [ "${LV_CACHE:-0}" = 1 ] && cache=(--cache "$(lv_cache "$h")")
+    nsenter -t "$pid" -m -- "$NFSPROV_CLIENT" --connect "$uri" "${cache[@]}" "$@"
 }
 lv_mnt_source() { lv_in "$1" findmnt -n -o SOURCE --mountpoint "$2"; }
 
 # ---- helpers for the nfsprov-client tests ----
 
 # lv_free_port: a TCP port nobody listens on
-lv_free_port() {
-    local p
-    for p in $(shuf -i 20000-60999 -n 50); do
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-    done
-    sb_fail "no free TCP port on 127.0.0.1"
-}
+lv_free_port() { free_port; }
 
 # lv_nfsprovd_config PORT TARGET_BASE: nfsprovd-lib.sh's write_config, plus
 # [server] listen = 127.0.0.1:PORT and [pools] target_base = TARGET_BASE (in the sandbox)

@@ -74,6 +74,15 @@ nfs_server_up() {
     [ "$NP_EXPORT_SERVER" = kernel ] || ganesha_start "$G"
 }
 
+# free_port: a TCP port nobody listens on (for [server] listen = 127.0.0.1:PORT)
+free_port() {
+    local p
+    for p in $(shuf -i 20000-60999 -n 50); do
+        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+    done
+    sb_fail "no free TCP port on 127.0.0.1"
+}
+
 # On a failure: whether nfsprovd still runs, and the end of its log.
 sb_on_fail() {
     [ -n "${S:-}" ] && [ -f "$S/nfsprovd.log" ] || return 0

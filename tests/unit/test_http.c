@@ -124,7 +124,33 @@ static int h_slow(HttpRequest *req, HttpResponse *resp, void *userdata) {
         return 0;
 }
 
+/* Long polls: GET /t/wait/{v}?ms=N answers 200 {"value"} once wait_value is not v, else parks
+ * on wait_queue for N ms and then answers 304. */
+static HttpWaitQueue *wait_queue;
+static gint wait_value;
+static gint wait_parks;          /* how many times a handler parked */
+
+static int h_wait(HttpRequest *req, HttpResponse *resp, void *userdata) {
+        guint64 seq = http_wait_queue_seq(wait_queue);
+        int v = g_atomic_int_get(&wait_value);
+        if (v != atoi(http_request_param(req, "v"))) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "value", json_object_new_int(v));
+                http_response_json(resp, 200, o);
+                return 0;
+        }
+        if (http_request_wait_over(req)) {
+                http_response_status(resp, 304);
+                return 0;
+        }
+        const char *ms = http_request_query(req, "ms");
+        g_atomic_int_inc(&wait_parks);
+        http_request_park(req, wait_queue, seq, http_request_started(req) + (ms ? atoi(ms) : 30000) * 1000);
+        return 0;
+}
+
 static const HttpRoute test_routes[] = {
+        { .method = "GET", .pattern = "/t/wait/{v}", .handler = h_wait },
         { .method = "GET", .pattern = "/t/items/{id}", .handler = h_item },
         { .method = "PUT", .pattern = "/t/items/{id}", .handler = h_item_put },
         { .method = "POST", .pattern = "/t/items/{a}/sub/{b}", .handler = h_sub },
@@ -677,6 +703,89 @@ START_TEST(test_concurrent) {
 }
 END_TEST
 
+typedef struct Waiter {
+        const char *socket;
+        char path[64];
+        long status;
+        int value;
+} Waiter;
+
+static void *waiter_run(void *p) {
+        Waiter *w = p;
+        g_autoptr(Reply) r = get(w->socket, w->path);
+        w->status = r->status;
+        w->value = r->json ? json_object_get_int(json_object_object_get(r->json, "value")) : -1;
+        return NULL;
+}
+
+/* wait until n handlers parked (a 30 s hang guard) */
+static void wait_parked(int n) {
+        for (int i = 0; i < 3000 && g_atomic_int_get(&wait_parks) < n; i++)
+                g_usleep(10000);
+        ck_assert_int_ge(g_atomic_int_get(&wait_parks), n);
+}
+
+/* Parked requests: woken together by a change, answered at their deadline, answered when the
+ * server stops; a change before the park is not missed. */
+START_TEST(test_long_poll) {
+        TestServer t;
+        test_server_init(&t);
+        wait_queue = http_wait_queue_new();
+        g_atomic_int_set(&wait_value, 0);
+        g_atomic_int_set(&wait_parks, 0);
+        HttpServerOptions o = test_options(t.socket);
+        test_server_start(&t, &o);
+
+        /* nothing to wait for: answered at once */
+        g_autoptr(Reply) r0 = get(t.socket, "/t/wait/7");
+        ck_assert_int_eq(r0->status, 200);
+        ck_assert_int_eq(g_atomic_int_get(&wait_parks), 0);
+
+        /* a deadline: 304 */
+        g_autoptr(Reply) r1 = get(t.socket, "/t/wait/0?ms=100");
+        ck_assert_int_eq(r1->status, 304);
+        ck_assert_int_eq(g_atomic_int_get(&wait_parks), 1);
+
+        /* 40 waiters, one change: every one answered 200 with the new value */
+        enum { N = 40 };
+        Waiter w[N];
+        pthread_t th[N];
+        for (int i = 0; i < N; i++) {
+                w[i] = (Waiter) { .socket = t.socket };
+                snprintf(w[i].path, sizeof w[i].path, "/t/wait/0?ms=60000");
+                ck_assert_int_eq(pthread_create(&th[i], NULL, waiter_run, &w[i]), 0);
+        }
+        wait_parked(1 + N);
+        /* a wake that changed nothing parks them again */
+        http_wait_queue_wake(wait_queue);
+        wait_parked(1 + 2 * N);
+        g_atomic_int_set(&wait_value, 1);
+        http_wait_queue_wake(wait_queue);
+        for (int i = 0; i < N; i++) {
+                pthread_join(th[i], NULL);
+                ck_assert_msg(w[i].status == 200 && w[i].value == 1, "waiter %d: %ld %d", i, w[i].status, w[i].value);
+        }
+
+        /* parked when the server stops: answered (304), and the stop returns */
+        g_atomic_int_set(&wait_parks, 0);
+        for (int i = 0; i < 3; i++) {
+                w[i] = (Waiter) { .socket = t.socket };
+                snprintf(w[i].path, sizeof w[i].path, "/t/wait/1?ms=60000");
+                ck_assert_int_eq(pthread_create(&th[i], NULL, waiter_run, &w[i]), 0);
+        }
+        wait_parked(3);
+        http_server_stop(t.server);
+        t.server = NULL;
+        for (int i = 0; i < 3; i++) {
+                pthread_join(th[i], NULL);
+                ck_assert_msg(w[i].status == 304, "waiter %d at the stop: %ld", i, w[i].status);
+        }
+        http_wait_queue_free(wait_queue);
+        wait_queue = NULL;
+        test_server_done(&t);
+}
+END_TEST
+
 START_TEST(test_socket_path) {
         TestServer t;
         test_server_init(&t);
@@ -908,6 +1017,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_no_admin_group);
         tcase_add_test(tc, test_non_admin_peer);
         tcase_add_test(tc, test_concurrent);
+        tcase_add_test(tc, test_long_poll);
         tcase_add_test(tc, test_socket_path);
         tcase_add_test(tc, test_stop_waits);
         tcase_add_test(tc, test_tcp);
