@@ -36,20 +36,6 @@ EOT
 # ask rpcbind on :111, so each NFS-serving test runs in its own network namespace with its own
 # loopback, /run (rpcbind's socket and state) and rpcbind; nothing touches the machine's.
 
-# ganesha_require: skip the test, with the reason, when this machine cannot run the private NFS
-# stack: Ganesha with its FSAL VFS, rpcbind and its _rpc account, dbus-daemon, gdbus, ip
-ganesha_require() {
-    sb_require_cmd ganesha.nfsd nfs-ganesha
-    sb_require_cmd rpcbind rpcbind
-    sb_require_cmd rpcinfo rpcbind
-    sb_require_cmd dbus-daemon dbus-daemon
-    sb_require_cmd gdbus libglib2.0-bin
-    sb_require_cmd ip iproute2
-    compgen -G "/usr/lib/*/ganesha/libfsalvfs.so" > /dev/null ||
-        sb_skip "needs ganesha's FSAL VFS (Debian package nfs-ganesha-vfs)"
-    getent passwd _rpc > /dev/null || sb_skip "needs the _rpc account that rpcbind runs as (Debian package rpcbind)"
-}
-
 # ganesha_netns "$@": first thing in a test: run the test again inside a new network namespace
 # (same pid: exec), with lo up (127.0.0.2 too: glibc's address check ignores 127.0.0.1 alone, and
 # Ganesha would fail "No IP address found for 127.0.0.1") and a private /run.

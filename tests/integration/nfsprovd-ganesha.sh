@@ -13,16 +13,8 @@
 # one line and leaves nothing half made.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 . "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
-sb_require_cmd ganesha.nfsd nfs-ganesha
-sb_require_cmd rpcbind rpcbind
-sb_require_cmd rpcinfo rpcbind
-sb_require_cmd dbus-daemon dbus-daemon
-sb_require_cmd gdbus libglib2.0-bin
-sb_require_cmd nfs-cp libnfs-utils
-sb_require_cmd nfs-ls libnfs-utils
-sb_require_cmd ip iproute2
+ganesha_require
 sb_require_cmd curl curl
-[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] || sb_skip "needs ganesha's FSAL VFS (Debian package nfs-ganesha-vfs)"
 ganesha_netns "$@"
 
 G=$S/ganesha
