@@ -26,6 +26,7 @@
  *
  * Fault injection (tests): NFSPROV_FAULT=OP:STEP kills the process right after recording the
  * start of a step; OP:STEP:after right after the step ran, before recording that it finished.
+ * NFSPROV_FAULT_FILE=PATH: the same for the point named by PATH's first line (server/steps.h).
  *
  * All engine functions are serialized by the caller (one at a time); they are not thread-safe.
  * Errors: -EINVAL bad input (nothing changed), -ENOENT no such share, -EEXIST a share of that

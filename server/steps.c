@@ -1,17 +1,41 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "log.h"
+#include "macro.h"
 #include "steps.h"
 
-void steps_fault_point(const char *op, const char *step, bool after) {
+/* The fault point wanted now: NFSPROV_FAULT, else the first line of NFSPROV_FAULT_FILE, read at
+ * every fault point (a test names the next point without restarting the daemon); NULL: none. */
+static const char *fault_wanted(char *buf, size_t size) {
         const char *f = getenv("NFSPROV_FAULT");
-        if (!f || !*f)
+        if (f && *f)
+                return f;
+        const char *file = getenv("NFSPROV_FAULT_FILE");
+        if (!file || !*file)
+                return NULL;
+        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return NULL;
+        ssize_t n = read(fd, buf, size - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        return *buf ? buf : NULL;
+}
+
+void steps_fault_point(const char *op, const char *step, bool after) {
+        char buf[256];
+        const char *f = fault_wanted(buf, sizeof buf);
+        if (!f)
                 return;
         g_autofree char *here = g_strdup_printf("%s:%s%s", op, step, after ? ":after" : "");
         if (strcmp(f, here) != 0)

@@ -79,5 +79,7 @@ char *steps_describe(const StepTable *t);
 /* The index of step `name` in t, or -1. */
 int steps_find(const StepTable *t, const char *name);
 
-/* NFSPROV_FAULT=OP:STEP[:after]: die here, as a crash or power loss would (SIGKILL). */
+/* NFSPROV_FAULT=OP:STEP[:after]: die here, as a crash or power loss would (SIGKILL). Without
+ * NFSPROV_FAULT, NFSPROV_FAULT_FILE=PATH: the same for the point named by the first line of
+ * PATH, read at each fault point (tests name the next point without a restart). */
 void steps_fault_point(const char *op, const char *step, bool after);

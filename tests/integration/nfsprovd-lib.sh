@@ -97,8 +97,10 @@ sb_on_fail() {
 
 # start_daemon: start nfsprovd and wait until its socket answers (it answers only after reconcile;
 # 120 s guard against a hang: a loaded CI machine running the sanitizer build is slow)
+# (NFSPROV_FAULT_FILE: crash_at names a fault point there, read at every fault point)
 start_daemon() {
-    "$NFSPROVD" --config "$CONF" >> "$S/nfsprovd.log" 2>&1 &
+    : > "$S/fault"
+    NFSPROV_FAULT_FILE=$S/fault "$NFSPROVD" --config "$CONF" >> "$S/nfsprovd.log" 2>&1 &
     DAEMON_PID=$!
     sb_track_pid "$DAEMON_PID"
     local i
@@ -263,13 +265,16 @@ sneak_in() {
 # foreign_paths SHARE: the paths of the share's foreign findings (an audit now), sorted, one line
 foreign_paths() { np --json audit "$1" | jq -r '[.audits[0].findings[] | select(.finding == "foreign") | .path] | sort | join(" ")'; }
 
-# crash_at FAULT COMMAND...: restart the daemon with NFSPROV_FAULT=FAULT, run `np COMMAND` (it must
-# fail: the daemon dies at the fault point) and wait for the daemon's death; the caller restarts it
+# crash_at FAULT COMMAND...: name FAULT as the fault point of the running daemon (started by
+# start_daemon, which reads its NFSPROV_FAULT_FILE at every fault point; started now if none
+# runs: no restart per point), run `np COMMAND` (it must fail: the daemon dies at the fault
+# point) and wait for the daemon's death; the caller restarts it
 crash_at() {
     local fault=$1; shift
-    stop_daemon
-    NFSPROV_FAULT=$fault start_daemon
-    np "$@" > "$S/crash.out" 2>&1 && sb_fail "$fault: the command succeeded although the daemon died"
+    { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; } || start_daemon
+    echo "$fault" > "$S/fault"
+    np "$@" > "$S/crash.out" 2>&1 && { : > "$S/fault"; sb_fail "$fault: the command succeeded although the daemon died"; }
     wait_daemon_dead
+    : > "$S/fault"
     grep -q "NFSPROV_FAULT=$fault" "$S/nfsprovd.log" || sb_fail "$fault: fault point not reached"
 }
