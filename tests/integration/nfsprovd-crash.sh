@@ -43,11 +43,10 @@ for p in ${NP_CRASH_STEPS:-}; do
     [[ " $(steps_of "$op") " == *" $st "* ]] || sb_fail "NP_CRASH_STEPS names $p, which is not a step of nfsprovd's tables"
 done
 
-n=0
 for step in $create_steps; do
     wanted "create:$step" || continue
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         crash "create:$step$when" create Victim --size 32M
         assert_share_gone Victim
         keeper_ok
@@ -60,7 +59,7 @@ done
 for step in $delete_steps; do
     wanted "delete:$step" || continue
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         np create Victim --size 32M > /dev/null || sb_fail "create Victim failed"
         crash "delete:$step$when" delete Victim
         assert_share_gone Victim
@@ -85,7 +84,7 @@ for step in $resize_steps; do
             fi
             size=$((size + 8))
         fi
-        n=$((n + 1))
+        crash_sampled || continue
         crash "resize:$step$when" resize Grower --size ${size}M
         assert_share_ready Grower
         assert_eq "$(share_field Grower size)" $((size * 1024 * 1024)) "Grower size after a crash at resize:$step$when"
@@ -108,7 +107,7 @@ reboot_keeper() {
 for step in $repair_steps; do
     wanted "reconcile:$step" || continue
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         reboot_keeper
         NFSPROV_FAULT="reconcile:$step$when" "$NFSPROVD" --config "$CONF" >> "$S/nfsprovd.log" 2>&1 &
         pid=$!
@@ -122,4 +121,4 @@ for step in $repair_steps; do
     done
 done
 stop_daemon
-sb_pass "$n crash points"
+sb_pass "$(crash_summary)"

@@ -265,6 +265,25 @@ sneak_in() {
 # foreign_paths SHARE: the paths of the share's foreign findings (an audit now), sorted, one line
 foreign_paths() { np --json audit "$1" | jq -r '[.audits[0].findings[] | select(.finding == "foreign") | .path] | sort | join(" ")'; }
 
+# crash_sampled: whether the crash test runs its next crash point (call once per point, in
+# order). The pass without sanitizers runs every point; the sanitizer pass (NP_SANITIZERS=yes)
+# every NP_CRASH_EVERY-th (default 3: the 1st, 4th, 7th, ...), which is what CI's time allows
+# for the recovery paths under ASan and UBSan. NP_CRASH_EVERY=1 runs all in either pass.
+# CRASH_SEEN counts the points met, CRASH_RUN those run.
+CRASH_SEEN=0 CRASH_RUN=0 CRASH_EVERY=${NP_CRASH_EVERY:-1}
+[ "${NP_SANITIZERS:-no}" = yes ] && CRASH_EVERY=${NP_CRASH_EVERY:-3}
+crash_sampled() {
+    [[ "$CRASH_EVERY" =~ ^[1-9][0-9]*$ ]] || sb_fail "NP_CRASH_EVERY=$CRASH_EVERY: a positive whole number is allowed"
+    CRASH_SEEN=$((CRASH_SEEN + 1))
+    (( (CRASH_SEEN - 1) % CRASH_EVERY == 0 )) || return 1
+    CRASH_RUN=$((CRASH_RUN + 1))
+}
+# crash_summary: "N crash points", or "N of M crash points (one in K: ...)" where some were left out
+crash_summary() {
+    if [ "$CRASH_RUN" = "$CRASH_SEEN" ]; then echo "$CRASH_RUN crash points"
+    else echo "$CRASH_RUN of $CRASH_SEEN crash points (one in ${CRASH_EVERY}: NP_CRASH_EVERY=1 runs all)"; fi
+}
+
 # crash_at FAULT COMMAND...: name FAULT as the fault point of the running daemon (started by
 # start_daemon, which reads its NFSPROV_FAULT_FILE at every fault point; started now if none
 # runs: no restart per point), run `np COMMAND` (it must fail: the daemon dies at the fault

@@ -62,10 +62,9 @@ for op in vol-create vol-clone vol-upload vol-delete vol-resize vol-wipe vol-ado
     [ -n "$(steps_of $op)" ] || sb_fail "nfsprovd --steps lists no $op table: $("$NFSPROVD" --steps)"
 done
 
-n=0
 for step in $(steps_of vol-create); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         crash "vol-create:$step$when" vol-create web victim --capacity 16M
         made_or_not "vol-create:$step$when" victim
         crash "vol-create:$step$when" vol-create web victim --backing base
@@ -77,7 +76,7 @@ done
 
 for step in $(steps_of vol-clone); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         crash "vol-clone:$step$when" vol-clone web base victim
         made_or_not "vol-clone:$step$when" victim
     done
@@ -85,14 +84,14 @@ done
 
 for step in $(steps_of vol-upload); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         crash "vol-upload:$step$when" vol-upload web victim "$S/up.qcow2"
         made_or_not "vol-upload:$step$when" victim
     done
 done
 
 # killed while the body arrives (a slow client: 1 MiB/s)
-n=$((n + 1))
+CRASH_SEEN=$((CRASH_SEEN + 1)) CRASH_RUN=$((CRASH_RUN + 1))   # run in both passes
 qemu-img create -q -f qcow2 "$S/big.qcow2" 64M
 qemu-io -f qcow2 -c 'write -P 0x55 0 32M' "$S/big.qcow2" > /dev/null || sb_fail "qemu-io write big.qcow2"
 "$NFSPROV_BIN" --config "$CONF" vol-upload web victim "$S/big.qcow2" --limit-rate 1M > "$S/up.out" 2>&1 &
@@ -111,7 +110,7 @@ made_or_not "killed during an upload" victim
 
 for step in $(steps_of vol-delete); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         np vol-create web victim --capacity 16M > /dev/null || sb_fail "vol-create victim"
         crash "vol-delete:$step$when" vol-delete web victim
         consistent "vol-delete:$step$when"
@@ -123,7 +122,7 @@ np vol-create web grower --capacity 16M > /dev/null || sb_fail "vol-create growe
 cap=16
 for step in $(steps_of vol-resize); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         cap=$((cap + 8))
         crash "vol-resize:$step$when" vol-resize web grower --capacity ${cap}M
         consistent "vol-resize:$step$when"
@@ -133,7 +132,7 @@ done
 np vol-create web wiped --capacity 16M > /dev/null || sb_fail "vol-create wiped"
 for step in $(steps_of vol-wipe); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         qemu-io -f qcow2 -c 'write -P 0x66 0 1M' "$W/wiped" > /dev/null || sb_fail "qemu-io write wiped"
         crash "vol-wipe:$step$when" vol-wipe web wiped
         consistent "vol-wipe:$step$when"
@@ -148,7 +147,7 @@ done
 # adopt: a qcow2 made by hand (planted as an admin could) is either a volume or left as it was
 for step in $(steps_of vol-adopt); do
     for when in "" ":after"; do
-        n=$((n + 1))
+        crash_sampled || continue
         chattr -i "$W" && qemu-img create -q -f qcow2 "$W/byhand" 8M && chattr +i "$W" || sb_fail "plant byhand"
         crash "vol-adopt:$step$when" audit --adopt web byhand
         assert_eq "$(np --json vol-list web | jq -r '[.volumes[] | select(.status != "ready") | .name] | join(" ")')" \
@@ -163,4 +162,4 @@ for step in $(steps_of vol-adopt); do
     done
 done
 stop_daemon
-sb_pass "$n crash points"
+sb_pass "$(crash_summary)"
