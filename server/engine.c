@@ -257,9 +257,13 @@ static int step_export(void *p, GError **error) {
         return server(op)->set(cfg(op), &spec, NULL, error);
 }
 
+/* Serve the share as the export server was told (its apply_path: the cost of one export). */
 static int step_apply(void *p, GError **error) {
         Op *op = p;
-        return server(op)->apply(cfg(op), error);
+        if (!server(op)->apply_path)
+                return server(op)->apply(cfg(op), error);
+        g_autofree char *path = config_share_path(cfg(op), op->s->name);
+        return server(op)->apply_path(cfg(op), path, error);
 }
 
 /* Export and serve it (resize's way back after an offline resize). */

@@ -5,7 +5,8 @@
  *
  * set and remove write the file only; apply makes what Ganesha serves match it: an export of the
  * file that Ganesha lacks is added (AddExport), one whose block changed is updated (the file's
- * "update pending" note, UpdateExport), and an export of Ganesha under [shares] base that the
+ * "update pending" note, UpdateExport), both handed a file with that export's block alone
+ * (CONFIG.one, see hand_over), and an export of Ganesha under [shares] base that the
  * file no longer has is removed (RemoveExport): nfsprovd owns every path under base, and no other
  * export. When Ganesha is not running, apply changes nothing and succeeds: the shares are "not
  * served" (served lists nothing) until Ganesha starts, reads the file through its %include and
@@ -16,7 +17,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "export_server.h"
 #include "ganesha_conf.h"
@@ -115,6 +118,21 @@ static void keep_first(GError **first, GError *e) {
                 g_error_free(e);
 }
 
+/* AddExport (or UpdateExport) of x from a file that holds x's block alone: CONFIG.one beside
+ * nfsprovd's file, removed after the call. Ganesha parses the whole file it is handed; handed
+ * nfsprovd's file of N blocks, each AddExport cost O(N) in Ganesha (about 150 ms at 1,000
+ * shares) and a reconcile that adds N exports O(N^2). */
+static int hand_over(GaneshaBus *bus, const Config *c, const GaneshaExport *x, bool update, GError **error) {
+        g_autofree char *one = g_strconcat(c->ganesha_config, ".one", NULL);
+        int r = atomic_file_replace(one, x->block, strlen(x->block), 0600, error);
+        if (r < 0)
+                return r;
+        r = update ? ganesha_update_export(bus, one, x->id, error) : ganesha_add_export(bus, one, x->id, error);
+        if (unlink(one) < 0 && errno != ENOENT)
+                log_warning("cannot remove %s: %s", one, g_strerror(errno));
+        return r;
+}
+
 static int ganesha_apply(const Config *c, GError **error) {
         g_autoptr(GaneshaFile) f = NULL;
         int r = ganesha_file_read(c->ganesha_config, &f, error);
@@ -158,11 +176,11 @@ static int ganesha_apply(const Config *c, GError **error) {
                 if (s && strcmp(s->path, x->path) == 0) {
                         if (!ganesha_file_pending(f, x->id))
                                 continue;
-                        if (ganesha_update_export(bus, c->ganesha_config, x->id, &ee) < 0)
+                        if (hand_over(bus, c, x, true, &ee) < 0)
                                 keep_first(&first, ee);
                         else
                                 updated = true;
-                } else if (ganesha_add_export(bus, c->ganesha_config, x->id, &ee) < 0) {
+                } else if (hand_over(bus, c, x, false, &ee) < 0) {
                         GError *prefixed = NULL;
                         np_fail_prefix(&prefixed, ee, "%s", x->path);
                         keep_first(&first, prefixed);
@@ -178,6 +196,43 @@ static int ganesha_apply(const Config *c, GError **error) {
                 return ganesha_file_write(c->ganesha_config, f, NULL, error);
         }
         return 0;
+}
+
+/* One export: DisplayExport of its id (not ShowExports of all) and, when needed, AddExport or
+ * UpdateExport from its block alone, so that adding a share costs the same with 10 or 1,000
+ * served. */
+static int ganesha_apply_path(const Config *c, const char *path, GError **error) {
+        g_autoptr(GaneshaFile) f = NULL;
+        int r = ganesha_file_read(c->ganesha_config, &f, error);
+        if (r < 0)
+                return r;
+        const GaneshaExport *x = ganesha_file_find(f, path);
+        if (!x)
+                return ganesha_apply(c, error); /* removed: the id it had is in ShowExports only */
+        g_autoptr(GaneshaBus) bus = NULL;
+        g_autoptr(GError) e = NULL;
+        g_autofree char *served = NULL;
+        r = ganesha_bus_open(&bus, &e);
+        if (r >= 0)
+                r = ganesha_display_export(bus, x->id, &served, &e);
+        if (r == -ESRCH) {
+                log_notice("%s; %s is written and NFS-Ganesha serves it when it starts", e->message, c->ganesha_config);
+                return 0;
+        }
+        if (r < 0 && r != -ENOENT) {
+                g_propagate_error(error, g_steal_pointer(&e));
+                return r;
+        }
+        bool pending = ganesha_file_pending(f, x->id);
+        if (r == 0 && strcmp(served, x->path) != 0)
+                return ganesha_apply(c, error); /* the id serves another path: apply decides */
+        if (r == 0 && !pending)
+                return 0; /* served as the file has it */
+        r = hand_over(bus, c, x, r == 0, error);
+        if (r < 0 || !pending)
+                return r;
+        ganesha_file_clear_pending_id(f, x->id);
+        return ganesha_file_write(c->ganesha_config, f, NULL, error);
 }
 
 static gint compare_strings(gconstpointer a, gconstpointer b) {
@@ -252,6 +307,7 @@ const ExportServer export_server_ganesha = {
         .set = ganesha_set,
         .remove = ganesha_remove,
         .apply = ganesha_apply,
+        .apply_path = ganesha_apply_path,
         .listed = ganesha_listed,
         .served = ganesha_served,
         .watch = ganesha_watch,

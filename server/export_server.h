@@ -59,6 +59,10 @@ typedef struct ExportServer {
         int (*remove)(const Config *c, const char *path, bool *ret_changed, GError **error);
         /* Serve what set and remove left (kernel: exportfs -r). */
         int (*apply)(const Config *c, GError **error);
+        /* Optional (NULL: apply): serve what set left for the export of path, at the cost of that
+         * one export whatever the number served (ganesha: one AddExport or UpdateExport); where
+         * it cannot tell (path removed, its id serving another path) it does what apply does. */
+        int (*apply_path)(const Config *c, const char *path, GError **error);
         /* The paths nfsprov told the server to serve (char*, sorted). */
         int (*listed)(const Config *c, GPtrArray **ret_paths, GError **error);
         /* The paths the server serves now (char*, sorted; kernel: exportfs's table,

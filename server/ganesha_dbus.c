@@ -177,8 +177,10 @@ void ganesha_watch_free(GaneshaWatch *w) {
 }
 
 /* Call method; *ret (may be NULL) gets the reply. `what` names the call in errors. */
-static int call(GaneshaBus *b, const char *method, GVariant *args, const GVariantType *reply_type,
-                const char *what, GVariant **ret, GError **error) {
+/* An error reply of Ganesha is -EIO, except InvalidArgs, which is -invalid_args when that is not
+ * 0 (DisplayExport of an id Ganesha does not serve). */
+static int call_full(GaneshaBus *b, const char *method, GVariant *args, const GVariantType *reply_type,
+                     const char *what, int invalid_args, GVariant **ret, GError **error) {
         g_autoptr(GError) e = NULL;
         g_autoptr(GVariant) reply = g_dbus_connection_call_sync(b->conn, GANESHA_NAME, GANESHA_PATH, GANESHA_IFACE,
                                                                method, args, reply_type,
@@ -191,10 +193,42 @@ static int call(GaneshaBus *b, const char *method, GVariant *args, const GVarian
                 if (absent)
                         return np_fail(error, ESRCH, "NFS-Ganesha is not running (no %s on the D-Bus system bus)",
                                        GANESHA_NAME);
+                if (invalid_args && g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS))
+                        return np_fail(error, invalid_args, "NFS-Ganesha refused %s: %s", what, m);
                 return np_fail(error, EIO, "NFS-Ganesha refused %s: %s", what, m);
         }
         if (ret)
                 *ret = g_steal_pointer(&reply);
+        return 0;
+}
+
+static int call(GaneshaBus *b, const char *method, GVariant *args, const GVariantType *reply_type,
+                const char *what, GVariant **ret, GError **error) {
+        return call_full(b, method, args, reply_type, what, 0, ret, error);
+}
+
+int ganesha_display_export(GaneshaBus *b, unsigned id, char **ret_path, GError **error) {
+        g_autofree char *what = g_strdup_printf("DisplayExport of Export_Id %u", id);
+        if (id > 65535)
+                return np_fail(error, EINVAL, "Export_Id %u is not 1-65535", id);
+        g_autoptr(GVariant) reply = NULL;
+        int r = call_full(b, "DisplayExport", g_variant_new("(q)", (guint16) id), NULL, what, ENOENT, &reply,
+                          error);
+        if (r < 0)
+                return r;
+        /* (q id, s fullpath, s pseudopath, s tag, a(...) clients): the id and path are read */
+        if (!g_variant_is_container(reply) || g_variant_n_children(reply) < 2)
+                return np_fail(error, EPROTO, "NFS-Ganesha's DisplayExport answered %s, not (qs...)",
+                               g_variant_get_type_string(reply));
+        g_autoptr(GVariant) rid = g_variant_get_child_value(reply, 0);
+        g_autoptr(GVariant) path = g_variant_get_child_value(reply, 1);
+        if (!g_variant_is_of_type(rid, G_VARIANT_TYPE_UINT16) || !g_variant_is_of_type(path, G_VARIANT_TYPE_STRING))
+                return np_fail(error, EPROTO, "NFS-Ganesha's DisplayExport answered %s, not (qs...)",
+                               g_variant_get_type_string(reply));
+        if (g_variant_get_uint16(rid) != id)
+                return np_fail(error, EPROTO, "NFS-Ganesha's DisplayExport of Export_Id %u answered Export_Id %u", id,
+                               g_variant_get_uint16(rid));
+        *ret_path = g_variant_dup_string(path, NULL);
         return 0;
 }
 

@@ -7,6 +7,8 @@
  *   UpdateExport(s conf_file, s "EXPORT(Export_Id=N)") -> (s message)
  *   RemoveExport(q id)
  *   ShowExports() -> ((tt) time, a(qs((sb)...)(tt)) exports)
+ *   DisplayExport(q id) -> (q id, s path, s pseudo, s tag, a(...) clients); InvalidArgs when no
+ *   export has that id
  *
  * The bus is the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), reached through a private
  * connection per GaneshaBus: a bus that goes away never ends nfsprovd (the shared system-bus
@@ -47,6 +49,10 @@ typedef void (*GaneshaAppeared)(void *userdata);
 GaneshaWatch *ganesha_watch_new(unsigned retry_ms, GaneshaAppeared appeared, void *userdata);
 void ganesha_watch_free(GaneshaWatch *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GaneshaWatch, ganesha_watch_free)
+
+/* The path of the export Ganesha serves under id (Export_Id 1-65535): -ENOENT when it serves
+ * none under that id (one export asked for, whatever the number served). */
+int ganesha_display_export(GaneshaBus *b, unsigned id, char **ret_path, GError **error);
 
 int ganesha_add_export(GaneshaBus *b, const char *conf_file, unsigned id, GError **error);
 int ganesha_update_export(GaneshaBus *b, const char *conf_file, unsigned id, GError **error);

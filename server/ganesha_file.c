@@ -182,6 +182,10 @@ static void pending_drop(GaneshaFile *f, unsigned id) {
                         g_array_remove_index(f->pending, i);
 }
 
+void ganesha_file_clear_pending_id(GaneshaFile *f, unsigned id) {
+        pending_drop(f, id);
+}
+
 void ganesha_file_clear_pending(GaneshaFile *f) {
         g_array_set_size(f->pending, 0);
 }
@@ -225,6 +229,9 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
                 return bad(error, name, 1, "holds a NUL byte");
         g_autofree char *copy = g_strndup(text, len);
         g_auto(GStrv) lines = g_strsplit(copy, "\n", -1);
+        /* the ids and paths met so far (a file of 1,000 blocks is read at each share's set) */
+        g_autoptr(GHashTable) ids = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_autoptr(GHashTable) paths = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GString) block = NULL;
         unsigned id = 0;
         g_autofree char *path = NULL;
@@ -247,11 +254,14 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
                                 g_clear_pointer(&path, g_free);
                         } else if (n != 0 && l[0] != '#')
                                 return bad(error, name, line, "a line outside the EXPORT blocks nfsprovd writes");
-                        if (block)
-                                g_string_append_printf(block, "%s\n", l);
+                        if (block) {
+                                g_string_append_len(block, l, (gssize) n);
+                                g_string_append_c(block, '\n');
+                        }
                         continue;
                 }
-                g_string_append_printf(block, "%s\n", l);
+                g_string_append_len(block, l, (gssize) n);
+                g_string_append_c(block, '\n');
                 if (g_str_has_prefix(l, ID_LINE) && l[n - 1] == ';') {
                         size_t k = strlen(ID_LINE);
                         if (id || !(id = parse_id(l + k, n - k - 1)))
@@ -266,15 +276,17 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
                 } else if (strcmp(l, BLOCK_END) == 0) {
                         if (!id || !path)
                                 return bad(error, name, start, "an EXPORT block without its Export_Id or Path");
-                        if (find_id(f, id))
+                        if (g_hash_table_contains(ids, GUINT_TO_POINTER(id)))
                                 return bad(error, name, start, "a second EXPORT block with the same Export_Id");
-                        if (ganesha_file_find(f, path))
+                        if (g_hash_table_contains(paths, path))
                                 return bad(error, name, start, "a second EXPORT block with the same Path");
                         GaneshaExport *x = g_new0(GaneshaExport, 1);
                         x->id = id;
                         x->path = g_steal_pointer(&path);
                         x->block = g_string_free(g_steal_pointer(&block), false);
                         g_ptr_array_add(f->exports, x);
+                        g_hash_table_add(ids, GUINT_TO_POINTER(x->id));
+                        g_hash_table_add(paths, x->path);
                 } else if (l[0] != '\t')
                         return bad(error, name, line, "a line of an EXPORT block that nfsprovd does not write");
         }
@@ -282,7 +294,7 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
                 return bad(error, name, start, "an EXPORT block without its end");
         g_ptr_array_sort(f->exports, by_path);
         for (guint i = f->pending->len; i-- > 0;)
-                if (!find_id(f, g_array_index(f->pending, unsigned, i)))
+                if (!g_hash_table_contains(ids, GUINT_TO_POINTER(g_array_index(f->pending, unsigned, i))))
                         g_array_remove_index(f->pending, i);
         *ret = TAKE_PTR(f);
         return 0;

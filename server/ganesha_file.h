@@ -93,6 +93,7 @@ int ganesha_file_set(GaneshaFile *f, unsigned id, const char *path, char *block,
 /* Drop the export of path (and its pending note); whether there was one. */
 bool ganesha_file_remove(GaneshaFile *f, const char *path);
 
-/* Whether id is noted pending; clear every note. */
+/* Whether id is noted pending; clear id's note; clear every note. */
 bool ganesha_file_pending(const GaneshaFile *f, unsigned id);
+void ganesha_file_clear_pending_id(GaneshaFile *f, unsigned id);
 void ganesha_file_clear_pending(GaneshaFile *f);

@@ -2,8 +2,9 @@
 /*
  * export-add: bench-exports.sh's driver (built with the tests, never run by them). Measures the
  * export server's operations directly through the export-server table (server/export_server.h),
- * as the engine calls them for one new share: set (the file rewrite) + apply (kernel: exportfs -r;
- * ganesha: ShowExports + AddExport), with N other exports already served.
+ * as the engine calls them for one new share: set (the file rewrite) + apply_path where the
+ * server has one, else apply (kernel: apply, exportfs -r; ganesha: apply_path, DisplayExport +
+ * AddExport from the one block), with N other exports already served.
  *
  *   export-add CONFIG N ROUNDS
  *
@@ -93,7 +94,8 @@ int main(int argc, char **argv) {
                         break;
                 }
                 gint64 t1 = g_get_monotonic_time();
-                if (srv->apply(c, &e) < 0) {
+                g_autofree char *path = g_strdup_printf("%s/d%04u", c->base, n);
+                if ((srv->apply_path ? srv->apply_path(c, path, &e) : srv->apply(c, &e)) < 0) {
                         rc = fail("apply of the new export", e);
                         break;
                 }
