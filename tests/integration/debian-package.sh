@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The Debian packages (debian/): built once from a copy of the source with
-# `dpkg-buildpackage -us -uc -b` (about 2 minutes on 2 busy cores: the whole project is compiled
-# again, without the test suite), lintian with no error, then installed into a scratch root
+# `dpkg-buildpackage -us -uc -b` (the whole project is compiled again, without the test suite;
+# DEB_BUILD_OPTIONS noopt and noautodbgsym: the packages' contents and scripts are what is
+# checked, and they cut the build from 90 to 67 s of CPU), lintian with no error, then installed into a scratch root
 # (`dpkg --root=DIR --force-script-chrootless`, the maintainer scripts run with DPKG_ROOT=DIR;
 # --force-depends: the scratch root has no libraries, the programs run with the machine's):
 # files, conffiles, the units enabled by deb-systemd-helper, the installed units verified; an
@@ -27,7 +28,7 @@ tar -C "$NP_SRC" -cf - --exclude=./.git --exclude='./build*' --exclude=./_build 
     --exclude=./config.status --exclude=./config.log --exclude=./Makefile --exclude=./config.h \
     --exclude=./stamp-h1 --exclude=./run-state . | tar -C "$S/pkg/src" -xf - || sb_fail "copying the source"
 start=$(date +%s)
-(cd "$S/pkg/src" && DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -us -uc -b) > "$S/build.log" 2>&1 ||
+(cd "$S/pkg/src" && DEB_BUILD_OPTIONS="parallel=2 nocheck noopt noautodbgsym" dpkg-buildpackage -us -uc -b) > "$S/build.log" 2>&1 ||
     { tail -40 "$S/build.log"; sb_fail "dpkg-buildpackage -us -uc -b failed"; }
 echo "dpkg-buildpackage: $(($(date +%s) - start)) s"
 V=$(dpkg-parsechangelog -l "$NP_SRC/debian/changelog" -S Version)
