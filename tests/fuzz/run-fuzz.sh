@@ -10,14 +10,15 @@
 #
 # For each target: first every input of the seed corpus once (valid files, tricky ones and the
 # regression inputs of fixed bugs: each must pass on its own), then mutations of them for
-# NP_FUZZ_SECONDS seconds (default 6; 0: the seeds only, which scripts/test sets for its pass
-# without sanitizers: the targets are the same clang-built programs in both passes), with
+# NP_FUZZ_SECONDS seconds (default 6; 0: the seeds only), with
 # ASan, UBSan and leak checks, a per-input timeout and memory limits. A target fails on any
 # crash, sanitizer report, leak, timeout or violated invariant, and the input that caused it is
 # printed. The seed corpus is only read: new inputs go to a temporary directory, or, when
 # NP_FUZZ_CORPUS is set, to NP_FUZZ_CORPUS/NAME (kept, for a long run to be minimized into the
 # seed corpus later). Skips (exit 77) with the reason when the targets were not built (no clang
-# that links libFuzzer at configure time).
+# that links libFuzzer at configure time), or with NP_FUZZ_ELSEWHERE's text when it is set
+# (scripts/test sets it in its pass without sanitizers: the sanitizer pass builds and runs the
+# very same programs).
 # Runs as a plain program or through tests/sandbox/sandbox-run (make check does the latter).
 set -u
 name=$(basename "$0")
@@ -41,6 +42,7 @@ fi
 [ ${#targets[@]} -gt 0 ] || fail "no targets: $src/tests/fuzz/corpus has no seed corpus"
 [[ "$seconds" =~ ^[0-9]+$ ]] || fail "NP_FUZZ_SECONDS=$seconds is not a number of seconds (0: the seeds only)"
 
+[ -z "${NP_FUZZ_ELSEWHERE:-}" ] || skip "$NP_FUZZ_ELSEWHERE"
 built=0
 for t in "${targets[@]}"; do
     [ -x "$build/tests/fuzz/fuzz_$t" ] && built=$((built + 1))
