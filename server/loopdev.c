@@ -178,20 +178,32 @@ int loopdev_attach(const char *file, char **ret_device, GError **error) {
         return loopdev_attach_fd(ffd, name, ret_device, error);
 }
 
-/* Does the loop device /dev/loopNR (backing file `backing` from sysfs) use the file `st`? */
-static bool loop_uses_inode(unsigned nr, const char *backing, const struct stat *st) {
+/* The file behind /dev/loopNR (backing file `backing` from sysfs): its st_dev and st_ino. */
+typedef struct BackingKey {
+        dev_t dev;
+        ino_t ino;
+} BackingKey;
+
+static bool loop_backing_key(unsigned nr, const char *backing, BackingKey *ret) {
         g_autofree char *device = g_strdup_printf("/dev/loop%u", nr);
         _cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (fd >= 0) {
-                struct loop_info64 info;
-                if (ioctl(fd, LOOP_GET_STATUS64, &info) == 0)
-                        return info.lo_device == (uint64_t) st->st_dev && info.lo_inode == (uint64_t) st->st_ino;
+        struct loop_info64 info;
+        if (fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, &info) == 0) {
+                *ret = (BackingKey){ .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
+                return true;
         }
         /* No node or no ioctl here: stat the path sysfs names. */
         struct stat bst;
-        if (stat(backing, &bst) == 0)
-                return bst.st_dev == st->st_dev && bst.st_ino == st->st_ino;
-        return false;
+        if (stat(backing, &bst) < 0)
+                return false;
+        *ret = (BackingKey){ .dev = bst.st_dev, .ino = bst.st_ino };
+        return true;
+}
+
+/* Does the loop device /dev/loopNR (backing file `backing` from sysfs) use the file `st`? */
+static bool loop_uses_inode(unsigned nr, const char *backing, const struct stat *st) {
+        BackingKey k;
+        return loop_backing_key(nr, backing, &k) && k.dev == st->st_dev && k.ino == st->st_ino;
 }
 
 static gint compare_uint(gconstpointer a, gconstpointer b) {
@@ -218,9 +230,9 @@ static int list_loops(GArray **ret) {
         return 0;
 }
 
-/* The lowest loop device for which match(nr, backing_file, data) holds. */
-static int find_loop(bool (*match)(unsigned nr, const char *backing, const void *data), const void *data,
-                     char **ret_device) {
+/* The lowest loop device for which match(nr, backing_file, data) holds (each attached device
+ * in turn, lowest first, until match says true). */
+static int find_loop(bool (*match)(unsigned nr, const char *backing, void *data), void *data, char **ret_device) {
         g_autoptr(GArray) nrs = NULL;
         int r = list_loops(&nrs);
         if (r < 0)
@@ -239,21 +251,82 @@ static int find_loop(bool (*match)(unsigned nr, const char *backing, const void 
         return -ENOENT;
 }
 
-static bool match_inode(unsigned nr, const char *backing, const void *data) {
-        return loop_uses_inode(nr, backing, data);
+/* ---- which device backs which file: one pass over every device, then one device per lookup ----
+ * Finding the devices of N shares (every snapshot, reconcile) took N passes over the N loop
+ * devices, two opens each: 5 s per create with 330 shares. A pass records the backing file of
+ * every attached device, (st_dev, st_ino) -> the lowest device number; a lookup checks its hit
+ * on that one device (LOOP_GET_STATUS64, or sysfs where there is no node), so a stale entry
+ * costs a pass, never a wrong answer, and a miss is always a new pass (a device attached since
+ * the last one). nfsprovd looks from several threads: one lock. */
+static guint backing_hash(gconstpointer p) {
+        const BackingKey *k = p;
+        return g_int64_hash(&(gint64){ (gint64) k->ino }) ^ g_int64_hash(&(gint64){ (gint64) k->dev });
+}
+
+static gboolean backing_equal(gconstpointer a, gconstpointer b) {
+        const BackingKey *x = a, *y = b;
+        return x->dev == y->dev && x->ino == y->ino;
+}
+
+static GMutex backing_lock;
+static GHashTable *backing_map; /* BackingKey* -> GUINT_TO_POINTER(nr + 1) */
+
+static bool record_backing(unsigned nr, const char *backing, void *data) {
+        GHashTable *map = data;
+        BackingKey k;
+        if (loop_backing_key(nr, backing, &k) && !g_hash_table_contains(map, &k)) /* the lowest stays */
+                g_hash_table_insert(map, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(nr + 1));
+        return false; /* every device */
+}
+
+/* One pass: the map of every attached device's backing file. */
+static int backing_scan(GHashTable **ret) {
+        g_autoptr(GHashTable) map = g_hash_table_new_full(backing_hash, backing_equal, g_free, NULL);
+        g_autofree char *none = NULL;
+        int r = find_loop(record_backing, map, &none);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        *ret = g_steal_pointer(&map);
+        return 0;
+}
+
+int loopdev_find_inode(const struct stat *st, char **ret_device) {
+        BackingKey k = { .dev = st->st_dev, .ino = st->st_ino };
+        unsigned hit = 0;
+        g_mutex_lock(&backing_lock);
+        if (backing_map)
+                hit = GPOINTER_TO_UINT(g_hash_table_lookup(backing_map, &k));
+        g_mutex_unlock(&backing_lock);
+        if (hit) {
+                g_autofree char *attr = g_strdup_printf("/sys/block/loop%u/loop/backing_file", hit - 1);
+                g_autofree char *backing = NULL;
+                if (read_attr(attr, &backing) >= 0 && loop_uses_inode(hit - 1, backing, st)) {
+                        *ret_device = g_strdup_printf("/dev/loop%u", hit - 1);
+                        return 0;
+                }
+        }
+        GHashTable *map = NULL;
+        int r = backing_scan(&map);
+        if (r < 0)
+                return r;
+        hit = GPOINTER_TO_UINT(g_hash_table_lookup(map, &k));
+        g_mutex_lock(&backing_lock);
+        g_clear_pointer(&backing_map, g_hash_table_unref);
+        backing_map = map;
+        g_mutex_unlock(&backing_lock);
+        if (!hit)
+                return -ENOENT;
+        *ret_device = g_strdup_printf("/dev/loop%u", hit - 1);
+        return 0;
 }
 
 typedef struct PathMatch {
         const char *abs, *abs_deleted;
 } PathMatch;
 
-static bool match_path(unsigned nr, const char *backing, const void *data) {
+static bool match_path(unsigned nr, const char *backing, void *data) {
         const PathMatch *m = data;
         return strcmp(backing, m->abs) == 0 || strcmp(backing, m->abs_deleted) == 0;
-}
-
-int loopdev_find_inode(const struct stat *st, char **ret_device) {
-        return find_loop(match_inode, st, ret_device);
 }
 
 int loopdev_find(const char *file, char **ret_device) {

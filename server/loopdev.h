@@ -32,7 +32,9 @@ int loopdev_attach_fd(int ffd, const char *name, char **ret_device, GError **err
  * Returns 0, -ENOENT when no loop device is backed by `file`, or another -errno. */
 int loopdev_find(const char *file, char **ret_device);
 
-/* The lowest loop device backed by the file st describes (st_dev/st_ino). */
+/* A loop device backed by the file st describes (st_dev/st_ino): the lowest-numbered one as of
+ * the last pass over all devices, checked on that device now. Cost: one device when its answer
+ * from the last pass still holds, else a pass over every device (and always when none is). */
 int loopdev_find_inode(const struct stat *st, char **ret_device);
 
 /* Detach `device` (LOOP_CLR_FD), retrying for about two seconds while the kernel says EBUSY.

@@ -73,6 +73,22 @@ assert_eq "$(back_file "$dev")" "$src" "backing file after re-attach"
 assert_eq "$(loops_of "$src")" "$dev" "one loop device after re-attach"
 expect_fail "image $IMG/nope.img does not exist" "$tool" attach image "$IMG" "$IMG/nope.img"
 
+echo "== loop lookups in one process (loopdev.h: the answer of the last pass over all devices,"
+echo "   checked on its device): a device detached, or reused for another file, is not named"
+truncate -s 8M "$S/la.img" "$S/lb.img"
+steps=$("$tool" loop-steps "attach=$S/la.img" "find=$S/la.img" "detach=$S/la.img" "attach=$S/lb.img" \
+    "find=$S/la.img" "find=$S/lb.img" "find=$S/lb.img" "attach=$S/la.img" "find=$S/la.img" \
+    "detach=$S/la.img" "detach=$S/lb.img") || sb_fail "loop-steps failed: $steps"
+mapfile -t l <<< "$steps"
+assert_eq "${#l[@]}" 11 "loop-steps lines: $steps"
+assert_eq "${l[1]}" "${l[0]}" "la.img found on the device it was attached to"
+assert_eq "${l[4]}" "none" "la.img after its device was detached (device ${l[0]}, lb.img now on ${l[3]})"
+assert_eq "${l[5]} ${l[6]}" "${l[3]} ${l[3]}" "lb.img found, twice"
+assert_eq "${l[8]}" "${l[7]}" "la.img found on its new device"
+assert_eq "${l[9]} ${l[10]}" "detached detached" "detaches"
+[ "${l[3]}" = "${l[0]}" ] && echo "(lb.img took la.img's old device ${l[0]}: the stale answer was checked and dropped)"
+assert_eq "$(loops_of "$S/la.img")$(loops_of "$S/lb.img")" "" "loop devices left by loop-steps"
+
 echo "== image: grow"
 mkfs.ext4 -q -E lazy_itable_init=1,lazy_journal_init=1 "$dev" || sb_fail "mkfs.ext4 on $dev failed"
 "$tool" grow image "$IMG" "$src" "$dev" 128M > /dev/null || sb_fail "grow failed"

@@ -20,6 +20,10 @@
  *   disk-tool loop-find FILE                 prints the loop device backed by FILE
  *   disk-tool loop-backing DEV               prints the file backing the loop device DEV
  *   disk-tool loop-detach DEV                detaches the loop device DEV; prints "detached"
+ *   disk-tool loop-steps STEP...             in one process (one lookup cache, loopdev.h), a
+ *                                            line per step: attach=FILE prints the new device,
+ *                                            find=FILE the device backed by FILE or "none",
+ *                                            detach=FILE detaches that device ("detached")
  *
  * WHERE is the image directory (image) or the inventory, a space-separated list (disk).
  * SIZE is bytes or a size with a unit (10M, 1G); 0 (disk only) means "any size".
@@ -50,7 +54,7 @@ static int fail_errno(const char *what, int r) {
 static int usage(void) {
         fprintf(stderr, "usage: disk-tool check DEV | wipe DEV UUID | allocate BACKEND WHERE NAME SIZE [REQUESTED] [--force] "
                         "[--in-use LIST] | attach|release|size BACKEND WHERE SOURCE | grow BACKEND WHERE SOURCE DEVICE|- SIZE "
-                        "| loop-find FILE | loop-backing DEV | loop-detach DEV\n");
+                        "| loop-find FILE | loop-backing DEV | loop-detach DEV | loop-steps STEP...\n");
         return 2;
 }
 
@@ -117,6 +121,37 @@ int main(int argc, char **argv) {
                 if (r < 0)
                         return fail_errno(ARG(1), r);
                 printf("%s\n", path);
+                return 0;
+        }
+
+        if (strcmp(cmd, "loop-steps") == 0 && n >= 2) {
+                for (guint i = 1; i < n; i++) {
+                        const char *step = ARG(i), *file = strchr(step, '=');
+                        if (!file)
+                                return usage();
+                        file++;
+                        g_autofree char *dev = NULL;
+                        int r;
+                        if (g_str_has_prefix(step, "attach=")) {
+                                if (loopdev_attach(file, &dev, &e) < 0)
+                                        return fail(e);
+                                printf("%s\n", dev);
+                        } else if (g_str_has_prefix(step, "find=") || g_str_has_prefix(step, "detach=")) {
+                                r = loopdev_find(file, &dev);
+                                if (r < 0 && r != -ENOENT)
+                                        return fail_errno(file, r);
+                                if (step[0] == 'f')
+                                        printf("%s\n", r < 0 ? "none" : dev);
+                                else if (r < 0) {
+                                        fprintf(stderr, "disk-tool: no loop device is backed by %s\n", file);
+                                        return 1;
+                                } else if (loopdev_detach(dev, &e) < 0)
+                                        return fail(e);
+                                else
+                                        printf("detached\n");
+                        } else
+                                return usage();
+                }
                 return 0;
         }
 
