@@ -16,16 +16,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
 #include "error.h"
 #include "export_server.h"
+#include "fdio.h"
 #include "ganesha_conf.h"
 #include "ganesha_dbus.h"
 #include "ganesha_file.h"
 #include "log.h"
+#include "macro.h"
 
 static int ganesha_config(const Config *c, bool apply, ExportServerConfig *ret, GError **error) {
         GaneshaConfStatus st;
@@ -124,9 +126,22 @@ static void keep_first(GError **first, GError *e) {
  * shares) and a reconcile that adds N exports O(N^2). */
 static int hand_over(GaneshaBus *bus, const Config *c, const GaneshaExport *x, bool update, GError **error) {
         g_autofree char *one = g_strconcat(c->ganesha_config, ".one", NULL);
-        int r = atomic_file_replace(one, x->block, strlen(x->block), 0600, error);
-        if (r < 0)
-                return r;
+        /* A fresh file of ours (whatever was at that name is gone first, and O_EXCL|O_NOFOLLOW
+         * refuse one made meanwhile), not synced: Ganesha reads it during the call, and a file
+         * left by a crash is replaced by the next call. */
+        if (unlink(one) < 0 && errno != ENOENT)
+                return np_fail(error, errno, "cannot remove %s: %s", one, g_strerror(errno));
+        int r;
+        {
+                _cleanup_close_ int fd = open(one, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+                if (fd < 0)
+                        return np_fail(error, errno, "cannot create %s: %s", one, g_strerror(errno));
+                r = fd_write_all(fd, x->block, strlen(x->block));
+                if (r < 0) {
+                        (void) unlink(one);
+                        return np_fail(error, -r, "cannot write %s: %s", one, g_strerror(-r));
+                }
+        }
         r = update ? ganesha_update_export(bus, one, x->id, error) : ganesha_add_export(bus, one, x->id, error);
         if (unlink(one) < 0 && errno != ENOENT)
                 log_warning("cannot remove %s: %s", one, g_strerror(errno));
