@@ -39,6 +39,42 @@ static void sleep_ms(unsigned ms) {
                 ;
 }
 
+/* The file behind a loop device: its st_dev and st_ino. */
+typedef struct BackingKey {
+        dev_t dev;
+        ino_t ino;
+} BackingKey;
+
+/* ---- which device backs which file: one pass over every device, then one device per lookup ----
+ * Finding the devices of N shares (every snapshot, reconcile) took N passes over the N loop
+ * devices, two opens each: 5 s per create with 330 shares. A pass records the backing file of
+ * every attached device, (st_dev, st_ino) -> the lowest device number; a lookup checks its hit
+ * on that one device (LOOP_GET_STATUS64, or sysfs where there is no node), so a stale entry
+ * costs a pass, never a wrong answer, and a miss is always a new pass (a device attached since
+ * the last one). nfsprovd looks from several threads: one lock. */
+static guint backing_hash(gconstpointer p) {
+        const BackingKey *k = p;
+        return g_int64_hash(&(gint64){ (gint64) k->ino }) ^ g_int64_hash(&(gint64){ (gint64) k->dev });
+}
+
+static gboolean backing_equal(gconstpointer a, gconstpointer b) {
+        const BackingKey *x = a, *y = b;
+        return x->dev == y->dev && x->ino == y->ino;
+}
+
+static GMutex backing_lock;
+static GHashTable *backing_map; /* BackingKey* -> GUINT_TO_POINTER(nr + 1) */
+
+/* A device nfsprovd attached itself: known without a pass (a lookup still checks it). */
+static void backing_note(dev_t dev, ino_t ino, unsigned nr) {
+        BackingKey k = { .dev = dev, .ino = ino };
+        g_mutex_lock(&backing_lock);
+        if (!backing_map)
+                backing_map = g_hash_table_new_full(backing_hash, backing_equal, g_free, NULL);
+        g_hash_table_insert(backing_map, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(nr + 1));
+        g_mutex_unlock(&backing_lock);
+}
+
 /* A small sysfs attribute, without its trailing newline. */
 static int read_attr(const char *path, char **ret) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -160,6 +196,8 @@ int loopdev_attach_fd(int ffd, const char *name, char **ret_device, GError **err
                 }
                 if (r < 0)
                         return np_fail(error, -r, "%s: cannot attach it to %s: %s", name, device, g_strerror(-r));
+                if (S_ISREG(st.st_mode))
+                        backing_note(st.st_dev, st.st_ino, (unsigned) nr);
                 *ret_device = TAKE_PTR(device);
                 return 0;
         }
@@ -178,32 +216,33 @@ int loopdev_attach(const char *file, char **ret_device, GError **error) {
         return loopdev_attach_fd(ffd, name, ret_device, error);
 }
 
-/* The file behind /dev/loopNR (backing file `backing` from sysfs): its st_dev and st_ino. */
-typedef struct BackingKey {
-        dev_t dev;
-        ino_t ino;
-} BackingKey;
-
-static bool loop_backing_key(unsigned nr, const char *backing, BackingKey *ret) {
+/* The file behind /dev/loopNR: false when nothing is attached. The node and LOOP_GET_STATUS64
+ * (3 calls); where there is no node or no ioctl, the path sysfs names, stat'ed. */
+static bool loop_backing_key(unsigned nr, BackingKey *ret) {
         g_autofree char *device = g_strdup_printf("/dev/loop%u", nr);
         _cleanup_close_ int fd = open(device, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         struct loop_info64 info;
-        if (fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, &info) == 0) {
-                *ret = (BackingKey){ .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
-                return true;
+        if (fd >= 0) {
+                if (ioctl(fd, LOOP_GET_STATUS64, &info) == 0) {
+                        *ret = (BackingKey){ .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
+                        return true;
+                }
+                if (errno == ENXIO)
+                        return false; /* not attached */
         }
-        /* No node or no ioctl here: stat the path sysfs names. */
+        g_autofree char *attr = g_strdup_printf("/sys/block/loop%u/loop/backing_file", nr);
+        g_autofree char *backing = NULL;
         struct stat bst;
-        if (stat(backing, &bst) < 0)
+        if (read_attr(attr, &backing) < 0 || stat(backing, &bst) < 0)
                 return false;
         *ret = (BackingKey){ .dev = bst.st_dev, .ino = bst.st_ino };
         return true;
 }
 
-/* Does the loop device /dev/loopNR (backing file `backing` from sysfs) use the file `st`? */
-static bool loop_uses_inode(unsigned nr, const char *backing, const struct stat *st) {
+/* Does the loop device /dev/loopNR use the file `st`? */
+static bool loop_uses_inode(unsigned nr, const struct stat *st) {
         BackingKey k;
-        return loop_backing_key(nr, backing, &k) && k.dev == st->st_dev && k.ino == st->st_ino;
+        return loop_backing_key(nr, &k) && k.dev == st->st_dev && k.ino == st->st_ino;
 }
 
 static gint compare_uint(gconstpointer a, gconstpointer b) {
@@ -251,42 +290,20 @@ static int find_loop(bool (*match)(unsigned nr, const char *backing, void *data)
         return -ENOENT;
 }
 
-/* ---- which device backs which file: one pass over every device, then one device per lookup ----
- * Finding the devices of N shares (every snapshot, reconcile) took N passes over the N loop
- * devices, two opens each: 5 s per create with 330 shares. A pass records the backing file of
- * every attached device, (st_dev, st_ino) -> the lowest device number; a lookup checks its hit
- * on that one device (LOOP_GET_STATUS64, or sysfs where there is no node), so a stale entry
- * costs a pass, never a wrong answer, and a miss is always a new pass (a device attached since
- * the last one). nfsprovd looks from several threads: one lock. */
-static guint backing_hash(gconstpointer p) {
-        const BackingKey *k = p;
-        return g_int64_hash(&(gint64){ (gint64) k->ino }) ^ g_int64_hash(&(gint64){ (gint64) k->dev });
-}
-
-static gboolean backing_equal(gconstpointer a, gconstpointer b) {
-        const BackingKey *x = a, *y = b;
-        return x->dev == y->dev && x->ino == y->ino;
-}
-
-static GMutex backing_lock;
-static GHashTable *backing_map; /* BackingKey* -> GUINT_TO_POINTER(nr + 1) */
-
-static bool record_backing(unsigned nr, const char *backing, void *data) {
-        GHashTable *map = data;
-        BackingKey k;
-        if (loop_backing_key(nr, backing, &k) && !g_hash_table_contains(map, &k)) /* the lowest stays */
-                g_hash_table_insert(map, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(nr + 1));
-        return false; /* every device */
-}
-
 /* One pass: the map of every attached device's backing file. */
 static int backing_scan(GHashTable **ret) {
-        g_autoptr(GHashTable) map = g_hash_table_new_full(backing_hash, backing_equal, g_free, NULL);
-        g_autofree char *none = NULL;
-        int r = find_loop(record_backing, map, &none);
-        if (r < 0 && r != -ENOENT)
+        g_autoptr(GArray) nrs = NULL;
+        int r = list_loops(&nrs);
+        if (r < 0)
                 return r;
-        *ret = g_steal_pointer(&map);
+        GHashTable *map = g_hash_table_new_full(backing_hash, backing_equal, g_free, NULL);
+        for (guint i = 0; i < nrs->len; i++) {
+                unsigned nr = g_array_index(nrs, unsigned, i);
+                BackingKey k;
+                if (loop_backing_key(nr, &k) && !g_hash_table_contains(map, &k)) /* the lowest stays */
+                        g_hash_table_insert(map, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(nr + 1));
+        }
+        *ret = map;
         return 0;
 }
 
@@ -297,13 +314,9 @@ int loopdev_find_inode(const struct stat *st, char **ret_device) {
         if (backing_map)
                 hit = GPOINTER_TO_UINT(g_hash_table_lookup(backing_map, &k));
         g_mutex_unlock(&backing_lock);
-        if (hit) {
-                g_autofree char *attr = g_strdup_printf("/sys/block/loop%u/loop/backing_file", hit - 1);
-                g_autofree char *backing = NULL;
-                if (read_attr(attr, &backing) >= 0 && loop_uses_inode(hit - 1, backing, st)) {
-                        *ret_device = g_strdup_printf("/dev/loop%u", hit - 1);
-                        return 0;
-                }
+        if (hit && loop_uses_inode(hit - 1, st)) {
+                *ret_device = g_strdup_printf("/dev/loop%u", hit - 1);
+                return 0;
         }
         GHashTable *map = NULL;
         int r = backing_scan(&map);
