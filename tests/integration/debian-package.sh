@@ -42,10 +42,10 @@ grep -v '^N:' "$S/lintian.log"
 assert_eq "$(grep -c '^E:' "$S/lintian.log")" 0 "lintian errors"
 
 # --- contents
-contents() { dpkg-deb -c "$1" | awk '{print $6}' | sed 's|^\./|/|; /\/$/d' | sort | tr '\n' ' '; }
+contents() { dpkg-deb -c "$1" | awk '{print $6}' | sed 's|^\./|/|; /\/$/d' | LC_ALL=C sort | tr '\n' ' '; }
 assert_eq "$(contents "$SERVER")" "/etc/nfsprov/nfsprov.conf /lib/systemd/system/nfsprovd.service /usr/bin/nfsprov /usr/sbin/nfsprovd /usr/share/bash-completion/completions/nfsprov /usr/share/doc/nfsprov-server/changelog.gz /usr/share/doc/nfsprov-server/copyright /usr/share/man/man5/nfsprov.conf.5.gz /usr/share/man/man8/nfsprov.8.gz /usr/share/man/man8/nfsprovd.8.gz " \
     "nfsprov-server's files"
-assert_eq "$(contents "$CLIENT")" "/etc/nfsprov/client.conf /lib/systemd/system/nfsprov-client.service /lib/systemd/system/nfsprov-client.timer /usr/bin/nfsprov-client /usr/share/bash-completion/completions/nfsprov-client /usr/share/doc/nfsprov-client/changelog.gz /usr/share/doc/nfsprov-client/copyright /usr/share/man/man8/nfsprov-client.8.gz " \
+assert_eq "$(contents "$CLIENT")" "/etc/nfsprov/client.conf /lib/systemd/system/nfsprov-client-watch.service /lib/systemd/system/nfsprov-client.service /lib/systemd/system/nfsprov-client.timer /usr/bin/nfsprov-client /usr/share/bash-completion/completions/nfsprov-client /usr/share/doc/nfsprov-client/changelog.gz /usr/share/doc/nfsprov-client/copyright /usr/share/man/man8/nfsprov-client.8.gz " \
     "nfsprov-client's files"
 
 # --- a scratch root
@@ -64,6 +64,11 @@ assert_eq "$(readlink "$ROOT/etc/systemd/system/multi-user.target.wants/nfsprovd
     "nfsprovd.service enabled"
 assert_eq "$(readlink "$ROOT/etc/systemd/system/timers.target.wants/nfsprov-client.timer")" /lib/systemd/system/nfsprov-client.timer \
     "nfsprov-client.timer enabled"
+# the watch is installed, not enabled (the admin enables it; the timer is the safety net)
+[ -e "$ROOT/etc/systemd/system/multi-user.target.wants/nfsprov-client-watch.service" ] &&
+    sb_fail "nfsprov-client-watch.service enabled by the install"
+assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprov-client-watch.service")" "ExecStart=/usr/bin/nfsprov-client watch" \
+    "nfsprov-client-watch.service ExecStart"
 assert_eq "$("$ROOT/usr/sbin/nfsprovd" --version)" "nfsprovd $V" "the installed nfsprovd runs"
 assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprovd.service")" "ExecStart=/usr/sbin/nfsprovd" "nfsprovd.service ExecStart"
 assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprov-client.service")" "ExecStart=/usr/bin/nfsprov-client sync" \
@@ -71,10 +76,11 @@ assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprov-client.service
 # the installed units, verified with their programs as installed in the scratch root (a
 # `systemd-analyze verify --root` wants a whole system there)
 mkdir -p "$S/units"
-for u in nfsprovd.service nfsprov-client.service nfsprov-client.timer; do
+for u in nfsprovd.service nfsprov-client.service nfsprov-client.timer nfsprov-client-watch.service; do
     sed "s|^ExecStart=/usr/|ExecStart=$ROOT/usr/|" "$ROOT/lib/systemd/system/$u" > "$S/units/$u"
 done
-out=$(cd "$S/units" && systemd-analyze verify --man=no ./nfsprovd.service ./nfsprov-client.service ./nfsprov-client.timer 2>&1)
+out=$(cd "$S/units" && systemd-analyze verify --man=no ./nfsprovd.service ./nfsprov-client.service ./nfsprov-client.timer \
+    ./nfsprov-client-watch.service 2>&1)
 assert_eq "$out" "" "systemd-analyze verify on the installed units"
 # the installed example configurations are read as the defaults, and with every "#key = value"
 # line uncommented still
