@@ -7,8 +7,8 @@
 # --force-depends: the scratch root has no libraries, the programs run with the machine's):
 # files, conffiles, the units enabled by deb-systemd-helper, the installed units verified; an
 # upgrade (the same package as version 0.1.0+test1) keeps /var/lib/nfsprov and the admin's
-# nfsprov.conf; remove keeps them; purge removes them, but keeps the state while a loop device
-# still uses an image in it. Nothing outside the scratch root and the sandbox is written.
+# nfsprov.conf; remove keeps them and the client's cache (/var/cache/nfsprov); purge removes
+# them all, but keeps the state while a loop device still uses an image in it. Nothing outside the scratch root and the sandbox is written.
 . "$NP_TOP_SRCDIR/tests/sandbox/lib.sh"
 # dpkg-buildpackage compiles the project itself with Debian's flags, whatever this build is: the
 # sanitizer pass of scripts/test would build and check the very same packages a second time
@@ -113,12 +113,16 @@ assert_eq "$(sha256sum < "$ROOT/etc/nfsprov/nfsprov.conf")" "$conf_sum" "the adm
 dpkg_root -i "$S/nfsprov-server_up.deb" > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "reinstall"; }
 assert_eq "$(cat "$ROOT/var/lib/nfsprov/nfsprov.db")" "the state database" "state kept across a reinstall"
 
-# --- remove: programs gone, configuration and state kept
+# --- remove: programs gone, configuration, state and the client's cache kept
+mkdir -p "$ROOT/var/cache/nfsprov"   # what the client's units' CacheDirectory= and a sync make
+echo '{"version":1,"servers":[]}' > "$ROOT/var/cache/nfsprov/client-pools.json"
+: > "$ROOT/var/cache/nfsprov/client-pools.json.lock"
 dpkg_root -r nfsprov-server nfsprov-client > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "dpkg -r"; }
 assert_eq "$(status_of nfsprov-server | cut -d' ' -f1)" rc "nfsprov-server removed, config left"
 [ -e "$ROOT/usr/sbin/nfsprovd" ] && sb_fail "nfsprovd left after remove"
 [ -f "$ROOT/etc/nfsprov/nfsprov.conf" ] || sb_fail "remove deleted nfsprov.conf"
 assert_eq "$(cat "$ROOT/var/lib/nfsprov/nfsprov.db")" "the state database" "state kept after remove"
+[ -f "$ROOT/var/cache/nfsprov/client-pools.json" ] || sb_fail "remove deleted the client's cache"
 
 # --- purge while a loop device uses an image of the state: the state is kept, and said so
 dev=$(sb_losetup "$ROOT/var/lib/nfsprov/images/Alpha.img") || sb_fail "losetup"
@@ -132,7 +136,7 @@ dpkg_root -i "$SERVER" > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "ins
 assert_eq "$(cat "$ROOT/var/lib/nfsprov/nfsprov.db")" "the state database" "state found again by a new install"
 dpkg_root -P nfsprov-server nfsprov-client > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "dpkg -P"; }
 assert_eq "$(status_of nfsprov-server)$(status_of nfsprov-client)" "" "both purged"
-for p in /var/lib/nfsprov /etc/nfsprov/nfsprov.conf /etc/nfsprov/client.conf \
+for p in /var/lib/nfsprov /var/cache/nfsprov /etc/nfsprov/nfsprov.conf /etc/nfsprov/client.conf \
          /etc/systemd/system/multi-user.target.wants/nfsprovd.service \
          /etc/systemd/system/timers.target.wants/nfsprov-client.timer /lib/systemd/system/nfsprovd.service; do
     [ -e "$ROOT$p" ] || [ -L "$ROOT$p" ] && sb_fail "$p left after purge"
