@@ -50,11 +50,17 @@ static bool wants_watch(const ShareInfo *i) {
 }
 
 /* The watched set follows the snapshot: new shares added (their filesystems marked), gone ones
- * removed. A share newly watched is audited: what changed before the mark was not seen. */
-static void sync_watches(Guard *g) {
+ * removed. A share newly watched is audited: what changed before the mark was not seen.
+ * The snapshot is peeked, not asked to be fresh: shares are created, deleted, mounted and
+ * unmounted by operations and reconcile, which publish when they end, so a new share is watched
+ * within a second of its creation. Asking every second (snapshot_store_get) made the refresher
+ * rebuild the snapshot every second: ~1 % of a core for an idle daemon. What changes behind
+ * nfsprov's back (a share unmounted or mounted by hand) reaches the snapshot at the next rebuild
+ * a read asks for; fresh asks for one, once per full audit ([shares] audit_interval). */
+static void sync_watches(Guard *g, bool fresh) {
         if (!g->watch)
                 return;
-        g_autoptr(Snapshot) s = snapshot_store_get(g->snapshots);
+        g_autoptr(Snapshot) s = fresh ? snapshot_store_get(g->snapshots) : snapshot_store_peek(g->snapshots);
         g_autoptr(GHashTable) want = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint i = 0; i < s->shares->len; i++) {
                 const ShareInfo *info = g_ptr_array_index(s->shares, i);
@@ -136,8 +142,8 @@ static gpointer guard_main(gpointer data) {
                 g->all = false;
                 g_mutex_unlock(&g->lock);
 
-                if (now >= next_sync) {
-                        sync_watches(g);
+                if (now >= next_sync || all) {
+                        sync_watches(g, all);
                         next_sync = g_get_monotonic_time() + G_USEC_PER_SEC;
                 }
                 if (all) {

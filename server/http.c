@@ -1070,6 +1070,20 @@ static int tcp_socket_create(HttpServer *s, const char *host, unsigned port, int
         return 0;
 }
 
+/* A connection's memory (libmicrohttpd's pool: the request line and headers as read, the answer's
+ * headers, the read buffer a request body passes through). On TCP 32 KiB, so that the pool is
+ * malloc'ed: libmicrohttpd mmaps a pool above 32 KiB (MHD_pool_create in its memorypool.c:
+ * max <= 32 * 1024 is malloc'ed) and munmaps it when the connection ends; at 64 KiB each new
+ * connection cost ~0.7 ms of the polling thread, three times what it costs with 32 KiB, and
+ * TCP is where hosts poll GET /v1/pools, each on a new connection (tests/bench/README.md). The
+ * headers a client sends (a Bearer token, an If-None-Match with a tag) are well under a KiB; a
+ * request line and headers of about 31 KiB still pass (431 beyond). On the Unix socket 64 KiB:
+ * its clients are the admin's commands, a connection each, and a volume upload arrives in read
+ * buffers of up to the pool's size: with 32 KiB nfsprovd spent ~1.5x the CPU on one (256 MiB:
+ * 0.26-0.32 s -> 0.35-0.54 s). */
+#define CONNECTION_MEMORY_TCP (32 * 1024)
+#define CONNECTION_MEMORY_UNIX (64 * 1024)
+
 static int listener_start(Listener *l, const HttpServerOptions *o, GError **error) {
         unsigned limit = o->connection_limit ? o->connection_limit : 64;
         unsigned timeout = o->connection_timeout ? o->connection_timeout : 60;
@@ -1094,7 +1108,8 @@ static int listener_start(Listener *l, const HttpServerOptions *o, GError **erro
                                      MHD_OPTION_ARRAY, tls_options,
                                      MHD_OPTION_CONNECTION_LIMIT, limit,
                                      MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                     (size_t) (l->is_unix ? CONNECTION_MEMORY_UNIX : CONNECTION_MEMORY_TCP),
                                      MHD_OPTION_NOTIFY_COMPLETED, request_completed, l,
                                      MHD_OPTION_END);
         if (!l->daemon)

@@ -30,8 +30,9 @@
  *   authorize callback decides; without one, every TCP request gets 403.
  * - Bounds: at most connection_limit connections per listener (a slow client holds only its own
  *   connection), closed after connection_timeout seconds without progress (not while parked);
- *   the request line and headers must fit in the connection's 64 KiB of memory
- *   (MHD_OPTION_CONNECTION_MEMORY_LIMIT; measured: a 56 KiB header passes, a 64 KiB one gets 431).
+ *   the request line and headers must fit in the connection's memory
+ *   (MHD_OPTION_CONNECTION_MEMORY_LIMIT, see http.c): 32 KiB on TCP (measured: a 31 KiB header
+ *   passes, a 32 KiB one gets 431), 64 KiB on the Unix socket (a 63 KiB header passes).
  * - TLS on the TCP listener when a certificate and key are given (libmicrohttpd with GnuTLS).
  * - Request bodies are read up to max_body bytes (default 1 MiB); a bigger one gets 413 (at once
  *   when Content-Length announces it); a streaming route (HttpRoute.stream) gets its body in

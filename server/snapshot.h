@@ -10,7 +10,8 @@
  * - The SnapshotStore holds the current one. snapshot_store_publish() builds a new one from the
  *   engine and swaps it in under a short lock; its caller holds the engine lock (operations and
  *   reconcile publish when they end, SIGHUP after the new configuration is set).
- * - Freshness: snapshot_store_get() answers the current snapshot. While reads keep coming, the
+ * - Freshness: snapshot_store_peek() answers the current snapshot as it is, and asks for nothing.
+ *   snapshot_store_get() answers the current snapshot. While reads keep coming, the
  *   store's refresher thread rebuilds it once it is 1 s old, so no request pays for a rebuild; it
  *   rebuilds only when a read asked for a fresher one since its last round (an idle daemon does no
  *   work). The first read after 2 s without reads rebuilds it itself, as the daemon is idle then.
@@ -101,10 +102,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnapshotStore, snapshot_store_free)
 
 /* The current snapshot (a new reference), fresh as described above. */
 Snapshot *snapshot_store_get(SnapshotStore *st);
-/* The current snapshot as it is, asking for no rebuild (one whose state could not be read: as
- * snapshot_store_get). For reads of what only operations, reconcile and a new configuration
- * change, which publish when they end: the pool definitions without live sizes
- * (GET /v1/pools?sizes=false), so that hosts polling them cost no rebuild. */
+/* The current snapshot as it is (a new reference), asking for no rebuild: it may be older than
+ * 1 s, as old as the last publish or rebuild (one whose state could not be read: as
+ * snapshot_store_get, which retries). For reads of what only operations, reconcile and a new
+ * configuration change, which publish when they end: the pool definitions without live sizes
+ * (GET /v1/pools?sizes=false), so that hosts polling them cost no rebuild, and the guard's list
+ * of shares to watch (read every second; an idle daemon does no work). Not for live values
+ * (sizes, usage, mount state changed by hand): those need snapshot_store_get. */
 Snapshot *snapshot_store_peek(SnapshotStore *st);
 
 /* Call fn(data) after each publish that changes pools_generation (set it before requests come). */

@@ -8,8 +8,8 @@
 # --force-depends: the scratch root has no libraries, the programs run with the machine's):
 # files, conffiles, the units enabled by deb-systemd-helper, the installed units verified; an
 # upgrade (the same package as version 0.1.0+test1) keeps /var/lib/nfsprov and the admin's
-# nfsprov.conf; remove keeps them; purge removes them, but keeps the state while a loop device
-# still uses an image in it. Nothing outside the scratch root and the sandbox is written.
+# nfsprov.conf; remove keeps them and the client's cache (/var/cache/nfsprov); purge removes
+# them all, but keeps the state while a loop device still uses an image in it. Nothing outside the scratch root and the sandbox is written.
 . "$NP_TOP_SRCDIR/tests/sandbox/lib.sh"
 # dpkg-buildpackage compiles the project itself with Debian's flags, whatever this build is: the
 # sanitizer pass of scripts/test would build and check the very same packages a second time
@@ -43,10 +43,10 @@ grep -v '^N:' "$S/lintian.log"
 assert_eq "$(grep -c '^E:' "$S/lintian.log")" 0 "lintian errors"
 
 # --- contents
-contents() { dpkg-deb -c "$1" | awk '{print $6}' | sed 's|^\./|/|; /\/$/d' | sort | tr '\n' ' '; }
+contents() { dpkg-deb -c "$1" | awk '{print $6}' | sed 's|^\./|/|; /\/$/d' | LC_ALL=C sort | tr '\n' ' '; }
 assert_eq "$(contents "$SERVER")" "/etc/nfsprov/nfsprov.conf /lib/systemd/system/nfsprovd.service /usr/bin/nfsprov /usr/sbin/nfsprovd /usr/share/bash-completion/completions/nfsprov /usr/share/doc/nfsprov-server/changelog.gz /usr/share/doc/nfsprov-server/copyright /usr/share/man/man5/nfsprov.conf.5.gz /usr/share/man/man8/nfsprov.8.gz /usr/share/man/man8/nfsprovd.8.gz " \
     "nfsprov-server's files"
-assert_eq "$(contents "$CLIENT")" "/etc/nfsprov/client.conf /lib/systemd/system/nfsprov-client.service /lib/systemd/system/nfsprov-client.timer /usr/bin/nfsprov-client /usr/share/bash-completion/completions/nfsprov-client /usr/share/doc/nfsprov-client/changelog.gz /usr/share/doc/nfsprov-client/copyright /usr/share/man/man8/nfsprov-client.8.gz " \
+assert_eq "$(contents "$CLIENT")" "/etc/nfsprov/client.conf /lib/systemd/system/nfsprov-client-watch.service /lib/systemd/system/nfsprov-client.service /lib/systemd/system/nfsprov-client.timer /usr/bin/nfsprov-client /usr/share/bash-completion/completions/nfsprov-client /usr/share/doc/nfsprov-client/changelog.gz /usr/share/doc/nfsprov-client/copyright /usr/share/man/man8/nfsprov-client.8.gz " \
     "nfsprov-client's files"
 
 # --- a scratch root
@@ -65,6 +65,11 @@ assert_eq "$(readlink "$ROOT/etc/systemd/system/multi-user.target.wants/nfsprovd
     "nfsprovd.service enabled"
 assert_eq "$(readlink "$ROOT/etc/systemd/system/timers.target.wants/nfsprov-client.timer")" /lib/systemd/system/nfsprov-client.timer \
     "nfsprov-client.timer enabled"
+# the watch is installed, not enabled (the admin enables it; the timer is the safety net)
+[ -e "$ROOT/etc/systemd/system/multi-user.target.wants/nfsprov-client-watch.service" ] &&
+    sb_fail "nfsprov-client-watch.service enabled by the install"
+assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprov-client-watch.service")" "ExecStart=/usr/bin/nfsprov-client watch" \
+    "nfsprov-client-watch.service ExecStart"
 assert_eq "$("$ROOT/usr/sbin/nfsprovd" --version)" "nfsprovd $V" "the installed nfsprovd runs"
 assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprovd.service")" "ExecStart=/usr/sbin/nfsprovd" "nfsprovd.service ExecStart"
 assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprov-client.service")" "ExecStart=/usr/bin/nfsprov-client sync" \
@@ -72,10 +77,11 @@ assert_eq "$(grep '^ExecStart=' "$ROOT/lib/systemd/system/nfsprov-client.service
 # the installed units, verified with their programs as installed in the scratch root (a
 # `systemd-analyze verify --root` wants a whole system there)
 mkdir -p "$S/units"
-for u in nfsprovd.service nfsprov-client.service nfsprov-client.timer; do
+for u in nfsprovd.service nfsprov-client.service nfsprov-client.timer nfsprov-client-watch.service; do
     sed "s|^ExecStart=/usr/|ExecStart=$ROOT/usr/|" "$ROOT/lib/systemd/system/$u" > "$S/units/$u"
 done
-out=$(cd "$S/units" && systemd-analyze verify --man=no ./nfsprovd.service ./nfsprov-client.service ./nfsprov-client.timer 2>&1)
+out=$(cd "$S/units" && systemd-analyze verify --man=no ./nfsprovd.service ./nfsprov-client.service ./nfsprov-client.timer \
+    ./nfsprov-client-watch.service 2>&1)
 assert_eq "$out" "" "systemd-analyze verify on the installed units"
 # the installed example configurations are read as the defaults, and with every "#key = value"
 # line uncommented still
@@ -108,12 +114,16 @@ assert_eq "$(sha256sum < "$ROOT/etc/nfsprov/nfsprov.conf")" "$conf_sum" "the adm
 dpkg_root -i "$S/nfsprov-server_up.deb" > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "reinstall"; }
 assert_eq "$(cat "$ROOT/var/lib/nfsprov/nfsprov.db")" "the state database" "state kept across a reinstall"
 
-# --- remove: programs gone, configuration and state kept
+# --- remove: programs gone, configuration, state and the client's cache kept
+mkdir -p "$ROOT/var/cache/nfsprov"   # what the client's units' CacheDirectory= and a sync make
+echo '{"version":1,"servers":[]}' > "$ROOT/var/cache/nfsprov/client-pools.json"
+: > "$ROOT/var/cache/nfsprov/client-pools.json.lock"
 dpkg_root -r nfsprov-server nfsprov-client > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "dpkg -r"; }
 assert_eq "$(status_of nfsprov-server | cut -d' ' -f1)" rc "nfsprov-server removed, config left"
 [ -e "$ROOT/usr/sbin/nfsprovd" ] && sb_fail "nfsprovd left after remove"
 [ -f "$ROOT/etc/nfsprov/nfsprov.conf" ] || sb_fail "remove deleted nfsprov.conf"
 assert_eq "$(cat "$ROOT/var/lib/nfsprov/nfsprov.db")" "the state database" "state kept after remove"
+[ -f "$ROOT/var/cache/nfsprov/client-pools.json" ] || sb_fail "remove deleted the client's cache"
 
 # --- purge while a loop device uses an image of the state: the state is kept, and said so
 dev=$(sb_losetup "$ROOT/var/lib/nfsprov/images/Alpha.img") || sb_fail "losetup"
@@ -127,7 +137,7 @@ dpkg_root -i "$SERVER" > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "ins
 assert_eq "$(cat "$ROOT/var/lib/nfsprov/nfsprov.db")" "the state database" "state found again by a new install"
 dpkg_root -P nfsprov-server nfsprov-client > "$S/dpkg.log" 2>&1 || { cat "$S/dpkg.log"; sb_fail "dpkg -P"; }
 assert_eq "$(status_of nfsprov-server)$(status_of nfsprov-client)" "" "both purged"
-for p in /var/lib/nfsprov /etc/nfsprov/nfsprov.conf /etc/nfsprov/client.conf \
+for p in /var/lib/nfsprov /var/cache/nfsprov /etc/nfsprov/nfsprov.conf /etc/nfsprov/client.conf \
          /etc/systemd/system/multi-user.target.wants/nfsprovd.service \
          /etc/systemd/system/timers.target.wants/nfsprov-client.timer /lib/systemd/system/nfsprovd.service; do
     [ -e "$ROOT$p" ] || [ -L "$ROOT$p" ] && sb_fail "$p left after purge"

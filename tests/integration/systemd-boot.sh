@@ -13,7 +13,9 @@
 # goes through RELOADING to active again; stop is clean (STOPPING=1, the socket gone, the shares
 # still mounted: nfsprovd never unmounts on stop) and a restart brings it back.
 # Then nfsprov-client.service: a run whose server cannot be reached leaves it failed (exit 3) with
-# the reason in its output; nfsprov-client.timer starts and waits.
+# the reason in its output; nfsprov-client.timer starts and waits; nfsprov-client-watch.service
+# keeps running while its server cannot be reached, stops with success, and when it fails (a bad
+# client.conf: exit 2) waits to be started again (Restart=on-failure).
 # What a user manager does not show: DevicePolicy=/DeviceAllow= (a user manager has no device
 # cgroup controller to use), RuntimeDirectory= under $XDG_RUNTIME_DIR instead of /run, ordering
 # against units that exist only in the system manager (nfs-server.service, network-online.target).
@@ -152,4 +154,30 @@ uctl start nfsprov-client.timer || sb_fail "start nfsprov-client.timer"
 assert_eq "$(show nfsprov-client.timer ActiveState)/$(show nfsprov-client.timer SubState)" active/waiting "the timer"
 assert_eq "$(show nfsprov-client.timer Triggers)" nfsprov-client.service "what the timer starts"
 uctl stop nfsprov-client.timer
+
+# nfsprov-client-watch.service: a long-running service that stays up while its server cannot be
+# reached (the first sync fails with 3, the watch retries), stops cleanly (SIGTERM: exit 0), and
+# is started again by systemd when it fails (a bad client.conf: exit 2, Restart=on-failure).
+mkdir -p "$R/systemd/user/nfsprov-client-watch.service.d"
+sed -e "s|@bindir@|$NP_BUILD|g" "$NP_SRC/systemd/nfsprov-client-watch.service.in" > "$R/systemd/user/nfsprov-client-watch.service"
+{ printf '[Service]\nStandardOutput=append:%s\nStandardError=append:%s\n' "$S/watch.log" "$S/watch.log"
+  for k in $off; do printf '%s=no\n' "$k"; done; } > "$R/systemd/user/nfsprov-client-watch.service.d/test.conf"
+uctl daemon-reload || sb_fail "daemon-reload"
+uctl start nfsprov-client-watch.service || sb_fail "start nfsprov-client-watch.service"
+for _ in $(seq 300); do grep -q "127.0.0.1:9" "$S/watch.log" 2> /dev/null && break; sleep 0.1; done
+cat "$S/watch.log"
+assert_contains "$(cat "$S/watch.log")" "127.0.0.1:9" "the watch's first sync: the reason, in the unit's output"
+assert_eq "$(show nfsprov-client-watch.service ActiveState)/$(show nfsprov-client-watch.service SubState)" active/running \
+    "nfsprov-client-watch.service with its server unreachable: still watching"
+uctl stop nfsprov-client-watch.service || sb_fail "stop nfsprov-client-watch.service"
+assert_eq "$(show nfsprov-client-watch.service ActiveState)/$(show nfsprov-client-watch.service Result)" inactive/success \
+    "nfsprov-client-watch.service after stop (SIGTERM: exit 0)"
+echo "servers = http://127.0.0.1:9 nonsense" > /etc/nfsprov/client.conf
+: > "$S/watch.log"
+uctl start nfsprov-client-watch.service || sb_fail "start nfsprov-client-watch.service with a bad client.conf"
+for _ in $(seq 300); do [ "$(show nfsprov-client-watch.service SubState)" = auto-restart ] && break; sleep 0.1; done
+cat "$S/watch.log"
+assert_eq "$(show nfsprov-client-watch.service SubState)/$(show nfsprov-client-watch.service ExecMainStatus)" auto-restart/2 \
+    "nfsprov-client-watch.service with a bad client.conf: exit 2, to be started again"
+uctl stop nfsprov-client-watch.service
 sb_pass
