@@ -458,7 +458,7 @@ static int cmd_watch(const ClientConf *conf, char **servers) {
                 ws[i].thread = g_thread_new("watch", watcher_main, &ws[i]);
         }
         g_clear_pointer(&cache, pool_cache_free); /* its lock: each sync takes it */
-        log_info("watch: waiting for changes of %zu server%s' definitions", n, n == 1 ? "" : "s");
+        log_info("watch: waiting for changes of the definitions of %zu server%s", n, n == 1 ? "" : "s");
         while (!g_atomic_int_get(&watch_stop)) {
                 const char *url = g_async_queue_timeout_pop(changed, G_USEC_PER_SEC / 2);
                 if (!url || g_atomic_int_get(&watch_stop))
