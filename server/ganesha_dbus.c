@@ -207,6 +207,20 @@ static int call(GaneshaBus *b, const char *method, GVariant *args, const GVarian
         return call_full(b, method, args, reply_type, what, 0, ret, error);
 }
 
+/* The id and path that lead an export's tuple, (q s ...), as ShowExports lists them and
+ * DisplayExport answers; false when x is not such a tuple. */
+static bool id_and_path(GVariant *x, unsigned *ret_id, char **ret_path) {
+        if (!g_variant_is_container(x) || g_variant_n_children(x) < 2)
+                return false;
+        g_autoptr(GVariant) id = g_variant_get_child_value(x, 0);
+        g_autoptr(GVariant) path = g_variant_get_child_value(x, 1);
+        if (!g_variant_is_of_type(id, G_VARIANT_TYPE_UINT16) || !g_variant_is_of_type(path, G_VARIANT_TYPE_STRING))
+                return false;
+        *ret_id = g_variant_get_uint16(id);
+        *ret_path = g_variant_dup_string(path, NULL);
+        return true;
+}
+
 int ganesha_display_export(GaneshaBus *b, unsigned id, char **ret_path, GError **error) {
         g_autofree char *what = g_strdup_printf("DisplayExport of Export_Id %u", id);
         if (id > 65535)
@@ -217,18 +231,15 @@ int ganesha_display_export(GaneshaBus *b, unsigned id, char **ret_path, GError *
         if (r < 0)
                 return r;
         /* (q id, s fullpath, s pseudopath, s tag, a(...) clients): the id and path are read */
-        if (!g_variant_is_container(reply) || g_variant_n_children(reply) < 2)
+        unsigned rid;
+        g_autofree char *path = NULL;
+        if (!id_and_path(reply, &rid, &path))
                 return np_fail(error, EPROTO, "NFS-Ganesha's DisplayExport answered %s, not (qs...)",
                                g_variant_get_type_string(reply));
-        g_autoptr(GVariant) rid = g_variant_get_child_value(reply, 0);
-        g_autoptr(GVariant) path = g_variant_get_child_value(reply, 1);
-        if (!g_variant_is_of_type(rid, G_VARIANT_TYPE_UINT16) || !g_variant_is_of_type(path, G_VARIANT_TYPE_STRING))
-                return np_fail(error, EPROTO, "NFS-Ganesha's DisplayExport answered %s, not (qs...)",
-                               g_variant_get_type_string(reply));
-        if (g_variant_get_uint16(rid) != id)
+        if (rid != id)
                 return np_fail(error, EPROTO, "NFS-Ganesha's DisplayExport of Export_Id %u answered Export_Id %u", id,
-                               g_variant_get_uint16(rid));
-        *ret_path = g_variant_dup_string(path, NULL);
+                               rid);
+        *ret_path = g_steal_pointer(&path);
         return 0;
 }
 
@@ -245,19 +256,16 @@ int ganesha_show_exports(GaneshaBus *b, GPtrArray **ret, GError **error) {
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) ganesha_served_free);
         for (gsize i = 0; i < g_variant_n_children(list); i++) {
                 g_autoptr(GVariant) x = g_variant_get_child_value(list, i);
-                if (!g_variant_is_container(x) || g_variant_n_children(x) < 2)
-                        return np_fail(error, EPROTO, "NFS-Ganesha's ShowExports answered %s",
-                                       g_variant_get_type_string(reply));
-                g_autoptr(GVariant) id = g_variant_get_child_value(x, 0);
-                g_autoptr(GVariant) path = g_variant_get_child_value(x, 1);
-                if (!g_variant_is_of_type(id, G_VARIANT_TYPE_UINT16) || !g_variant_is_of_type(path, G_VARIANT_TYPE_STRING))
+                unsigned id;
+                g_autofree char *path = NULL;
+                if (!id_and_path(x, &id, &path))
                         return np_fail(error, EPROTO, "NFS-Ganesha's ShowExports answered %s, not a(qs...)",
                                        g_variant_get_type_string(reply));
-                if (g_variant_get_uint16(id) == 0)
+                if (id == 0)
                         continue; /* the pseudo-root */
                 GaneshaServed *s = g_new0(GaneshaServed, 1);
-                s->id = g_variant_get_uint16(id);
-                s->path = g_variant_dup_string(path, NULL);
+                s->id = id;
+                s->path = g_steal_pointer(&path);
                 g_ptr_array_add(out, s);
         }
         *ret = g_steal_pointer(&out);

@@ -269,9 +269,9 @@ static int list_loops(GArray **ret) {
         return 0;
 }
 
-/* The lowest loop device for which match(nr, backing_file, data) holds (each attached device
- * in turn, lowest first, until match says true). */
-static int find_loop(bool (*match)(unsigned nr, const char *backing, void *data), void *data, char **ret_device) {
+/* The lowest loop device for which match(nr, backing_file, data) holds. */
+static int find_loop(bool (*match)(unsigned nr, const char *backing, const void *data), const void *data,
+                     char **ret_device) {
         g_autoptr(GArray) nrs = NULL;
         int r = list_loops(&nrs);
         if (r < 0)
@@ -337,7 +337,7 @@ typedef struct PathMatch {
         const char *abs, *abs_deleted;
 } PathMatch;
 
-static bool match_path(unsigned nr, const char *backing, void *data) {
+static bool match_path(unsigned nr, const char *backing, const void *data) {
         const PathMatch *m = data;
         return strcmp(backing, m->abs) == 0 || strcmp(backing, m->abs_deleted) == 0;
 }
