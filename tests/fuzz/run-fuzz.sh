@@ -10,7 +10,7 @@
 #
 # For each target: first every input of the seed corpus once (valid files, tricky ones and the
 # regression inputs of fixed bugs: each must pass on its own), then mutations of them for
-# NP_FUZZ_SECONDS seconds (default 6; 0: the seeds only), with
+# NP_FUZZ_SECONDS seconds (default 2; 0: the seeds only), with
 # ASan, UBSan and leak checks, a per-input timeout and memory limits. A target fails on any
 # crash, sanitizer report, leak, timeout or violated invariant, and the input that caused it is
 # printed. The seed corpus is only read: new inputs go to a temporary directory, or, when
@@ -24,7 +24,7 @@ set -u
 name=$(basename "$0")
 src=${NP_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${NP_TOP_BUILDDIR:-$(pwd)}
-seconds=${NP_FUZZ_SECONDS:-6}
+seconds=${NP_FUZZ_SECONDS:-2}
 
 skip() { echo "SKIP: $name: $*"; exit 77; }
 fail() { echo "FAIL: $name: $*" >&2; exit 1; }
