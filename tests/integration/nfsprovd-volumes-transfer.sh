@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # vol-upload and vol-download with the real nfsprovd, nfsprov, curl and qemu-img: a round trip of
-# a qcow2 holding 1 GiB of random data (sha256 of `qemu-img convert -O raw` equal on both sides)
+# a qcow2 holding 256 MiB of random data (sha256 of `qemu-img convert -O raw` equal on both sides)
 # with nfsprovd's peak RSS; a download interrupted and continued (Range + If-Range), and one that
 # starts over because the volume changed; every bad upload refused (by nfsprov before sending,
 # exit 2, and by nfsprovd itself, HTTP 4xx) with nothing left behind.
@@ -29,8 +29,8 @@ put() { # FILE NAME [CURL ARGS...]: the API's upload, straight from curl; prints
 raw_sum() { qemu-img convert -U -f qcow2 -O raw "$1" "$S/raw.tmp" && sha256sum < "$S/raw.tmp" && rm -f "$S/raw.tmp"; }
 kib() { awk -v k="$2" '$1 == k ":" {print $2}' "/proc/$1/status"; }
 
-# ---- round trip: 1 GiB of random data ----
-head -c 1G /dev/urandom > "$S/data.raw"
+# ---- round trip: 256 MiB of random data ----
+head -c 256M /dev/urandom > "$S/data.raw"
 data_sum=$(sha256sum < "$S/data.raw")
 qemu-img convert -f raw -O qcow2 -o compat=1.1 "$S/data.raw" "$S/src.qcow2" || sb_fail "qemu-img convert"
 rm -f "$S/data.raw"
@@ -39,19 +39,19 @@ assert_eq "$(raw_sum "$S/src.qcow2")" "$data_sum" "the source image holds the da
 rss_before=$(kib "$DAEMON_PID" VmRSS)
 echo 5 > "/proc/$DAEMON_PID/clear_refs" # reset the peak (VmHWM) to the current RSS
 out=$(np vol-upload web disk1 "$S/src.qcow2" 2>&1) || { cat "$S/nfsprovd.log"; sb_fail "vol-upload: $out"; }
-assert_contains "$out" "created web/disk1: 1 GiB qcow2"
+assert_contains "$out" "created web/disk1: 256 MiB qcow2"
 out=$(np vol-download web disk1 "$S/dl.qcow2" 2>&1) || sb_fail "vol-download: $out"
 assert_contains "$out" "downloaded web/disk1 to $S/dl.qcow2"
 peak=$(kib "$DAEMON_PID" VmHWM)
-echo "nfsprovd RSS: ${rss_before} KiB before, peak ${peak} KiB during a 1 GiB upload and download"
+echo "nfsprovd RSS: ${rss_before} KiB before, peak ${peak} KiB during a 256 MiB upload and download"
 [ $((peak - rss_before)) -lt 16384 ] ||
-    sb_fail "nfsprovd's peak RSS grew by $((peak - rss_before)) KiB for 1 GiB moved; the body must stream"
+    sb_fail "nfsprovd's peak RSS grew by $((peak - rss_before)) KiB for 256 MiB moved; the body must stream"
 qemu-img check -q "$W/disk1" || sb_fail "qemu-img check of the uploaded volume"
 assert_eq "$(raw_sum "$W/disk1")" "$data_sum" "the uploaded volume's data"
 assert_eq "$(raw_sum "$S/dl.qcow2")" "$data_sum" "the downloaded file's data"
 cmp "$S/dl.qcow2" "$W/disk1" || sb_fail "the download differs from the volume's file"
 [ -e "$S/dl.qcow2.part" ] && sb_fail "the partial file is left after a complete download"
-assert_eq "$(np --json vol-info web disk1 | jq -r .capacity)" 1073741824 "capacity from the uploaded header"
+assert_eq "$(np --json vol-info web disk1 | jq -r .capacity)" 268435456 "capacity from the uploaded header"
 assert_eq "$(files)" "disk1 " "files after the upload"
 rm -f "$S/dl.qcow2"
 
