@@ -279,6 +279,8 @@ START_TEST(test_json_body) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("api_body");
         TCase *tc = tcase_create("api_body");

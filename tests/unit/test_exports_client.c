@@ -233,6 +233,8 @@ START_TEST(test_address_parse) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("exports_client");
         TCase *tc = tcase_create("exports_client");

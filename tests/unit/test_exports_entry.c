@@ -281,6 +281,8 @@ START_TEST(test_path_normalize_idempotent) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("exports_entry");
 

@@ -889,6 +889,8 @@ START_TEST(test_random_garbage) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("exports_parse");
 

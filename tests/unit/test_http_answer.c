@@ -262,6 +262,8 @@ START_TEST(test_callback_stops) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("http_answer");
         TCase *tc = tcase_create("read");

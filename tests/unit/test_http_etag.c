@@ -128,6 +128,8 @@ START_TEST(test_cache) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("http_etag");
         TCase *tc = tcase_create("if-none-match");

@@ -436,6 +436,8 @@ START_TEST(test_volume_of_valid_share) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("name");
 

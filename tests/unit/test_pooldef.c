@@ -1129,6 +1129,8 @@ START_TEST(test_property_json) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("pooldef");
 

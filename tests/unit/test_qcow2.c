@@ -992,6 +992,8 @@ START_TEST(test_qemu_img_features) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("qcow2");
 

@@ -371,6 +371,8 @@ START_TEST(test_typed_to_format) {
 }
 END_TEST
 
+UNIT_ONE_PROCESS;
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("size");
 

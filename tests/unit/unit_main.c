@@ -17,6 +17,8 @@ int main(void) {
                 return EXIT_FAILURE;
         }
         SRunner *sr = srunner_create(unit_suite());
+        if (&unit_one_process != NULL && !getenv("CK_FORK"))
+                srunner_set_fork_status(sr, CK_NOFORK);
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         int run = srunner_ntests_run(sr);
