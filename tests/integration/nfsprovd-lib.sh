@@ -174,12 +174,15 @@ snapshot() {
 assert_share_ready() {
     local name=$1 j dev uuid path
     j=$(np --json show "$name") || sb_fail "show $name failed"
-    assert_eq "$(echo "$j" | jq -r .status)" ready "$name status"
+    # one jq for the three fields (jq 1.6 takes ~25 ms to start; this runs at every crash point)
+    local status export_path
+    IFS=$'\t' read -r status export_path uuid < <(jq -r '[.status, .export_path, .fs_uuid] | @tsv' <<< "$j")
+    assert_eq "$status" ready "$name status"
     path=$BASE/$name
-    assert_eq "$(echo "$j" | jq -r .export_path)" "$path" "$name export path"
-    uuid=$(echo "$j" | jq -r .fs_uuid)
-    dev=$(findmnt -n -o SOURCE --mountpoint "$path") || sb_fail "$path is not a mount point"
-    assert_eq "$(findmnt -n -o FSTYPE --mountpoint "$path")" ext4 "$name fstype"
+    assert_eq "$export_path" "$path" "$name export path"
+    local fstype
+    read -r dev fstype < <(findmnt -n -o SOURCE,FSTYPE --mountpoint "$path") || sb_fail "$path is not a mount point"
+    assert_eq "$fstype" ext4 "$name fstype"
     # blkid -p: probe the device; the plain `blkid` answers from /run/blkid, which can still name
     # the previous user of a loop device that a parallel test freed (it re-probes only after 2 s)
     assert_eq "$(blkid -p -o value -s UUID "$dev")" "$uuid" "$name mounted filesystem UUID"
