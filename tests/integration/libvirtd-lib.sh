@@ -457,15 +457,15 @@ lv_snapshot() {
     echo "== pools"
     # one virsh for all pools (each virsh costs a start and a connection): per pool its
     # pool-info (which names it), the persistent and the live XML, without the figures that change
-    local cmds=""
+    local cmds="" out
     for p in $(lv_virsh "$h" pool-list --all --name | sort); do
         cmds+="pool-info $p; pool-dumpxml --inactive $p; pool-dumpxml $p; "
     done
-    # a snapshot that could not be read never equals another one (it runs in $(...): no sb_fail)
-    if [ -n "$cmds" ] && ! p=$(lv_virsh "$h" "$cmds" 2>&1); then
-        echo "== virsh failed at $(date +%s.%N): $p"
+    if [ -n "$cmds" ]; then
+        # a snapshot that could not be read never equals another one (it runs in $(...): no sb_fail)
+        out=$(lv_virsh "$h" "$cmds" 2>&1) || echo "== virsh failed at $(date +%s.%N): $out"
+        grep -vE '<(capacity|allocation|available)|^(Capacity|Allocation|Available):' <<< "$out"
     fi
-    [ -z "$cmds" ] || grep -vE '<(capacity|allocation|available)|^(Capacity|Allocation|Available):' <<< "$p"
     echo "== mounts"
     lv_in "$h" cat /proc/self/mountinfo | awk '{ for (i = 7; $i != "-"; i++) ; fs = $(i + 1); src = $(i + 2) }
         fs == "overlay" || src ~ /:\// {print $1, $5, fs, src}' | sort
