@@ -94,7 +94,7 @@ START_TEST(test_ipv6_loopback_is_local) {
                  * network namespace (this test runs in its own process) has it on by default. */
                 if (geteuid() != 0)
                         unit_skip("lo has no ::1 here (IPv6 off) and only root can make a network namespace with it");
-                if (g_strcmp0(getenv("CK_FORK"), "no") == 0)
+                if (!unit_forks)
                         unit_skip("lo has no ::1 here (IPv6 off); a private network namespace needs Check's fork mode");
                 int r = private_loopback();
                 if (r < 0)

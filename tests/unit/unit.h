@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <glib.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 Suite *unit_suite(void);
@@ -17,6 +18,9 @@ Suite *unit_suite(void);
  * enforced. */
 #define UNIT_ONE_PROCESS const int unit_one_process = 1
 extern const int unit_one_process __attribute__((weak));
+/* Set by main() before the suite runs: whether each test runs in a process of its own (Check's
+ * fork mode, as UNIT_ONE_PROCESS and CK_FORK decided). */
+extern bool unit_forks;
 
 /* A fresh temporary directory for one test (removed by unit_rm_rf). */
 char *unit_mkdtemp(void);

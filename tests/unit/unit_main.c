@@ -19,6 +19,7 @@ int main(void) {
         SRunner *sr = srunner_create(unit_suite());
         if (&unit_one_process != NULL && !getenv("CK_FORK"))
                 srunner_set_fork_status(sr, CK_NOFORK);
+        unit_forks = srunner_fork_status(sr) == CK_FORK;
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         int run = srunner_ntests_run(sr);
