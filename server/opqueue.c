@@ -323,10 +323,6 @@ static void operation_run(OpQueue *q, Operation *o) {
         int r = k->run(q->engine, o, &out, &error);
         set_in_engine(q, NULL);
         int64_t t2 = g_get_monotonic_time();
-        snapshot_store_publish(q->snapshots);
-        g_mutex_unlock(q->engine_lock);
-        log_debug("%s: waited %.1f ms for the engine, ran %.1f ms, snapshot %.1f ms", k->name, (t1 - t0) / 1e3,
-                  (t2 - t1) / 1e3, (g_get_monotonic_time() - t2) / 1e3);
 
         g_autofree char *target = target_of(o);
         if (r < 0)
@@ -334,6 +330,10 @@ static void operation_run(OpQueue *q, Operation *o) {
         else
                 log_info("%s %s (by %s): %s", k->name, target, o->by, out.verb);
 
+        /* The outcome is answered before the snapshot is rebuilt: reads from now on wait for the
+         * publish below (snapshot_store_expect), so a client reading after the answer sees what
+         * the operation did, and the client's next request overlaps the rebuild. */
+        snapshot_store_expect(q->snapshots);
         g_mutex_lock(&q->lock);
         if (r < 0) {
                 o->state = OP_FAILED;
@@ -351,6 +351,11 @@ static void operation_run(OpQueue *q, Operation *o) {
         q->current = NULL;
         g_cond_broadcast(&q->cond);
         g_mutex_unlock(&q->lock);
+
+        snapshot_store_publish(q->snapshots);
+        g_mutex_unlock(q->engine_lock);
+        log_debug("%s: waited %.1f ms for the engine, ran %.1f ms, snapshot %.1f ms", k->name, (t1 - t0) / 1e3,
+                  (t2 - t1) / 1e3, (g_get_monotonic_time() - t2) / 1e3);
         snapshot_store_release(q->snapshots);
 }
 

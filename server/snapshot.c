@@ -17,6 +17,8 @@ struct SnapshotStore {
 
         GMutex swap_lock;       /* only to swap / take a reference of current */
         Snapshot *current;
+        bool expected;          /* an operation ended and its publish is coming: reads wait for it */
+        GCond published;        /* signalled (swap_lock) when the expected publish is done */
 
         gint held;              /* operations pending (snapshot_store_hold) */
         gint wanted;            /* a read found the snapshot old since the last rebuild */
@@ -217,6 +219,10 @@ void snapshot_store_publish(SnapshotStore *st) {
         bool changed = !same_pools(old, s);
         s->pools_generation = old->pools_generation + (changed ? 1 : 0);
         st->current = s;
+        if (st->expected) {
+                st->expected = false;
+                g_cond_broadcast(&st->published);
+        }
         void (*fn)(void *) = st->pools_changed;
         void *data = st->pools_changed_data;
         g_mutex_unlock(&st->swap_lock);
@@ -232,8 +238,16 @@ void snapshot_store_on_pools_changed(SnapshotStore *st, void (*fn)(void *data), 
         g_mutex_unlock(&st->swap_lock);
 }
 
+void snapshot_store_expect(SnapshotStore *st) {
+        g_mutex_lock(&st->swap_lock);
+        st->expected = true;
+        g_mutex_unlock(&st->swap_lock);
+}
+
 static Snapshot *current_ref(SnapshotStore *st) {
         g_mutex_lock(&st->swap_lock);
+        while (st->expected)
+                g_cond_wait(&st->published, &st->swap_lock);
         Snapshot *s = snapshot_ref(st->current);
         g_mutex_unlock(&st->swap_lock);
         return s;
@@ -297,6 +311,7 @@ SnapshotStore *snapshot_store_new(Engine *engine, GMutex *engine_lock) {
         st->engine = engine;
         st->engine_lock = engine_lock;
         g_mutex_init(&st->swap_lock);
+        g_cond_init(&st->published);
         g_mutex_init(&st->thread_lock);
         g_cond_init(&st->thread_cond);
         st->current = snapshot_build(st);
@@ -321,6 +336,7 @@ void snapshot_store_free(SnapshotStore *st) {
         snapshot_store_stop(st);
         snapshot_unref(st->current);
         g_mutex_clear(&st->swap_lock);
+        g_cond_clear(&st->published);
         g_mutex_clear(&st->thread_lock);
         g_cond_clear(&st->thread_cond);
         g_free(st);

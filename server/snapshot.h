@@ -9,7 +9,9 @@
  *   may keep it as long as they like. Everything in it is read-only.
  * - The SnapshotStore holds the current one. snapshot_store_publish() builds a new one from the
  *   engine and swaps it in under a short lock; its caller holds the engine lock (operations and
- *   reconcile publish when they end, SIGHUP after the new configuration is set).
+ *   reconcile publish when they end, SIGHUP after the new configuration is set). An operation
+ *   answers its client before it publishes (snapshot_store_expect): reads wait for that publish,
+ *   so what an answer reported is in every snapshot read after it.
  * - Freshness: snapshot_store_peek() answers the current snapshot as it is, and asks for nothing.
  *   snapshot_store_get() answers the current snapshot. While reads keep coming, the
  *   store's refresher thread rebuilds it once it is 1 s old, so no request pays for a rebuild; it
@@ -116,6 +118,13 @@ void snapshot_store_on_pools_changed(SnapshotStore *st, void (*fn)(void *data), 
 
 /* Build a new snapshot and publish it. The caller holds the engine lock. */
 void snapshot_store_publish(SnapshotStore *st);
+
+/* An operation ended and the caller (holding the engine lock) publishes next: every read that
+ * starts from now on (snapshot_store_get, snapshot_store_peek) waits for that publish, so that
+ * the operation's outcome can be answered before the rebuild and a client that reads after the
+ * answer still sees what the operation did. The caller must not read the store before it
+ * publishes. */
+void snapshot_store_expect(SnapshotStore *st);
 
 /* An operation was queued that will publish when it ends: no rebuild on reads until the matching
  * snapshot_store_release() (after its publish). Counted: one release per hold. */

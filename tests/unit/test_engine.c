@@ -18,6 +18,7 @@
 
 #include "engine.h"
 #include "error.h"
+#include "snapshot.h"
 #include "unit.h"
 
 /* ---- the fakes ---- */
@@ -1150,6 +1151,48 @@ START_TEST(test_reconcile_finishes_remove) {
 }
 END_TEST
 
+/* ---- the snapshot store: an operation answers before it publishes ---- */
+
+typedef struct {
+        SnapshotStore *store;
+        bool saw_b;
+} Reader;
+
+static gpointer read_snapshot(gpointer data) {
+        Reader *rd = data;
+        g_autoptr(Snapshot) s = snapshot_store_get(rd->store);
+        rd->saw_b = snapshot_share(s, "b", NULL) != NULL;
+        return NULL;
+}
+
+/* A read that starts after snapshot_store_expect (the operation has answered, its publish is
+ * coming) gets the snapshot that publish makes, never the one before it: a client that reads
+ * after the answer sees what the operation did. Without the wait the reader, started 50 ms
+ * before the share exists, would answer from the old snapshot. */
+START_TEST(test_snapshot_read_waits_for_expected_publish) {
+        create_ok("a");
+        GMutex lock;
+        g_mutex_init(&lock);
+        SnapshotStore *store = snapshot_store_new(engine, &lock);
+        g_mutex_lock(&lock);
+        snapshot_store_expect(store);
+        Reader rd = { store, false };
+        GThread *t = g_thread_new("reader", read_snapshot, &rd);
+        g_usleep(50 * 1000);
+        create_ok("b");
+        snapshot_store_publish(store);
+        g_mutex_unlock(&lock);
+        g_thread_join(t);
+        ck_assert_msg(rd.saw_b, "the read answered from the snapshot before the expected publish");
+        /* once published, reads do not wait */
+        Snapshot *now = snapshot_store_get(store);
+        ck_assert_ptr_nonnull(snapshot_share(now, "b", NULL));
+        snapshot_unref(now);
+        snapshot_store_free(store);
+        g_mutex_clear(&lock);
+}
+END_TEST
+
 Suite *unit_suite(void) {
         Suite *s = suite_create("engine");
         TCase *tc = tcase_create("engine");
@@ -1175,6 +1218,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_remove_deep_tree);
         tcase_add_test(tc, test_remove_refuses_swapped_entries);
         tcase_add_test(tc, test_reconcile_finishes_remove);
+        tcase_add_test(tc, test_snapshot_read_waits_for_expected_publish);
         suite_add_tcase(s, tc);
         return s;
 }
