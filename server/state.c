@@ -1035,6 +1035,10 @@ static int do_volume_insert(State *s, void *data, GError **error) {
                 return np_fail(error, EEXIST, "volume \"%s\" of share \"%s\" exists", v->name, v->share);
         if (rc != SQLITE_DONE)
                 return sql_fail(s, error, rc, "cannot insert volume \"%s\"", v->name);
+        if (v->operation && v->step && !v->step_done) {
+                StepArgs j = { v->share, v->operation, v->step, "begin", NULL, v->name };
+                return journal_append(s, &j, now_seconds(), error);
+        }
         return 0;
 }
 

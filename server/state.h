@@ -190,7 +190,8 @@ int state_journal_add(State *state, const char *name, const char *volume, const 
                       const char *phase, const char *message, GError **error);
 
 /* The manifest. Insert: -EEXIST for a volume of that name in the share, -ENOENT for an unknown
- * share. Get/update/delete: -ENOENT for an unknown volume. List: ordered by name; share NULL:
+ * share; a row that names an operation and a step not done also journals that step's "begin",
+ * in the same commit (the first step of a new volume's operation, see StepRunner.begun). Get/update/delete: -ENOENT for an unknown volume. List: ordered by name; share NULL:
  * every share's (ordered by share, name). A share's volumes go with its row. */
 int state_volume_insert(State *state, const Volume *v, GError **error);
 int state_volume_get(State *state, const char *share, const char *name, Volume **ret, GError **error);

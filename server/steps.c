@@ -116,7 +116,8 @@ int steps_run(StepRunner *r, const StepTable *t, size_t from, size_t to, size_t 
                 const Step *st = &t->steps[i];
                 if (r->journal_only && st->needed && !st->needed(r->op))
                         continue;
-                int ret = record(r, t->op, st->name, error);
+                int ret = r->begun ? 0 : record(r, t->op, st->name, error);
+                r->begun = false;
                 if (ret < 0) {
                         if (ret_failed)
                                 *ret_failed = i;

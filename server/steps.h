@@ -59,6 +59,9 @@ typedef struct StepRunner {
         void *userdata;
         unsigned done, total;  /* progress numbering across tables: steps counted so far, of total */
         const char *last_done; /* the last step that ran to its end and is not yet recorded done */
+        bool begun;            /* the first step's "begin" is recorded already (with the insert of a
+                                * new volume's row: one commit less); steps_run records it only
+                                * from the next step on */
 } StepRunner;
 
 /* Run steps [from, to) of t. On a failure returns it (with the step's own message) and sets

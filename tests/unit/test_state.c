@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "state.h"
+#include "steps.h"
 #include "unit.h"
 
 static char *root; /* removed at the end */
@@ -348,6 +349,62 @@ START_TEST(test_crud) {
         ck_assert_int_eq(state_share_list(s, &list, NULL), 0);
         ck_assert_uint_eq(list->len, 1);
         ck_assert_str_eq(((Share *) g_ptr_array_index(list, 0))->name, "b_share");
+}
+END_TEST
+
+/* The entries of share's journal for volume vol, "PHASE STEP" joined with ", ". */
+static char *volume_journal(State *s, const char *share, const char *vol) {
+        g_autoptr(GPtrArray) journal = NULL;
+        ck_assert_int_eq(state_journal_list(s, share, &journal, NULL), 0);
+        g_autoptr(GString) out = g_string_new(NULL);
+        for (guint i = 0; i < journal->len; i++) {
+                JournalEntry *j = g_ptr_array_index(journal, i);
+                if (g_strcmp0(j->volume, vol) != 0)
+                        continue;
+                g_string_append_printf(out, "%s%s %s", out->len ? ", " : "", j->phase, j->step);
+        }
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static int step_ok(void *op, GError **error) {
+        (*(int *) op)++;
+        return 0;
+}
+
+/* A new volume's row recorded with its first step begun (one commit), and the runner told so
+ * (begun): the journal holds each begin and done once, in order, as for a row inserted first. */
+START_TEST(test_volume_insert_begins_first_step) {
+        g_autoptr(State) s = open_ok();
+        g_autoptr(Share) web = sample("web", NULL);
+        ck_assert_int_eq(state_share_insert(s, web, NULL), 0);
+        Volume v = { .share = (char *) "web", .name = (char *) "vm1", .capacity = 1 << 20, .format = (char *) "qcow2",
+                     .status = VOLUME_CREATING, .operation = (char *) "vol-create", .step = (char *) "make" };
+        ck_assert_int_eq(state_volume_insert(s, &v, NULL), 0);
+        g_autofree char *first = volume_journal(s, "web", "vm1");
+        ck_assert_str_eq(first, "begin make");
+        g_autoptr(Volume) row = NULL;
+        ck_assert_int_eq(state_volume_get(s, "web", "vm1", &row, NULL), 0);
+        ck_assert_str_eq(row->step, "make");
+        ck_assert(!row->step_done);
+
+        /* a row without a step (or with its step done) journals nothing */
+        Volume plain = v;
+        plain.name = (char *) "vm2";
+        plain.operation = NULL;
+        plain.step = NULL;
+        ck_assert_int_eq(state_volume_insert(s, &plain, NULL), 0);
+        g_autofree char *none = volume_journal(s, "web", "vm2");
+        ck_assert_str_eq(none, "");
+
+        static const Step two[] = { { "make", step_ok, NULL, NULL }, { "place", step_ok, NULL, NULL } };
+        static const StepTable t = { "vol-create", two, 2 };
+        int ran = 0;
+        StepRunner run = { .state = s, .vol = row, .op = &ran, .total = 2, .begun = true };
+        ck_assert_int_eq(steps_run(&run, &t, 0, 2, NULL, NULL), 0);
+        ck_assert_int_eq(ran, 2);
+        ck_assert_int_eq(steps_finish(&run, "vol-create", NULL), 0);
+        g_autofree char *all = volume_journal(s, "web", "vm1");
+        ck_assert_str_eq(all, "begin make, done make, begin place, done place");
 }
 END_TEST
 
@@ -1019,6 +1076,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_state_dir_is_a_file);
         tcase_add_test(tc, test_symlinks_refused);
         tcase_add_test(tc, test_quarantine);
+        tcase_add_test(tc, test_volume_insert_begins_first_step);
         suite_add_tcase(s, tc);
         return s;
 }
