@@ -163,6 +163,47 @@ START_TEST(test_file_set_write_read) {
 }
 END_TEST
 
+/* A read returns what the file holds now, whoever wrote it last: the parse nfsprovd keeps of the
+ * text it read or wrote is used only for those same bytes (an in-place rewrite of the same size
+ * within the same timestamp tick is seen too); what a caller changes in a read result never
+ * reaches the next read. */
+START_TEST(test_file_read_sees_other_writers) {
+        g_autofree char *p = g_build_filename(dir, "nfsprov.conf", NULL);
+        g_autoptr(GaneshaFile) f = ganesha_file_new();
+        ck_assert_int_eq(ganesha_file_set(f, 1000, "/NFS/A", block_for(1000, "/NFS/A", (const char *const[]){ "*", NULL }, false),
+                                          NULL, NULL),
+                         0);
+        ck_assert_int_eq(ganesha_file_write(p, f, NULL, NULL), 0);
+        g_autoptr(GaneshaFile) r1 = NULL;
+        ck_assert_int_eq(ganesha_file_read(p, &r1, NULL), 0);
+        ck_assert_uint_eq(ganesha_file_find(r1, "/NFS/A")->id, 1000);
+        ck_assert(ganesha_file_remove(r1, "/NFS/A")); /* the caller's copy only */
+        g_autoptr(GaneshaFile) r2 = NULL;
+        ck_assert_int_eq(ganesha_file_read(p, &r2, NULL), 0);
+        ck_assert_ptr_nonnull(ganesha_file_find(r2, "/NFS/A"));
+
+        /* the same file rewritten in place by another writer: same size, same inode, at once */
+        g_autofree char *text = slurp(p);
+        char *id = strstr(text, "Export_Id = 1000;");
+        ck_assert_ptr_nonnull(id);
+        memcpy(id, "Export_Id = 1009;", strlen("Export_Id = 1009;"));
+        FILE *out = fopen(p, "r+");
+        ck_assert_ptr_nonnull(out);
+        ck_assert_uint_eq(fwrite(text, 1, strlen(text), out), strlen(text));
+        ck_assert_int_eq(fclose(out), 0);
+        g_autoptr(GaneshaFile) r3 = NULL;
+        ck_assert_int_eq(ganesha_file_read(p, &r3, NULL), 0);
+        ck_assert_uint_eq(ganesha_file_find(r3, "/NFS/A")->id, 1009);
+
+        /* and a file nfsprovd cannot read is refused, not answered from what was kept */
+        ck_assert(g_file_set_contents(p, "EXPORT { garbage", -1, NULL));
+        g_autoptr(GaneshaFile) r4 = NULL;
+        g_autoptr(GError) e = NULL;
+        ck_assert_int_eq(ganesha_file_read(p, &r4, &e), -EBADMSG);
+        ck_assert_ptr_null(r4);
+}
+END_TEST
+
 /* Anything nfsprovd does not write is refused: it would not rewrite an admin's file. */
 START_TEST(test_parse_refuses) {
         static const struct {
@@ -270,6 +311,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_block);
         tcase_add_test(tc, test_block_refused);
         tcase_add_test(tc, test_file_set_write_read);
+        tcase_add_test(tc, test_file_read_sees_other_writers);
         tcase_add_test(tc, test_parse_refuses);
         tcase_add_test(tc, test_conf_read);
         tcase_add_test(tc, test_conf_apply);
