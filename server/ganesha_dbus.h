@@ -11,8 +11,10 @@
  *   export has that id
  *
  * The bus is the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), reached through a private
- * connection per GaneshaBus: a bus that goes away never ends nfsprovd (the shared system-bus
- * connection of GIO would exit the process when its bus closes).
+ * connection that every GaneshaBus of the process shares while it stays open (a new one when it
+ * closed, the bus having gone away, or when the address changed): a bus that goes away never
+ * ends nfsprovd (the shared system-bus connection of GIO would exit the process when its bus
+ * closes).
  *
  * ganesha_watch_new() follows the bus name org.ganesha.nfsd on a private connection of its own:
  * appeared runs each time the name gains an owner (Ganesha started or restarted; also once when it
