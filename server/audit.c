@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -70,6 +71,9 @@ int audit_meta_at(int dir_fd, const char *name, AuditMeta *ret) {
                 .uid = x.stx_uid,
                 .gid = x.stx_gid,
                 .mtime = x.stx_mtime.tv_sec,
+                .mtime_nsec = x.stx_mtime.tv_nsec,
+                .ctime_sec = x.stx_ctime.tv_sec,
+                .ctime_nsec = x.stx_ctime.tv_nsec,
                 .btime_sec = btime ? x.stx_btime.tv_sec : 0,
                 .btime_nsec = btime ? x.stx_btime.tv_nsec : 0,
         };
@@ -105,6 +109,54 @@ typedef struct Frame {
         size_t next;          /* offset in subdirs of the next one */
 } Frame;
 
+/* ---- the cache of checked headers ---- */
+
+typedef struct Checked {
+        uint64_t ino, size;
+        int64_t mtime_sec, ctime_sec;
+        uint32_t mtime_nsec, ctime_nsec;
+        uint64_t capacity, max_capacity;
+        char *backing;
+} Checked;
+
+struct AuditCache {
+        GHashTable *checked; /* volume name -> Checked* */
+};
+
+static void checked_free(Checked *c) {
+        if (!c)
+                return;
+        g_free(c->backing);
+        g_free(c);
+}
+
+static GHashTable *checked_table(void) {
+        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) checked_free);
+}
+
+AuditCache *audit_cache_new(void) {
+        AuditCache *c = g_new0(AuditCache, 1);
+        c->checked = checked_table();
+        return c;
+}
+
+void audit_cache_free(AuditCache *c) {
+        if (!c)
+                return;
+        g_hash_table_unref(c->checked);
+        g_free(c);
+}
+
+size_t audit_cache_size(const AuditCache *c) {
+        return g_hash_table_size(c->checked);
+}
+
+static bool checked_same(const Checked *c, const AuditMeta *m, const AuditVolume *vol, uint64_t max_capacity) {
+        return c->ino == m->ino && c->size == m->size && c->mtime_sec == m->mtime && c->mtime_nsec == m->mtime_nsec &&
+               c->ctime_sec == m->ctime_sec && c->ctime_nsec == m->ctime_nsec && c->capacity == vol->capacity &&
+               c->max_capacity == max_capacity && g_strcmp0(c->backing, vol->backing) == 0;
+}
+
 typedef struct Scan {
         const AuditVolume *vols;
         size_t n_vols;
@@ -120,9 +172,14 @@ typedef struct Scan {
         GArray *stack;        /* Frame: the directories from the root to the current one */
         char *buf;            /* getdents64's */
         AuditStats stats;
+        AuditCache *cache;    /* the caller's, or NULL */
+        GHashTable *checked;  /* the volumes this scan found checked (the cache's next table) */
+        struct timespec began;
 } Scan;
 
 static void scan_done(Scan *s) {
+        if (s->checked)
+                g_hash_table_unref(s->checked);
         if (s->stack) {
                 for (guint i = 0; i < s->stack->len; i++) {
                         Frame *f = &g_array_index(s->stack, Frame, i);
@@ -295,13 +352,17 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const AuditMeta *known, G
         _cleanup_close_ int fd = -1;
         AuditMeta m;
         int r;
+        const Checked *cached = NULL;
         if (!known) {
                 r = audit_meta_at(dir_fd, vol->name, &m);
                 if (r == -ENOENT)
                         return 0; /* gone since the listing: missing */
                 if (r < 0)
                         return np_fail(error, -r, "cannot stat the volume %s: %s", vol->name, g_strerror(-r));
-                if (S_ISREG(m.mode)) {
+                cached = s->cache && S_ISREG(m.mode) ? g_hash_table_lookup(s->cache->checked, vol->name) : NULL;
+                if (cached && !checked_same(cached, &m, vol, s->policy.max_capacity))
+                        cached = NULL;
+                if (S_ISREG(m.mode) && !cached) {
                         fd = openat(dir_fd, vol->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
                         if (fd < 0 && errno == ENOENT)
                                 return 0;
@@ -316,7 +377,7 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const AuditMeta *known, G
                 known = &m;
         }
         s->present[i] = true;
-        if (!S_ISREG(known->mode) || fd < 0)
+        if (!S_ISREG(known->mode) || (fd < 0 && !cached))
                 why_add(why, "not a regular file (%s)", audit_kind_of_mode(known->mode));
         else {
                 if (vol->ino && known->ino != vol->ino)
@@ -325,9 +386,21 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const AuditMeta *known, G
                         why_add(why, "%" PRIu32 " hard links", known->nlink);
                 if (known->mode & (S_ISUID | S_ISGID))
                         why_add(why, "setuid/setgid bits (mode %04o)", (unsigned) (known->mode & 07777));
-                r = check_header(s, vol, fd, why, error);
+                size_t before = why->len;
+                if (!cached)
+                        s->stats.headers_read++;
+                r = cached ? 0 : check_header(s, vol, fd, why, error);
                 if (r < 0)
                         return r;
+                /* a header that passed, of a file not changed in the last second: remembered */
+                bool settled = known->ctime_sec < s->began.tv_sec - 1 ||
+                               (known->ctime_sec == s->began.tv_sec - 1 && known->ctime_nsec < (uint32_t) s->began.tv_nsec);
+                if (s->checked && why->len == before && (cached || settled)) {
+                        Checked *c = g_new(Checked, 1);
+                        *c = (Checked) { known->ino, known->size, known->mtime, known->ctime_sec, known->mtime_nsec,
+                                         known->ctime_nsec, vol->capacity, s->policy.max_capacity, g_strdup(vol->backing) };
+                        g_hash_table_replace(s->checked, g_strdup(vol->name), c);
+                }
         }
         if (why->len)
                 g_ptr_array_add(s->items, item_new(vol->name, AUDIT_CHANGED, known, g_string_free(TAKE_PTR(why), FALSE)));
@@ -536,7 +609,10 @@ int audit_scan(int root_fd, const AuditVolume *vols, size_t n_vols, const AuditO
                 .items = g_ptr_array_new_with_free_func((GDestroyNotify) audit_item_free),
                 .heap = g_ptr_array_new_with_free_func((GDestroyNotify) audit_item_free),
                 .stack = g_array_new(FALSE, FALSE, sizeof(Frame)),
+                .cache = opt->cache,
+                .checked = opt->cache ? checked_table() : NULL,
         };
+        clock_gettime(CLOCK_REALTIME, &s.began);
         int r = check_manifest(&s, error);
         if (r < 0)
                 return r;
@@ -574,6 +650,10 @@ int audit_scan(int root_fd, const AuditVolume *vols, size_t n_vols, const AuditO
                         g_ptr_array_add(s.items, item_new(vols[i].name, AUDIT_MISSING, NULL, g_strdup("the file is gone")));
         g_ptr_array_extend_and_steal(s.items, TAKE_PTR(s.heap));
         g_ptr_array_sort(s.items, items_sort_cmp);
+        if (s.cache) {
+                g_hash_table_unref(s.cache->checked);
+                s.cache->checked = TAKE_PTR(s.checked);
+        }
         *ret_items = TAKE_PTR(s.items);
         if (ret_stats)
                 *ret_stats = s.stats;

@@ -74,6 +74,9 @@ typedef struct AuditMeta {
         uint64_t size;
         uint32_t uid, gid;
         int64_t mtime;        /* seconds */
+        uint32_t mtime_nsec;
+        int64_t ctime_sec;    /* the change time */
+        uint32_t ctime_nsec;
         int64_t btime_sec;    /* the birth time; 0.0: not known */
         uint32_t btime_nsec;
 } AuditMeta;
@@ -108,11 +111,29 @@ typedef struct AuditItem {
 void audit_item_free(AuditItem *item);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditItem, audit_item_free)
 
+/* What the scans of one share remember between them (AuditOptions.cache): each volume whose
+ * header passed, with the identity of the file that was read (inode, size, modification and
+ * change times to the nanosecond) and what it was checked against (capacity, backing, the
+ * policy's max_capacity). A later scan reads that volume's header again only when the file or
+ * the manifest is not that one any more; its other checks (kind, inode, links, setuid bits)
+ * it makes every time from the statx. Only files whose change time is more than a second before
+ * the scan began are remembered: every later write, truncate, chmod or rename sets the change
+ * time to the clock's now, which user space cannot set back, so a file changed in the tick of
+ * the scan's read is read again next time. One per share; owned by the caller; not thread-safe.
+ * A scan that fails leaves it as it was. */
+typedef struct AuditCache AuditCache;
+AuditCache *audit_cache_new(void);
+void audit_cache_free(AuditCache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditCache, audit_cache_free)
+/* How many volumes a cache holds now. */
+size_t audit_cache_size(const AuditCache *c);
+
 typedef struct AuditOptions {
         uint64_t max_capacity;  /* Qcow2Policy.max_capacity for the volumes' headers; 0: no limit */
         size_t max_foreign;     /* the most foreign items returned; 0: AUDIT_MAX_FOREIGN */
         unsigned max_depth;     /* directories more levels below the root than this are reported
                                  * and not read (a directory at the root is level 1); 0: AUDIT_MAX_DEPTH */
+        AuditCache *cache;      /* NULL: every volume's header is read */
 } AuditOptions;
 
 typedef struct AuditStats {
@@ -121,6 +142,7 @@ typedef struct AuditStats {
         uint64_t foreign;          /* foreign entries, all of them */
         uint64_t foreign_omitted;  /* of those, not returned (beyond max_foreign) */
         uint64_t unread;           /* directories reported but not read: mount points, too deep */
+        uint64_t headers_read;     /* volumes whose qcow2 header was read (not taken from the cache) */
 } AuditStats;
 
 /* Scan the tree under root_fd (a directory; its file offset is not used) against the n_vols

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "engine.h"
 #include "engine_internal.h"
 #include "error.h"
@@ -645,6 +646,7 @@ int engine_new_with(Config *config, const EngineSystem *sys, Engine **ret, GErro
         e->sys = *sys;
         e->guard_notes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         e->findings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) findings_unref);
+        e->audit_caches = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) audit_cache_free);
         *ret = e;
         return 0;
 }
@@ -664,6 +666,7 @@ void engine_free(Engine *e) {
         config_free(e->config);
         g_hash_table_unref(e->guard_notes);
         g_hash_table_unref(e->findings);
+        g_hash_table_unref(e->audit_caches);
         g_free(e);
 }
 
@@ -927,6 +930,7 @@ static int finish_delete(Op *op, size_t from, GError **error) {
                 return np_fail(error, -r, "delete %s: step %s failed: %s (reconcile finishes the delete)", s->name,
                                name, err->message);
         }
+        g_hash_table_remove(op->e->audit_caches, s->name); /* a share of that name is another filesystem */
         return state_share_delete(op->e->state, s->name, error);
 }
 

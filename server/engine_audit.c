@@ -90,6 +90,7 @@ static int audit_one(Engine *e, const Share *s, bool *changed, GError **error) {
         int64_t now = (int64_t) time(NULL);
         Findings *prev = g_hash_table_lookup(e->findings, s->name);
         if (engine_guard_mode(e, s) == GUARD_OFF || s->status != SHARE_READY) {
+                g_hash_table_remove(e->audit_caches, s->name);
                 set_findings(e, s->name, NULL, changed);
                 return 0;
         }
@@ -105,7 +106,12 @@ static int audit_one(Engine *e, const Share *s, bool *changed, GError **error) {
         r = manifest(e, s->name, &vols, &av, error);
         if (r < 0)
                 return r;
-        AuditOptions opt = { .max_capacity = e->config->max_capacity };
+        AuditCache *cache = g_hash_table_lookup(e->audit_caches, s->name);
+        if (!cache) {
+                cache = audit_cache_new();
+                g_hash_table_insert(e->audit_caches, g_strdup(s->name), cache);
+        }
+        AuditOptions opt = { .max_capacity = e->config->max_capacity, .cache = cache };
         g_autoptr(GPtrArray) items = NULL;
         AuditStats stats;
         r = audit_scan(root, (const AuditVolume *) (void *) av->data, av->len, &opt, &items, &stats, &err);

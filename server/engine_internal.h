@@ -15,6 +15,7 @@ struct Engine {
         void *progress_userdata;
         GHashTable *guard_notes; /* share -> why its guard enforce runs as detect (engine_guard.c) */
         GHashTable *findings;    /* share -> Findings*: its last audit (engine_audit.c) */
+        GHashTable *audit_caches; /* share -> AuditCache*: the headers its audits checked */
 };
 
 /* The share called name. -ENOENT: "OP NAME: no such share"; a database error is passed on as

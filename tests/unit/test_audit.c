@@ -236,6 +236,47 @@ START_TEST(test_changed_resized) {
 }
 END_TEST
 
+/* The cache of checked headers: a volume not changed since a scan that found its header right
+ * (and whose change time was over a second old then) is not read again; a change of the file
+ * (here qemu-img resize, in place) or of the manifest makes the next scan read it. */
+START_TEST(test_cache) {
+        UNIT_NEED_QEMU_IMG;
+        Share s;
+        share_make(&s);
+        g_autoptr(AuditCache) cache = audit_cache_new();
+        AuditOptions opt = { .cache = cache };
+        AuditStats st;
+        g_autoptr(GPtrArray) fresh = scan_opt(&s, &opt, &st); /* made just now: read, not kept */
+        ck_assert_uint_eq(fresh->len, 0);
+        ck_assert_uint_eq(st.headers_read, 2);
+        ck_assert_uint_eq(audit_cache_size(cache), 0);
+
+        g_usleep(1100 * 1000); /* the files' change time a second old */
+        g_autoptr(GPtrArray) first = scan_opt(&s, &opt, &st);
+        ck_assert_uint_eq(first->len, 0);
+        ck_assert_uint_eq(st.headers_read, 2);
+        ck_assert_uint_eq(audit_cache_size(cache), 2);
+        g_autoptr(GPtrArray) second = scan_opt(&s, &opt, &st);
+        ck_assert_uint_eq(second->len, 0);
+        ck_assert_uint_eq(st.headers_read, 0);
+
+        /* the file changed in place: read again, and the change found */
+        qemu_img(s.dir, (const char *const[]) { "resize", "-q", "-f", "qcow2", "a.qcow2", "2G", NULL });
+        g_autoptr(GPtrArray) resized = scan_opt(&s, &opt, &st);
+        ck_assert_uint_eq(st.headers_read, 1);
+        ck_assert_uint_eq(resized->len, 1);
+        expect(resized, "a.qcow2", AUDIT_CHANGED, "file", "virtual size 2147483648, manifest 1073741824");
+        ck_assert_uint_eq(audit_cache_size(cache), 1); /* a volume found changed is not kept */
+
+        /* the manifest changed (b's backing): read again */
+        s.vols[1].backing = "other.qcow2";
+        g_autoptr(GPtrArray) rebacked = scan_opt(&s, &opt, &st);
+        ck_assert_uint_eq(st.headers_read, 2);
+        expect(rebacked, "b.qcow2", AUDIT_CHANGED, "file", "backing a.qcow2, manifest other.qcow2");
+        share_done(&s);
+}
+END_TEST
+
 START_TEST(test_changed_backing) {
         UNIT_NEED_QEMU_IMG;
         Share s;
@@ -494,6 +535,7 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_changed_replaced);
         tcase_add_test(tc, test_changed_truncated);
         tcase_add_test(tc, test_changed_resized);
+        tcase_add_test(tc, test_cache);
         tcase_add_test(tc, test_changed_backing);
         tcase_add_test(tc, test_changed_max_capacity);
         tcase_add_test(tc, test_changed_hard_link);
