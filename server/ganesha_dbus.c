@@ -224,10 +224,14 @@ static int call_full(GaneshaBus *b, const char *method, GVariant *args, const GV
                                                                method, held, reply_type,
                                                                G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MS,
                                                                NULL, &e);
-        GDBusConnection *fresh = NULL;
-        if (!reply && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CLOSED) && shared_connection(&fresh, NULL) >= 0) {
+        if (!reply && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CLOSED)) {
                 /* the shared connection closed (the bus went away since it was opened): once
-                 * more, on a new one */
+                 * more, on a new one. No bus to connect to now is -ESRCH, as ganesha_bus_open()
+                 * has it, not an error of Ganesha. */
+                GDBusConnection *fresh = NULL;
+                int r = shared_connection(&fresh, error);
+                if (r < 0)
+                        return r;
                 g_object_unref(b->conn);
                 b->conn = fresh;
                 g_clear_error(&e);

@@ -56,15 +56,20 @@ char *unit_skips_read(void);
 void unit_run_unprivileged(void (*fn)(void *data), void *data);
 void unit_give_to_unprivileged(const char *path);
 
+/* UNIT_NEED_PROGRAM(program, package) skips the test (unit_skip) when program is not in PATH;
+ * package: the Debian package that has it (listed in scripts/packages.txt). */
+#define UNIT_NEED_PROGRAM(program, package)                                                              \
+        do {                                                                                             \
+                g_autofree char *_p = g_find_program_in_path(program);                                   \
+                if (!_p)                                                                                 \
+                        unit_skip("%s is not installed (Debian package %s, listed in "                   \
+                                  "scripts/packages.txt; scripts/install-deps installs it)",             \
+                                  program, package);                                                     \
+        } while (0)
+
 /* ---- qemu-img ----
  * UNIT_NEED_QEMU_IMG skips the test (unit_skip) when qemu-img is not installed.
  * unit_qemu_img(dir, args) runs qemu-img with args (NULL-terminated) in dir, from an argv (no
  * shell), and returns its stdout; a failure to run it or a non-zero exit fails the test. */
-#define UNIT_NEED_QEMU_IMG                                                                               \
-        do {                                                                                             \
-                g_autofree char *_q = g_find_program_in_path("qemu-img");                                \
-                if (!_q)                                                                                 \
-                        unit_skip("qemu-img is not installed (Debian package qemu-utils, listed in "     \
-                                  "scripts/packages.txt; scripts/install-deps installs it)");            \
-        } while (0)
+#define UNIT_NEED_QEMU_IMG UNIT_NEED_PROGRAM("qemu-img", "qemu-utils")
 char *unit_qemu_img(const char *dir, const char *const *args);
