@@ -51,7 +51,7 @@ static char *one_line(GError *e) {
         return g_strstrip(m);
 }
 
-/* A private connection to the system bus that never ends the process when the bus goes away. */
+/* The system bus's address (DBUS_SYSTEM_BUS_ADDRESS when set): -ESRCH when there is none. */
 static int system_bus_address(char **ret, GError **error) {
         g_autoptr(GError) e = NULL;
         char *address = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SYSTEM, NULL, &e);
@@ -63,6 +63,7 @@ static int system_bus_address(char **ret, GError **error) {
         return 0;
 }
 
+/* A private connection to the bus at address that never ends the process when the bus goes away. */
 static int connect_system_bus(const char *address, GDBusConnection **ret, GError **error) {
         g_autoptr(GError) e = NULL;
         GDBusConnection *conn = g_dbus_connection_new_for_address_sync(
