@@ -344,7 +344,8 @@ static struct {
 /* A copy of the parse of path's text, when text is what was kept for path. */
 static GaneshaFile *kept_get(const char *path, const char *text, size_t len) {
         g_mutex_lock(&kept.lock);
-        GaneshaFile *f = kept.path && strcmp(kept.path, path) == 0 && kept.len == len && memcmp(kept.text, text, len) == 0
+        GaneshaFile *f = kept.path && strcmp(kept.path, path) == 0 && kept.len == len &&
+                                         (len == 0 || memcmp(kept.text, text, len) == 0)
                                  ? file_copy(kept.file)
                                  : NULL;
         g_mutex_unlock(&kept.lock);
@@ -357,7 +358,7 @@ static void kept_set(const char *path, const char *text, size_t len, const Ganes
         g_free(kept.text);
         g_clear_pointer(&kept.file, ganesha_file_free);
         kept.path = g_strdup(path);
-        kept.text = g_memdup2(text, len);
+        kept.text = len ? g_memdup2(text, len) : NULL; /* an empty file: no bytes to keep */
         kept.len = len;
         kept.file = file_copy(f);
         g_mutex_unlock(&kept.lock);

@@ -195,6 +195,15 @@ START_TEST(test_file_read_sees_other_writers) {
         ck_assert_int_eq(ganesha_file_read(p, &r3, NULL), 0);
         ck_assert_uint_eq(ganesha_file_find(r3, "/NFS/A")->id, 1009);
 
+        /* an empty file (Ganesha's file before the first share), read twice: the second from
+         * what was kept (no bytes: UBSan once caught a memcmp of a NULL text here) */
+        ck_assert(g_file_set_contents(p, "", 0, NULL));
+        for (int i = 0; i < 2; i++) {
+                g_autoptr(GaneshaFile) empty = NULL;
+                ck_assert_int_eq(ganesha_file_read(p, &empty, NULL), 0);
+                ck_assert_uint_eq(empty->exports->len, 0);
+        }
+
         /* and a file nfsprovd cannot read is refused, not answered from what was kept */
         ck_assert(g_file_set_contents(p, "EXPORT { garbage", -1, NULL));
         g_autoptr(GaneshaFile) r4 = NULL;
