@@ -414,7 +414,7 @@ static int pools_body(HttpRequest *req, const Snapshot *s, bool sizes, char **re
                 if (!pool_visible(req, peer, p))
                         continue;
                 /* pre-rendered with a configured address */
-                const char *text = s->address ? (sizes ? p->json : p->json_defs) : NULL;
+                const char *text = snapshot_pool_text(s, p, sizes);
                 g_autofree char *rendered = NULL;
                 if (!text && s->address)
                         continue;

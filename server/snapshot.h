@@ -46,9 +46,12 @@ typedef struct SnapshotPool {
         PoolDef *def;        /* host is a placeholder: see snapshot_pool_render() */
         char *status;        /* the share's status */
         GPtrArray *clients;  /* ExportsClientSpec*: the share's export clients that parse */
-        char *json;          /* the pool's JSON text for the configured address, rendered once per
-                              * snapshot; NULL when the host depends on the asking client */
-        char *json_defs;     /* the same without the live sizes (see snapshot_pool_json) */
+        char *json_defs;     /* the pool's JSON text for the configured address without the live
+                              * sizes (see snapshot_pool_json), rendered with the snapshot (its
+                              * digest is made of it); NULL when the host depends on the client */
+        char *json;          /* the same with the sizes: snapshot_pool_text() renders it at its
+                              * first use (operations publish far more often than hosts read) */
+        gsize json_once;
 } SnapshotPool;
 
 typedef struct Snapshot {
@@ -76,6 +79,11 @@ const ShareInfo *snapshot_share(const Snapshot *s, const char *name, json_object
 
 /* The pool of that name; NULL when the share has no pool (not ready, or no such share). */
 const SnapshotPool *snapshot_pool(const Snapshot *s, const char *name);
+
+/* The pool's JSON text for the configured [server] address, with or without the live sizes,
+ * rendered once per snapshot (the one with sizes at its first use, by whichever thread asks
+ * first); NULL without a configured address or when it cannot be rendered. */
+const char *snapshot_pool_text(const Snapshot *s, const SnapshotPool *p, bool sizes);
 
 /* Whether a host at this address may mount the pool: one of the share's export clients admits it
  * (exports_client_match: host names and netgroups admit no address). */
