@@ -131,10 +131,10 @@ static int remove_file(VolOp *op, const char *name, uint64_t ino, GError **error
         return 0;
 }
 
-/* Make the temporary file, empty, with O_EXCL: nothing planted at its name is followed. A
- * leftover of an earlier attempt of this operation is removed first. */
 static int set_owner(VolOp *op, int fd, GError **error);
 
+/* Make the temporary file, empty, with O_EXCL: nothing planted at its name is followed. A
+ * leftover of an earlier attempt of this operation is removed first. */
 static int make_tmp(VolOp *op, int *ret_fd, GError **error) {
         int r = remove_file(op, op->tmp, 0, error);
         if (r < 0)

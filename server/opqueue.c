@@ -352,10 +352,11 @@ static void operation_run(OpQueue *q, Operation *o) {
         g_cond_broadcast(&q->cond);
         g_mutex_unlock(&q->lock);
 
+        int64_t t3 = g_get_monotonic_time();
         snapshot_store_publish(q->snapshots);
         g_mutex_unlock(q->engine_lock);
-        log_debug("%s: waited %.1f ms for the engine, ran %.1f ms, snapshot %.1f ms", k->name, (t1 - t0) / 1e3,
-                  (t2 - t1) / 1e3, (g_get_monotonic_time() - t2) / 1e3);
+        log_debug("%s: waited %.1f ms for the engine, ran %.1f ms, answered in %.1f ms, snapshot %.1f ms", k->name,
+                  (t1 - t0) / 1e3, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (g_get_monotonic_time() - t3) / 1e3);
         snapshot_store_release(q->snapshots);
 }
 

@@ -212,13 +212,13 @@ static int _printf_(4, 5) sql_fail(State *s, GError **error, int rc, const char 
 
 /* ---- statement helpers ---- */
 
-/* what: the step, for the error message ("cannot read share \"x\""). */
-/* The kept statement of sql (one statement), prepared on first use. A statement is used by one
- * caller at a time: one still running (stepped, not reset) is a bug of its caller (-EBUSY). */
 static void stmt_finalize(gpointer stmt) {
         sqlite3_finalize(stmt);
 }
 
+/* The kept statement of sql (one statement), prepared on first use. A statement is used by one
+ * caller at a time: one still running (stepped, not reset) is a bug of its caller (-EBUSY).
+ * what: the step, for the error message ("cannot read share \"x\""). */
 static int prepare(State *s, const char *sql, const char *what, CachedStmt **ret, GError **error) {
         if (!s->stmts)
                 s->stmts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, stmt_finalize);
@@ -234,18 +234,6 @@ static int prepare(State *s, const char *sql, const char *what, CachedStmt **ret
                 g_hash_table_insert(s->stmts, g_strdup(sql), stmt);
         }
         *ret = stmt;
-        return 0;
-}
-
-/* Run one fixed statement that returns no rows (BEGIN, COMMIT, ...) from the kept ones. */
-static int exec_cached(State *s, const char *sql, GError **error, const char *what) {
-        g_autoptr(CachedStmt) stmt = NULL;
-        int r = prepare(s, sql, what, &stmt, error);
-        if (r < 0)
-                return r;
-        int rc = sqlite3_step(stmt);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return sql_fail(s, error, rc, "%s", what);
         return 0;
 }
 
@@ -265,6 +253,13 @@ static int exec_stmt(State *s, sqlite3_stmt *stmt, GError **error, const char *w
         if (rc != SQLITE_DONE)
                 return sql_fail(s, error, rc, "%s", what);
         return 0;
+}
+
+/* Run one fixed statement that returns no rows (BEGIN, COMMIT, ...) from the kept ones. */
+static int exec_cached(State *s, const char *sql, GError **error, const char *what) {
+        g_autoptr(CachedStmt) stmt = NULL;
+        int r = prepare(s, sql, what, &stmt, error);
+        return r < 0 ? r : exec_stmt(s, stmt, error, what);
 }
 
 /* Fixed statements without parameters (transaction control, pragmas, migrations). */
