@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
@@ -137,5 +138,22 @@ int atomic_file_read_optional(const char *path, char **ret_data, size_t *ret_len
                 *ret_len = len;
         if (ret_exists)
                 *ret_exists = exists;
+        return 0;
+}
+
+int atomic_file_remove(const char *path, bool *ret_removed, GError **error) {
+        bool removed = true;
+        if (unlink(path) < 0) {
+                if (errno != ENOENT)
+                        return np_fail(error, errno, "%s: cannot remove: %s", path, g_strerror(errno));
+                removed = false;
+        }
+        if (removed) {
+                int r = fsync_dir_of(path);
+                if (r < 0)
+                        return np_fail(error, -r, "%s: fsync of its directory failed: %s", path, g_strerror(-r));
+        }
+        if (ret_removed)
+                *ret_removed = removed;
         return 0;
 }

@@ -28,3 +28,7 @@ int atomic_file_read(const char *path, char **ret_data, size_t *ret_len, GError 
  * atomic_file_read. */
 int atomic_file_read_optional(const char *path, char **ret_data, size_t *ret_len, bool *ret_exists,
                               GError **error);
+
+/* Remove path and fsync its directory, so that the removal survives a crash. A path that does
+ * not exist is fine (*ret_removed false; ret_removed may be NULL). */
+int atomic_file_remove(const char *path, bool *ret_removed, GError **error);

@@ -273,12 +273,12 @@ static int step_export_apply(void *p, GError **error) {
         return r < 0 ? r : step_apply(p, error);
 }
 
-/* Stop serving the share: removed from the exports, applied. */
+/* Stop serving the share: removed from the exports, applied (apply_path: the cost of one). */
 static int step_unexport(void *p, GError **error) {
         Op *op = p;
         g_autofree char *path = config_share_path(cfg(op), op->s->name);
         int r = server(op)->remove(cfg(op), path, NULL, error);
-        return r < 0 ? r : server(op)->apply(cfg(op), error);
+        return r < 0 ? r : step_apply(p, error);
 }
 
 static int step_release(void *p, GError **error) {

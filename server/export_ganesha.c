@@ -1,31 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * NFS-Ganesha: nfsprovd's own Ganesha file of EXPORT blocks (ganesha_file.h), applied live over
- * D-Bus (ganesha_dbus.h); ganesha.conf's %include and NFSv3 settings (ganesha_conf.h).
+ * NFS-Ganesha: nfsprovd's exports, one file per share (ganesha_store.h, in the format of
+ * ganesha_file.h), applied live over D-Bus (ganesha_dbus.h); ganesha.conf's %include and NFSv3
+ * settings (ganesha_conf.h).
  *
- * set and remove write the file only; apply makes what Ganesha serves match it: an export of the
- * file that Ganesha lacks is added (AddExport), one whose block changed is updated (the file's
- * "update pending" note, UpdateExport), both handed a file with that export's block alone
- * (CONFIG.one, see hand_over), and an export of Ganesha under [shares] base that the
- * file no longer has is removed (RemoveExport): nfsprovd owns every path under base, and no other
- * export. When Ganesha is not running, apply changes nothing and succeeds: the shares are "not
- * served" (served lists nothing) until Ganesha starts, reads the file through its %include and
- * serves them all, or until the next apply (reconcile) adds them. watch follows org.ganesha.nfsd
- * on the system bus, so that nfsprovd applies again each time Ganesha starts (server/export_watch.h).
+ * set and remove write the share's file only; apply makes what Ganesha serves match the files:
+ * an export Ganesha lacks is added (AddExport), one whose block changed is updated (the file's
+ * "update pending" note, UpdateExport), both handed the share's own file, and an export of
+ * Ganesha under [shares] base that no file has is removed (RemoveExport): nfsprovd owns every
+ * path under base, and no other export. When Ganesha is not running, apply changes nothing and
+ * succeeds: the shares are "not served" (served lists nothing) until Ganesha starts, reads the
+ * files through its %include and serves them all, or until the next apply (reconcile) adds them.
+ * watch follows org.ganesha.nfsd on the system bus, so that nfsprovd applies again each time
+ * Ganesha starts (server/export_watch.h).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "export_server.h"
-#include "fdio.h"
 #include "ganesha_conf.h"
 #include "ganesha_dbus.h"
 #include "ganesha_file.h"
+#include "ganesha_store.h"
 #include "log.h"
 #include "macro.h"
 
@@ -35,10 +35,7 @@ static int ganesha_config(const Config *c, bool apply, ExportServerConfig *ret, 
         int r;
         if (apply) {
                 /* the included file first: Ganesha refuses to start on an %include of a missing file */
-                g_autoptr(GaneshaFile) f = NULL;
-                r = ganesha_file_read(c->ganesha_config, &f, error);
-                if (r >= 0)
-                        r = ganesha_file_write(c->ganesha_config, f, NULL, error);
+                r = ganesha_store_setup(c->ganesha_config, error);
                 if (r >= 0)
                         r = ganesha_conf_apply(c->ganesha_conf, c->ganesha_config, &changed, error);
                 if (r < 0)
@@ -66,7 +63,9 @@ static int ganesha_config(const Config *c, bool apply, ExportServerConfig *ret, 
 
 static int ganesha_set(const Config *c, const ExportSpec *spec, bool *ret_changed, GError **error) {
         g_autoptr(GaneshaFile) f = NULL;
-        int r = ganesha_file_read(c->ganesha_config, &f, error);
+        int r = ganesha_store_setup(c->ganesha_config, error);
+        if (r >= 0)
+                r = ganesha_store_read_one(c->ganesha_config, spec->path, &f, error);
         if (r < 0)
                 return r;
         g_autofree char *block = NULL;
@@ -77,20 +76,24 @@ static int ganesha_set(const Config *c, const ExportSpec *spec, bool *ret_change
         r = ganesha_file_set(f, spec->export_id, spec->path, g_steal_pointer(&block), &changed, error);
         if (r < 0)
                 return r;
-        if (changed && (r = ganesha_file_write(c->ganesha_config, f, NULL, error)) < 0)
+        if (changed && (r = ganesha_store_write_one(c->ganesha_config, spec->path, f, NULL, error)) < 0)
                 return r;
         if (ret_changed)
                 *ret_changed = changed;
         return 0;
 }
 
+/* The share's file goes; its Export_Id is noted removed (NAME.removed) until apply removes it
+ * from Ganesha. */
 static int ganesha_remove(const Config *c, const char *path, bool *ret_changed, GError **error) {
         g_autoptr(GaneshaFile) f = NULL;
-        int r = ganesha_file_read(c->ganesha_config, &f, error);
+        int r = ganesha_store_setup(c->ganesha_config, error);
+        if (r >= 0)
+                r = ganesha_store_read_one(c->ganesha_config, path, &f, error);
         if (r < 0)
                 return r;
         bool changed = ganesha_file_remove(f, path);
-        if (changed && (r = ganesha_file_write(c->ganesha_config, f, NULL, error)) < 0)
+        if (changed && (r = ganesha_store_write_one(c->ganesha_config, path, f, NULL, error)) < 0)
                 return r;
         if (ret_changed)
                 *ret_changed = changed;
@@ -103,15 +106,6 @@ static bool path_within(const char *path, const char *dir) {
         return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static const GaneshaServed *served_id(GPtrArray *served, unsigned id) {
-        for (guint i = 0; i < served->len; i++) {
-                const GaneshaServed *s = g_ptr_array_index(served, i);
-                if (s->id == id)
-                        return s;
-        }
-        return NULL;
-}
-
 /* Keep the first error; every other change is still tried. */
 static void keep_first(GError **first, GError *e) {
         if (!*first)
@@ -120,40 +114,38 @@ static void keep_first(GError **first, GError *e) {
                 g_error_free(e);
 }
 
-/* AddExport (or UpdateExport) of x from a file that holds x's block alone: CONFIG.one beside
- * nfsprovd's file, removed after the call. Ganesha parses the whole file it is handed; handed
- * nfsprovd's file of N blocks, each AddExport cost O(N) in Ganesha (about 150 ms at 1,000
- * shares) and a reconcile that adds N exports O(N^2). */
+/* AddExport (or UpdateExport) of x, handing Ganesha x's own file (ganesha_store.h): Ganesha
+ * parses the whole file it is handed, so that one of all the blocks cost O(N) a call. */
 static int hand_over(GaneshaBus *bus, const Config *c, const GaneshaExport *x, bool update, GError **error) {
-        g_autofree char *one = g_strconcat(c->ganesha_config, ".one", NULL);
-        /* A fresh file of ours (whatever was at that name is gone first, and O_EXCL|O_NOFOLLOW
-         * refuse one made meanwhile), not synced: Ganesha reads it during the call, and a file
-         * left by a crash is replaced by the next call. */
-        if (unlink(one) < 0 && errno != ENOENT)
-                return np_fail(error, errno, "cannot remove %s: %s", one, g_strerror(errno));
-        int r;
-        {
-                _cleanup_close_ int fd = open(one, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-                if (fd < 0)
-                        return np_fail(error, errno, "cannot create %s: %s", one, g_strerror(errno));
-                r = fd_write_all(fd, x->block, strlen(x->block));
-                if (r < 0) {
-                        (void) unlink(one);
-                        return np_fail(error, -r, "cannot write %s: %s", one, g_strerror(-r));
-                }
-        }
-        r = update ? ganesha_update_export(bus, one, x->id, error) : ganesha_add_export(bus, one, x->id, error);
-        if (unlink(one) < 0 && errno != ENOENT)
-                log_warning("cannot remove %s: %s", one, g_strerror(errno));
-        return r;
+        g_autofree char *file = NULL;
+        int r = ganesha_store_file(c->ganesha_config, x->path, &file, error);
+        if (r < 0)
+                return r;
+        return update ? ganesha_update_export(bus, file, x->id, error) : ganesha_add_export(bus, file, x->id, error);
+}
+
+/* The notes of path's files cleared: Ganesha serves what they say (f: what they said). */
+static int clear_notes(const Config *c, const char *path, GaneshaFile *f, GError **error) {
+        ganesha_file_clear_notes(f);
+        return ganesha_store_write_one(c->ganesha_config, path, f, NULL, error);
+}
+
+/* The pending note of x's file cleared: Ganesha has x's block. */
+static int clear_pending(const Config *c, const GaneshaExport *x, GError **error) {
+        g_autoptr(GaneshaFile) f = NULL;
+        int r = ganesha_store_read_one(c->ganesha_config, x->path, &f, error);
+        if (r < 0)
+                return r;
+        ganesha_file_clear_pending(f, x->id);
+        return ganesha_store_write_one(c->ganesha_config, x->path, f, NULL, error);
 }
 
 static int ganesha_apply(const Config *c, GError **error) {
         g_autoptr(GaneshaFile) f = NULL;
-        int r = ganesha_file_read(c->ganesha_config, &f, error);
-        if (r < 0)
-                return r;
-        r = ganesha_file_write(c->ganesha_config, f, NULL, error); /* Ganesha refuses to start without it */
+        g_autoptr(GPtrArray) noted = NULL;
+        int r = ganesha_store_setup(c->ganesha_config, error); /* Ganesha refuses to start without CONFIG */
+        if (r >= 0)
+                r = ganesha_store_read(c->ganesha_config, &f, &noted, error);
         if (r < 0)
                 return r;
         g_autoptr(GaneshaBus) bus = NULL;
@@ -172,10 +164,20 @@ static int ganesha_apply(const Config *c, GError **error) {
         }
 
         GError *first = NULL;
-        /* Ganesha's exports under base that the file does not have (or has at another path). */
+        g_autoptr(GHashTable) by_path = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) by_id = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (guint i = 0; i < served->len; i++) {
+                GaneshaServed *s = g_ptr_array_index(served, i);
+                g_hash_table_insert(by_id, GUINT_TO_POINTER(s->id), s);
+        }
+        for (guint i = 0; i < f->exports->len; i++) {
+                GaneshaExport *x = g_ptr_array_index(f->exports, i);
+                g_hash_table_insert(by_path, x->path, x);
+        }
+        /* Ganesha's exports under base that no file has (or has at another path). */
         for (guint i = 0; i < served->len; i++) {
                 const GaneshaServed *s = g_ptr_array_index(served, i);
-                const GaneshaExport *x = ganesha_file_find(f, s->path);
+                const GaneshaExport *x = g_hash_table_lookup(by_path, s->path);
                 if (!path_within(s->path, c->base) || (x && x->id == s->id))
                         continue;
                 GError *ee = NULL;
@@ -183,18 +185,15 @@ static int ganesha_apply(const Config *c, GError **error) {
                         keep_first(&first, ee);
         }
         /* The file's exports Ganesha lacks, or has in an older version. */
-        bool updated = false;
         for (guint i = 0; i < f->exports->len; i++) {
                 const GaneshaExport *x = g_ptr_array_index(f->exports, i);
-                const GaneshaServed *s = served_id(served, x->id);
+                const GaneshaServed *s = g_hash_table_lookup(by_id, GUINT_TO_POINTER(x->id));
                 GError *ee = NULL;
                 if (s && strcmp(s->path, x->path) == 0) {
                         if (!ganesha_file_pending(f, x->id))
                                 continue;
-                        if (hand_over(bus, c, x, true, &ee) < 0)
+                        if (hand_over(bus, c, x, true, &ee) < 0 || clear_pending(c, x, &ee) < 0)
                                 keep_first(&first, ee);
-                        else
-                                updated = true;
                 } else if (hand_over(bus, c, x, false, &ee) < 0) {
                         GError *prefixed = NULL;
                         np_fail_prefix(&prefixed, ee, "%s", x->path);
@@ -206,29 +205,53 @@ static int ganesha_apply(const Config *c, GError **error) {
                 g_propagate_error(error, first);
                 return r;
         }
-        if (updated || f->pending->len) {
-                ganesha_file_clear_pending(f);
-                return ganesha_file_write(c->ganesha_config, f, NULL, error);
+        /* every removal is applied now: the notes go */
+        for (guint i = 0; i < noted->len; i++) {
+                const char *p = g_ptr_array_index(noted, i);
+                g_autoptr(GaneshaFile) one = NULL;
+                r = ganesha_store_read_one(c->ganesha_config, p, &one, error);
+                if (r >= 0) {
+                        g_array_set_size(one->removed, 0);
+                        r = ganesha_store_write_one(c->ganesha_config, p, one, NULL, error);
+                }
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
 
-/* One export: DisplayExport of its id (not ShowExports of all) and, when needed, AddExport or
- * UpdateExport from its block alone, so that adding a share costs the same with 10 or 1,000
- * served. */
+/* One path: DisplayExport of its ids (not ShowExports of all) and, when needed, RemoveExport of
+ * the ids noted removed, AddExport or UpdateExport of its file, so that adding or deleting a
+ * share costs the same with 10 or 1,000 served. */
 static int ganesha_apply_path(const Config *c, const char *path, GError **error) {
         g_autoptr(GaneshaFile) f = NULL;
-        int r = ganesha_file_read(c->ganesha_config, &f, error);
+        int r = ganesha_store_setup(c->ganesha_config, error);
+        if (r >= 0)
+                r = ganesha_store_read_one(c->ganesha_config, path, &f, error);
         if (r < 0)
                 return r;
-        const GaneshaExport *x = ganesha_file_find(f, path);
-        if (!x)
-                return ganesha_apply(c, error); /* removed: the id it had is in ShowExports only */
+        const GaneshaExport *x = f->exports->len ? g_ptr_array_index(f->exports, 0) : NULL;
+        if (!x && !f->removed->len)
+                return 0; /* nothing of path: nothing to serve or remove */
         g_autoptr(GaneshaBus) bus = NULL;
         g_autoptr(GError) e = NULL;
-        g_autofree char *served = NULL;
         r = ganesha_bus_open(&bus, &e);
-        if (r >= 0)
+        /* the removed ids first, each only while it still serves path (an id is given again to
+         * another share once this one is gone) */
+        for (guint i = 0; r >= 0 && i < f->removed->len; i++) {
+                unsigned id = g_array_index(f->removed, unsigned, i);
+                g_autofree char *served = NULL;
+                r = ganesha_display_export(bus, id, &served, &e);
+                if (r == -ENOENT || (r == 0 && strcmp(served, path) != 0)) {
+                        g_clear_error(&e);
+                        r = 0;
+                } else if (r == 0 && (r = ganesha_remove_export(bus, id, &e)) == -ENOENT) {
+                        g_clear_error(&e); /* gone meanwhile */
+                        r = 0;
+                }
+        }
+        g_autofree char *served = NULL;
+        if (r >= 0 && x)
                 r = ganesha_display_export(bus, x->id, &served, &e);
         if (r == -ESRCH) {
                 log_notice("%s; %s is written and NFS-Ganesha serves it when it starts", e->message, c->ganesha_config);
@@ -238,16 +261,17 @@ static int ganesha_apply_path(const Config *c, const char *path, GError **error)
                 g_propagate_error(error, g_steal_pointer(&e));
                 return r;
         }
+        if (!x)
+                return clear_notes(c, path, f, error); /* removed from Ganesha */
         bool pending = ganesha_file_pending(f, x->id);
         if (r == 0 && strcmp(served, x->path) != 0)
                 return ganesha_apply(c, error); /* the id serves another path: apply decides */
         if (r == 0 && !pending)
-                return 0; /* served as the file has it */
+                return f->removed->len ? clear_notes(c, path, f, error) : 0; /* served as the file has it */
         r = hand_over(bus, c, x, r == 0, error);
-        if (r < 0 || !pending)
+        if (r < 0 || (!pending && !f->removed->len))
                 return r;
-        ganesha_file_clear_pending_id(f, x->id);
-        return ganesha_file_write(c->ganesha_config, f, NULL, error);
+        return clear_notes(c, path, f, error);
 }
 
 static gint compare_strings(gconstpointer a, gconstpointer b) {
@@ -255,16 +279,7 @@ static gint compare_strings(gconstpointer a, gconstpointer b) {
 }
 
 static int ganesha_listed(const Config *c, GPtrArray **ret_paths, GError **error) {
-        g_autoptr(GaneshaFile) f = NULL;
-        int r = ganesha_file_read(c->ganesha_config, &f, error);
-        if (r < 0)
-                return r;
-        GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; i < f->exports->len; i++)
-                g_ptr_array_add(paths, g_strdup(((GaneshaExport *) g_ptr_array_index(f->exports, i))->path));
-        g_ptr_array_sort(paths, compare_strings);
-        *ret_paths = paths;
-        return 0;
+        return ganesha_store_paths(c->ganesha_config, ret_paths, error);
 }
 
 static int ganesha_served(const Config *c, GPtrArray **ret_paths, GError **error) {

@@ -7,7 +7,7 @@
  *   kernel  the kernel's NFS server: nfsprov's marked block in /etc/exports (or its own file in
  *           /etc/exports.d), applied with `exportfs -r`; NFSv3 is configured in /etc/nfs.conf
  *           (server/export_kernel.c).
- *   ganesha NFS-Ganesha: nfsprovd's own Ganesha file of EXPORT blocks, applied live over D-Bus
+ *   ganesha NFS-Ganesha: nfsprovd's files of EXPORT blocks, one a share, applied live over D-Bus
  *           (AddExport, UpdateExport, RemoveExport; ShowExports says what is served); NFSv3 and
  *           the %include are checked in ganesha.conf (server/export_ganesha.c).
  *
@@ -59,9 +59,10 @@ typedef struct ExportServer {
         int (*remove)(const Config *c, const char *path, bool *ret_changed, GError **error);
         /* Serve what set and remove left (kernel: exportfs -r). */
         int (*apply)(const Config *c, GError **error);
-        /* Optional (NULL: apply): serve what set left for the export of path, at the cost of that
-         * one export whatever the number served (ganesha: one AddExport or UpdateExport); where
-         * it cannot tell (path removed, its id serving another path) it does what apply does. */
+        /* Optional (NULL: apply): serve what set or remove left for the export of path, at the
+         * cost of that one export whatever the number served (ganesha: one AddExport,
+         * UpdateExport or RemoveExport); where it cannot tell (its id serving another path) it
+         * does what apply does. */
         int (*apply_path)(const Config *c, const char *path, GError **error);
         /* The paths nfsprov told the server to serve (char*, sorted). */
         int (*listed)(const Config *c, GPtrArray **ret_paths, GError **error);

@@ -19,10 +19,12 @@
         "# NFS-Ganesha exports of nfsprovd's shares (nfsprov.conf(5): [exports] ganesha_config).\n" \
         "# nfsprovd rewrites this file whole; edits are lost.\n"
 #define PENDING_PREFIX "# nfsprov: update pending"
+#define REMOVED_PREFIX "# nfsprov: removed"
 #define ID_LINE "\tExport_Id = "
 #define PATH_LINE "\tPath = \""
 #define BLOCK_START "EXPORT {"
 #define BLOCK_END "}"
+#define DIR_PREFIX "%dir \""
 #define FILE_MODE 0644
 
 static void export_free(GaneshaExport *x) {
@@ -37,6 +39,7 @@ GaneshaFile *ganesha_file_new(void) {
         GaneshaFile *f = g_new0(GaneshaFile, 1);
         f->exports = g_ptr_array_new_with_free_func((GDestroyNotify) export_free);
         f->pending = g_array_new(false, false, sizeof(unsigned));
+        f->removed = g_array_new(false, false, sizeof(unsigned));
         return f;
 }
 
@@ -45,6 +48,7 @@ void ganesha_file_free(GaneshaFile *f) {
                 return;
         g_ptr_array_unref(f->exports);
         g_array_unref(f->pending);
+        g_array_unref(f->removed);
         g_free(f);
 }
 
@@ -144,6 +148,12 @@ static gint by_id(gconstpointer a, gconstpointer b) {
         return x < y ? -1 : x > y;
 }
 
+void ganesha_file_sort(GaneshaFile *f) {
+        g_ptr_array_sort(f->exports, by_path);
+        g_array_sort(f->pending, by_id);
+        g_array_sort(f->removed, by_id);
+}
+
 static GaneshaExport *find_id(const GaneshaFile *f, unsigned id) {
         for (guint i = 0; i < f->exports->len; i++) {
                 GaneshaExport *x = g_ptr_array_index(f->exports, i);
@@ -162,32 +172,37 @@ const GaneshaExport *ganesha_file_find(const GaneshaFile *f, const char *path) {
         return NULL;
 }
 
-bool ganesha_file_pending(const GaneshaFile *f, unsigned id) {
-        for (guint i = 0; i < f->pending->len; i++)
-                if (g_array_index(f->pending, unsigned, i) == id)
+static bool ids_have(const GArray *ids, unsigned id) {
+        for (guint i = 0; i < ids->len; i++)
+                if (g_array_index(ids, unsigned, i) == id)
                         return true;
         return false;
 }
 
-static void pending_add(GaneshaFile *f, unsigned id) {
-        if (ganesha_file_pending(f, id))
+static void ids_add(GArray *ids, unsigned id) {
+        if (ids_have(ids, id))
                 return;
-        g_array_append_val(f->pending, id);
-        g_array_sort(f->pending, by_id);
+        g_array_append_val(ids, id);
+        g_array_sort(ids, by_id);
 }
 
-static void pending_drop(GaneshaFile *f, unsigned id) {
-        for (guint i = f->pending->len; i-- > 0;)
-                if (g_array_index(f->pending, unsigned, i) == id)
-                        g_array_remove_index(f->pending, i);
+static void ids_drop(GArray *ids, unsigned id) {
+        for (guint i = ids->len; i-- > 0;)
+                if (g_array_index(ids, unsigned, i) == id)
+                        g_array_remove_index(ids, i);
 }
 
-void ganesha_file_clear_pending_id(GaneshaFile *f, unsigned id) {
-        pending_drop(f, id);
+bool ganesha_file_pending(const GaneshaFile *f, unsigned id) {
+        return ids_have(f->pending, id);
 }
 
-void ganesha_file_clear_pending(GaneshaFile *f) {
+void ganesha_file_clear_pending(GaneshaFile *f, unsigned id) {
+        ids_drop(f->pending, id);
+}
+
+void ganesha_file_clear_notes(GaneshaFile *f) {
         g_array_set_size(f->pending, 0);
+        g_array_set_size(f->removed, 0);
 }
 
 /* A decimal Export_Id, 1-65535, with nothing else; 0 when it is not one. */
@@ -210,15 +225,15 @@ static int bad(GError **error, const char *name, size_t line, const char *what) 
                        name, line, what);
 }
 
-static int parse_pending(GaneshaFile *f, const char *rest, const char *name, size_t line, GError **error) {
+static int parse_ids(GArray *ids, const char *what, const char *rest, const char *name, size_t line, GError **error) {
         g_auto(GStrv) words = g_strsplit(rest, " ", -1);
         for (char **w = words; *w; w++) {
                 if (!**w)
                         continue;
                 unsigned id = parse_id(*w, strlen(*w));
                 if (!id)
-                        return bad(error, name, line, "\"update pending\" lists something that is not an Export_Id");
-                pending_add(f, id);
+                        return bad(error, name, line, what);
+                ids_add(ids, id);
         }
         return 0;
 }
@@ -244,7 +259,14 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
                 if (!block) {
                         if (g_str_has_prefix(l, PENDING_PREFIX) &&
                             (l[strlen(PENDING_PREFIX)] == ' ' || !l[strlen(PENDING_PREFIX)])) {
-                                int r = parse_pending(f, l + strlen(PENDING_PREFIX), name, line, error);
+                                int r = parse_ids(f->pending, "\"update pending\" lists something that is not an Export_Id",
+                                                  l + strlen(PENDING_PREFIX), name, line, error);
+                                if (r < 0)
+                                        return r;
+                        } else if (g_str_has_prefix(l, REMOVED_PREFIX) &&
+                                   (l[strlen(REMOVED_PREFIX)] == ' ' || !l[strlen(REMOVED_PREFIX)])) {
+                                int r = parse_ids(f->removed, "\"removed\" lists something that is not an Export_Id",
+                                                  l + strlen(REMOVED_PREFIX), name, line, error);
                                 if (r < 0)
                                         return r;
                         } else if (strcmp(l, BLOCK_START) == 0) {
@@ -252,6 +274,8 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
                                 start = line;
                                 id = 0;
                                 g_clear_pointer(&path, g_free);
+                        } else if (g_str_has_prefix(l, DIR_PREFIX) && n > strlen(DIR_PREFIX) && l[n - 1] == '"') {
+                                /* ganesha_store.h's directory lines: Ganesha's, nothing to read here */
                         } else if (n != 0 && l[0] != '#')
                                 return bad(error, name, line, "a line outside the EXPORT blocks nfsprovd writes");
                         if (block) {
@@ -296,6 +320,11 @@ int ganesha_file_parse(const char *text, size_t len, const char *name, GaneshaFi
         for (guint i = f->pending->len; i-- > 0;)
                 if (!g_hash_table_contains(ids, GUINT_TO_POINTER(g_array_index(f->pending, unsigned, i))))
                         g_array_remove_index(f->pending, i);
+        for (guint i = f->removed->len; i-- > 0;) /* an id served again is an update, noted pending */
+                if (g_hash_table_contains(ids, GUINT_TO_POINTER(g_array_index(f->removed, unsigned, i)))) {
+                        ids_add(f->pending, g_array_index(f->removed, unsigned, i));
+                        g_array_remove_index(f->removed, i);
+                }
         *ret = TAKE_PTR(f);
         return 0;
 }
@@ -308,60 +337,15 @@ char *ganesha_file_render(const GaneshaFile *f) {
                         g_string_append_printf(s, " %u", g_array_index(f->pending, unsigned, i));
                 g_string_append_c(s, '\n');
         }
+        if (f->removed->len) {
+                g_string_append(s, REMOVED_PREFIX);
+                for (guint i = 0; i < f->removed->len; i++)
+                        g_string_append_printf(s, " %u", g_array_index(f->removed, unsigned, i));
+                g_string_append_c(s, '\n');
+        }
         for (guint i = 0; i < f->exports->len; i++)
                 g_string_append_printf(s, "\n%s", ((GaneshaExport *) g_ptr_array_index(f->exports, i))->block);
         return g_string_free(s, false);
-}
-
-static GaneshaFile *file_copy(const GaneshaFile *f) {
-        GaneshaFile *c = ganesha_file_new();
-        for (guint i = 0; i < f->exports->len; i++) {
-                const GaneshaExport *x = g_ptr_array_index(f->exports, i);
-                GaneshaExport *y = g_new0(GaneshaExport, 1);
-                y->id = x->id;
-                y->path = g_strdup(x->path);
-                y->block = g_strdup(x->block);
-                g_ptr_array_add(c->exports, y);
-        }
-        g_array_append_vals(c->pending, f->pending->data, f->pending->len);
-        return c;
-}
-
-/* ---- the last file read or written, kept ----
- * Every share's create, delete and apply reads this file and most rewrite it: at 1,000 shares
- * its parse cost 1.6 ms. The last text read or written is kept with its parse; a read whose
- * bytes are that text takes a copy of the parse instead of parsing again (reading and comparing
- * the bytes is what makes it right whoever wrote the file since). */
-
-static struct {
-        GMutex lock;
-        char *path;     /* NULL: nothing kept */
-        char *text;
-        size_t len;
-        GaneshaFile *file;
-} kept;
-
-/* A copy of the parse of path's text, when text is what was kept for path. */
-static GaneshaFile *kept_get(const char *path, const char *text, size_t len) {
-        g_mutex_lock(&kept.lock);
-        GaneshaFile *f = kept.path && strcmp(kept.path, path) == 0 && kept.len == len &&
-                                         (len == 0 || memcmp(kept.text, text, len) == 0)
-                                 ? file_copy(kept.file)
-                                 : NULL;
-        g_mutex_unlock(&kept.lock);
-        return f;
-}
-
-static void kept_set(const char *path, const char *text, size_t len, const GaneshaFile *f) {
-        g_mutex_lock(&kept.lock);
-        g_free(kept.path);
-        g_free(kept.text);
-        g_clear_pointer(&kept.file, ganesha_file_free);
-        kept.path = g_strdup(path);
-        kept.text = len ? g_memdup2(text, len) : NULL; /* an empty file: no bytes to keep */
-        kept.len = len;
-        kept.file = file_copy(f);
-        g_mutex_unlock(&kept.lock);
 }
 
 int ganesha_file_read(const char *path, GaneshaFile **ret, GError **error) {
@@ -375,17 +359,7 @@ int ganesha_file_read(const char *path, GaneshaFile **ret, GError **error) {
                 *ret = ganesha_file_new();
                 return 0;
         }
-        GaneshaFile *f = kept_get(path, text, len);
-        if (f) {
-                *ret = f;
-                return 0;
-        }
-        r = ganesha_file_parse(text, len, path, &f, error);
-        if (r < 0)
-                return r;
-        kept_set(path, text, len, f);
-        *ret = f;
-        return 0;
+        return ganesha_file_parse(text, len, path, ret, error);
 }
 
 int ganesha_file_write(const char *path, const GaneshaFile *f, bool *ret_changed, GError **error) {
@@ -398,7 +372,6 @@ int ganesha_file_write(const char *path, const GaneshaFile *f, bool *ret_changed
                 int r = atomic_file_replace(path, text, len, FILE_MODE, error);
                 if (r < 0)
                         return r;
-                kept_set(path, text, len, f);
         }
         if (ret_changed)
                 *ret_changed = !same;
@@ -418,11 +391,16 @@ int ganesha_file_set(GaneshaFile *f, unsigned id, const char *path, char *block_
                 if (changed) {
                         g_free(x->block);
                         x->block = g_steal_pointer(&block);
-                        pending_add(f, id);
+                        ids_add(f->pending, id);
                 }
         } else {
                 if (x)
-                        ganesha_file_remove(f, path); /* another id: a new export */
+                        ganesha_file_remove(f, path); /* another id: a new export, the old one removed */
+                if (ids_have(f->removed, id)) {
+                        /* Ganesha may still serve id as it was: an update */
+                        ids_drop(f->removed, id);
+                        ids_add(f->pending, id);
+                }
                 x = g_new0(GaneshaExport, 1);
                 x->id = id;
                 x->path = g_strdup(path);
@@ -439,7 +417,8 @@ bool ganesha_file_remove(GaneshaFile *f, const char *path) {
         for (guint i = 0; i < f->exports->len; i++) {
                 GaneshaExport *x = g_ptr_array_index(f->exports, i);
                 if (strcmp(x->path, path) == 0) {
-                        pending_drop(f, x->id);
+                        ids_drop(f->pending, x->id);
+                        ids_add(f->removed, x->id);
                         g_ptr_array_remove_index(f->exports, i);
                         return true;
                 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The NFS-Ganesha configuration file nfsprovd owns ([exports] ganesha_config, by default
- * /etc/ganesha/nfsprov.conf): one EXPORT block per share, written whole and atomically
- * (common/atomic_file.h) like /etc/exports, and read back only as nfsprovd writes it.
+ * The format of nfsprovd's NFS-Ganesha files: one share's file (server/ganesha_store.h: one
+ * file per share, with that share's EXPORT block alone) and the CONFIG of an older nfsprovd,
+ * which held every share's block. Written whole and atomically (common/atomic_file.h) like
+ * /etc/exports, and read back only as nfsprovd writes it; the "%dir" lines of CONFIG
+ * (ganesha_store.h) are accepted and read as nothing.
  *
  *   # NFS-Ganesha exports of nfsprovd's shares (nfsprov.conf(5): [exports] ganesha_config).
  *   # nfsprovd rewrites this file whole; edits are lost.
  *   # nfsprov: update pending 1001
+ *   # nfsprov: removed 1002
  *
  *   EXPORT {
  *           Export_Id = 1000;
@@ -33,8 +36,10 @@
  * are not cached (Attr_Expiration_Time = 0): nfsprovd changes the shares on the server itself.
  *
  * "update pending" lists the Export_Ids whose block changed after Ganesha was last told
- * (UpdateExport): the change and the note are one atomic write, so that a crash between the
- * write and the D-Bus call leaves the update to the next apply.
+ * (UpdateExport), "removed" those of exports dropped since (RemoveExport; a share's file with no
+ * block left and that note is its removal still to apply): the change and the note are one atomic
+ * write, so that a crash between the write and the D-Bus call leaves the update to the next
+ * apply. An id of "removed" that is an export's again reads as "update pending".
  *
  * Functions return 0 or a negative errno with one line in error; ret_ parameters are set only on
  * success.
@@ -57,6 +62,7 @@ typedef struct GaneshaExport {
 typedef struct GaneshaFile {
         GPtrArray *exports; /* GaneshaExport*, sorted by path; ids and paths unique */
         GArray *pending;    /* unsigned: Export_Ids to UpdateExport, sorted, unique */
+        GArray *removed;    /* unsigned: Export_Ids to RemoveExport (none of exports), sorted, unique */
 } GaneshaFile;
 
 GaneshaFile *ganesha_file_new(void);
@@ -81,6 +87,9 @@ int ganesha_file_read(const char *path, GaneshaFile **ret, GError **error);
  * NULL, says whether it did). A new file gets mode 0644. */
 int ganesha_file_write(const char *path, const GaneshaFile *f, bool *ret_changed, GError **error);
 
+/* Sort what a caller added by hand: exports by path, ids in order. */
+void ganesha_file_sort(GaneshaFile *f);
+
 /* The export of path: NULL when none. */
 const GaneshaExport *ganesha_file_find(const GaneshaFile *f, const char *path);
 
@@ -90,10 +99,14 @@ const GaneshaExport *ganesha_file_find(const GaneshaFile *f, const char *path);
 int ganesha_file_set(GaneshaFile *f, unsigned id, const char *path, char *block, bool *ret_changed,
                      GError **error);
 
-/* Drop the export of path (and its pending note); whether there was one. */
+/* Drop the export of path (and its pending note), noting its id removed; whether there was one. */
 bool ganesha_file_remove(GaneshaFile *f, const char *path);
 
-/* Whether id is noted pending; clear id's note; clear every note. */
+/* Whether id is noted pending. */
 bool ganesha_file_pending(const GaneshaFile *f, unsigned id);
-void ganesha_file_clear_pending_id(GaneshaFile *f, unsigned id);
-void ganesha_file_clear_pending(GaneshaFile *f);
+
+/* Clear id's pending note: Ganesha has its block. */
+void ganesha_file_clear_pending(GaneshaFile *f, unsigned id);
+
+/* Clear the pending and removed notes: Ganesha serves what f says. */
+void ganesha_file_clear_notes(GaneshaFile *f);

@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark (on demand, not CI): adding one export to a server that already has N (10, 100,
 # 1,000), the kernel's path (nfsprov's /etc/exports block rewritten + `exportfs -r`, in the
-# sandbox: exportfs parses and writes its etab, no nfsd here) beside NFS-Ganesha's (nfsprovd's
-# Ganesha file rewritten + ShowExports + AddExport over D-Bus, to a real Ganesha in the test's
-# own network namespace). Measured through the export-server table (tests/bench/export-add: the
-# calls the engine makes for a new share) on N+1 directories of one ext4 filesystem, not with N
-# real shares. Then, with BENCH_RECONCILE_SHARES real shares (default 0: off; each is a loop
+# sandbox: exportfs parses and writes its etab, no nfsd here) beside NFS-Ganesha's (the share's
+# own Ganesha file written + DisplayExport + AddExport over D-Bus, to a real Ganesha in the
+# test's own network namespace), and deleting it again (Ganesha: the removal noted, DisplayExport
+# + RemoveExport). Measured through the export-server table (tests/bench/export-add: the calls
+# the engine makes for a new share and a deleted one) on N+1 directories of one ext4 filesystem,
+# not with N real shares. Then, with BENCH_RECONCILE_SHARES real shares (default 0: off; each is a loop
 # device), nfsprovd's reconcile at start after a simulated reboot (every share unmounted and
 # detached, Ganesha restarted without them), for ganesha.
+# BENCH_SIZES (default "10 100 1000"), BENCH_SERVERS (default "kernel ganesha"), BENCH_REPEAT
+# (passes over the sizes, default 1).
 # Run: tests/sandbox/sandbox-run tests/bench/bench-exports.sh [ROUNDS]   (from a build:
 # NP_TOP_SRCDIR, NP_TOP_BUILDDIR set)
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
@@ -46,21 +49,29 @@ cp "$CONF" "$S/kernel.conf"
 sed -i "s|^file = /etc/exports$|server = ganesha\nganesha_config = $G/nfsprov.conf|" "$CONF"
 cp "$CONF" "$S/ganesha.conf"
 
-echo "one export added to a server with N exports; $ROUNDS rounds each; ms (median, min, max; median of set and apply)"
-printf '%-8s %6s %9s %9s %9s %9s %9s\n' server N add min max set apply
-declare -A median
-for n in $SIZES; do
-    for server in kernel ganesha; do
-        out=$("$TOOL" "$S/$server.conf" "$n" "$ROUNDS") || sb_fail "export-add $server $n failed"
-        read -r _ _ med lo hi set apply <<< "$out"
-        printf '%-8s %6s %9s %9s %9s %9s %9s\n' "$server" "$n" "$med" "$lo" "$hi" "$set" "$apply"
-        median[$server:$n]=$med
+echo "one export added to a server with N exports, then deleted; $ROUNDS rounds each; ms (add: median, min, max;"
+echo "medians of its set and apply; median of the delete: remove + apply_path, else apply)"
+printf '%-8s %6s %9s %9s %9s %9s %9s %9s\n' server N add min max set apply delete
+# BENCH_REPEAT passes over the sizes (default 1): this machine's speed drifts over minutes, so the
+# sizes are interleaved and each compared by the median of its passes' medians
+declare -A medians
+SERVERS=${BENCH_SERVERS:-kernel ganesha}
+for pass in $(seq "${BENCH_REPEAT:-1}"); do
+    for n in $SIZES; do
+        for server in $SERVERS; do
+            out=$("$TOOL" "$S/$server.conf" "$n" "$ROUNDS") || sb_fail "export-add $server $n failed"
+            read -r _ _ med lo hi set apply del <<< "$out"
+            printf '%-8s %6s %9s %9s %9s %9s %9s %9s\n' "$server" "$n" "$med" "$lo" "$hi" "$set" "$apply" "$del"
+            medians[$server:$n]+="$med "
+        done
+        kill -0 "$GANESHA_PID" || sb_fail "Ganesha died"
     done
-    kill -0 "$GANESHA_PID" || sb_fail "Ganesha died"
 done
+median_of() { tr ' ' '\n' <<< "$1" | awk 'NF' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 first=${SIZES%% *} last=${SIZES##* }
-for server in kernel ganesha; do
-    echo "$server: $last against $first: $(echo "scale=2; ${median[$server:$last]} / ${median[$server:$first]}" | bc)x"
+for server in $SERVERS; do
+    a=$(median_of "${medians[$server:$first]}") b=$(median_of "${medians[$server:$last]}")
+    echo "$server: $last against $first: $(echo "scale=2; $b / $a" | bc)x (medians of ${BENCH_REPEAT:-1} passes: $a and $b ms)"
 done
 assert_eq "$(ganesha_show_exports | wc -l)" 0 "exports left in Ganesha"
 umount "$BASE"

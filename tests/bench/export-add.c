@@ -10,12 +10,15 @@
  *
  * CONFIG is an nfsprov.conf ([exports] server and its files; [shares] base). The directories
  * BASE/dNNNN (0 <= NNNN <= N) must exist on a filesystem the server can export. The N exports
- * BASE/d0000..d(N-1) are set and applied first (not timed); then ROUNDS times: BASE/dN set and
- * applied (timed), then removed and applied (not timed). At the end every export is removed and
- * applied. Prints "SERVER N add_ms_median add_ms_min add_ms_max set_ms_median apply_ms_median";
+ * BASE/d0000..d(N-1) are set and applied first (not timed) and synced; then ROUNDS times: BASE/dN set and
+ * applied (timed), then removed and applied (timed apart: remove + apply_path, else apply, as the
+ * engine deletes a share). At the end every export is removed and applied. Prints "SERVER N
+ * add_ms_median add_ms_min add_ms_max set_ms_median apply_ms_median delete_ms_median";
  * errors: one line on stderr, exit 1.
  */
 #include "config.h"
+
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,10 +86,12 @@ int main(int argc, char **argv) {
                         rc = fail("set", e);
         if (rc == 0 && srv->apply(c, &e) < 0)
                 rc = fail("apply of the N exports", e);
+        sync(); /* the N files written back now, not by the flusher during the timed rounds */
 
         g_autofree double *add = g_new0(double, rounds);
         g_autofree double *set = g_new0(double, rounds);
         g_autofree double *apply = g_new0(double, rounds);
+        g_autofree double *del = g_new0(double, rounds);
         for (unsigned r = 0; r < rounds && rc == 0; r++) {
                 gint64 t0 = g_get_monotonic_time();
                 if (set_export(srv, c, n, &e) < 0) {
@@ -103,8 +108,10 @@ int main(int argc, char **argv) {
                 set[r] = (double) (t1 - t0) / 1000;
                 apply[r] = (double) (t2 - t1) / 1000;
                 add[r] = (double) (t2 - t0) / 1000;
-                if (remove_export(srv, c, n, &e) < 0 || srv->apply(c, &e) < 0)
+                if (remove_export(srv, c, n, &e) < 0 ||
+                    (srv->apply_path ? srv->apply_path(c, path, &e) : srv->apply(c, &e)) < 0)
                         rc = fail("remove of the new export", e);
+                del[r] = (double) (g_get_monotonic_time() - t2) / 1000;
         }
         if (rc == 0) {
                 double lo = add[0], hi = add[0];
@@ -112,8 +119,8 @@ int main(int argc, char **argv) {
                         lo = MIN(lo, add[r]);
                         hi = MAX(hi, add[r]);
                 }
-                printf("%s %u %.2f %.2f %.2f %.2f %.2f\n", srv->name, n, median(add, rounds), lo, hi,
-                       median(set, rounds), median(apply, rounds));
+                printf("%s %u %.2f %.2f %.2f %.2f %.2f %.2f\n", srv->name, n, median(add, rounds), lo, hi,
+                       median(set, rounds), median(apply, rounds), median(del, rounds));
         }
 
         /* everything out again, also after a failure */

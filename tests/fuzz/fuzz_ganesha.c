@@ -8,7 +8,8 @@
  *   the %include appended), parses, is ok, and edits to NULL (idempotent);
  * - nfsprovd's own file (server/ganesha_file.h): ganesha_file_parse() succeeds or fails with
  *   -EBADMSG and one line; what parses renders, parses again to the same exports (ids, paths,
- *   blocks, pending ids) and renders to the same text.
+ *   blocks, pending and removed ids; no id both an export's and removed) and renders to the same
+ *   text. (The files of server/ganesha_store.h are this format; their names are nfsprovd's.)
  */
 #include "config.h"
 
@@ -74,8 +75,16 @@ static void check_file(const char *text, size_t size) {
         r = ganesha_file_parse(rendered, strlen(rendered), "nfsprov.conf", &g, &e2);
         g_autofree char *shown = fuzz_show(rendered);
         FUZZ_CHECK(r == 0, "the rendered file does not parse: %s; file: %s", e2 ? e2->message : "", shown);
-        FUZZ_CHECK(g->exports->len == f->exports->len && g->pending->len == f->pending->len,
-                   "the round trip changed the number of exports or pending ids");
+        FUZZ_CHECK(g->exports->len == f->exports->len && g->pending->len == f->pending->len &&
+                           g->removed->len == f->removed->len,
+                   "the round trip changed the number of exports, pending or removed ids");
+        for (guint i = 0; i < f->removed->len; i++) {
+                unsigned id = g_array_index(f->removed, unsigned, i);
+                FUZZ_CHECK(id == g_array_index(g->removed, unsigned, i), "the round trip changed removed id %u", id);
+                for (guint k = 0; k < f->exports->len; k++)
+                        FUZZ_CHECK(((GaneshaExport *) g_ptr_array_index(f->exports, k))->id != id,
+                                   "id %u is both an export's and removed", id);
+        }
         for (guint i = 0; i < f->exports->len; i++) {
                 const GaneshaExport *a = g_ptr_array_index(f->exports, i), *b = g_ptr_array_index(g->exports, i);
                 FUZZ_CHECK(a->id == b->id && strcmp(a->path, b->path) == 0 && strcmp(a->block, b->block) == 0,

@@ -9,6 +9,9 @@
  *   export-tool CONFIG apply
  *   export-tool CONFIG apply-path PATH          apply_path where the server has one, else apply
  *   export-tool CONFIG served                   the paths served now, one a line
+ *   export-tool CONFIG listed                   the paths the server is told to serve, one a line
+ *   export-tool CONFIG fill DIR N ID CLIENT      set DIR/d0000 .. DIR/d(N-1) (Export_Ids ID, ID+1,
+ *                                               ...) for CLIENT, without applying them
  *
  * Errors: one line on stderr, "export-tool: ENAME: message" (the errno name the function
  * returned), exit 1; usage errors exit 2.
@@ -30,7 +33,7 @@ static int fail(int r, GError *e) {
 }
 
 static int usage(void) {
-        fprintf(stderr, "usage: export-tool CONFIG set|remove|apply|apply-path|served ARGS (see the comment at the "
+        fprintf(stderr, "usage: export-tool CONFIG set|remove|apply|apply-path|served|listed|fill ARGS (see the comment at the "
                         "top of export-tool.c)\n");
         return 2;
 }
@@ -66,9 +69,25 @@ int main(int argc, char **argv) {
                 r = srv->apply(c, &e);
         } else if (IS("apply-path", 4)) {
                 r = srv->apply_path ? srv->apply_path(c, argv[3], &e) : srv->apply(c, &e);
-        } else if (IS("served", 3)) {
+        } else if (IS("fill", 7)) {
+                char *end1 = NULL, *end2 = NULL;
+                unsigned long n = strtoul(argv[4], &end1, 10), id = strtoul(argv[5], &end2, 10);
+                if (*end1 || *end2 || n > 9999 || id < 1 || id + n > 65536)
+                        return usage();
+                char *clients[] = { argv[6], NULL };
+                for (unsigned long i = 0; r >= 0 && i < n; i++) {
+                        g_autofree char *path = g_strdup_printf("%s/d%04lu", argv[3], i);
+                        ExportSpec spec = {
+                                .path = path,
+                                .export_id = (unsigned) (id + i),
+                                .clients = clients,
+                                .options = c->options,
+                        };
+                        r = srv->set(c, &spec, NULL, &e);
+                }
+        } else if (IS("served", 3) || IS("listed", 3)) {
                 g_autoptr(GPtrArray) paths = NULL;
-                r = srv->served(c, &paths, &e);
+                r = cmd[0] == 's' ? srv->served(c, &paths, &e) : srv->listed(c, &paths, &e);
                 for (guint i = 0; r >= 0 && i < paths->len; i++)
                         printf("%s\n", (const char *) g_ptr_array_index(paths, i));
         } else

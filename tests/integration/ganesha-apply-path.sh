@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The Ganesha export server's apply_path (server/export_ganesha.c), what create and resize call
-# after setting a share's export: one export looked at (DisplayExport) and handed over from a file
-# holding its block alone (CONFIG.one, removed after the call), whatever the number served. Driven
+# after setting a share's export: one export looked at (DisplayExport) and handed over as its own
+# file (server/ganesha_store.h: one file a share), whatever the number served. Driven
 # through the table by tests/integration/export-tool against a real NFS-Ganesha in the test's own
 # network namespace: added when not served; nothing done when served as the file says; a changed
-# block ("update pending" in nfsprovd's file) updated live and the note cleared; an export lost
+# block ("update pending" in the share's file) updated live and the note cleared; an export lost
 # by Ganesha added back; the id serving another path under base (an earlier share) replaced, as
 # apply does; Ganesha down: success, served when it starts; an export Ganesha refuses: one line,
-# no CONFIG.one left, the next apply_path serves it once it can.
+# no file but the shares' own left, the next apply_path serves it once it can.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 . "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
 ganesha_require
@@ -43,7 +43,12 @@ display() {
     echo "$out" | sed -E "s/^\(uint16 [0-9]+, '([^']*)'.*/\1/"
 }
 clients_of() { mgr DisplayExport "$1" | grep -oE "\('[^']*', " | tr -d "(', " | sort | tr '\n' ' '; }
-no_one_left() { [ ! -e "$GFILE.one" ] || sb_fail "$1: $GFILE.one left behind"; }
+# no_one_left WHAT: below CONFIG.d, the files of the exports set and nothing else (a temporary or
+# handed-over file left behind)
+no_one_left() {
+    assert_eq "$(find "${GFILE%.conf}.d" -type f | wc -l)" "$(ganesha_exports_text "$GFILE" | grep -c '^EXPORT {$')" \
+        "$1: files below ${GFILE%.conf}.d against the exports in them"
+}
 
 # added when not served
 et set "$BASE/a" 1000 127.0.0.1 || sb_fail "set a"
@@ -60,12 +65,26 @@ assert_eq "$(ganesha_show_exports)" "1000 $BASE/a" "ShowExports after a second a
 
 # a changed block: noted pending in nfsprovd's file, updated live, the note cleared
 et set "$BASE/a" 1000 127.0.0.2 || sb_fail "set a with another client"
-grep -q "^# nfsprov: update pending 1000$" "$GFILE" || sb_fail "no update pending note after the change: $(head -5 "$GFILE")"
+ganesha_exports_text "$GFILE" | grep -q "^# nfsprov: update pending 1000$" ||
+    sb_fail "no update pending note after the change: $(ganesha_exports_text "$GFILE" | grep -v '^%dir' | head -5)"
 assert_eq "$(clients_of 1000)" "127.0.0.1/32 " "a's clients before apply_path"
 et apply-path "$BASE/a" || sb_fail "apply-path a after the change"
 assert_eq "$(clients_of 1000)" "127.0.0.2/32 " "a's clients after UpdateExport"
-grep -q "update pending" "$GFILE" && sb_fail "the update pending note is still there"
+ganesha_exports_text "$GFILE" | grep -q "update pending" && sb_fail "the update pending note is still there"
 no_one_left "update"
+
+# a removal: noted beside the share's file (NAME.removed) and served until apply_path, which
+# removes that one export (RemoveExport) and the note
+et remove "$BASE/a" || sb_fail "remove a"
+notes() { find "${GFILE%.conf}.d" -name '*.removed' | wc -l; }
+assert_eq "$(notes)" 1 "removal notes after remove"
+assert_eq "$(display 1000)" "$BASE/a" "a still served before apply_path"
+et apply-path "$BASE/a" || sb_fail "apply-path of the removed a"
+assert_eq "$(display 1000)" "none" "a after apply_path of its removal"
+assert_eq "$(notes)" 0 "removal notes after apply_path"
+et apply-path "$BASE/a" || sb_fail "apply-path of a, removed and applied"
+et set "$BASE/a" 1000 127.0.0.2 && et apply-path "$BASE/a" || sb_fail "a made again"
+assert_eq "$(display 1000)" "$BASE/a" "a served again"
 
 # an export Ganesha lost (removed behind nfsprovd's back) is added back
 mgr RemoveExport 1000 > /dev/null || sb_fail "RemoveExport by hand"
@@ -104,6 +123,28 @@ no_one_left "refused"
 mkdir "$BASE/b"
 et apply-path "$BASE/b" || sb_fail "apply-path b once the directory is back"
 assert_eq "$(display 1001)" "$BASE/b" "b served"
+
+# a removal whose id serves another path by then (ids are given again once a share is gone):
+# that export is left alone, the note goes
+mkdir -p "$BASE/c"
+et apply-path "$BASE/a" || sb_fail "apply-path a after Ganesha's restart"
+assert_eq "$(display 1000)" "$BASE/a" "a served after Ganesha's restart"
+et remove "$BASE/a" || sb_fail "remove a"
+mgr RemoveExport 1000 > /dev/null || sb_fail "RemoveExport by hand"
+sed "s|$BASE/b|$BASE/c|g" "$S/b.conf" > "$S/c.conf"
+mgr AddExport "$S/c.conf" "EXPORT(Export_Id=1000)" > /dev/null || sb_fail "AddExport of c under 1000 by hand"
+et apply-path "$BASE/a" || sb_fail "apply-path of a while 1000 serves c"
+assert_eq "$(display 1000)" "$BASE/c" "1000 still serves c"
+assert_eq "$(notes)" 0 "removal notes after apply_path"
+mgr RemoveExport 1000 > /dev/null || sb_fail "RemoveExport of c by hand"
+# a removal while Ganesha is down: the note stays until Ganesha is back
+ganesha_stop
+et remove "$BASE/b" && et apply-path "$BASE/b" || sb_fail "remove and apply-path of b with Ganesha down"
+assert_eq "$(notes)" 1 "removal notes while Ganesha is down"
+ganesha_start "$G"
+et apply-path "$BASE/b" || sb_fail "apply-path of b once Ganesha is back"
+assert_eq "$(notes)" 0 "removal notes once Ganesha is back"
+et set "$BASE/a" 1000 127.0.0.1 && et set "$BASE/b" 1001 127.0.0.1 || sb_fail "a and b set again"
 
 # everything out again through the table
 et remove "$BASE/a" && et remove "$BASE/b" && et apply || sb_fail "remove and apply"

@@ -144,10 +144,18 @@ ganesha_require() {
     getent passwd _rpc > /dev/null || sb_skip "needs the _rpc account that rpcbind runs as (Debian package rpcbind)"
 }
 
+# ganesha_exports_text FILE: nfsprovd's NFS-Ganesha exports as one text: FILE ([exports]
+# ganesha_config, its %dir lines) then each share's file below FILE.d (server/ganesha_store.h:
+# what Ganesha's %dir reads, *.conf but not the dot files), sorted by name
+ganesha_exports_text() {
+    cat "$1"
+    find "${1%.conf}.d" -type f -name '*.conf' ! -name '.*' -print0 2> /dev/null | sort -z | xargs -0r cat
+}
+
 # ganesha_stack DIR FILE: in the test's network namespace (ganesha_netns first): rpcbind, a private
-# D-Bus system bus and Ganesha on DIR/ganesha.conf, which %includes FILE (nfsprovd's file of
-# EXPORT blocks, [exports] ganesha_config; made empty when missing: Ganesha refuses to start on an
-# %include of a missing file). Ganesha runs (GANESHA_PID) once this returns.
+# D-Bus system bus and Ganesha on DIR/ganesha.conf, which %includes FILE (nfsprovd's
+# [exports] ganesha_config; made empty when missing: Ganesha refuses to start on an %include of a
+# missing file). Ganesha runs (GANESHA_PID) once this returns.
 ganesha_stack() {
     local dir=$1 file=$2
     mkdir -p "$dir/recovery" "$dir/run"

@@ -87,7 +87,7 @@ assert_eq "$(ganesha_show_exports)" "$(share_field Reader export_id) $BASE/Reade
 # ---- nfsprovd killed between the Ganesha file and AddExport; the reader reads on ----
 reader_start
 crash_at create:apply create Half --size 32M
-grep -qF "Path = \"$BASE/Half\";" "$GFILE" || sb_fail "the crash at create:apply: $GFILE lacks Half"
+ganesha_exports_text "$GFILE" | grep -qF "Path = \"$BASE/Half\";" || sb_fail "the crash at create:apply: no file has Half"
 ganesha_show_exports | grep -q " $BASE/Half$" && sb_fail "the crash at create:apply: Ganesha already serves Half"
 start_daemon # reconcile rolls the create back
 assert_share_gone Half
@@ -100,7 +100,7 @@ crash_at create:apply create Half --size 32M
 ganesha_stop
 ganesha_start "$G"
 ganesha_show_exports | grep -q " $BASE/Half$" ||
-    sb_fail "Ganesha restarted with Half in $GFILE does not serve it: $(ganesha_show_exports | tr '\n' ';')"
+    sb_fail "Ganesha restarted with Half's file does not serve it: $(ganesha_show_exports | tr '\n' ';')"
 GPID1=$GANESHA_PID
 start_daemon # the roll back removes the export Ganesha serves (RemoveExport), live
 assert_share_gone Half

@@ -71,9 +71,17 @@ nfs_roundtrip Alpha
 IDA=$(share_field Alpha export_id)
 IDB=$(share_field Beta export_id)
 assert_eq "$IDA $IDB" "1000 1001" "Export_Ids"
-assert_eq "$(grep -c '^EXPORT {$' "$GFILE")" 2 "EXPORT blocks in $GFILE"
-assert_contains "$(cat "$GFILE")" "Clients = 127.0.0.1, 10.9.8.0/24;" "clients of Alpha's CLIENT block"
-assert_contains "$(cat "$GFILE")" "Clients = 10.9.8.0/24;" "clients of Beta's CLIENT block"
+assert_eq "$(ganesha_exports_text "$GFILE" | grep -c '^EXPORT {$')" 2 "EXPORT blocks in nfsprovd's Ganesha files"
+assert_eq "$(grep -c '^EXPORT {$' "$GFILE")" 0 "EXPORT blocks in $GFILE itself (it has the %dir lines)"
+GDIR=${GFILE%.conf}.d
+for s in Alpha Beta; do
+    f=$(grep -lF "Path = \"$BASE/$s\";" "$GDIR"/*/*.conf) || sb_fail "no file of $s below $GDIR"
+    assert_eq "$(grep -c '^EXPORT {$' "$f")" 1 "EXPORT blocks in $s's file $f"
+    assert_eq "$(basename "$f")" "$(echo "${BASE#/}/$s" | sed 's|-|%2D|g; s|/|-|g').conf" "$s's file name"
+    grep -qxF "%dir \"$(dirname "$f")/*.conf\"" "$GFILE" || sb_fail "$GFILE does not %dir the directory of $f"
+done
+assert_contains "$(ganesha_exports_text "$GFILE")" "Clients = 127.0.0.1, 10.9.8.0/24;" "clients of Alpha's CLIENT block"
+assert_contains "$(ganesha_exports_text "$GFILE")" "Clients = 10.9.8.0/24;" "clients of Beta's CLIENT block"
 assert_contains "$(np show Alpha)" "served:       yes" "show Alpha"
 # only the share's clients: the export itself admits nobody
 assert_contains "$(nfs-ls "nfs://127.0.0.1$BASE/Alpha?$Q" 2>&1)" "lost+found" "nfs-ls of Alpha from 127.0.0.1"
@@ -85,7 +93,7 @@ assert_eq "$(served)" "$BASE/Alpha " "ShowExports after delete"
 kill -0 "$GPID0" || sb_fail "Ganesha is not running after the delete"
 assert_eq "$GANESHA_PID" "$GPID0" "Ganesha was not restarted"
 nfs_roundtrip Alpha
-grep -q "$BASE/Beta" "$GFILE" && sb_fail "$GFILE still has Beta"
+ganesha_exports_text "$GFILE" | grep -q "$BASE/Beta" && sb_fail "nfsprovd's Ganesha files still have Beta"
 
 # --- the Export_Id stays across an nfsprovd restart ---
 stop_daemon
@@ -192,7 +200,7 @@ err=$(np create Delta --size 64M 2>&1); rc=$?
 assert_eq "$(echo "$err" | wc -l)" 1 "the create error is one line: $err"
 assert_contains "$err" "NFS-Ganesha refused AddExport of Export_Id $NEXT" "the create error names Ganesha's refusal"
 assert_eq "$(snapshot)" "$before" "a refused create left something behind"
-grep -q "$BASE/Delta" "$GFILE" && sb_fail "$GFILE still has Delta"
+ganesha_exports_text "$GFILE" | grep -q "$BASE/Delta" && sb_fail "nfsprovd's Ganesha files still have Delta"
 assert_eq "$(ganesha_show_exports | awk '{print $2}' | tr '\n' ' ')" "$BASE/Alpha $BASE/Gamma $S/admin-export " \
     "ShowExports after the refused create"
 

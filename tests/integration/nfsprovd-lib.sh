@@ -211,11 +211,11 @@ assert_exported() {
 }
 
 # assert_unexported PATH: the test's NFS server neither lists nor serves PATH (kernel: /etc/exports
-# and exportfs -v; ganesha: nfsprovd's file, ShowExports and an NFSv3 mount)
+# and exportfs -v; ganesha: nfsprovd's files, ShowExports and an NFSv3 mount)
 assert_unexported() {
     local path=$1
     if [ "$NP_EXPORT_SERVER" = ganesha ]; then
-        grep -qF "Path = \"$path\";" "$GFILE" && sb_fail "$GFILE still has $path"
+        ganesha_exports_text "$GFILE" | grep -qF "Path = \"$path\";" && sb_fail "nfsprovd's Ganesha files still have $path"
         ganesha_show_exports | grep -q " $path\$" && sb_fail "ShowExports still lists $path"
         nfs-ls "$(ganesha_url "$path")" > /dev/null 2>&1 && sb_fail "$path can still be mounted over NFSv3"
         return 0
@@ -226,11 +226,12 @@ assert_unexported() {
 }
 
 # export_clients PATH: the clients the test's NFS server is told to export PATH to, sorted, on one
-# line (kernel: exportfs -v; ganesha: the CLIENT block of PATH in nfsprovd's file)
+# line (kernel: exportfs -v; ganesha: the CLIENT block of PATH in nfsprovd's files)
 export_clients() {
     if [ "$NP_EXPORT_SERVER" = ganesha ]; then
         awk -v p="Path = \"$1\";" '$0 ~ /^EXPORT \{/ {on = 0} index($0, p) {on = 1}
-            on && /Clients = / {sub(/.*Clients = /, ""); sub(/;$/, ""); gsub(/, /, "\n"); print}' "$GFILE"
+            on && /Clients = / {sub(/.*Clients = /, ""); sub(/;$/, ""); gsub(/, /, "\n"); print}' \
+            <(ganesha_exports_text "$GFILE")
     else
         exportfs -v | tr '\n' ' ' | sed 's/) /)\n/g' | awk -v p="$1" '$1 == p {for (i = 2; i <= NF; i++) print $i}' |
             sed 's/(.*//'
@@ -239,7 +240,7 @@ export_clients() {
 
 # exports_state: what the test's NFS server is told and serves (for snapshot)
 exports_state() {
-    if [ "$NP_EXPORT_SERVER" = ganesha ]; then cat "$GFILE"; ganesha_show_exports; else cat /etc/exports; fi
+    if [ "$NP_EXPORT_SERVER" = ganesha ]; then ganesha_exports_text "$GFILE"; ganesha_show_exports; else cat /etc/exports; fi
 }
 
 # assert_share_gone NAME: no trace of the share anywhere

@@ -163,10 +163,9 @@ START_TEST(test_file_set_write_read) {
 }
 END_TEST
 
-/* A read returns what the file holds now, whoever wrote it last: the parse nfsprovd keeps of the
- * text it read or wrote is used only for those same bytes (an in-place rewrite of the same size
- * within the same timestamp tick is seen too); what a caller changes in a read result never
- * reaches the next read. */
+/* A read returns what the file holds now, whoever wrote it last (an in-place rewrite of the same
+ * size within the same timestamp tick too); what a caller changes in a read result never reaches
+ * the next read. */
 START_TEST(test_file_read_sees_other_writers) {
         g_autofree char *p = g_build_filename(dir, "nfsprov.conf", NULL);
         g_autoptr(GaneshaFile) f = ganesha_file_new();
@@ -195,8 +194,7 @@ START_TEST(test_file_read_sees_other_writers) {
         ck_assert_int_eq(ganesha_file_read(p, &r3, NULL), 0);
         ck_assert_uint_eq(ganesha_file_find(r3, "/NFS/A")->id, 1009);
 
-        /* an empty file (Ganesha's file before the first share), read twice: the second from
-         * what was kept (no bytes: UBSan once caught a memcmp of a NULL text here) */
+        /* an empty file, read twice */
         ck_assert(g_file_set_contents(p, "", 0, NULL));
         for (int i = 0; i < 2; i++) {
                 g_autoptr(GaneshaFile) empty = NULL;
@@ -204,12 +202,68 @@ START_TEST(test_file_read_sees_other_writers) {
                 ck_assert_uint_eq(empty->exports->len, 0);
         }
 
-        /* and a file nfsprovd cannot read is refused, not answered from what was kept */
+        /* and a file nfsprovd cannot read is refused */
         ck_assert(g_file_set_contents(p, "EXPORT { garbage", -1, NULL));
         g_autoptr(GaneshaFile) r4 = NULL;
         g_autoptr(GError) e = NULL;
         ck_assert_int_eq(ganesha_file_read(p, &r4, &e), -EBADMSG);
         ck_assert_ptr_null(r4);
+}
+END_TEST
+
+/* A removed export leaves its id noted "removed" until Ganesha is told; the same id set again is an
+ * update (pending), not a removal; the notes round-trip and clear. */
+START_TEST(test_removed_notes) {
+        g_autoptr(GaneshaFile) f = ganesha_file_new();
+        ck_assert_int_eq(ganesha_file_set(f, 1000, "/NFS/A", block_for(1000, "/NFS/A", (const char *const[]){ "*", NULL }, false),
+                                          NULL, NULL),
+                         0);
+        ck_assert(ganesha_file_remove(f, "/NFS/A"));
+        ck_assert_uint_eq(f->exports->len, 0);
+        ck_assert_uint_eq(f->removed->len, 1);
+        ck_assert_uint_eq(g_array_index(f->removed, unsigned, 0), 1000);
+        g_autofree char *text = ganesha_file_render(f);
+        ck_assert_ptr_nonnull(strstr(text, "\n# nfsprov: removed 1000\n"));
+        g_autoptr(GaneshaFile) g = NULL;
+        ck_assert_int_eq(ganesha_file_parse(text, strlen(text), "t.conf", &g, NULL), 0);
+        ck_assert_uint_eq(g->removed->len, 1);
+
+        /* set again under the same id: Ganesha may serve the old block: an update */
+        ck_assert_int_eq(ganesha_file_set(g, 1000, "/NFS/A", block_for(1000, "/NFS/A", (const char *const[]){ "*", NULL }, false),
+                                          NULL, NULL),
+                         0);
+        ck_assert_uint_eq(g->removed->len, 0);
+        ck_assert(ganesha_file_pending(g, 1000));
+        /* another id at the same path: the old one noted removed */
+        ck_assert_int_eq(ganesha_file_set(g, 1001, "/NFS/A", block_for(1001, "/NFS/A", (const char *const[]){ "*", NULL }, false),
+                                          NULL, NULL),
+                         0);
+        ck_assert_uint_eq(g->removed->len, 1);
+        ck_assert_uint_eq(g_array_index(g->removed, unsigned, 0), 1000);
+        ck_assert(!ganesha_file_pending(g, 1000) && !ganesha_file_pending(g, 1001));
+
+        /* a file saying both: the block's id is pending, not removed */
+        const char *both = "# nfsprov: removed 7 9\nEXPORT {\n\tExport_Id = 7;\n\tPath = \"/a\";\n}\n";
+        g_autoptr(GaneshaFile) h = NULL;
+        ck_assert_int_eq(ganesha_file_parse(both, strlen(both), "t.conf", &h, NULL), 0);
+        ck_assert(ganesha_file_pending(h, 7));
+        ck_assert_uint_eq(h->removed->len, 1);
+        ck_assert_uint_eq(g_array_index(h->removed, unsigned, 0), 9);
+        ganesha_file_clear_notes(h);
+        ck_assert_uint_eq(h->removed->len + h->pending->len, 0);
+}
+END_TEST
+
+/* CONFIG's %dir lines (ganesha_store.h) read as nothing; an older CONFIG's blocks beside them. */
+START_TEST(test_parse_dir_lines) {
+        const char *text = "# c\n%dir \"/etc/ganesha/nfsprov.d/00/*.conf\"\n"
+                           "EXPORT {\n\tExport_Id = 1;\n\tPath = \"/a\";\n}\n";
+        g_autoptr(GaneshaFile) f = NULL;
+        g_autoptr(GError) e = NULL;
+        ck_assert_msg(ganesha_file_parse(text, strlen(text), "t.conf", &f, &e) == 0, "%s", e ? e->message : "");
+        ck_assert_uint_eq(f->exports->len, 1);
+        g_autofree char *again = ganesha_file_render(f);
+        ck_assert_ptr_null(strstr(again, "%dir"));
 }
 END_TEST
 
@@ -226,6 +280,9 @@ START_TEST(test_parse_refuses) {
                   "t.conf:5: a second EXPORT block with the same Export_Id" },
                 { "EXPORT {\n\tExport_Id = 1;\n\tPath = \"/a\";\nx\n}\n", "t.conf:4: a line of an EXPORT block" },
                 { "# nfsprov: update pending x\n", "t.conf:1: \"update pending\" lists" },
+                { "%dir \"/x\n", "t.conf:1: a line outside the EXPORT blocks" },
+                { "# nfsprov: removed 0\n", "t.conf:1: \"removed\" lists" },
+                { "%include \"/x\"\n", "t.conf:1: a line outside the EXPORT blocks" },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
                 GaneshaFile *f = NULL;
@@ -321,6 +378,8 @@ Suite *unit_suite(void) {
         tcase_add_test(tc, test_block_refused);
         tcase_add_test(tc, test_file_set_write_read);
         tcase_add_test(tc, test_file_read_sees_other_writers);
+        tcase_add_test(tc, test_removed_notes);
+        tcase_add_test(tc, test_parse_dir_lines);
         tcase_add_test(tc, test_parse_refuses);
         tcase_add_test(tc, test_conf_read);
         tcase_add_test(tc, test_conf_apply);
