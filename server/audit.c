@@ -174,7 +174,7 @@ typedef struct Scan {
         AuditStats stats;
         AuditCache *cache;    /* the caller's, or NULL */
         GHashTable *checked;  /* the volumes this scan found checked (the cache's next table) */
-        struct timespec began;
+        struct timespec settled; /* files changed before this are remembered (settle_time) */
 } Scan;
 
 static void scan_done(Scan *s) {
@@ -392,9 +392,9 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const AuditMeta *known, G
                 r = cached ? 0 : check_header(s, vol, fd, why, error);
                 if (r < 0)
                         return r;
-                /* a header that passed, of a file not changed in the last second: remembered */
-                bool settled = known->ctime_sec < s->began.tv_sec - 1 ||
-                               (known->ctime_sec == s->began.tv_sec - 1 && known->ctime_nsec < (uint32_t) s->began.tv_nsec);
+                /* a header that passed, of a file not changed since the settle time: remembered */
+                bool settled = known->ctime_sec < s->settled.tv_sec ||
+                               (known->ctime_sec == s->settled.tv_sec && known->ctime_nsec < (uint32_t) s->settled.tv_nsec);
                 if (s->checked && why->len == before && (cached || settled)) {
                         Checked *c = g_new(Checked, 1);
                         *c = (Checked) { known->ino, known->size, known->mtime, known->ctime_sec, known->mtime_nsec,
@@ -405,6 +405,21 @@ static int check_volume(Scan *s, int dir_fd, size_t i, const AuditMeta *known, G
         if (why->len)
                 g_ptr_array_add(s->items, item_new(vol->name, AUDIT_CHANGED, known, g_string_free(TAKE_PTR(why), FALSE)));
         return 0;
+}
+
+/* Two ticks of the coarse real-time clock before now. File times are taken from that clock (or,
+ * since Linux 6.13, a finer one that never reads earlier): a file whose change time is before
+ * this cannot be changed again without its change time moving past it, so its remembered header
+ * is read again after any later change. Two ticks, not one: the tick the clock reads now may
+ * still stamp files. */
+static void settle_time(struct timespec *ret) {
+        struct timespec now, res;
+        clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        if (clock_getres(CLOCK_REALTIME_COARSE, &res) < 0 || res.tv_sec > 0)
+                res = (struct timespec) { .tv_sec = 1 }; /* unknown: a second, as before */
+        int64_t ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec - 2 * ((int64_t) res.tv_sec * 1000000000 + res.tv_nsec);
+        ret->tv_sec = ns / 1000000000;
+        ret->tv_nsec = ns % 1000000000;
 }
 
 /* ---- the walk ---- */
@@ -612,7 +627,7 @@ int audit_scan(int root_fd, const AuditVolume *vols, size_t n_vols, const AuditO
                 .cache = opt->cache,
                 .checked = opt->cache ? checked_table() : NULL,
         };
-        clock_gettime(CLOCK_REALTIME, &s.began);
+        settle_time(&s.settled);
         int r = check_manifest(&s, error);
         if (r < 0)
                 return r;

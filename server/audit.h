@@ -116,10 +116,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditItem, audit_item_free)
  * change times to the nanosecond) and what it was checked against (capacity, backing, the
  * policy's max_capacity). A later scan reads that volume's header again only when the file or
  * the manifest is not that one any more; its other checks (kind, inode, links, setuid bits)
- * it makes every time from the statx. Only files whose change time is more than a second before
- * the scan began are remembered: every later write, truncate, chmod or rename sets the change
- * time to the clock's now, which user space cannot set back, so a file changed in the tick of
- * the scan's read is read again next time. One per share; owned by the caller; not thread-safe.
+ * it makes every time from the statx. Only files whose change time is more than two ticks of the
+ * kernel's coarse clock (the one file times come from: 4 ms at HZ=250) before the scan began are
+ * remembered: every later write, truncate, chmod or rename sets the change time to the clock's
+ * now, which user space cannot set back, so a file changed in the tick of the scan's read is read
+ * again next time. One per share; owned by the caller; not thread-safe.
  * A scan that fails leaves it as it was. */
 typedef struct AuditCache AuditCache;
 AuditCache *audit_cache_new(void);

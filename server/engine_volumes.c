@@ -314,9 +314,10 @@ static int step_copy(void *p, GError **error) {
 }
 
 /* The file made under the temporary name passes the check; its owner and mode are set; its
- * inode is recorded (with this step's end) before it gets the volume's name. */
-static int step_check(void *p, GError **error) {
-        VolOp *op = p;
+ * inode is recorded (with the step's end) before it gets the volume's name. With sync, its
+ * content is made durable here (wipe: its replace renames it over the volume); without, place
+ * does it (see step_place). */
+static int check_tmp(VolOp *op, bool sync, GError **error) {
         /* O_NOATIME: reading the header must not dirty the inode the fsync below writes */
         _cleanup_close_ int fd = openat(op->root, op->tmp, O_RDWR | O_NOATIME | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 && errno == EPERM) /* O_NOATIME needs the file's owner or CAP_FOWNER */
@@ -332,18 +333,49 @@ static int step_check(void *p, GError **error) {
         r = set_owner(op, fd, error);
         if (r < 0)
                 return r;
-        if (fsync(fd) < 0)
+        if (sync && fsync(fd) < 0)
                 return np_fail(error, errno, "%s: fsync of %s failed: %s", op->share->name, op->tmp, g_strerror(errno));
         op->v->ino = (uint64_t) st.st_ino;
         return 0;
 }
 
-/* The temporary file takes the volume's name; never over anything that is there. */
+static int step_check(void *p, GError **error) {
+        return check_tmp(p, true, error);
+}
+
+static int place_tmp(VolOp *op, GError **error);
+
+/* clone's and upload's check: place makes the file durable with its name */
+static int step_check_unsynced(void *p, GError **error) {
+        return check_tmp(p, false, error);
+}
+
+/* The temporary file takes the volume's name (never over anything that is there), then one
+ * fsync of the file makes its content and the rename durable together: on ext4, which every
+ * share is, the rename is in the journal transaction that the fsync of the renamed inode commits
+ * (its change time moved with it), so that one journal commit does what the fsync of the file
+ * and then of the directory did (0.6 ms a create on a loop device, measured). A crash before the
+ * fsync ends leaves the volume "creating": reconcile removes the file by its recorded inode. */
 static int step_place(void *p, GError **error) {
         VolOp *op = p;
         struct stat st;
-        if (fstatat(op->root, op->v->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t) st.st_ino == op->v->ino)
-                return 0; /* placed already (a repeat after a crash) */
+        bool placed = fstatat(op->root, op->v->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t) st.st_ino == op->v->ino;
+        int r = placed ? 0 : place_tmp(op, error); /* placed: a repeat after a crash, still to sync */
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = openat(op->root, op->v->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return np_fail(error, errno, "%s/%s: cannot open it: %s", op->share->name, op->v->name, g_strerror(errno));
+        if (fstat(fd, &st) < 0 || (uint64_t) st.st_ino != op->v->ino)
+                return np_fail(error, EIO, "%s/%s is not the file nfsprov made (inode %" PRIu64 ")", op->share->name,
+                               op->v->name, op->v->ino);
+        if (fsync(fd) < 0)
+                return np_fail(error, errno, "%s/%s: fsync failed: %s", op->share->name, op->v->name, g_strerror(errno));
+        return 0;
+}
+
+/* The rename of place, the share's root lifted (immutable) around it. */
+static int place_tmp(VolOp *op, GError **error) {
         bool lifted = false;
         int r = root_lift(op, &lifted, error);
         if (r < 0)
@@ -356,12 +388,7 @@ static int step_place(void *p, GError **error) {
                         r = np_fail(error, errno, "%s: cannot rename %s to %s: %s", op->share->name, op->tmp,
                                     op->v->name, g_strerror(errno));
         }
-        r = root_restore(op, lifted, r, error);
-        if (r < 0)
-                return r;
-        if (fsync(op->root) < 0)
-                return np_fail(error, errno, "%s: fsync of the share's root failed: %s", op->share->name, g_strerror(errno));
-        return 0;
+        return root_restore(op, lifted, r, error);
 }
 
 /* Undo of make/copy/receive and check: the temporary file. */
@@ -504,7 +531,7 @@ static int step_adopt(void *p, GError **error) {
  * nfsprov's own making). */
 static int step_make_checked(void *p, GError **error) {
         int r = step_make(p, error);
-        return r < 0 ? r : step_check(p, error);
+        return r < 0 ? r : step_check_unsynced(p, error);
 }
 
 static const Step create_steps[] = {
@@ -515,14 +542,14 @@ static const StepTable create_table = { "vol-create", create_steps, G_N_ELEMENTS
 
 static const Step clone_steps[] = {
         { "copy", step_copy, undo_tmp, NULL },
-        { "check", step_check, undo_tmp, NULL },
+        { "check", step_check_unsynced, undo_tmp, NULL },
         { "place", step_place, undo_place, NULL },
 };
 static const StepTable clone_table = { "vol-clone", clone_steps, G_N_ELEMENTS(clone_steps) };
 
 static const Step upload_steps[] = {
         { "receive", step_receive, undo_tmp, NULL },
-        { "check", step_check, undo_tmp, NULL },
+        { "check", step_check_unsynced, undo_tmp, NULL },
         { "place", step_place, undo_place, NULL },
 };
 static const StepTable upload_table = { "vol-upload", upload_steps, G_N_ELEMENTS(upload_steps) };

@@ -79,6 +79,8 @@ static bool beyond(const char *bound, const char *path, AuditFinding f) {
 Findings *findings_update(const Findings *prev, const char *share, GPtrArray *items, const AuditStats *stats,
                           int64_t now, GPtrArray **ret_new, GPtrArray **ret_resolved) {
         Findings *f = findings_new(share, now);
+        f->audits = (prev ? prev->audits : 0) + 1;
+        f->headers_read = (prev ? prev->headers_read : 0) + (stats ? stats->headers_read : 0);
         GPtrArray *appeared = g_ptr_array_new(), *resolved = g_ptr_array_new();
         guint j = 0, n_prev = prev ? prev->items->len : 0;
         uint64_t omitted = stats ? stats->foreign_omitted : 0;
@@ -146,6 +148,8 @@ Findings *findings_update(const Findings *prev, const char *share, GPtrArray *it
 
 Findings *findings_failed(const Findings *prev, const char *share, const char *error, int64_t now) {
         Findings *f = findings_new(share, now);
+        f->audits = (prev ? prev->audits : 0) + 1;
+        f->headers_read = prev ? prev->headers_read : 0;
         if (prev) {
                 for (guint i = 0; i < prev->items->len; i++)
                         g_ptr_array_add(f->items, finding_copy(g_ptr_array_index(prev->items, i)));

@@ -34,6 +34,8 @@ typedef struct Findings {
         unsigned count[_AUDIT_FINDING_MAX]; /* foreign counts all, returned or not */
         uint64_t omitted;     /* foreign entries not in items (beyond the bound) */
         char *error;          /* the audit failed: why (items are then the last good ones) */
+        uint64_t audits;      /* audits of the share since nfsprovd started, this one included */
+        uint64_t headers_read;/* volume headers those audits read (the others were remembered) */
 } Findings;
 
 Findings *findings_ref(Findings *f);

@@ -30,6 +30,7 @@ typedef struct Watched {
         char *path;                            /* where root_fd was (mounts, unmark); or NULL */
         uint64_t mnt_id;                       /* the mount at path (statx); 0: none or unknown */
         unsigned pending;                      /* events since the last delivery */
+        gint64 newest;                         /* monotonic µs when the newest of them was read */
         bool overflow;                         /* events lost since the last delivery */
         bool mount_changed;                    /* the mount at path changed since the last delivery */
         char *names[FSWATCH_MAX_NAMES + 1];    /* NULL-terminated */
@@ -113,6 +114,7 @@ static void unmark(FsWatch *w, const Watched *wd) {
 
 static void note_event(Watched *wd, const char *name) {
         wd->pending++;
+        wd->newest = g_get_monotonic_time();
         if (!name || wd->n_names >= FSWATCH_MAX_NAMES)
                 return;
         for (unsigned i = 0; i < wd->n_names; i++)
@@ -251,13 +253,15 @@ static bool deliver_one(FsWatch *w, gint64 now) {
                 memset(wd->names, 0, sizeof(wd->names));
                 wd->n_names = 0;
                 unsigned n_events = wd->pending;
+                gint64 newest = wd->newest ? wd->newest : now;
                 FsWatchFlags flags = (wd->overflow ? FSWATCH_LOST : 0) | (wd->mount_changed ? FSWATCH_MOUNT : 0);
                 wd->pending = 0;
+                wd->newest = 0;
                 wd->overflow = false;
                 wd->mount_changed = false;
                 wd->last = now;
 
-                w->fn(key, n_events, n_names > 0 ? (const char *const *) names : NULL, flags, w->userdata);
+                w->fn(key, n_events, n_names > 0 ? (const char *const *) names : NULL, flags, newest, w->userdata);
                 for (unsigned j = 0; j < n_names; j++)
                         g_free(names[j]);
                 return true;

@@ -19,6 +19,10 @@
  *   close_write, so it is not a count of system calls). names is NULL or a NULL-terminated array
  *   of up to FSWATCH_MAX_NAMES distinct bare entry names (the last path component, e.g. "f" for
  *   d1/d2/f; "." for an event on a directory itself, e.g. its chmod), valid during the call only.
+ * - newest_us: when the newest of the delivered events was read from the kernel
+ *   (g_get_monotonic_time); the change it reports was made before that, so that a rescan of the
+ *   filesystem begun later has seen it (a delivery at the end of a window may come after such a
+ *   rescan). With only flags to deliver, the time of the delivery.
  * - flags say what the events do not: FSWATCH_LOST, events were lost because the kernel's queue
  *   overflowed (/proc/sys/fs/fanotify/max_queued_events; every key is told); FSWATCH_MOUNT, what
  *   is mounted where the key was added changed (the share was unmounted, mounted again, or
@@ -52,7 +56,7 @@ typedef enum FsWatchFlags {
 } FsWatchFlags;
 
 typedef void (*FsWatchFn)(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
-                          void *userdata);
+                          gint64 newest_us, void *userdata);
 
 /* Start the watcher thread. -ENOSYS (no fanotify), -EINVAL (no FAN_REPORT_DFID_NAME: kernel
  * older than 5.9), -EPERM (not privileged), each with one line saying why. coalesce_ms may be 0

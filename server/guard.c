@@ -20,17 +20,32 @@ struct Guard {
         GThread *thread;
         GMutex lock;               /* what follows */
         GCond cond;
-        GHashTable *dirty;         /* share -> 1: audit it */
+        GHashTable *dirty;         /* share -> gint64*: audit it, unless a scan begun after that
+                                    * time (the newest change seen; G_MAXINT64 on request) */
         bool all;                  /* audit every share */
+        GHashTable *began;         /* share -> gint64*: when its last scan began (guard thread only) */
+        gint64 all_began;          /* when the last scan of every share began (guard thread only) */
         bool stopping;
 };
 
-/* fswatch's thread, its lock held: only mark and wake. */
+/* Mark share dirty as of newest (lock held): the latest time wins. */
+static void mark_dirty(Guard *g, const char *share, gint64 newest) {
+        gint64 *t = g_hash_table_lookup(g->dirty, share);
+        if (!t) {
+                t = g_new(gint64, 1);
+                *t = newest;
+                g_hash_table_insert(g->dirty, g_strdup(share), t);
+        } else if (newest > *t)
+                *t = newest;
+}
+
+/* fswatch's thread, its lock held: only mark and wake. A delivery with flags (events lost, the
+ * mount changed) is always audited. */
 static void on_change(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
-                      void *userdata) {
+                      gint64 newest_us, void *userdata) {
         Guard *g = userdata;
         g_mutex_lock(&g->lock);
-        g_hash_table_add(g->dirty, g_strdup(key));
+        mark_dirty(g, key, flags ? G_MAXINT64 : newest_us);
         g_cond_signal(&g->cond);
         g_mutex_unlock(&g->lock);
 }
@@ -38,7 +53,7 @@ static void on_change(const char *key, unsigned n_events, const char *const *nam
 void guard_request(Guard *g, const char *share) {
         g_mutex_lock(&g->lock);
         if (share)
-                g_hash_table_add(g->dirty, g_strdup(share));
+                mark_dirty(g, share, G_MAXINT64);
         else
                 g->all = true;
         g_cond_signal(&g->cond);
@@ -98,18 +113,32 @@ static void sync_watches(Guard *g, bool fresh) {
         }
 }
 
+/* Whether the last scan of share began after newest: then it saw the change (an operation's
+ * events come in two deliveries, at once and at the window's end; the scan after the operation,
+ * waiting for the engine lock, covers both). */
+static bool seen_since(Guard *g, const char *share, gint64 newest) {
+        const gint64 *began = g_hash_table_lookup(g->began, share);
+        return newest < g->all_began || (began && newest < *began);
+}
+
 static void audit(Guard *g, bool all, GHashTable *dirty) {
         g_mutex_lock(g->engine_lock);
         bool changed = false, c = false;
         g_autoptr(GError) err = NULL;
         if (all) {
+                g->all_began = g_get_monotonic_time();
                 if (engine_audit(g->engine, NULL, &changed, &err) < 0)
                         log_error("guard: the audit failed: %s", err->message);
         } else {
                 GHashTableIter it;
-                gpointer key;
+                gpointer key, value;
                 g_hash_table_iter_init(&it, dirty);
-                while (g_hash_table_iter_next(&it, &key, NULL)) {
+                while (g_hash_table_iter_next(&it, &key, &value)) {
+                        if (seen_since(g, key, *(gint64 *) value))
+                                continue;
+                        gint64 *began = g_new(gint64, 1);
+                        *began = g_get_monotonic_time();
+                        g_hash_table_insert(g->began, g_strdup(key), began);
                         g_clear_error(&err);
                         int r = engine_audit(g->engine, key, &c, &err);
                         if (r < 0 && r != -ENOENT)
@@ -128,17 +157,33 @@ static gpointer guard_main(gpointer data) {
         gint64 next_full = interval ? g_get_monotonic_time() + (gint64) interval * G_USEC_PER_SEC : G_MAXINT64;
         gint64 next_sync = 0;
         g_mutex_lock(&g->lock);
+        gint64 dirty_since = 0; /* when the dirty shares began to wait (0: none wait) */
         while (!g->stopping) {
                 gint64 now = g_get_monotonic_time();
                 if (!g->all && g_hash_table_size(g->dirty) == 0 && now < next_full && now < next_sync) {
+                        dirty_since = 0;
                         g_cond_wait_until(&g->cond, &g->lock, MIN(next_full, next_sync));
                         continue;
                 }
+                if (!g->all && now < next_full && g_hash_table_size(g->dirty) > 0) {
+                        /* operations first: an audit waits until they have been quiet a while,
+                         * at most GUARD_DEFER_MS (each would wait for it at the engine lock) */
+                        if (!dirty_since)
+                                dirty_since = now;
+                        gint64 quiet = snapshot_store_quiet_since(g->snapshots);
+                        gint64 at = MIN(quiet ? quiet + GUARD_QUIET_MS * 1000 : now + GUARD_QUIET_MS * 1000,
+                                        dirty_since + GUARD_DEFER_MS * 1000);
+                        if (now < at) {
+                                g_cond_wait_until(&g->cond, &g->lock, MIN(at, next_sync));
+                                continue;
+                        }
+                }
+                dirty_since = 0;
                 if (g->stopping)
                         break;
                 bool all = g->all || now >= next_full;
                 g_autoptr(GHashTable) dirty = g_steal_pointer(&g->dirty);
-                g->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                g->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
                 g->all = false;
                 g_mutex_unlock(&g->lock);
 
@@ -166,7 +211,8 @@ Guard *guard_new(Engine *engine, GMutex *engine_lock, SnapshotStore *snapshots) 
         g->snapshots = snapshots;
         g->watched = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g->refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        g->began = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g->all = true; /* the audit at start */
         g_mutex_init(&g->lock);
         g_cond_init(&g->cond);
@@ -190,6 +236,7 @@ void guard_free(Guard *g) {
         g_hash_table_unref(g->watched);
         g_hash_table_unref(g->refused);
         g_hash_table_unref(g->dirty);
+        g_hash_table_unref(g->began);
         g_mutex_clear(&g->lock);
         g_cond_clear(&g->cond);
         g_free(g);

@@ -32,23 +32,45 @@ static void append_usage(GString *m, const Snapshot *s) {
 }
 
 /* Thin provisioning: the volumes' virtual sizes against the filesystem. */
+/* One value of a share (false: the share has none to show). */
+typedef bool (*ShareValue)(const ShareInfo *info, uint64_t *ret);
+
+/* A metric with one line per share that has a value. */
+static void append_per_share(GString *m, const Snapshot *s, const char *name, const char *type, const char *help,
+                             ShareValue value) {
+        g_string_append_printf(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+        for (guint i = 0; i < s->shares->len; i++) {
+                const ShareInfo *info = g_ptr_array_index(s->shares, i);
+                uint64_t v;
+                if (value(info, &v))
+                        g_string_append_printf(m, "%s{share=\"%s\"} %" PRIu64 "\n", name, info->share->name, v);
+        }
+}
+
+static bool volume_count(const ShareInfo *info, uint64_t *ret) {
+        *ret = info->volumes ? info->volumes->len : 0;
+        return info->volumes != NULL;
+}
+
+static bool provisioned(const ShareInfo *info, uint64_t *ret) {
+        *ret = info->provisioned;
+        return info->volumes != NULL;
+}
+
+static bool audits(const ShareInfo *info, uint64_t *ret) {
+        *ret = info->findings ? info->findings->audits : 0;
+        return info->findings != NULL;
+}
+
+static bool headers_read(const ShareInfo *info, uint64_t *ret) {
+        *ret = info->findings ? info->findings->headers_read : 0;
+        return info->findings != NULL;
+}
+
 static void append_volumes(GString *m, const Snapshot *s) {
-        g_string_append(m, "# HELP nfsprov_share_volumes Volumes recorded in the share.\n"
-                           "# TYPE nfsprov_share_volumes gauge\n");
-        for (guint i = 0; i < s->shares->len; i++) {
-                const ShareInfo *info = g_ptr_array_index(s->shares, i);
-                if (info->volumes)
-                        g_string_append_printf(m, "nfsprov_share_volumes{share=\"%s\"} %u\n", info->share->name,
-                                               info->volumes->len);
-        }
-        g_string_append(m, "# HELP nfsprov_share_provisioned_bytes Sum of the virtual sizes of the share's volumes.\n"
-                           "# TYPE nfsprov_share_provisioned_bytes gauge\n");
-        for (guint i = 0; i < s->shares->len; i++) {
-                const ShareInfo *info = g_ptr_array_index(s->shares, i);
-                if (info->volumes)
-                        g_string_append_printf(m, "nfsprov_share_provisioned_bytes{share=\"%s\"} %" PRIu64 "\n",
-                                               info->share->name, info->provisioned);
-        }
+        append_per_share(m, s, "nfsprov_share_volumes", "gauge", "Volumes recorded in the share.", volume_count);
+        append_per_share(m, s, "nfsprov_share_provisioned_bytes", "gauge",
+                         "Sum of the virtual sizes of the share's volumes.", provisioned);
         g_string_append(m, "# HELP nfsprov_share_overcommit_ratio Provisioned bytes over the filesystem's capacity.\n"
                            "# TYPE nfsprov_share_overcommit_ratio gauge\n");
         for (guint i = 0; i < s->shares->len; i++) {
@@ -116,6 +138,11 @@ static void append_findings(GString *m, const Snapshot *s) {
                         g_string_append_printf(m, "nfsprov_guard_findings{share=\"%s\",finding=\"%s\"} %u\n",
                                                info->share->name, audit_finding_to_string(f), info->findings->count[f]);
         }
+        append_per_share(m, s, "nfsprov_guard_audits_total", "counter", "Audits of each share since nfsprovd started.",
+                         audits);
+        append_per_share(m, s, "nfsprov_guard_headers_read_total", "counter",
+                         "Volume headers those audits read (each other volume's was remembered unchanged).",
+                         headers_read);
 }
 
 static void append_operations(GString *m, const OpStats *ops) {

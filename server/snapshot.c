@@ -21,6 +21,7 @@ struct SnapshotStore {
         GCond published;        /* signalled (swap_lock) when the expected publish is done */
 
         gint held;              /* operations pending (snapshot_store_hold) */
+        gint64 last_release;    /* monotonic µs of the last release (swap_lock) */
         gint wanted;            /* a read found the snapshot old since the last rebuild */
 
         GMutex thread_lock;     /* stopping, and the refresher's waits */
@@ -362,5 +363,17 @@ void snapshot_store_hold(SnapshotStore *st) {
 }
 
 void snapshot_store_release(SnapshotStore *st) {
+        g_mutex_lock(&st->swap_lock);
+        st->last_release = g_get_monotonic_time();
+        g_mutex_unlock(&st->swap_lock);
         g_atomic_int_add(&st->held, -1);
+}
+
+gint64 snapshot_store_quiet_since(SnapshotStore *st) {
+        if (g_atomic_int_get(&st->held) > 0)
+                return 0;
+        g_mutex_lock(&st->swap_lock);
+        gint64 t = st->last_release;
+        g_mutex_unlock(&st->swap_lock);
+        return t;
 }

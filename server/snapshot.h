@@ -138,3 +138,6 @@ void snapshot_store_expect(SnapshotStore *st);
  * snapshot_store_release() (after its publish). Counted: one release per hold. */
 void snapshot_store_hold(SnapshotStore *st);
 void snapshot_store_release(SnapshotStore *st);
+
+/* Since when no operation has been pending (monotonic µs, the last release); 0 while one is. */
+gint64 snapshot_store_quiet_since(SnapshotStore *st);

@@ -19,6 +19,7 @@
 : "${NP_TOP_BUILDDIR:=$NP_TOP_SRCDIR/build}"
 export NP_TOP_SRCDIR NP_TOP_BUILDDIR
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+NP_FAULTS=off # the daemon as in production: no fault file read at every fault point
 sb_require_cmd curl curl
 . "$NP_TOP_SRCDIR/tests/integration/libvirtd-lib.sh"
 [ -x "$NFSPROV_CLIENT" ] || sb_fail "$NFSPROV_CLIENT is not built"

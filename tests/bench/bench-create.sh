@@ -6,6 +6,7 @@
 # Run: tests/sandbox/sandbox-run tests/bench/bench-create.sh [N]   (from a build: NP_TOP_SRCDIR,
 # NP_TOP_BUILDDIR set; scripts/bench-env does it)
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+NP_FAULTS=off # the daemon as in production: no fault file read at every fault point
 N=${1:-20}
 now() { date +%s.%N; }
 ms() { echo "($2 - $1) * 1000 / $N" | bc; }

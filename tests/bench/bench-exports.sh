@@ -15,6 +15,7 @@
 # Run: tests/sandbox/sandbox-run tests/bench/bench-exports.sh [ROUNDS]   (from a build:
 # NP_TOP_SRCDIR, NP_TOP_BUILDDIR set)
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+NP_FAULTS=off # the daemon as in production: no fault file read at every fault point
 . "$NP_TOP_SRCDIR/tests/integration/ganesha-lib.sh"
 sb_require_cmd ganesha.nfsd nfs-ganesha
 sb_require_cmd rpcbind rpcbind

@@ -19,6 +19,7 @@
 # NP_TOP_BUILDDIR set; guard-latency built by make check or make tests/bench/guard-latency);
 # defaults N=1000, NV=50; BENCH_PAUSE_MS sets the isolated pass's pause.
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+NP_FAULTS=off # the daemon as in production: no fault file read at every fault point
 sb_require_cmd qemu-img qemu-utils
 sb_require_cmd curl curl
 sb_require_cmd lsattr e2fsprogs

@@ -16,6 +16,7 @@
 : "${NP_TOP_BUILDDIR:=$NP_TOP_SRCDIR/build}"
 export NP_TOP_SRCDIR NP_TOP_BUILDDIR
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+NP_FAULTS=off # the daemon as in production: no fault file read at every fault point
 sb_require_cmd wrk wrk
 sb_require_cmd nginx nginx
 sb_require_cmd curl curl

@@ -12,6 +12,7 @@
 # Run: tests/sandbox/sandbox-run tests/bench/bench-volumes.sh [N [SIZE_MIB]]   (NP_TOP_SRCDIR,
 # NP_TOP_BUILDDIR set). Needs qemu-img, curl and nginx with the dav module (nginx-core).
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
+NP_FAULTS=off # the daemon as in production: no fault file read at every fault point
 sb_require_cmd qemu-img qemu-utils
 sb_require_cmd nginx nginx-core
 N=${1:-100}

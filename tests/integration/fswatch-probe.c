@@ -61,8 +61,10 @@ static void out(const char *fmt, ...) {
 }
 
 static void on_event(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
-                     void *userdata) {
+                     gint64 newest_us, void *userdata) {
         (void) userdata;
+        if (newest_us <= 0 || newest_us > g_get_monotonic_time())
+                abort(); /* the newest event was read before its delivery */
         g_autofree char *joined = names ? g_strjoinv("/", (char **) names) : g_strdup("-");
         out("event %.3f %s %u %s %s\n", now_ns() / 1e6, key, n_events, joined,
             flags == (FSWATCH_LOST | FSWATCH_MOUNT) ? "lost,mount" :
@@ -147,8 +149,8 @@ static char bench_expect[64];
 static int64_t bench_seen;   /* ns; 0 until the expected name is seen */
 
 static void on_bench_event(const char *key, unsigned n_events, const char *const *names, FsWatchFlags flags,
-                           void *userdata) {
-        (void) key, (void) n_events, (void) flags, (void) userdata;
+                           gint64 newest_us, void *userdata) {
+        (void) key, (void) n_events, (void) flags, (void) newest_us, (void) userdata;
         int64_t t = now_ns();
         g_mutex_lock(&bench_lock);
         for (size_t i = 0; names && names[i]; i++)

@@ -7,7 +7,9 @@
 # resized with qemu-img, hard-linked, made setuid, removed; a file made in an enforced share after
 # lifting the attribute by hand. Each shows in GET /v1/shares/NAME/audit, GET /v1/audit, the
 # share's status (tainted), nfsprov audit (exit 1), /metrics and the log; once undone by hand,
-# each is resolved (logged) and the share is ready again. (Timing: tests/bench/bench-guard.sh.)
+# each is resolved (logged) and the share is ready again. nfsprovd's own changes (10 vol-creates
+# back to back) are audited, once the operations pause (or every 500 ms). (Timing:
+# tests/bench/bench-guard.sh.)
 . "$NP_TOP_SRCDIR/tests/integration/nfsprovd-lib.sh"
 sb_require_cmd qemu-img qemu-utils
 sb_require_cmd chattr e2fsprogs
@@ -22,6 +24,31 @@ for v in v1 v2 v3 v4 v5 v6; do np vol-create D $v --capacity 16M > /dev/null || 
 np vol-create E e1 --capacity 16M > /dev/null || sb_fail "vol-create E e1"
 D=$BASE/D E=$BASE/E
 api() { curl -sf --unix-socket "$SOCK" "http://localhost$1"; }
+
+# nfsprovd's own changes are audited too, a burst of them together (an operation's changes come
+# in two deliveries of the watch; each was audited, and each audit made the next operation wait):
+# the counter of D's audits (metrics come from a snapshot that a read older than 2 s rebuilds)
+audits_of() { sleep 2.5; api /metrics | awk -v m="nfsprov_guard_audits_total{share=\"$1\"}" '$1 == m {print $2}'; }
+a0=$(audits_of D)
+[ -n "$a0" ] || sb_fail "no nfsprov_guard_audits_total for D in /metrics"
+# ten creates from one client, back to back (one curl: no gap between them for an audit)
+args=()
+for i in $(seq 10); do
+    [ ${#args[@]} -gt 0 ] && args+=(--next)
+    args+=(-sf -o /dev/null --unix-socket "$SOCK" -H 'Content-Type: application/json'
+           -d "{\"name\":\"burst$i\",\"capacity\":16777216}" 'http://localhost/v1/shares/D/volumes?wait=true')
+done
+t0=$(date +%s%N)
+curl "${args[@]}" || sb_fail "10 vol-creates through the API"
+t1=$(date +%s%N)
+a1=$(audits_of D)
+# while operations run, the audit of their changes waits (at most 500 ms at a time): at most one
+# audit a 500 ms of the burst, and one after it (before: about one an operation)
+allowed=$(( (t1 - t0) / 500000000 + 2 ))
+[ "$a1" -gt "$a0" ] || sb_fail "D not audited after 10 vol-creates ($a0 audits before, $a1 after)"
+[ "$((a1 - a0))" -le "$allowed" ] ||
+    sb_fail "10 vol-creates in $(( (t1 - t0) / 1000000 )) ms audited $((a1 - a0)) times (more than $allowed)"
+for i in $(seq 10); do np vol-delete D burst$i > /dev/null || sb_fail "vol-delete D burst$i"; done
 
 # wait_finding SHARE PATH FINDING KIND: until GET shows it (the watch's audit, nothing asked)
 wait_finding() {

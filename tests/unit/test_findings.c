@@ -29,7 +29,7 @@ START_TEST(test_since_new_resolved) {
         static const char *const p1[] = { "a", "b", "c", NULL };
         static const AuditFinding k1[] = { AUDIT_FOREIGN, AUDIT_CHANGED, AUDIT_FOREIGN };
         g_autoptr(GPtrArray) i1 = items(p1, k1);
-        AuditStats st1 = { .foreign = 2 };
+        AuditStats st1 = { .foreign = 2, .headers_read = 3 };
         g_autoptr(GPtrArray) n1 = NULL, r1 = NULL;
         g_autoptr(Findings) f1 = findings_update(NULL, "S", i1, &st1, 100, &n1, &r1);
         ck_assert_uint_eq(n1->len, 3);
@@ -38,12 +38,13 @@ START_TEST(test_since_new_resolved) {
         ck_assert_uint_eq(f1->count[AUDIT_CHANGED], 1);
         ck_assert_uint_eq(findings_total(f1), 3);
         ck_assert_int_eq(((Finding *) g_ptr_array_index(f1->items, 0))->since, 100);
+        ck_assert_uint_eq(f1->audits, 1);
 
         /* b resolved, c kept (since 100), d new (since 200); b reported changed again later is new */
         static const char *const p2[] = { "a", "c", "d", NULL };
         static const AuditFinding k2[] = { AUDIT_FOREIGN, AUDIT_FOREIGN, AUDIT_MISSING };
         g_autoptr(GPtrArray) i2 = items(p2, k2);
-        AuditStats st2 = { .foreign = 2, .foreign_omitted = 5 };
+        AuditStats st2 = { .foreign = 2, .foreign_omitted = 5, .headers_read = 4 };
         g_autoptr(GPtrArray) n2 = NULL, r2 = NULL;
         g_autoptr(Findings) f2 = findings_update(f1, "S", i2, &st2, 200, &n2, &r2);
         ck_assert_uint_eq(n2->len, 1);
@@ -55,6 +56,8 @@ START_TEST(test_since_new_resolved) {
         ck_assert_int_eq(((Finding *) g_ptr_array_index(f2->items, 2))->since, 200);
         ck_assert_uint_eq(f2->omitted, 5);
         ck_assert_uint_eq(f2->count[AUDIT_MISSING], 1);
+        ck_assert_uint_eq(f2->audits, 2); /* counted across audits, with the headers they read */
+        ck_assert_uint_eq(f2->headers_read, st1.headers_read + st2.headers_read);
 
         /* the same path with another finding is a new finding (and the old one resolved) */
         static const char *const p3[] = { "a", "c", "d", NULL };
@@ -87,6 +90,7 @@ START_TEST(test_failed_keeps_last) {
         ck_assert_uint_eq(failed->items->len, 1);
         ck_assert_str_eq(path_at(failed->items, 0), "x");
         ck_assert_int_eq(failed->audited_at, 20);
+        ck_assert_uint_eq(failed->audits, 2); /* a failed audit is an audit */
         ck_assert_uint_eq(findings_total(failed), 1);
         g_autoptr(Findings) first = findings_failed(NULL, "S", "no", 30);
         ck_assert_uint_eq(first->items->len, 0);

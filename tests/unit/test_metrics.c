@@ -20,7 +20,7 @@ START_TEST(test_text) {
         g_ptr_array_add(vols1, &v1);
         g_ptr_array_add(vols1, &v2);
         g_autoptr(GPtrArray) vols3 = g_ptr_array_new();
-        Findings found = { .count = { [AUDIT_FOREIGN] = 3, [AUDIT_CHANGED] = 1 } };
+        Findings found = { .count = { [AUDIT_FOREIGN] = 3, [AUDIT_CHANGED] = 1 }, .audits = 12, .headers_read = 40 };
         i1.findings = &found;
         i1.volumes = vols1;
         i1.provisioned = 2500;
@@ -103,6 +103,13 @@ START_TEST(test_text) {
                 "nfsprov_guard_findings{share=\"A1\",finding=\"foreign\"} 3\n"
                 "nfsprov_guard_findings{share=\"A1\",finding=\"changed\"} 1\n"
                 "nfsprov_guard_findings{share=\"A1\",finding=\"missing\"} 0\n"
+                "# HELP nfsprov_guard_audits_total Audits of each share since nfsprovd started.\n"
+                "# TYPE nfsprov_guard_audits_total counter\n"
+                "nfsprov_guard_audits_total{share=\"A1\"} 12\n"
+                "# HELP nfsprov_guard_headers_read_total Volume headers those audits read (each other volume's was "
+                "remembered unchanged).\n"
+                "# TYPE nfsprov_guard_headers_read_total counter\n"
+                "nfsprov_guard_headers_read_total{share=\"A1\"} 40\n"
                 "# HELP nfsprov_operations_total Operations ended, by kind and result.\n"
                 "# TYPE nfsprov_operations_total counter\n"
                 "nfsprov_operations_total{kind=\"create\",result=\"succeeded\"} 4\n"
