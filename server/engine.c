@@ -603,7 +603,21 @@ static GPtrArray *served_paths(Engine *e) {
         return e->sys.exports->served(e->config, &paths, NULL) < 0 ? NULL : paths;
 }
 
+/* One share's info: where the server can tell of one export, only of it (not of every export:
+ * the answer of an operation on one share costs the same with 10 or 1,000 shares). */
 static ShareInfo *share_info_read(Engine *e, const Share *s) {
+        const ExportServer *srv = e->sys.exports;
+        bool listed = false, serving = false;
+        g_autofree char *path = srv->path_state ? config_share_path(e->config, s->name) : NULL;
+        if (path && srv->path_state(e->config, path, &listed, &serving, NULL) >= 0) {
+                g_autoptr(GPtrArray) exported = g_ptr_array_new();
+                g_autoptr(GPtrArray) served = g_ptr_array_new();
+                if (listed)
+                        g_ptr_array_add(exported, path);
+                if (serving)
+                        g_ptr_array_add(served, path);
+                return share_info_new(e, s, exported, served);
+        }
         g_autoptr(GPtrArray) exported = exported_now(e);
         g_autoptr(GPtrArray) served = served_paths(e);
         return share_info_new(e, s, exported, served);

@@ -309,6 +309,22 @@ static int ganesha_served(const Config *c, GPtrArray **ret_paths, GError **error
         return 0;
 }
 
+static int ganesha_path_state(const Config *c, const char *path, bool *ret_listed, bool *ret_served, GError **error) {
+        g_autoptr(GaneshaFile) f = NULL;
+        int r = ganesha_store_read_one(c->ganesha_config, path, &f, error);
+        if (r < 0)
+                return r;
+        const GaneshaExport *x = f->exports->len ? g_ptr_array_index(f->exports, 0) : NULL;
+        bool served = false;
+        g_autoptr(GaneshaBus) bus = NULL;
+        g_autofree char *at = NULL;
+        if (x && ganesha_bus_open(&bus, NULL) >= 0 && ganesha_display_export(bus, x->id, &at, NULL) >= 0)
+                served = strcmp(at, path) == 0; /* not running, or not that export: not served */
+        *ret_listed = x != NULL;
+        *ret_served = served;
+        return 0;
+}
+
 #define WATCH_RETRY_MS 5000 /* without a system bus: look again this often */
 
 /* The bus name org.ganesha.nfsd gaining an owner (ganesha_dbus.h). */
@@ -340,6 +356,7 @@ const ExportServer export_server_ganesha = {
         .apply_path = ganesha_apply_path,
         .listed = ganesha_listed,
         .served = ganesha_served,
+        .path_state = ganesha_path_state,
         .watch = ganesha_watch,
         .unwatch = ganesha_unwatch,
 };

@@ -69,6 +69,9 @@ typedef struct ExportServer {
         /* The paths the server serves now (char*, sorted; kernel: exportfs's table,
          * /var/lib/nfs/etab). */
         int (*served)(const Config *c, GPtrArray **ret_paths, GError **error);
+        /* Optional (NULL: listed and served): whether the server was told to serve path, and
+         * serves it now, at the cost of that one export (ganesha: its file and DisplayExport). */
+        int (*path_state)(const Config *c, const char *path, bool *ret_listed, bool *ret_served, GError **error);
         /* Optional (NULL: a server that cannot come and go under nfsprovd, as the kernel's).
          * Call appeared(userdata) each time the server starts serving anew (started or
          * restarted; also once at the start of the watch when it runs already), from the
